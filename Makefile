@@ -1,0 +1,51 @@
+# hdi build, test and maintenance targets. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+TOOL := $(GO) tool -modfile=tools.mod
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X github.com/hdi-dev/hdi/internal/buildinfo.Commit=$(COMMIT)
+PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
+FUZZTIME ?= 10s
+
+.PHONY: help build test lint generate check-generated fuzz demo bench faults clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build bin/hdi and every provider plugin into bin/
+	@mkdir -p bin
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/hdi ./cmd/hdi
+	@for p in $(PLUGINS); do \
+		if ls plugins/$$p/*.go >/dev/null 2>&1; then \
+			echo "$(GO) build -o bin/hdi-provider-$$p ./plugins/$$p"; \
+			$(GO) build -ldflags '$(LDFLAGS)' -o bin/hdi-provider-$$p ./plugins/$$p || exit 1; \
+		fi; \
+	done
+
+test: lint check-generated test/pglite/node_modules ## lint, check generated code, run every test (the CI command)
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+test/pglite/node_modules: test/pglite/package-lock.json
+	npm ci --prefix test/pglite --no-audit --no-fund
+	@touch $@
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOL) staticcheck ./...
+
+generate: ## regenerate sqlc and protobuf code
+	$(TOOL) sqlc generate
+	bash plugins/sdk/generate.sh
+
+check-generated: ## fail when regenerating sqlc or protobuf output would change a file
+	bash scripts/check-generated.sh
+
+fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+clean: ## remove build output
+	rm -rf bin

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/spf13/cobra"
+
+	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/logging"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// App carries what every command needs: the streams, the effective
+// configuration and the logger. Data goes to Stdout, everything else to Stderr.
+type App struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Logger *slog.Logger
+	// Config is the effective configuration, loaded before any command runs.
+	Config *config.Config
+	// Redactor scrubs secrets from logs and error messages.
+	Redactor *logging.Redactor
+
+	env   config.Env
+	flags globalFlags
+}
+
+// commandCtors lists the constructors of the top-level subcommands. Each
+// command file registers its own in an init function, so files stay independent.
+var commandCtors []func(*App) *cobra.Command
+
+func addCommand(ctor func(*App) *cobra.Command) { commandCtors = append(commandCtors, ctor) }
+
+// errSilentFailure fails the command without printing more: it has already
+// said what went wrong.
+var errSilentFailure = errors.New("failed")
+
+// usageError marks an error caused by how the command was called (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWithEnv(args, os.LookupEnv, stdin, stdout, stderr)
+}
+
+// runWithEnv is run with the environment injected, for tests.
+func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: slog.New(slog.DiscardHandler), Redactor: &logging.Redactor{}, env: env}
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errSilentFailure) {
+		return exitFailure
+	}
+	msg := app.Redactor.Scrub(err.Error())
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsageError(err) {
+		fmt.Fprintf(stderr, "hdi: %s\n", msg)
+		fmt.Fprintf(stderr, "Run 'hdi --help' for usage.\n")
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "hdi: %s\n", msg)
+	return exitFailure
+}
+
+// isCobraUsageError recognises the argument errors cobra raises itself.
+func isCobraUsageError(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordOf extracts the password of a connection string, if any.
+func passwordOf(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	return cfg.Password
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { addCommand(newConfigCmd) }
+
+func newConfigCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect hdi's configuration",
+	}
+	var format string
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print every effective setting and where it came from (secrets masked)",
+		Long: `Print every setting with its effective value and its source: a flag, an
+environment variable, the config file (with its line), or the default.
+Passwords and provider keys are masked.`,
+		Example: "  hdi config show\n  HDI_LOG_LEVEL=debug hdi config show --format json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rows := app.Config.Show()
+			switch format {
+			case "json":
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			case "table":
+				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Key, r.Value, r.Source)
+				}
+				return tw.Flush()
+			}
+			return usageErrorf("--format must be table or json, not %q", format)
+		},
+	}
+	show.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cmd.AddCommand(show)
+	return cmd
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/logging"
+)
+
+type globalFlags struct {
+	configFile string
+}
+
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hdi",
+		Short: "SQL-first, plugin-driven ETL for historical market data",
+		Long: `hdi pulls historical market data from provider plugins (Databento first),
+checks it against declarative rules, maps it, and loads it into PostgreSQL or
+TimescaleDB, where you query it with SQL files.`,
+		Example: `  hdi status
+  hdi migrate up
+  hdi config show`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return app.loadConfig(cmd)
+		},
+	}
+	root.SetIn(app.Stdin)
+	root.SetOut(app.Stdout)
+	root.SetErr(app.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&app.flags.configFile, "config", "", "config file (default ./hdi.yaml, else $XDG_CONFIG_HOME/hdi/config.yaml)")
+	for _, d := range config.Defs {
+		if d.Flag != "" {
+			pf.String(d.Flag, d.Default, d.Help)
+		}
+	}
+	for _, ctor := range commandCtors {
+		root.AddCommand(ctor(app))
+	}
+	// Unknown subcommands of a command group are usage errors too.
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
+			c.Args = cobra.NoArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return usageErrorf("%s needs a subcommand (%s)", cmd.CommandPath(), subcommandNames(cmd))
+			}
+		}
+	}
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return root
+}
+
+func subcommandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return fmt.Sprint(names)
+}
+
+// loadConfig resolves the configuration and builds the logger once per run.
+func (a *App) loadConfig(cmd *cobra.Command) error {
+	flags := config.Flags{Values: map[string]string{}, Set: map[string]bool{}}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		flags.Values[f.Name] = f.Value.String()
+		flags.Set[f.Name] = f.Changed
+	})
+	cfg, err := config.Load(flags, a.env, a.flags.configFile)
+	if err != nil {
+		return usageError{err}
+	}
+	a.Config = cfg
+	a.Redactor.Add(secretsOf(cfg)...)
+	level, err := logging.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return usageError{err}
+	}
+	a.Logger = logging.New(a.Stderr, cfg.LogFormat, level, a.Redactor)
+	return nil
+}
+
+// secretsOf lists the configured secrets so they can be scrubbed from output.
+func secretsOf(cfg *config.Config) []string {
+	var out []string
+	if p := passwordOf(cfg.DatabaseURL); p != "" {
+		out = append(out, p)
+	}
+	for _, m := range cfg.Providers {
+		for k, v := range m {
+			if config.IsSecretKey(k) {
+				out = append(out, v)
+			}
+		}
+	}
+	for _, name := range []string{"DATABENTO_API_KEY", "PGPASSWORD"} {
+		if v, ok := os.LookupEnv(name); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// isTerminal reports whether w is a terminal (for progress bars and colours).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

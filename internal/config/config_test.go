@@ -1,0 +1,171 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) Env {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "hdi.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noFlags() Flags { return Flags{Values: map[string]string{}, Set: map[string]bool{}} }
+
+func shown(c *Config, key string) Shown {
+	for _, s := range c.Show() {
+		if s.Key == key {
+			return s
+		}
+	}
+	return Shown{}
+}
+
+func TestPrecedenceFlagEnvFileDefault(t *testing.T) {
+	file := writeFile(t, "log_level: debug\nlog_format: json\njobs_dir: /from/file\nplugin_timeout: 5s\n")
+	env := envOf(map[string]string{"HDI_LOG_LEVEL": "warn", "HDI_JOBS_DIR": "/from/env", "HOME": t.TempDir()})
+	flags := noFlags()
+	flags.Values["log-level"], flags.Set["log-level"] = "error", true
+
+	c, err := Load(flags, env, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ key, value, source string }{
+		{"log_level", "error", "flag --log-level"},
+		{"jobs_dir", "/from/env", "env HDI_JOBS_DIR"},
+		{"log_format", "json", "file " + file + ":2"},
+		{"plugin_timeout", "5s", "file " + file + ":4"},
+		{"queries_dir", "", "default"},
+	}
+	for _, tc := range cases {
+		s := shown(c, tc.key)
+		if s.Value != tc.value || s.Source != tc.source {
+			t.Errorf("%s = %q from %q, want %q from %q", tc.key, s.Value, s.Source, tc.value, tc.source)
+		}
+	}
+	if c.LogLevel != "error" || c.JobsDir != "/from/env" || c.PluginTimeout != 5*time.Second {
+		t.Errorf("typed fields wrong: %+v", c)
+	}
+}
+
+func TestDatabaseURLFallsBackToDATABASE_URL(t *testing.T) {
+	c, err := Load(noFlags(), envOf(map[string]string{"DATABASE_URL": "postgres://a@h/db", "HOME": t.TempDir()}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://a@h/db" || shown(c, "database_url").Source != "env DATABASE_URL" {
+		t.Fatalf("got %q from %q", c.DatabaseURL, shown(c, "database_url").Source)
+	}
+	c, err = Load(noFlags(), envOf(map[string]string{"DATABASE_URL": "postgres://a@h/db", "HDI_DATABASE_URL": "postgres://b@h/db", "HOME": t.TempDir()}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://b@h/db" {
+		t.Fatalf("HDI_DATABASE_URL must win over DATABASE_URL, got %q", c.DatabaseURL)
+	}
+}
+
+func TestXDGConfigFileIsFound(t *testing.T) {
+	xdg := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(xdg, "hdi"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(xdg, "hdi", "config.yaml")
+	if err := os.WriteFile(p, []byte("queries_dir: /q\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // no ./hdi.yaml here
+	c, err := Load(noFlags(), envOf(map[string]string{"XDG_CONFIG_HOME": xdg}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.QueriesDir != "/q" || c.File != p {
+		t.Fatalf("queries_dir=%q file=%q", c.QueriesDir, c.File)
+	}
+}
+
+func TestStrictParsingErrorsNameFileLineAndKey(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{"log_level: info\ndatabse_url: x\n", ":2: unknown key \"databse_url\""},
+		{"plugin_timeout: soon\n", ":1: key \"plugin_timeout\": \"soon\" is not a positive duration"},
+		{"log_level: [a, b]\n", ":1: key \"log_level\" must be a single value, not a list"},
+		{"log_format: xml\n", ":1: key \"log_format\": \"xml\" is not a log format"},
+		{"providers:\n  databento: 3\n", ":2: key \"providers.databento\" must be a mapping"},
+		{"jobs_dir: a\njobs_dir: b\n", ":2: key \"jobs_dir\" is given twice"},
+		{"- a\n- b\n", ":1: the config file must be a mapping"},
+		{"a: [\n", "hdi.yaml"},
+	}
+	for _, tc := range cases {
+		p := writeFile(t, tc.body)
+		_, err := Load(noFlags(), envOf(nil), p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p[:len(p)-len("hdi.yaml")]) {
+			t.Errorf("body %q: error %v, want it to name the file and contain %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestMissingExplicitConfigFileIsAnError(t *testing.T) {
+	if _, err := Load(noFlags(), envOf(nil), filepath.Join(t.TempDir(), "nope.yaml")); err == nil {
+		t.Fatal("want an error for a missing --config file")
+	}
+}
+
+func TestBadEnvValueNamesItsSource(t *testing.T) {
+	_, err := Load(noFlags(), envOf(map[string]string{"HDI_LOG_LEVEL": "loud", "HOME": t.TempDir()}), "")
+	if err == nil || !strings.Contains(err.Error(), "env HDI_LOG_LEVEL") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestShowMasksSecrets(t *testing.T) {
+	file := writeFile(t, "database_url: postgres://hdi:s3cretpw@db.example:5432/hdi\nproviders:\n  databento:\n    api_key: db-ABCDEFGHIJKLMNOP\n    base_url: http://127.0.0.1:9999\n")
+	c, err := Load(noFlags(), envOf(map[string]string{"HOME": t.TempDir()}), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, s := range c.Show() {
+		all.WriteString(s.Key + "=" + s.Value + " ")
+	}
+	out := all.String()
+	for _, secret := range []string{"s3cretpw", "db-ABCDEFGHIJKLMNOP"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("config show leaks %q: %s", secret, out)
+		}
+	}
+	for _, want := range []string{"providers.databento.api_key=****", "providers.databento.base_url=http://127.0.0.1:9999", "postgres://hdi:xxxxx@db.example:5432/hdi"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q: %s", want, out)
+		}
+	}
+	if c.ProviderConfig("databento")["api_key"] != "db-ABCDEFGHIJKLMNOP" {
+		t.Error("the provider config must keep the real key for the provider")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	cases := map[string]string{
+		"postgres://u:pw@h:1/d":              "postgres://u:xxxxx@h:1/d",
+		"postgres://u@h/d?password=pw&x=1":   "postgres://u@h/d?password=xxxxx&x=1",
+		"host=h user=u password=pw dbname=d": "host=h user=u password=xxxxx dbname=d",
+		"host=h password='p w' dbname=d":     "host=h password=xxxxx dbname=d",
+		"postgres://u@h/d":                   "postgres://u@h/d",
+	}
+	for in, want := range cases {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+type fileEntry struct {
+	value  string
+	source string
+}
+
+type fileValues struct {
+	scalars map[string]fileEntry
+	maps    map[string]map[string]fileEntry
+	nested  map[string]map[string]fileEntry
+}
+
+// parseFile reads the YAML config strictly: an unknown key or a value of the
+// wrong shape is an error naming the file, the line and the key.
+func parseFile(path string, data []byte) (*fileValues, error) {
+	fv := &fileValues{scalars: map[string]fileEntry{}, maps: map[string]map[string]fileEntry{}, nested: map[string]map[string]fileEntry{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return fv, nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the config file must be a mapping of keys to values", path, root.Line)
+	}
+	at := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d", path, n.Line) }
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		d, ok := defByKey(k.Value)
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(k), k.Value, knownKeys())
+		}
+		if seen[k.Value] {
+			return nil, fmt.Errorf("%s: key %q is given twice", at(k), k.Value)
+		}
+		seen[k.Value] = true
+		switch d.Kind {
+		case KindMap:
+			m, err := stringMap(v, at, k.Value)
+			if err != nil {
+				return nil, err
+			}
+			fv.maps[d.Key] = m
+		case KindNested:
+			if v.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("%s: key %q must be a mapping of provider names to settings", at(v), k.Value)
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				pk, pv := v.Content[j], v.Content[j+1]
+				m, err := stringMap(pv, at, k.Value+"."+pk.Value)
+				if err != nil {
+					return nil, err
+				}
+				fv.nested[pk.Value] = m
+			}
+		default:
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+				return nil, fmt.Errorf("%s: key %q must be a single value, not %s", at(v), k.Value, nodeKind(v))
+			}
+			if err := checkValue(d, v.Value); err != nil {
+				return nil, fmt.Errorf("%s: key %q: %w", at(v), k.Value, err)
+			}
+			fv.scalars[d.Key] = fileEntry{value: v.Value, source: "file " + at(v)}
+		}
+	}
+	return fv, nil
+}
+
+func stringMap(n *yaml.Node, at func(*yaml.Node) string, key string) (map[string]fileEntry, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: key %q must be a mapping, not %s", at(n), key, nodeKind(n))
+	}
+	out := map[string]fileEntry{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("%s: key %q must be a single value, not %s", at(v), key+"."+k.Value, nodeKind(v))
+		}
+		out[k.Value] = fileEntry{value: v.Value, source: "file " + at(v)}
+	}
+	return out, nil
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Tag == "!!null":
+		return "empty"
+	default:
+		return "a single value"
+	}
+}
+
+func knownKeys() string {
+	keys := make([]string, len(Defs))
+	for i, d := range Defs {
+		keys[i] = d.Key
+	}
+	return strings.Join(keys, ", ")
+}

@@ -1,0 +1,143 @@
+// Package dbconn opens hdi's connections to PostgreSQL: with a bounded
+// connect timeout, and with errors that name the server (never the
+// password) and say what to check.
+package dbconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	neturl "net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ConnectTimeout bounds how long reaching the server may take.
+const ConnectTimeout = 5 * time.Second
+
+// Target names the server a connection string points at, without secrets.
+type Target struct {
+	Host     string `json:"host"`
+	Port     uint16 `json:"port"`
+	Database string `json:"database"`
+	User     string `json:"user"`
+}
+
+func (t Target) String() string {
+	if strings.HasPrefix(t.Host, "/") {
+		return fmt.Sprintf("socket %s/.s.PGSQL.%d database %s", t.Host, t.Port, t.Database)
+	}
+	return fmt.Sprintf("%s database %s", net.JoinHostPort(t.Host, fmt.Sprint(t.Port)), t.Database)
+}
+
+// ParseTarget reads the host, port, database and user from a connection string.
+func ParseTarget(url string) (Target, error) {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return Target{}, fmt.Errorf("parse database URL: %s", scrubParseError(err))
+	}
+	return Target{Host: cfg.Host, Port: cfg.Port, Database: cfg.Database, User: cfg.User}, nil
+}
+
+// PoolConfig parses url into a pool configuration with hdi's timeouts.
+func PoolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %s", scrubParseError(err))
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > ConnectTimeout {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hdi"
+	}
+	return cfg, nil
+}
+
+// Open connects a pool and checks the server answers, within ConnectTimeout.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := PoolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a parsed configuration.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, Explain(cfg.ConnConfig, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, ConnectTimeout+time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, Explain(cfg.ConnConfig, err)
+	}
+	return pool, nil
+}
+
+// Explain turns a connection failure into one line naming the server and a hint.
+func Explain(cfg *pgx.ConnConfig, err error) error {
+	t := Target{Host: cfg.Host, Port: cfg.Port, Database: cfg.Database, User: cfg.User}
+	var pgErr *pgconn.PgError
+	hint := "check that PostgreSQL is running there and that DATABASE_URL is right"
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "28P01", "28000":
+			hint = "check the user name and password in DATABASE_URL"
+		case "3D000":
+			hint = fmt.Sprintf("create the database (createdb %s) or fix DATABASE_URL", t.Database)
+		default:
+			hint = pgErr.Hint
+		}
+		msg := fmt.Sprintf("cannot connect to PostgreSQL at %s as %s: %s (SQLSTATE %s)", t, t.User, pgErr.Message, pgErr.Code)
+		if hint != "" {
+			msg += "; " + hint
+		}
+		return &ConnectError{Target: t, msg: msg, err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
+		return &ConnectError{Target: t, err: err, msg: fmt.Sprintf("cannot connect to PostgreSQL at %s: no answer within %s; %s", t, ConnectTimeout, hint)}
+	}
+	return &ConnectError{Target: t, err: err, msg: fmt.Sprintf("cannot connect to PostgreSQL at %s: %s; %s", t, rootCause(err), hint)}
+}
+
+// ConnectError is a failure to reach or log in to the server.
+type ConnectError struct {
+	Target Target
+	msg    string
+	err    error
+}
+
+func (e *ConnectError) Error() string { return e.msg }
+func (e *ConnectError) Unwrap() error { return e.err }
+
+// rootCause keeps the last, most specific part of a pgconn error chain
+// ("dial tcp 127.0.0.1:1: connect: connection refused" -> "connection refused").
+func rootCause(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+// scrubParseError drops the connection string pgconn may echo back.
+func scrubParseError(err error) string {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error() // url.Error quotes the whole URL; keep only the reason
+	}
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) && pe.Unwrap() != nil {
+		return pe.Unwrap().Error()
+	}
+	return "malformed connection string"
+}

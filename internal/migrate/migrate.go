@@ -1,0 +1,237 @@
+// Package migrate applies hdi's embedded goose migrations. Concurrent runs
+// are safe: goose's PostgreSQL advisory-lock session locker serialises them.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	migrations "github.com/hdi-dev/hdi/goose"
+	"github.com/hdi-dev/hdi/internal/dbconn"
+)
+
+// VersionTable is where goose records the applied migrations.
+const VersionTable = "hdi_schema_migrations"
+
+// Migrator applies the embedded migrations to one database.
+type Migrator struct {
+	db       *sql.DB
+	closeFn  func() // closes what Open opened beside db
+	provider *goose.Provider
+}
+
+// Options tune a Migrator.
+type Options struct {
+	// FS overrides the embedded migrations (tests).
+	FS fs.FS
+	// NoLock disables the advisory lock (for servers that allow one connection).
+	NoLock bool
+	// Logger receives one line per applied migration (nil: silent).
+	Logger *slog.Logger
+}
+
+// Open connects to url and prepares the migrations.
+func Open(ctx context.Context, url string, opts Options) (*Migrator, error) {
+	cfg, err := dbconn.PoolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := dbconn.OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	m, err := New(db, opts)
+	if err != nil {
+		db.Close()
+		pool.Close()
+		return nil, err
+	}
+	m.closeFn = pool.Close
+	return m, nil
+}
+
+// New prepares the migrations on an open database handle.
+func New(db *sql.DB, opts Options) (*Migrator, error) {
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = migrations.FS
+	}
+	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithTableName(VersionTable)}
+	if !opts.NoLock {
+		// Wait up to 5 minutes (1s x 300) for another hdi's migration to finish.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	if opts.Logger != nil {
+		popts = append(popts, goose.WithSlog(opts.Logger))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, popts...)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return &Migrator{db: db, provider: p}, nil
+}
+
+// Close releases the database handle.
+func (m *Migrator) Close() error {
+	err := m.db.Close()
+	if m.closeFn != nil {
+		m.closeFn()
+	}
+	return err
+}
+
+// Result is one applied (or rolled back) migration.
+type Result struct {
+	Version   int64         `json:"version"`
+	Name      string        `json:"name"`
+	Direction string        `json:"direction"`
+	Duration  time.Duration `json:"duration_ns"`
+}
+
+func results(rs []*goose.MigrationResult) []Result {
+	out := make([]Result, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, Result{Version: r.Source.Version, Name: path.Base(r.Source.Path), Direction: r.Direction, Duration: r.Duration})
+	}
+	return out
+}
+
+func wrap(op string, err error) error {
+	var pe *goose.PartialError
+	if errors.As(err, &pe) && pe.Failed != nil {
+		return fmt.Errorf("migrate %s: %s failed: %w", op, path.Base(pe.Failed.Source.Path), pe.Err)
+	}
+	return fmt.Errorf("migrate %s: %w", op, err)
+}
+
+// Up applies every pending migration.
+func (m *Migrator) Up(ctx context.Context) ([]Result, error) {
+	rs, err := m.provider.Up(ctx)
+	if err != nil {
+		return results(rs), wrap("up", err)
+	}
+	return results(rs), nil
+}
+
+// Down rolls back the latest applied migration.
+func (m *Migrator) Down(ctx context.Context) ([]Result, error) {
+	r, err := m.provider.Down(ctx)
+	if err != nil {
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			return nil, nil
+		}
+		return nil, wrap("down", err)
+	}
+	return results([]*goose.MigrationResult{r}), nil
+}
+
+// DownTo rolls back every migration above version (0: all of them).
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]Result, error) {
+	rs, err := m.provider.DownTo(ctx, version)
+	if err != nil {
+		return results(rs), wrap("down", err)
+	}
+	return results(rs), nil
+}
+
+// Redo rolls back the latest migration and applies it again.
+func (m *Migrator) Redo(ctx context.Context) ([]Result, error) {
+	down, err := m.Down(ctx)
+	if err != nil {
+		return down, err
+	}
+	if len(down) == 0 {
+		return nil, errors.New("migrate redo: no migration is applied; run `hdi migrate up`")
+	}
+	up, err := m.provider.UpByOne(ctx)
+	if err != nil {
+		return down, wrap("redo", err)
+	}
+	return append(down, results([]*goose.MigrationResult{up})...), nil
+}
+
+// Status is one migration and whether it is applied.
+type Status struct {
+	Version   int64      `json:"version"`
+	Name      string     `json:"name"`
+	Applied   bool       `json:"applied"`
+	AppliedAt *time.Time `json:"applied_at,omitempty"`
+}
+
+// Status lists every embedded migration with its state.
+func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
+	ss, err := m.provider.Status(ctx)
+	if err != nil {
+		return nil, wrap("status", err)
+	}
+	out := make([]Status, 0, len(ss))
+	for _, s := range ss {
+		st := Status{Version: s.Source.Version, Name: path.Base(s.Source.Path), Applied: s.State == goose.StateApplied}
+		if st.Applied {
+			at := s.AppliedAt
+			st.AppliedAt = &at
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Versions returns the applied version and the latest embedded one.
+func (m *Migrator) Versions(ctx context.Context) (current, latest int64, err error) {
+	current, latest, err = m.provider.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, wrap("version", err)
+	}
+	return current, latest, nil
+}
+
+// ErrBehind is returned by Check when migrations are pending.
+var ErrBehind = errors.New("database schema is behind")
+
+// Check fails with ErrBehind, saying what to run, when the database is not
+// at the latest embedded migration.
+func (m *Migrator) Check(ctx context.Context) error {
+	current, latest, err := m.Versions(ctx)
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("%w: it is at migration %d, this hdi needs %d; run `hdi migrate up` (or pass --migrate)", ErrBehind, current, latest)
+	}
+	if current > latest {
+		return fmt.Errorf("database schema is at migration %d, newer than this hdi knows (%d): upgrade hdi", current, latest)
+	}
+	return nil
+}
+
+// Latest returns the newest embedded migration version.
+func Latest() (int64, error) {
+	entries, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		v, err := goose.NumericComponent(e)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: %w", e, err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}

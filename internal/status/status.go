@@ -1,0 +1,167 @@
+// Package status gathers what `hdi status` reports: where the configuration
+// came from, whether the database answers, its server and TimescaleDB
+// versions, the migration state, and the provider plugins found.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/migrate"
+)
+
+// Report is the whole status, serialised as one JSON object by --format json.
+type Report struct {
+	ConfigFile string     `json:"config_file"`
+	Database   Database   `json:"database"`
+	Migrations Migrations `json:"migrations"`
+	Plugins    []Plugin   `json:"plugins"`
+	// PluginError explains why the plugin list may be incomplete.
+	PluginError string `json:"plugin_error,omitempty"`
+}
+
+// Database describes the connection, never its password.
+type Database struct {
+	Source        string         `json:"source"` // "configured" or "local cluster"
+	Target        *dbconn.Target `json:"target,omitempty"`
+	Reachable     bool           `json:"reachable"`
+	Error         string         `json:"error,omitempty"`
+	ServerVersion string         `json:"server_version,omitempty"`
+	Timescale     Timescale      `json:"timescaledb"`
+}
+
+// Timescale says whether the extension can be used.
+type Timescale struct {
+	Available        bool   `json:"available"`
+	AvailableVersion string `json:"available_version,omitempty"`
+	Installed        bool   `json:"installed"`
+	InstalledVersion string `json:"installed_version,omitempty"`
+}
+
+// Migrations compares the applied schema with the embedded migrations.
+type Migrations struct {
+	Applied int64  `json:"applied"`
+	Latest  int64  `json:"latest"`
+	Pending bool   `json:"pending"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Plugin is one provider binary found on the plugin path.
+type Plugin struct {
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Version string `json:"version,omitempty"`
+}
+
+// CheckDatabase fills the database and migration parts of r from url. A failure
+// to connect is recorded in the report, not returned.
+func (r *Report) CheckDatabase(ctx context.Context, url, source string) {
+	r.Database.Source = source
+	latest, err := migrate.Latest()
+	r.Migrations.Latest = latest
+	if err != nil {
+		r.Migrations.Error = err.Error()
+	}
+	if t, err := dbconn.ParseTarget(url); err == nil {
+		r.Database.Target = &t
+	}
+	pool, err := dbconn.Open(ctx, url)
+	if err != nil {
+		r.Database.Error = err.Error()
+		r.Migrations.Error = "database not reachable"
+		return
+	}
+	defer pool.Close()
+	r.Database.Reachable = true
+	if err := pool.QueryRow(ctx, "SHOW server_version").Scan(&r.Database.ServerVersion); err != nil {
+		r.Database.Error = fmt.Sprintf("read server version: %v", err)
+	}
+	var avail, inst *string
+	err = pool.QueryRow(ctx, `SELECT default_version, installed_version FROM pg_available_extensions WHERE name = 'timescaledb'`).Scan(&avail, &inst)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		r.Database.Error = fmt.Sprintf("read extensions: %v", err)
+	}
+	if avail != nil {
+		r.Database.Timescale.Available, r.Database.Timescale.AvailableVersion = true, *avail
+	}
+	if inst != nil {
+		r.Database.Timescale.Installed, r.Database.Timescale.InstalledVersion = true, *inst
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, migrate.VersionTable).Scan(&exists); err != nil {
+		r.Migrations.Error = err.Error()
+		return
+	}
+	if exists {
+		err := pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM `+migrate.VersionTable+` WHERE is_applied`).Scan(&r.Migrations.Applied)
+		if err != nil {
+			r.Migrations.Error = err.Error()
+		}
+	}
+	r.Migrations.Pending = r.Migrations.Applied < r.Migrations.Latest
+}
+
+// WriteText prints the report for people.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	cfg := r.ConfigFile
+	if cfg == "" {
+		cfg = "(no config file; flags, environment and defaults)"
+	}
+	fmt.Fprintf(tw, "config\t%s\n", cfg)
+	db := r.Database
+	where := "(unknown)"
+	if db.Target != nil {
+		where = db.Target.String()
+	}
+	fmt.Fprintf(tw, "database\t%s, %s\n", where, db.Source)
+	if db.Reachable {
+		fmt.Fprintf(tw, "reachable\tyes, PostgreSQL %s\n", db.ServerVersion)
+		ts := "not available (plain PostgreSQL tables, date_bin in place of time_bucket)"
+		switch {
+		case db.Timescale.Installed:
+			ts = "installed, version " + db.Timescale.InstalledVersion
+		case db.Timescale.Available:
+			ts = "available, version " + db.Timescale.AvailableVersion + " (installed by `hdi migrate up`)"
+		}
+		fmt.Fprintf(tw, "timescaledb\t%s\n", ts)
+	} else {
+		fmt.Fprintf(tw, "reachable\tno: %s\n", db.Error)
+	}
+	m := r.Migrations
+	switch {
+	case !db.Reachable:
+		fmt.Fprintf(tw, "migrations\tunknown (latest embedded: %d)\n", m.Latest)
+	case m.Error != "":
+		fmt.Fprintf(tw, "migrations\terror: %s\n", m.Error)
+	case m.Pending:
+		fmt.Fprintf(tw, "migrations\t%d of %d applied: run `hdi migrate up`\n", m.Applied, m.Latest)
+	default:
+		fmt.Fprintf(tw, "migrations\t%d of %d applied, up to date\n", m.Applied, m.Latest)
+	}
+	if len(r.Plugins) == 0 {
+		fmt.Fprintf(tw, "plugins\tnone found\n")
+	}
+	for i, p := range r.Plugins {
+		label := ""
+		if i == 0 {
+			label = "plugins"
+		}
+		v := p.Version
+		if v == "" {
+			v = "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s %s (%s)\n", label, p.Name, v, p.Path)
+	}
+	if r.PluginError != "" {
+		fmt.Fprintf(tw, "\t%s\n", strings.TrimSpace(r.PluginError))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fails when regenerating the committed sqlc or protobuf code would change it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tool() { go tool -modfile=tools.mod "$@"; }
+
+status=0
+if ! tool sqlc diff; then
+  echo "sqlc output is stale: run 'make generate' and commit internal/dbq" >&2
+  status=1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+OUT_DIR="$tmp" bash plugins/sdk/generate.sh
+while IFS= read -r f; do
+  rel=${f#"$tmp"/}
+  if ! cmp -s "$f" "$rel"; then
+    echo "protobuf output is stale: $rel differs; run 'make generate' and commit it" >&2
+    status=1
+  fi
+done < <(find "$tmp" -type f)
+exit $status
