@@ -1,0 +1,135 @@
+// Package fixedpoint formats and parses Databento's fixed-point prices
+// (int64 in units of 1e-9) exactly, without floating point, and formats
+// nanosecond UNIX timestamps as RFC 3339 with nine fractional digits.
+package fixedpoint
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Scale is the number of units per whole: 1 unit = 1e-9.
+const Scale = 1_000_000_000
+
+// Decimals is the number of fractional digits in formatted prices.
+const Decimals = 9
+
+// Format returns v/1e9 as a decimal string with exactly nine fractional
+// digits, e.g. 372025000000000 -> "372025.000000000", -5 -> "-0.000000005".
+func Format(v int64) string { return string(Append(nil, v)) }
+
+// Append appends Format(v) to dst.
+func Append(dst []byte, v int64) []byte {
+	// Work on the magnitude as uint64 so math.MinInt64 is safe.
+	u := uint64(v)
+	if v < 0 {
+		dst = append(dst, '-')
+		u = -u
+	}
+	dst = strconv.AppendUint(dst, u/Scale, 10)
+	frac := u % Scale
+	var buf [Decimals + 1]byte
+	buf[0] = '.'
+	for i := Decimals; i >= 1; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(dst, buf[:]...)
+}
+
+// ErrSyntax and ErrRange are returned (wrapped) by Parse.
+var (
+	ErrSyntax = errors.New("invalid decimal")
+	ErrRange  = errors.New("decimal out of range")
+)
+
+// Parse converts a decimal string such as "372025.5", "-0.000000005" or "+3"
+// into int64 units of 1e-9, exactly. More than nine fractional digits are an
+// error unless the extra digits are zeros; values outside int64 are ErrRange.
+func Parse(s string) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrSyntax)
+	}
+	neg := false
+	i := 0
+	switch s[0] {
+	case '-':
+		neg, i = true, 1
+	case '+':
+		i = 1
+	}
+	var mag uint64 // magnitude in 1e-9 units, checked against 2^63
+	const limit = uint64(math.MaxInt64) + 1
+	digits := 0
+	for ; i < len(s) && s[i] != '.'; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrSyntax)
+		}
+		if mag > (limit-uint64(c-'0'))/10 {
+			return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrRange)
+		}
+		mag = mag*10 + uint64(c-'0')
+		digits++
+	}
+	if mag > limit/Scale {
+		return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrRange)
+	}
+	mag *= Scale
+	var frac uint64
+	fd := 0
+	if i < len(s) {
+		i++ // '.'
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrSyntax)
+			}
+			digits++
+			if fd < Decimals {
+				frac = frac*10 + uint64(c-'0')
+				fd++
+			} else if c != '0' {
+				return 0, fmt.Errorf("fixedpoint: %q: more than %d significant fractional digits: %w", s, Decimals, ErrSyntax)
+			}
+		}
+	}
+	if digits == 0 {
+		return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrSyntax)
+	}
+	for ; fd < Decimals; fd++ {
+		frac *= 10
+	}
+	if mag > limit-frac {
+		return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrRange)
+	}
+	mag += frac
+	if neg {
+		return int64(-mag), nil // -2^63 wraps to MinInt64 correctly
+	}
+	if mag == limit {
+		return 0, fmt.Errorf("fixedpoint: %q: %w", s, ErrRange)
+	}
+	return int64(mag), nil
+}
+
+// rfc3339Nano always prints nine fractional digits.
+const rfc3339Nano = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Time converts nanoseconds since the UNIX epoch to a UTC time.Time; values
+// beyond int64 are handled.
+func Time(ns uint64) time.Time {
+	return time.Unix(int64(ns/Scale), int64(ns%Scale)).UTC()
+}
+
+// FormatTimestamp formats nanoseconds since the UNIX epoch as RFC 3339 in
+// UTC with nine fractional digits, e.g. "2020-12-28T13:00:00.000000000Z".
+func FormatTimestamp(ns uint64) string { return string(AppendTimestamp(nil, ns)) }
+
+// AppendTimestamp appends FormatTimestamp(ns) to dst.
+func AppendTimestamp(dst []byte, ns uint64) []byte {
+	return Time(ns).AppendFormat(dst, rfc3339Nano)
+}
