@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/localpg"
 	"github.com/hdi-dev/hdi/internal/logging"
 )
 
@@ -37,6 +38,7 @@ type App struct {
 
 	env   config.Env
 	flags globalFlags
+	local *localpg.Cluster // opened once per run by localCluster
 }
 
 // commandCtors lists the constructors of the top-level subcommands. Each

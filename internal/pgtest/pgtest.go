@@ -1,15 +1,36 @@
 // Package pgtest gives tests a throwaway PostgreSQL database each.
 //
-// The server comes from HDI_TEST_DATABASE_URL (an admin URL, e.g.
-// postgres://postgres@127.0.0.1:5432/postgres). Each call to NewDB creates a
-// fresh database on it and drops it when the test ends, so tests run in
-// parallel and never depend on leftovers.
+// # Which server
+//
+// When HDI_TEST_DATABASE_URL is set (an admin URL, e.g.
+// postgres://postgres@127.0.0.1:5432/postgres), tests use that server.
+// Otherwise the first call to AdminURL (or NewDB, NewPool) in a test binary
+// creates and starts ONE throwaway local cluster (internal/localpg, from the
+// PostgreSQL server binaries on the machine; fsync off) shared by all tests of
+// that binary. So tests run on any machine with the server binaries and no
+// configured server; without either, they fail with a message saying how to
+// get one.
+//
+// Each call to NewDB creates a fresh database on the server and drops it when
+// the test ends, so tests run in parallel and never depend on leftovers.
+//
+// # TestMain
+//
+// Packages using pgtest should call Main from TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+// Main runs the tests and then stops and removes the throwaway cluster. A
+// package that does not call it still cleans up: a watchdog process (the test
+// binary itself, started by pgtest) removes the cluster as soon as the test
+// binary exits, even when it panics or is killed.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -21,15 +42,35 @@ import (
 // EnvURL names the variable holding the admin URL of the test server.
 const EnvURL = "HDI_TEST_DATABASE_URL"
 
-// AdminURL returns the admin URL of the test server, failing the test when
-// none is configured.
+// AdminURL returns the admin URL of the test server: HDI_TEST_DATABASE_URL
+// when set, else the throwaway local cluster of this test binary (started on
+// first use). It fails the test when neither is available.
 func AdminURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv(EnvURL)
-	if u == "" {
-		t.Fatalf("%s is not set: point it at a PostgreSQL server the tests may create databases on (see README, Tests)", EnvURL)
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	u, err := localAdminURL()
+	if err != nil {
+		t.Fatalf("pgtest: %s is not set, and the throwaway local PostgreSQL cluster did not start: %v\n(or point %s at a PostgreSQL server the tests may create databases on)", EnvURL, err, EnvURL)
 	}
 	return u
+}
+
+// Main runs the tests of a package that uses pgtest, then stops and removes
+// the throwaway local cluster (if one was started), and exits. Call it from
+// TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := stopLocal(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // NewDB creates an empty database for this test and returns its URL. The
