@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/timerange"
+)
+
+func init() { addCommand(newJobsCmd) }
+
+func newJobsCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List, show and validate job files",
+		Long: `Jobs are YAML files that say what to fetch from which provider, how to check
+it, how to map it and where to load it (see jobs/README.md). hdi looks for
+them in the jobs directory (jobs_dir, --jobs-dir) and has built-in jobs; a file
+in the jobs directory overrides a built-in job of the same name.`,
+		Example: "  hdi jobs list\n  hdi jobs show es-nq-ohlcv-1d\n  hdi jobs validate jobs/*.yaml",
+	}
+	cmd.AddCommand(newJobsListCmd(app), newJobsShowCmd(app), newJobsValidateCmd(app))
+	return cmd
+}
+
+// jobOpts reads jobs without failing on unset secrets (list and show).
+func (a *App) jobOpts(keepUnset bool) jobspec.Options {
+	return jobspec.Options{LookupEnv: a.lookupEnv, KeepUnsetEnv: keepUnset}
+}
+
+func (a *App) lookupEnv(k string) (string, bool) {
+	if a.env != nil {
+		return a.env(k)
+	}
+	return os.LookupEnv(k)
+}
+
+func (a *App) jobsDir() string {
+	if a.Config != nil {
+		return a.Config.JobsDir
+	}
+	return "jobs"
+}
+
+type jobRow struct {
+	Name     string   `json:"name"`
+	Provider string   `json:"provider,omitempty"`
+	Dataset  string   `json:"dataset,omitempty"`
+	Schema   string   `json:"schema,omitempty"`
+	Symbols  []string `json:"symbols,omitempty"`
+	Start    string   `json:"start,omitempty"`
+	End      string   `json:"end,omitempty"`
+	File     string   `json:"file"`
+	Builtin  bool     `json:"builtin"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func newJobsListCmd(app *App) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the jobs of the jobs directory and the built-in jobs",
+		Long: `List every job: its name, provider, dataset, schema, symbols, time range as
+written, and file. Built-in jobs are marked; a file in the jobs directory with
+the same name overrides one. Jobs that do not parse are listed with their error.`,
+		Example: "  hdi jobs list\n  hdi jobs list --format json\n  hdi --jobs-dir ./myjobs jobs list",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return usageErrorf("--format must be table or json, not %q", format)
+			}
+			ents, err := jobspec.List(app.jobsDir(), app.jobOpts(true))
+			if err != nil {
+				return err
+			}
+			rows := make([]jobRow, 0, len(ents))
+			for _, e := range ents {
+				r := jobRow{Name: e.Name, File: e.File, Builtin: e.Builtin}
+				if e.Err != nil {
+					r.Error = strings.SplitN(e.Err.Error(), "\n", 2)[0]
+				} else {
+					j := e.Job
+					r.Name, r.Provider, r.Dataset, r.Schema, r.Symbols = j.Name, j.Provider.Name, j.Source.Dataset, j.Source.Schema, j.Source.Symbols
+					r.Start, r.End = j.Source.Start, j.Source.End
+				}
+				rows = append(rows, r)
+			}
+			if format == "json" {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPROVIDER\tDATASET\tSCHEMA\tSYMBOLS\tRANGE\tFILE")
+			for _, r := range rows {
+				file := r.File
+				if r.Builtin {
+					file += " (built-in)"
+				}
+				if r.Error != "" {
+					fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s  INVALID: %s\n", r.Name, file, r.Error)
+					continue
+				}
+				rng := r.Start + ".." + r.End
+				if r.Start == "" && r.End == "" {
+					rng = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Provider, dash(r.Dataset), r.Schema, dash(strings.Join(r.Symbols, ",")), rng, file)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newJobsShowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME|FILE",
+		Short: "Print the effective job (defaults filled, secrets masked) and its time range",
+		Long: `Print the job as YAML after defaults, with provider secrets masked, followed
+by comments giving its file and its resolved time range [start, end) in UTC.
+Unset environment variables are left as ${NAME} and reported.`,
+		Example: "  hdi jobs show es-nq-trades\n  hdi jobs show ./jobs/my-job.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			job, err := jobspec.FindWith(app.jobsDir(), args[0], app.jobOpts(true))
+			if err != nil {
+				return err
+			}
+			shown := *job
+			if len(job.Provider.Config) > 0 {
+				shown.Provider.Config = map[string]string{}
+				for k, v := range job.Provider.Config {
+					if config.IsSecretKey(k) && !strings.HasPrefix(v, "${") {
+						v = config.Mask(v)
+					}
+					shown.Provider.Config[k] = v
+				}
+			}
+			out, err := yaml.Marshal(&shown)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "# file: %s\n", fileForShow(job.File))
+			for _, name := range job.UnsetEnv {
+				fmt.Fprintf(app.Stdout, "# warning: environment variable %s is not set\n", name)
+			}
+			r, warns, err := job.TimeRange(time.Now())
+			switch {
+			case err != nil:
+				fmt.Fprintf(app.Stdout, "# time range: %v\n", err)
+			case r.IsZero():
+				fmt.Fprintf(app.Stdout, "# time range: none (the provider decides)\n")
+			default:
+				fmt.Fprintf(app.Stdout, "# time range: %s (%s)\n", r, r.Duration())
+			}
+			for _, w := range warns {
+				fmt.Fprintf(app.Stdout, "# warning: %s\n", w)
+			}
+			if c, err := job.Chunk(); err == nil && !c.IsZero() && !r.IsZero() {
+				fmt.Fprintf(app.Stdout, "# chunks: %d of %s\n", len(timerange.Split(r, c)), c)
+			}
+			_, err = app.Stdout.Write(out)
+			return err
+		},
+	}
+}
+
+func fileForShow(f string) string {
+	if strings.HasPrefix(f, jobspec.BuiltinPrefix) {
+		return f
+	}
+	if abs, err := filepath.Abs(f); err == nil {
+		return abs
+	}
+	return f
+}
+
+func newJobsValidateCmd(app *App) *cobra.Command {
+	var skipEnv bool
+	cmd := &cobra.Command{
+		Use:   "validate NAME|FILE...",
+		Short: "Check job files strictly; print one file:line: message per problem",
+		Long: `Parse and validate each job: unknown keys, wrong types, bad dates, rule and
+mapping parameters, Databento datasets, schemas and stypes. Prints "ok FILE"
+for each valid job on stdout and one "file:line: message" line per problem on
+stderr; exits 1 if any job is invalid. Unset environment variables in
+provider.config are problems unless --skip-env is given (for CI without secrets).`,
+		Example: "  hdi jobs validate jobs/*.yaml\n  hdi jobs validate es-nq-trades\n  hdi jobs validate --skip-env my-job.yaml",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failed := false
+			for _, a := range args {
+				job, err := jobspec.FindWith(app.jobsDir(), a, app.jobOpts(skipEnv))
+				if err != nil {
+					failed = true
+					var es jobspec.Errors
+					if errors.As(err, &es) {
+						for _, e := range es {
+							fmt.Fprintln(app.Stderr, app.Redactor.Scrub(e.Error()))
+						}
+					} else {
+						fmt.Fprintf(app.Stderr, "%s: %s\n", a, app.Redactor.Scrub(err.Error()))
+					}
+					continue
+				}
+				fmt.Fprintf(app.Stdout, "ok %s\n", job.File)
+			}
+			if failed {
+				return errSilentFailure
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&skipEnv, "skip-env", false, "do not require the environment variables provider.config uses")
+	return cmd
+}

@@ -1,0 +1,355 @@
+package jobspec
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hdi-dev/hdi/jobs"
+)
+
+var testNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+
+func testOpts(env map[string]string) Options {
+	return Options{
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Now:       func() time.Time { return testNow },
+	}
+}
+
+var secretEnv = map[string]string{"DATABENTO_API_KEY": "db-SECRET123"}
+
+const minimal = `name: t
+provider:
+  name: databento
+  config:
+    api_key: ${DATABENTO_API_KEY}
+source:
+  dataset: GLBX.MDP3
+  schema: trades
+  symbols: [ES.c.0]
+  stype_in: continuous
+  start: 2024-01-02
+  end: 2024-01-05
+`
+
+func TestBuiltinJobsParse(t *testing.T) {
+	ents, err := fs.ReadDir(jobs.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		data, _ := fs.ReadFile(jobs.FS, e.Name())
+		job, err := ParseWith(e.Name(), data, testOpts(secretEnv))
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		n++
+		if want := strings.TrimSuffix(e.Name(), ".yaml"); job.Name != want {
+			t.Errorf("%s: name %q, want the file name %q", e.Name(), job.Name, want)
+		}
+		if job.Provider.Config["api_key"] != "db-SECRET123" {
+			t.Errorf("%s: api_key not interpolated", e.Name())
+		}
+		if !strings.HasPrefix(string(data), "# yaml-language-server: $schema=job.schema.json\n") {
+			t.Errorf("%s: no schema comment", e.Name())
+		}
+		r, _, err := job.TimeRange(testNow)
+		if err != nil || r.IsZero() {
+			t.Errorf("%s: range %v %v", e.Name(), r, err)
+		}
+		for _, rule := range job.Rules {
+			if rule.Line == 0 {
+				t.Errorf("%s: rule without line", e.Name())
+			}
+		}
+	}
+	if n < 7 {
+		t.Errorf("only %d built-in jobs", n)
+	}
+}
+
+func TestParseMinimalAndDefaults(t *testing.T) {
+	job, err := ParseWith("j.yaml", []byte(minimal+"rules:\n  - type: min\n    field: price\n    min: 0\nmapping:\n  columns:\n    - column: venue\n      const: GLBX\n"), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.File != "j.yaml" || job.Concurrency != 2 || job.Target.Mode != ModeDedupeAppend || !*job.DefaultRules || !*job.Mapping.Defaults {
+		t.Errorf("defaults: %+v", job)
+	}
+	if job.Source.StypeOut != "instrument_id" || job.Rules[0].Severity != "error" {
+		t.Errorf("defaults: %+v", job.Source)
+	}
+	if job.Rules[0].Line != 14 || job.Mapping.Columns[0].Line != 19 {
+		t.Errorf("lines: rule %d column %d", job.Rules[0].Line, job.Mapping.Columns[0].Line)
+	}
+	if *job.Rules[0].Min != 0 || *job.Mapping.Columns[0].Const != "GLBX" {
+		t.Errorf("values: %+v", job.Rules[0])
+	}
+}
+
+// TestErrors covers every error class, asserting the exact file:line: prefix.
+func TestErrors(t *testing.T) {
+	replace := func(old, new string) string {
+		if !strings.Contains(minimal, old) {
+			panic(old)
+		}
+		return strings.Replace(minimal, old, new, 1)
+	}
+	cases := []struct {
+		name, doc string
+		env       map[string]string
+		want      string // the whole first line, or a prefix ending in "..."
+	}{
+		{"empty", "", secretEnv, "j.yaml:1: the file is empty..."},
+		{"comment only", "# nothing\n", secretEnv, "j.yaml:1: the file is empty..."},
+		{"malformed yaml", "name: t\nsource: [\n", secretEnv, "j.yaml:2: invalid YAML: did not find expected node content"},
+		{"bad indentation", "name: t\n  provider: x\n", secretEnv, "j.yaml:2: invalid YAML: mapping values are not allowed in this context"},
+		{"tab", "name: t\n\tprovider: x\n", secretEnv, "j.yaml:2: invalid YAML: found a tab character that violates indentation"},
+		{"invalid utf8", "name: t\ndescription: \xff\n", secretEnv, "j.yaml:2: the file is not valid UTF-8"},
+		{"two documents", minimal + "---\nname: u\n", secretEnv, "j.yaml:13: a job file holds one YAML document; found a second one (---)"},
+		{"not a mapping", "- a\n- b\n", secretEnv, "j.yaml:1: the job: expected a mapping (key: value lines), got a list"},
+		{"unknown top key", minimal + "concurency: 3\n", secretEnv, `j.yaml:13: the job: unknown key "concurency" (did you mean "concurrency"?); known keys: ...`},
+		{"unknown nested key", replace("  schema: trades\n", "  schema: trades\n  symbol: ES\n"), secretEnv, `j.yaml:9: source: unknown key "symbol" (did you mean "symbols"?); known keys: dataset, schema, symbols, ...`},
+		{"unknown rule key", minimal + "rules:\n  - type: min\n    field: price\n    minimum: 0\n", secretEnv, `j.yaml:16: rules[0]: unknown key "minimum"...`},
+		{"duplicate key", minimal + "name: u\n", secretEnv, `j.yaml:13: name: key "name" is repeated (first at line 1)`},
+		{"wrong type int", minimal + "concurrency: four\n", secretEnv, `j.yaml:13: concurrency: expected an integer, got "four"`},
+		{"wrong type float for int", minimal + "concurrency: 2.5\n", secretEnv, `j.yaml:13: concurrency: expected an integer, got 2.5`},
+		{"wrong type list", replace("symbols: [ES.c.0]", "symbols: ES.c.0"), secretEnv, `j.yaml:9: source.symbols: expected a list, got "ES.c.0"...`},
+		{"wrong type mapping", replace("  schema: trades", "  schema: {a: b}"), secretEnv, `j.yaml:8: source.schema: expected a string, got a mapping`},
+		{"wrong type bool", minimal + "default_rules: yes\n", secretEnv, `j.yaml:13: default_rules: expected true or false, got "yes"`},
+		{"wrong type number", minimal + "max_cost: lots\n", secretEnv, `j.yaml:13: max_cost: expected a number, got "lots"`},
+		{"merge key", minimal + "target: {<<: {mode: replace-range}}\n", secretEnv, `j.yaml:13: target: merge keys (<<) are not supported`},
+		{"interpolation outside config", replace("dataset: GLBX.MDP3", "dataset: ${DATASET}"), secretEnv, `j.yaml:7: source.dataset: ${...} interpolation is only allowed in provider.config values (for secrets)`},
+		{"missing env", minimal, nil, `j.yaml:5: provider.config.api_key: environment variable DATABENTO_API_KEY is not set (set it, or write ${DATABENTO_API_KEY:-default})`},
+		{"bad interpolation", replace("${DATABENTO_API_KEY}", "${DATABENTO API}"), secretEnv, `j.yaml:5: provider.config.api_key: ${DATABENTO API}: "DATABENTO API" is not a variable name (letters, digits, _)`},
+		{"unterminated interpolation", replace("${DATABENTO_API_KEY}", "${DATABENTO_API_KEY"), secretEnv, `j.yaml:5: provider.config.api_key: unterminated ${ (write ${NAME} or ${NAME:-default})`},
+		{"missing name", strings.Replace(minimal, "name: t\n", "description: x\n", 1), secretEnv, "j.yaml:1: name: is required"},
+		{"missing provider name", replace("  name: databento\n", "  config2: x\n"), secretEnv, `j.yaml:3: provider: unknown key "config2"...`},
+		{"missing schema", replace("  schema: trades\n", ""), secretEnv, "j.yaml:6: source.schema: is required (e.g. ohlcv-1d, trades)"},
+		{"bad databento schema", replace("schema: trades", "schema: ohlcv-5m"), secretEnv, `j.yaml:8: source.schema: "ohlcv-5m" is not a Databento schema; use one of mbo, mbp-1, ...`},
+		{"bad dataset", replace("GLBX.MDP3", "glbx.mdp3"), secretEnv, `j.yaml:7: source.dataset: "glbx.mdp3" is not a Databento dataset code...`},
+		{"bad stype", replace("stype_in: continuous", "stype_in: continous"), secretEnv, `j.yaml:10: source.stype_in: "continous" is not a Databento stype; use one of instrument_id, ...`},
+		{"continuous symbol as raw", replace("  stype_in: continuous\n", ""), secretEnv, `j.yaml:9: source.symbols[0]: "ES.c.0" is a continuous symbol; set source.stype_in: continuous`},
+		{"impossible date", replace("start: 2024-01-02", "start: 2024-02-30"), secretEnv, `j.yaml:11: source.start "2024-02-30": is not a real date or time (day out of range)`},
+		{"end before start", replace("end: 2024-01-05", "end: 2024-01-01"), secretEnv, `j.yaml:12: source.end "2024-01-01": is not after source.start "2024-01-02" (a date-only end is included...`},
+		{"future start", replace("start: 2024-01-02", "start: 2025-07-01"), secretEnv, `j.yaml:11: source.start "2025-07-01": is in the future (now is 2025-06-15T12:00:00Z)`},
+		{"bad relative", replace("start: 2024-01-02", "start: -3q"), secretEnv, `j.yaml:11: source.start "-3q": unknown unit "q": use h, d, w, mo (or m) or y`},
+		{"bad chunk", minimal + "chunking:\n  time: 5 days\n", secretEnv, `j.yaml:14: chunking.time: chunk size "5 days": use 1d, 7d (or 1w), 1mo, 1y, or a duration such as 6h`},
+		{"bad mode", minimal + "target:\n  mode: upsert\n", secretEnv, `j.yaml:14: target.mode: unknown load mode "upsert"; use dedupe-append or replace-range`},
+		{"concurrency zero", minimal + "concurrency: 0\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 0`},
+		{"concurrency high", minimal + "concurrency: 65\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 65`},
+		{"negative cost", minimal + "max_cost: -1\n", secretEnv, `j.yaml:13: max_cost: must be >= 0 (USD), got -1`},
+		{"quarantine", minimal + "quarantine:\n  max_percent: 101\n", secretEnv, `j.yaml:14: quarantine.max_percent: must be 0..100, got 101`},
+		{"unknown rule type", minimal + "rules:\n  - type: mni\n", secretEnv, `j.yaml:14: rules[0].type: unknown rule type "mni" (did you mean "min"?); use one of not_null, min, ...`},
+		{"rule without type", minimal + "rules:\n  - field: x\n", secretEnv, `j.yaml:14: rules[0]: type is required; one of not_null, ...`},
+		{"min without min", minimal + "rules:\n  - type: min\n    field: price\n", secretEnv, `j.yaml:14: rules[0]: min rules need min`},
+		{"min without field", minimal + "rules:\n  - type: min\n    min: 1\n", secretEnv, `j.yaml:14: rules[0]: min rules need field or fields`},
+		{"field and fields", minimal + "rules:\n  - type: not_null\n    field: a\n    fields: [b]\n", secretEnv, `j.yaml:16: rules[0].fields: not_null rules take field or fields, not both`},
+		{"param not taken", minimal + "rules:\n  - type: min\n    field: price\n    min: 0\n    pattern: x\n", secretEnv, `j.yaml:17: rules[0].pattern: min rules do not take pattern (they take field or fields, min)`},
+		{"range inverted", minimal + "rules:\n  - type: range\n    field: p\n    min: 5\n    max: 1\n", secretEnv, `j.yaml:17: rules[0].max: max 1 is below min 5`},
+		{"bad regex", minimal + "rules:\n  - type: regex\n    field: s\n    pattern: '[a-'\n", secretEnv, "j.yaml:16: rules[0].pattern: does not compile: error parsing regexp: missing closing ]: `[a-`"},
+		{"bad expr", minimal + "rules:\n  - type: expr\n    expr: 'price >'\n", secretEnv, "j.yaml:15: rules[0].expr: does not compile: ..."},
+		{"bad severity", minimal + "rules:\n  - type: not_null\n    field: a\n    severity: fatal\n", secretEnv, `j.yaml:16: rules[0].severity: unknown severity "fatal"; use error (quarantine the row) or warn (load it and count it)`},
+		{"duplicate rule name", minimal + "rules:\n  - {name: a, type: unique, field: x}\n  - {name: a, type: unique, field: y}\n", secretEnv, `j.yaml:15: rules[1].name: rule name "a" is used twice (first rules[0])`},
+		{"column two sources", minimal + "mapping:\n  columns:\n    - column: c\n      from: a\n      const: b\n", secretEnv, `j.yaml:17: mapping.columns[0].const: takes exactly one of from, const or expr, not from and const`},
+		{"column no source", minimal + "mapping:\n  columns:\n    - column: c\n", secretEnv, `j.yaml:15: mapping.columns[0]: needs exactly one of from, const or expr`},
+		{"bad transform", minimal + "mapping:\n  columns:\n    - {column: c, from: a, transform: decimal}\n", secretEnv, `j.yaml:15: mapping.columns[0].transform: unknown transform "decimal"; use one of fixed_to_decimal, ...`},
+		{"bad cast", minimal + "mapping:\n  columns:\n    - {column: c, from: a, cast: float}\n", secretEnv, `j.yaml:15: mapping.columns[0].cast: unknown cast "float"; use one of bigint, ...`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseWith("j.yaml", []byte(c.doc), testOpts(c.env))
+			if err == nil {
+				t.Fatalf("no error, want %s", c.want)
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error %T, want Errors", err)
+			}
+			first := es[0].Error()
+			if want, ok := strings.CutSuffix(c.want, "..."); ok {
+				if !strings.HasPrefix(first, want) {
+					t.Fatalf("\n got %s\nwant %s", first, c.want)
+				}
+			} else if first != c.want {
+				t.Fatalf("\n got %s\nwant %s", first, c.want)
+			}
+			for _, e := range es {
+				if strings.Contains(e.Error(), "\n") {
+					t.Errorf("multi-line: %q", e.Error())
+				}
+				if strings.Contains(e.Error(), "db-SECRET123") {
+					t.Errorf("secret leaked: %q", e.Error())
+				}
+			}
+		})
+	}
+}
+
+func TestSeveralErrorsInLineOrder(t *testing.T) {
+	doc := "name: t\nprovider: {name: databento}\nsource:\n  schema: ohlcv-5m\n  dataset: X\nconcurrency: 99\n"
+	_, err := ParseWith("j.yaml", []byte(doc), testOpts(nil))
+	got := err.Error()
+	want := []string{"j.yaml:4: source.schema:", "j.yaml:5: source.dataset:", "j.yaml:6: concurrency:"}
+	lines := strings.Split(got, "\n")
+	for i, w := range want {
+		found := false
+		for _, l := range lines[i:] {
+			if strings.HasPrefix(l, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("missing %q in\n%s", w, got)
+		}
+	}
+}
+
+func TestInterpolation(t *testing.T) {
+	env := map[string]string{"A": "x", "EMPTY": ""}
+	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cases := map[string]string{
+		"${A}":           "x",
+		"pre-${A}-post":  "pre-x-post",
+		"${B:-dflt}":     "dflt",
+		"${EMPTY:-dflt}": "dflt",
+		"${EMPTY}":       "",
+		"$${A}":          "${A}",
+		"a$b":            "a$b",
+		"${A}${A}":       "xx",
+	}
+	for in, want := range cases {
+		got, missing, err := interpolate(in, look)
+		if err != nil || len(missing) > 0 || got != want {
+			t.Errorf("interpolate(%q) = %q %v %v, want %q", in, got, missing, err, want)
+		}
+	}
+	got, missing, err := interpolate("${NOPE}", look)
+	if err != nil || got != "${NOPE}" || len(missing) != 1 || missing[0] != "NOPE" {
+		t.Errorf("unset: %q %v %v", got, missing, err)
+	}
+}
+
+func TestKeepUnsetEnv(t *testing.T) {
+	opts := testOpts(nil)
+	opts.KeepUnsetEnv = true
+	job, err := ParseWith("j.yaml", []byte(minimal), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Provider.Config["api_key"] != "${DATABENTO_API_KEY}" || len(job.UnsetEnv) != 1 || job.UnsetEnv[0] != "DATABENTO_API_KEY" {
+		t.Errorf("got %q %v", job.Provider.Config["api_key"], job.UnsetEnv)
+	}
+}
+
+func TestProviderNeutral(t *testing.T) {
+	doc := "name: c\nprovider: {name: csv}\nsource:\n  schema: my-stream\n  files: [data/*.csv]\n  params: {delimiter: ';'}\n"
+	job, err := ParseWith("c.yaml", []byte(doc), testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := job.TimeRange(testNow); !r.IsZero() || job.Source.StypeIn != "" {
+		t.Errorf("csv job got databento defaults or a range: %+v", job.Source)
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: t\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 10; i++ {
+		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for k := 0; k < 10; k++ {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("source:\n  symbols: *a9\n")
+	_, err := ParseWith("j.yaml", []byte(b.String()), testOpts(nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+}
+
+func TestValidateJobInCode(t *testing.T) {
+	j := &Job{Name: "x", Provider: Provider{Name: "csv"}}
+	err := j.Validate(testNow)
+	if err == nil || err.Error() != "source.schema: is required (e.g. ohlcv-1d, trades)" {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestFindAndList(t *testing.T) {
+	dir := t.TempDir()
+	over := strings.Replace(minimal, "name: t", "name: es-nq-trades", 1)
+	if err := os.WriteFile(filepath.Join(dir, "es-nq-trades.yaml"), []byte(over), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mine.yml"), []byte(strings.Replace(minimal, "name: t", "name: other-name", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOpts(secretEnv)
+	job, err := FindWith(dir, "es-nq-trades", opts)
+	if err != nil || job.File != filepath.Join(dir, "es-nq-trades.yaml") {
+		t.Fatalf("override: %v %v", job, err)
+	}
+	job, err = FindWith(dir, "es-nq-tbbo", opts)
+	if err != nil || job.File != BuiltinPrefix+"es-nq-tbbo.yaml" {
+		t.Fatalf("builtin: %+v %v", job, err)
+	}
+	job, err = FindWith(dir, "mine", opts)
+	if err != nil || job.Name != "other-name" {
+		t.Fatalf(".yml: %v", err)
+	}
+	job, err = FindWith(dir, "other-name", opts)
+	if err != nil || job.File != filepath.Join(dir, "mine.yml") {
+		t.Fatalf("by name field: %v", err)
+	}
+	job, err = FindWith(dir, filepath.Join(dir, "mine.yml"), opts)
+	if err != nil || job.Name != "other-name" {
+		t.Fatalf("path: %v", err)
+	}
+	if _, err = FindWith(dir, "nope", opts); err == nil || !strings.Contains(err.Error(), `no job "nope"`) || !strings.Contains(err.Error(), "es-nq-trades") {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err = FindWith(dir, "missing.yaml", opts); err == nil {
+		t.Fatal("missing path: no error")
+	}
+	ents, err := List(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Entry{}
+	for _, e := range ents {
+		byName[e.Name] = e
+	}
+	if e := byName["es-nq-trades"]; !e.Overrides || e.Builtin || e.Job == nil {
+		t.Errorf("override entry: %+v", e)
+	}
+	if e := byName["es-nq-tbbo"]; !e.Builtin || e.Err != nil {
+		t.Errorf("builtin entry: %+v", e)
+	}
+	if e := byName["mine"]; e.Builtin || e.Err != nil {
+		t.Errorf("own entry: %+v", e)
+	}
+	// The repository's jobs directory holds the built-ins themselves.
+	ents, err = List("../../jobs", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.Builtin || e.Overrides {
+			t.Errorf("repo jobs dir: %+v", e)
+		}
+	}
+}

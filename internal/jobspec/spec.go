@@ -1,0 +1,141 @@
+// Package jobspec defines hdi's job files: what to fetch from which provider,
+// how to check it, how to map it, and where and how to load it.
+package jobspec
+
+// Job is one parsed job file.
+type Job struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+
+	Provider Provider `yaml:"provider" json:"provider"`
+	Source   Source   `yaml:"source" json:"source"`
+	Chunking Chunking `yaml:"chunking,omitempty" json:"chunking,omitempty"`
+	Target   Target   `yaml:"target,omitempty" json:"target,omitempty"`
+
+	// DefaultRules turns the schema's built-in validation rules on (default true).
+	DefaultRules *bool      `yaml:"default_rules,omitempty" json:"default_rules,omitempty"`
+	Rules        []RuleSpec `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Quarantine limits how much of a unit may be rejected.
+	Quarantine Quarantine `yaml:"quarantine,omitempty" json:"quarantine,omitempty"`
+
+	Mapping Mapping `yaml:"mapping,omitempty" json:"mapping,omitempty"`
+
+	// Concurrency is how many units load at once (default 2).
+	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// MaxCost refuses to start a run whose estimated cost (USD) is higher.
+	MaxCost *float64 `yaml:"max_cost,omitempty" json:"max_cost,omitempty"`
+
+	// File is where the job was read from ("" for ad-hoc jobs).
+	File string `yaml:"-" json:"-"`
+	// UnsetEnv lists the variables of provider.config left unresolved
+	// (only with Options.KeepUnsetEnv).
+	UnsetEnv []string `yaml:"-" json:"-"`
+
+	// pos maps key paths (source.schema, rules[1].min) to their lines.
+	pos map[string]int
+}
+
+// Provider names the plugin and its configuration. Config values, and only
+// they, may use ${ENV} and ${ENV:-default} (for secrets such as api_key).
+type Provider struct {
+	Name   string            `yaml:"name" json:"name"`
+	Config map[string]string `yaml:"config,omitempty" json:"config,omitempty"`
+}
+
+// Source holds the parameters passed to the provider's Plan.
+type Source struct {
+	Dataset  string   `yaml:"dataset,omitempty" json:"dataset,omitempty"`
+	Schema   string   `yaml:"schema" json:"schema"`
+	Symbols  []string `yaml:"symbols,omitempty" json:"symbols,omitempty"`
+	StypeIn  string   `yaml:"stype_in,omitempty" json:"stype_in,omitempty"`
+	StypeOut string   `yaml:"stype_out,omitempty" json:"stype_out,omitempty"`
+	// Start and End are dates (end included), RFC 3339 timestamps (end
+	// excluded), nanoseconds since the epoch, or relative forms: today,
+	// yesterday, now, -30d, -2w, -6mo (or -6m), -1y, -12h. See package
+	// timerange and Job.TimeRange.
+	Start string `yaml:"start,omitempty" json:"start,omitempty"`
+	End   string `yaml:"end,omitempty" json:"end,omitempty"`
+	Limit int64  `yaml:"limit,omitempty" json:"limit,omitempty"`
+	// Files are local paths, directories or globs (file sources).
+	Files []string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Params are provider-specific parameters passed through as they are.
+	Params map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
+}
+
+// Chunking splits the work into units.
+type Chunking struct {
+	// Time is the length of one unit's time range: a duration (6h) or 1d, 7d, 1mo, 1y.
+	Time string `yaml:"time,omitempty" json:"time,omitempty"`
+	// SymbolsPerUnit caps the symbols in one unit (0: the provider's default).
+	SymbolsPerUnit int `yaml:"symbols_per_unit,omitempty" json:"symbols_per_unit,omitempty"`
+}
+
+// Load modes.
+const (
+	ModeDedupeAppend = "dedupe-append"
+	ModeReplaceRange = "replace-range"
+)
+
+// Target is where rows go.
+type Target struct {
+	// Table defaults to the table of the source schema.
+	Table string `yaml:"table,omitempty" json:"table,omitempty"`
+	// Mode is dedupe-append (default) or replace-range.
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+}
+
+// Severities.
+const (
+	SeverityError = "error" // quarantine the row
+	SeverityWarn  = "warn"  // load it and count it
+)
+
+// RuleSpec is one validation rule. Type is one of not_null, min, max, range,
+// one_of, regex, unique, monotonic, ohlc_consistent, non_negative,
+// time_in_range, expr.
+type RuleSpec struct {
+	Name     string   `yaml:"name,omitempty" json:"name,omitempty"`
+	Type     string   `yaml:"type" json:"type"`
+	Field    string   `yaml:"field,omitempty" json:"field,omitempty"`
+	Fields   []string `yaml:"fields,omitempty" json:"fields,omitempty"`
+	Min      *float64 `yaml:"min,omitempty" json:"min,omitempty"`
+	Max      *float64 `yaml:"max,omitempty" json:"max,omitempty"`
+	Values   []string `yaml:"values,omitempty" json:"values,omitempty"`
+	Pattern  string   `yaml:"pattern,omitempty" json:"pattern,omitempty"`
+	Expr     string   `yaml:"expr,omitempty" json:"expr,omitempty"`
+	Severity string   `yaml:"severity,omitempty" json:"severity,omitempty"`
+	// Line is the rule's line in its file, for messages.
+	Line int `yaml:"-" json:"-"`
+}
+
+// Quarantine limits rejected rows per unit.
+type Quarantine struct {
+	// MaxPercent fails a unit when more than this share of its rows is
+	// quarantined (0: no limit).
+	MaxPercent float64 `yaml:"max_percent,omitempty" json:"max_percent,omitempty"`
+}
+
+// Mapping turns source fields into target columns.
+type Mapping struct {
+	// Defaults maps every source field to the column of the same name (default true).
+	Defaults *bool `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	// Columns add or override target columns.
+	Columns []ColumnSpec `yaml:"columns,omitempty" json:"columns,omitempty"`
+	// Drop lists source fields not to load.
+	Drop []string `yaml:"drop,omitempty" json:"drop,omitempty"`
+}
+
+// ColumnSpec fills one target column. Exactly one of From, Const and Expr
+// gives the value; Transform, Cast and Enum then change it.
+type ColumnSpec struct {
+	Column string  `yaml:"column" json:"column"`
+	From   string  `yaml:"from,omitempty" json:"from,omitempty"`
+	Const  *string `yaml:"const,omitempty" json:"const,omitempty"`
+	Expr   string  `yaml:"expr,omitempty" json:"expr,omitempty"`
+	// Transform is one of fixed_to_decimal, ns_to_timestamptz, upper, lower, trim.
+	Transform string `yaml:"transform,omitempty" json:"transform,omitempty"`
+	// Cast converts to a PostgreSQL type: bigint, integer, smallint, numeric, double precision, text, boolean, timestamptz.
+	Cast string            `yaml:"cast,omitempty" json:"cast,omitempty"`
+	Enum map[string]string `yaml:"enum,omitempty" json:"enum,omitempty"`
+	Line int               `yaml:"-" json:"-"`
+}

@@ -1,0 +1,392 @@
+package jobspec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/hdi-dev/hdi/internal/timerange"
+)
+
+var (
+	jobNameRe      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	providerNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	identRe        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
+	columnRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+	datasetRe      = regexp.MustCompile(`^[A-Z0-9]{4}\.[A-Z0-9]+$`)
+	continuousRe   = regexp.MustCompile(`^[^.\s]+\.[cnv]\.[0-9]+$`)
+	parentRe       = regexp.MustCompile(`^[^.\s]+\.(FUT|OPT)$`)
+	digitsRe       = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// validator collects problems with the line of the key they concern.
+type validator struct {
+	j    *Job
+	errs Errors
+}
+
+// line finds the line of path, or of its nearest recorded parent.
+func (v *validator) line(path string) int {
+	for path != "" {
+		if l, ok := v.j.pos[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	if v.j.pos == nil {
+		return 0 // a job built in code
+	}
+	return 1
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.add(path, path+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) set(path string) bool { _, ok := v.j.pos[path]; return ok }
+
+// Validate checks the job's values: required keys, known modes, severities,
+// rule types with the parameters each needs (regex and expr must compile),
+// mapping columns with exactly one value source, transforms and casts,
+// limits, the chunk size and the dates (resolved against now). For provider
+// databento it also checks the dataset code, schema, stypes and symbols.
+// The error is an Errors with one "file:line: message" per problem.
+func (j *Job) Validate(now time.Time) error {
+	v := &validator{j: j}
+	v.job(now)
+	return v.errs.err()
+}
+
+func (v *validator) job(now time.Time) {
+	j := v.j
+	switch {
+	case j.Name == "":
+		v.errorf("name", "is required")
+	case !jobNameRe.MatchString(j.Name):
+		v.errorf("name", "%q: use letters, digits, '.', '_' and '-' (at most 100)", truncate(j.Name))
+	}
+	switch {
+	case j.Provider.Name == "":
+		v.errorf("provider.name", "is required (e.g. databento, csv)")
+	case !providerNameRe.MatchString(j.Provider.Name):
+		v.errorf("provider.name", "%q: use lowercase letters, digits, '_' and '-' (the plugin is hdi-provider-NAME)", truncate(j.Provider.Name))
+	}
+	for k := range j.Provider.Config {
+		if k == "" {
+			v.errorf("provider.config", "empty key")
+		}
+	}
+	v.source(now)
+	if j.Chunking.Time != "" {
+		if _, err := timerange.ParseChunk(j.Chunking.Time); err != nil {
+			v.errorf("chunking.time", "%v", err)
+		}
+	}
+	if j.Chunking.SymbolsPerUnit < 0 {
+		v.errorf("chunking.symbols_per_unit", "must be >= 0 (0: the provider's default)")
+	}
+	if j.Target.Table != "" && !identRe.MatchString(j.Target.Table) {
+		v.errorf("target.table", "%q is not a table name (name or schema.name)", truncate(j.Target.Table))
+	}
+	if j.Target.Mode != "" && !contains(Modes, j.Target.Mode) {
+		v.errorf("target.mode", "unknown load mode %q; use %s", truncate(j.Target.Mode), strings.Join(Modes, " or "))
+	}
+	if j.Concurrency < 0 || j.Concurrency > MaxConcurrency || (j.Concurrency == 0 && v.set("concurrency")) {
+		v.errorf("concurrency", "must be 1..%d, got %d", MaxConcurrency, j.Concurrency)
+	}
+	if j.MaxCost != nil && *j.MaxCost < 0 {
+		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
+	}
+	if q := j.Quarantine.MaxPercent; q < 0 || q > 100 {
+		v.errorf("quarantine.max_percent", "must be 0..100, got %g", q)
+	}
+	names := map[string]int{}
+	for i := range j.Rules {
+		v.rule(i, names)
+	}
+	v.mapping()
+}
+
+func (v *validator) source(now time.Time) {
+	j := v.j
+	s := &j.Source
+	if s.Schema == "" {
+		v.errorf("source.schema", "is required (e.g. ohlcv-1d, trades)")
+	}
+	seen := map[string]bool{}
+	for i, sym := range s.Symbols {
+		p := fmt.Sprintf("source.symbols[%d]", i)
+		switch {
+		case strings.TrimSpace(sym) == "":
+			v.errorf(p, "empty symbol")
+		case seen[sym]:
+			v.errorf(p, "symbol %q is listed twice", truncate(sym))
+		}
+		seen[sym] = true
+	}
+	for i, f := range s.Files {
+		if strings.TrimSpace(f) == "" {
+			v.errorf(fmt.Sprintf("source.files[%d]", i), "empty path")
+		}
+	}
+	if s.Limit < 0 {
+		v.errorf("source.limit", "must be >= 0 (0: no limit)")
+	}
+	if _, _, err := j.TimeRange(now); err != nil {
+		var te *timerange.Error
+		path := "source.start"
+		if errors.As(err, &te) {
+			path = te.Field
+		}
+		v.add(path, err.Error())
+	}
+	if j.Provider.Name == ProviderDatabento {
+		v.databento()
+	}
+}
+
+// add records a message that already names its key.
+func (v *validator) add(path, msg string) {
+	v.errs = append(v.errs, &Error{File: v.j.File, Line: v.line(path), Msg: msg})
+}
+
+func (v *validator) databento() {
+	s := &v.j.Source
+	local := len(s.Files) > 0
+	switch {
+	case s.Dataset == "" && !local:
+		v.errorf("source.dataset", "is required for databento (e.g. GLBX.MDP3, XNAS.ITCH, DBEQ.BASIC, OPRA.PILLAR)")
+	case s.Dataset != "" && !datasetRe.MatchString(s.Dataset):
+		v.errorf("source.dataset", "%q is not a Databento dataset code (4 uppercase letters or digits, a dot, then uppercase letters or digits, e.g. GLBX.MDP3)", truncate(s.Dataset))
+	}
+	if s.Schema != "" && !contains(DatabentoSchemas, s.Schema) {
+		v.errorf("source.schema", "%q is not a Databento schema; use one of %s", truncate(s.Schema), strings.Join(DatabentoSchemas, ", "))
+	}
+	for _, st := range []struct{ path, val string }{{"source.stype_in", s.StypeIn}, {"source.stype_out", s.StypeOut}} {
+		if st.val != "" && !contains(DatabentoStypes, st.val) {
+			v.errorf(st.path, "%q is not a Databento stype; use one of %s", truncate(st.val), strings.Join(DatabentoStypes, ", "))
+		}
+	}
+	if local {
+		return
+	}
+	if len(s.Symbols) == 0 {
+		v.errorf("source.symbols", "is required for databento (symbols, or [ALL_SYMBOLS])")
+	}
+	if s.Start == "" {
+		v.errorf("source.start", "is required for databento (a date such as 2024-01-02, or -30d)")
+	}
+	stype := s.StypeIn
+	if stype == "" {
+		stype = DefaultStypeIn
+	}
+	for i, sym := range s.Symbols {
+		p := fmt.Sprintf("source.symbols[%d]", i)
+		if sym == "ALL_SYMBOLS" || strings.TrimSpace(sym) == "" {
+			continue
+		}
+		switch stype {
+		case "continuous":
+			if !continuousRe.MatchString(sym) {
+				v.errorf(p, "%q is not a continuous symbol (ROOT.c.N, ROOT.n.N or ROOT.v.N, e.g. ES.c.0)", truncate(sym))
+			}
+		case "parent":
+			if !parentRe.MatchString(sym) {
+				v.errorf(p, "%q is not a parent symbol (ROOT.FUT or ROOT.OPT, e.g. ES.FUT)", truncate(sym))
+			}
+		case "instrument_id":
+			if !digitsRe.MatchString(sym) {
+				v.errorf(p, "%q is not an instrument_id (digits)", truncate(sym))
+			}
+		case "raw_symbol":
+			if continuousRe.MatchString(sym) {
+				v.errorf(p, "%q is a continuous symbol; set source.stype_in: continuous", truncate(sym))
+			} else if parentRe.MatchString(sym) {
+				v.errorf(p, "%q is a parent symbol; set source.stype_in: parent", truncate(sym))
+			}
+		}
+	}
+}
+
+// TimeRange resolves source.start and source.end against now into a
+// half-open range (see package timerange: a date-only end is included, an
+// end after now is clamped with a warning). Both empty gives the zero Range.
+func (j *Job) TimeRange(now time.Time) (timerange.Range, []string, error) {
+	return timerange.Parse(j.Source.Start, j.Source.End, timerange.Options{
+		Now:        func() time.Time { return now },
+		StartField: "source.start",
+		EndField:   "source.end",
+	})
+}
+
+// Chunk parses chunking.time (the zero Chunk when unset).
+func (j *Job) Chunk() (timerange.Chunk, error) { return timerange.ParseChunk(j.Chunking.Time) }
+
+func (v *validator) rule(i int, names map[string]int) {
+	r := &v.j.Rules[i]
+	p := fmt.Sprintf("rules[%d]", i)
+	if r.Name != "" {
+		if prev, dup := names[r.Name]; dup {
+			v.errorf(p+".name", "rule name %q is used twice (first rules[%d])", truncate(r.Name), prev)
+		}
+		names[r.Name] = i
+	}
+	if r.Severity != "" && !contains(Severities, r.Severity) {
+		v.errorf(p+".severity", "unknown severity %q; use error (quarantine the row) or warn (load it and count it)", truncate(r.Severity))
+	}
+	if r.Type == "" {
+		v.errorf(p, "type is required; one of %s", strings.Join(RuleTypes, ", "))
+		return
+	}
+	spec, ok := ruleParams[r.Type]
+	if !ok {
+		msg := fmt.Sprintf("unknown rule type %q", truncate(r.Type))
+		if s := closest(r.Type, RuleTypes); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		v.errorf(p+".type", "%s; use one of %s", msg, strings.Join(RuleTypes, ", "))
+		return
+	}
+	has := map[string]bool{
+		"field": r.Field != "", "fields": len(r.Fields) > 0, "min": r.Min != nil, "max": r.Max != nil,
+		"values": len(r.Values) > 0, "pattern": r.Pattern != "", "expr": r.Expr != "",
+	}
+	allowed := map[string]bool{}
+	for _, g := range append(append([]string{}, spec.need...), spec.opt...) {
+		for _, k := range strings.Split(g, "|") {
+			allowed[k] = true
+		}
+	}
+	for _, k := range []string{"field", "fields", "min", "max", "values", "pattern", "expr"} {
+		if has[k] && !allowed[k] {
+			v.errorf(p+"."+k, "%s rules do not take %s (they take %s)", r.Type, k, paramList(spec))
+		}
+	}
+	for _, g := range spec.need {
+		alts := strings.Split(g, "|")
+		n := 0
+		for _, k := range alts {
+			if has[k] {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			v.errorf(p, "%s rules need %s", r.Type, strings.Join(alts, " or "))
+		case n > 1:
+			v.errorf(p+"."+alts[1], "%s rules take %s, not both", r.Type, strings.Join(alts, " or "))
+		}
+	}
+	for k, f := range r.Fields {
+		if strings.TrimSpace(f) == "" {
+			v.errorf(fmt.Sprintf("%s.fields[%d]", p, k), "empty field name")
+		}
+	}
+	switch r.Type {
+	case RuleRange:
+		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
+			v.errorf(p+".max", "max %g is below min %g", *r.Max, *r.Min)
+		}
+	case RuleRegex:
+		if r.Pattern != "" {
+			if _, err := regexp.Compile(r.Pattern); err != nil {
+				v.errorf(p+".pattern", "does not compile: %s", oneLine(err.Error()))
+			}
+		}
+	case RuleExpr:
+		if r.Expr != "" {
+			if _, err := expr.Compile(r.Expr, expr.AllowUndefinedVariables(), expr.AsBool()); err != nil {
+				v.errorf(p+".expr", "does not compile: %s", oneLine(err.Error()))
+			}
+		}
+	case RuleOHLCConsistent:
+		if len(r.Fields) > 0 && len(r.Fields) != 4 {
+			v.errorf(p+".fields", "ohlc_consistent takes the four field names open, high, low, close in that order, got %d", len(r.Fields))
+		}
+	case RuleOneOf:
+		seen := map[string]bool{}
+		for k, val := range r.Values {
+			if seen[val] {
+				v.errorf(fmt.Sprintf("%s.values[%d]", p, k), "value %q is listed twice", truncate(val))
+			}
+			seen[val] = true
+		}
+	}
+}
+
+func paramList(spec ruleParam) string {
+	var all []string
+	all = append(all, spec.need...)
+	all = append(all, spec.opt...)
+	if len(all) == 0 {
+		return "no parameters"
+	}
+	return strings.ReplaceAll(strings.Join(all, ", "), "|", " or ")
+}
+
+// oneLine squeezes a multi-line compiler message onto one line.
+func oneLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(first)
+}
+
+func (v *validator) mapping() {
+	m := &v.j.Mapping
+	cols := map[string]int{}
+	for i := range m.Columns {
+		c := &m.Columns[i]
+		p := fmt.Sprintf("mapping.columns[%d]", i)
+		switch {
+		case c.Column == "":
+			v.errorf(p, "column is required")
+		case !columnRe.MatchString(c.Column):
+			v.errorf(p+".column", "%q is not a column name (letters, digits, _)", truncate(c.Column))
+		default:
+			if prev, dup := cols[c.Column]; dup {
+				v.errorf(p+".column", "column %q is mapped twice (first mapping.columns[%d])", c.Column, prev)
+			}
+			cols[c.Column] = i
+		}
+		var src []string
+		if c.From != "" {
+			src = append(src, "from")
+		}
+		if c.Const != nil {
+			src = append(src, "const")
+		}
+		if c.Expr != "" {
+			src = append(src, "expr")
+		}
+		switch len(src) {
+		case 0:
+			v.errorf(p, "needs exactly one of from, const or expr")
+		case 1:
+		default:
+			v.errorf(p+"."+src[1], "takes exactly one of from, const or expr, not %s", strings.Join(src, " and "))
+		}
+		if c.Expr != "" {
+			if _, err := expr.Compile(c.Expr, expr.AllowUndefinedVariables()); err != nil {
+				v.errorf(p+".expr", "does not compile: %s", oneLine(err.Error()))
+			}
+		}
+		if c.Transform != "" && !contains(Transforms, c.Transform) {
+			v.errorf(p+".transform", "unknown transform %q; use one of %s", truncate(c.Transform), strings.Join(Transforms, ", "))
+		}
+		if c.Cast != "" && !contains(Casts, c.Cast) {
+			v.errorf(p+".cast", "unknown cast %q; use one of %s", truncate(c.Cast), strings.Join(Casts, ", "))
+		}
+	}
+	for i, f := range m.Drop {
+		if strings.TrimSpace(f) == "" {
+			v.errorf(fmt.Sprintf("mapping.drop[%d]", i), "empty field name")
+		}
+	}
+}
