@@ -1,0 +1,310 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/jackc/pgx/v5"
+)
+
+var sprintf = fmt.Sprintf
+
+func TestCopyPathAndLedger(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rej := make([]bool, 1000)
+	rej[5], rej[6] = true, true
+	loaded, dd, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(1000, 7, 0)), rej)
+	if err != nil || loaded != 998 || dd != 0 {
+		t.Fatalf("WriteBatch = %d, %d, %v", loaded, dd, err)
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 998 {
+		t.Fatalf("rows = %d", n)
+	}
+	// exact values, time column from ts_recv, char side, nulls
+	var ts time.Time
+	var side *string
+	var price *int64
+	var ds string
+	if err := bn.pool.QueryRow(ctx, `SELECT ts, side, price, dataset FROM trades WHERE sequence = 3`).Scan(&ts, &side, &price, &ds); err != nil {
+		t.Fatal(err)
+	}
+	if want := base.Add(3 * time.Microsecond); !ts.Equal(want) || side == nil || *side != "A" || price != nil || ds != "XNAS.ITCH" {
+		t.Fatalf("row 3: ts=%v side=%v price=%v ds=%s", ts, side, price, ds)
+	}
+	if n := bn.count(t, `SELECT price FROM trades WHERE sequence = 4`); n != 4_500_250_000_004 {
+		t.Fatalf("price = %d", n)
+	}
+	var status string
+	var rl int64
+	if err := bn.pool.QueryRow(ctx, `SELECT status, rows_loaded FROM units WHERE unit_key = 'u1'`).Scan(&status, &rl); err != nil || status != "done" || rl != 998 {
+		t.Fatalf("ledger: %s %d %v", status, rl, err)
+	}
+	if done, err := Done(ctx, bn.pool, "u1"); !done || err != nil {
+		t.Fatalf("Done = %v, %v", done, err)
+	}
+	if _, err := BeginUnit(ctx, bn.pool, bn.unit("u1")); !errors.Is(err, ErrAlreadyDone) {
+		t.Fatalf("re-run: %v, want ErrAlreadyDone", err)
+	}
+}
+
+func TestDuplicateBatchOnlyTakesFallback(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	// rows 0..499 already loaded by an earlier (overlapping) unit
+	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
+	if _, _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := u0.Commit(ctx, u0.Counts()); err != nil {
+		t.Fatal(err)
+	}
+
+	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// clean batch
+	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(300, 8, 0)), nil); err != nil || l != 300 || d != 0 {
+		t.Fatalf("clean: %d %d %v", l, d, err)
+	}
+	// overlapping batch: 400..899, 100 duplicates
+	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 400)), nil); err != nil || l != 400 || d != 100 {
+		t.Fatalf("dup: %d %d %v", l, d, err)
+	}
+	// another clean batch after the fallback
+	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(200, 9, 0)), nil); err != nil || l != 200 || d != 0 {
+		t.Fatalf("clean 2: %d %d %v", l, d, err)
+	}
+	// a batch duplicated within itself and with the table: the second fallback reuses the staging table
+	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 9, 195)), nil); err != nil || l != 5 || d != 5 {
+		t.Fatalf("dup 2: %d %d %v", l, d, err)
+	}
+	st := u.Stats()
+	if st.CopyBatches != 2 || st.FallbackBatches != 2 {
+		t.Fatalf("stats = %+v, want 2 plain COPY and 2 fallback batches", st)
+	}
+	c := u.Counts()
+	if c.Loaded != 905 || c.Deduplicated != 105 {
+		t.Fatalf("counts = %+v", c)
+	}
+	if err := u.Commit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 500+905 {
+		t.Fatalf("rows = %d", n)
+	}
+	if n := bn.count(t, `SELECT rows_deduplicated FROM units WHERE unit_key = 'u1'`); n != 105 {
+		t.Fatalf("ledger dedup = %d", n)
+	}
+}
+
+func TestConflictUpdate(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
+	if _, _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = u0.Commit(ctx, u0.Counts())
+	if _, err := bn.pool.Exec(ctx, `UPDATE trades SET size = 0`); err != nil {
+		t.Fatal(err)
+	}
+	info := bn.unit("u1")
+	info.ConflictUpdate = true
+	u, err := BeginUnit(ctx, bn.pool, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(15, 7, 5)), nil)
+	if err != nil || l != 15 || d != 0 || u.Stats().Updated != 5 {
+		t.Fatalf("upsert: %d %d %v %+v", l, d, err, u.Stats())
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades WHERE size = 0`); n != 5 {
+		t.Fatalf("rows not corrected: %d still size 0, want 5 (seq 0..4)", n)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 20 {
+		t.Fatalf("rows = %d", n)
+	}
+}
+
+func TestRollbackLeavesNothing(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Quarantine(ctx, []QuarantineRow{{Rule: "r", Message: "m", Record: []byte(`{"a":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units) + (SELECT count(*) FROM quarantine)`); n != 0 {
+		t.Fatalf("%d rows left after rollback", n)
+	}
+	// a failure recorded separately, then retried
+	if err := RecordFailure(ctx, bn.pool, bn.unit("u1"), errors.New("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := Done(ctx, bn.pool, "u1"); done {
+		t.Fatal("failed unit reported done")
+	}
+	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if err != nil {
+		t.Fatalf("retry of failed unit: %v", err)
+	}
+	_, _, _ = u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil)
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	// a later failure never overwrites done
+	_ = RecordFailure(ctx, bn.pool, bn.unit("u1"), errors.New("late"))
+	if done, _ := Done(ctx, bn.pool, "u1"); !done {
+		t.Fatal("done unit overwritten by failure")
+	}
+}
+
+func TestStatementErrorMidUnit(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := u.Exec(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO trades (ts) VALUES (now())`) // NOT NULL violation
+		return err
+	})
+	if err == nil {
+		t.Fatal("bad statement succeeded")
+	}
+	if err := u.Commit(ctx, u.Counts()); err == nil {
+		t.Fatal("commit of an aborted transaction succeeded")
+	}
+	if n := bn.count(t, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units)`); n != 0 {
+		t.Fatalf("%d rows half-committed", n)
+	}
+}
+
+func TestQuarantineKeepsRecords(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	rec := []byte(`{"ts_recv":1704205800000000123,"price":9223372036854775806,"side":"A","size":null}`)
+	if err := u.Quarantine(ctx, []QuarantineRow{{Rule: "not_null_size, min_price", Severity: "error", Message: "size is null; price < 0", Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	var price string
+	var ts int64
+	if err := bn.pool.QueryRow(ctx, `SELECT record->>'price', (record->>'ts_recv')::bigint FROM quarantine WHERE unit_key = 'u1' AND target_table = 'trades' AND rule LIKE '%min_price%'`).Scan(&price, &ts); err != nil {
+		t.Fatal(err)
+	}
+	if price != "9223372036854775806" || ts != 1704205800000000123 {
+		t.Fatalf("record not exact: %s %d", price, ts)
+	}
+	if n := bn.count(t, `SELECT rows_quarantined FROM units WHERE unit_key = 'u1'`); n != 1 {
+		t.Fatalf("rows_quarantined = %d", n)
+	}
+}
+
+func TestReplaceRange(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
+	_, _, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil)
+	_, _, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 8, 0)), nil)
+	if err := u0.Commit(ctx, u0.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	// outside the unit's range: must survive
+	if _, err := bn.pool.Exec(ctx, `INSERT INTO trades SELECT ts - interval '2 hours', ts_recv - 7200000000000, ts_event, dataset, instrument_id, side, price, size, sequence FROM trades WHERE instrument_id = 7 AND sequence < 10`); err != nil {
+		t.Fatal(err)
+	}
+	info := bn.unit("u1")
+	info.Mode = jobspec.ModeReplaceRange
+	u, err := BeginUnit(ctx, bn.pool, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// new data for instrument 7 only: 50 rows
+	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(50, 7, 0)), nil); err != nil || l != 50 || d != 0 {
+		t.Fatalf("replace: %d %d %v", l, d, err)
+	}
+	if u.Stats().Deleted != 100 || u.Stats().FallbackBatches != 0 {
+		t.Fatalf("stats = %+v", u.Stats())
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades WHERE instrument_id = 7`); n != 60 {
+		t.Fatalf("instrument 7: %d rows, want 50 new + 10 outside the range", n)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades WHERE instrument_id = 8`); n != 100 {
+		t.Fatalf("instrument 8 (not in the new data) lost rows: %d", n)
+	}
+	// all symbols: the whole dataset range goes
+	info = bn.unit("u2")
+	info.Symbols = nil
+	info.Mode = jobspec.ModeReplaceRange
+	u, err = BeginUnit(ctx, bn.pool, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Stats().Deleted != 150 {
+		t.Fatalf("deleted %d, want 150", u.Stats().Deleted)
+	}
+	_ = u.Rollback(ctx)
+}
+
+func TestConcurrentBeginUnit(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var err2 error
+	started := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		close(started)
+		_, err2 = BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	}()
+	<-started
+	time.Sleep(200 * time.Millisecond) // the second waits on the advisory lock
+	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if !errors.Is(err2, ErrAlreadyDone) {
+		t.Fatalf("second BeginUnit: %v, want ErrAlreadyDone", err2)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 100 {
+		t.Fatalf("rows = %d", n)
+	}
+}

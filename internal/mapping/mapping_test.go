@@ -1,0 +1,137 @@
+package mapping
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var src = arrow.NewSchema([]arrow.Field{
+	{Name: "ts_event", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "instrument_id", Type: arrow.PrimitiveTypes.Uint32},
+	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
+	{Name: "price", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "code", Type: arrow.BinaryTypes.String},
+	{Name: "qty", Type: arrow.BinaryTypes.String},
+}, nil)
+
+func rec() arrow.RecordBatch {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, src)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1704205800123456789, 1704205800123457789}, nil)
+	b.Field(1).(*array.Uint32Builder).AppendValues([]uint32{4000000000, 7}, nil)
+	b.Field(2).(*array.Uint8Builder).AppendValues([]uint8{'B', 0}, nil)
+	b.Field(3).(*array.Int64Builder).AppendValues([]int64{-1, 9223372036854775806}, []bool{true, true})
+	b.Field(4).(*array.StringBuilder).AppendValues([]string{" x ", "y"}, nil)
+	b.Field(5).(*array.StringBuilder).AppendValues([]string{"12", "13"}, nil)
+	return b.NewRecordBatch()
+}
+
+const ddl = `CREATE TABLE bars (
+  ts timestamptz NOT NULL, ts_event bigint NOT NULL, dataset text NOT NULL,
+  instrument_id bigint NOT NULL, side char(1), price bigint, price_dec numeric,
+  code text, code_u text, kind text, qty integer, src text NOT NULL, twice bigint,
+  note text, id bigint GENERATED ALWAYS AS IDENTITY,
+  UNIQUE (dataset, instrument_id, ts_event))`
+
+func TestPlanApplyCopy(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := pool.Exec(ctx, ddl); err != nil {
+		t.Fatal(err)
+	}
+	ti, err := IntrospectTable(ctx, pool, "bars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ti.UniqueKey, ",") != "dataset,instrument_id,ts_event" {
+		t.Fatalf("key = %v", ti.UniqueKey)
+	}
+	str := func(s string) *string { return &s }
+	spec := jobspec.Mapping{Columns: []jobspec.ColumnSpec{
+		{Column: "price_dec", From: "price", Transform: "fixed_to_decimal"},
+		{Column: "code_u", From: "code", Transform: "trim"},
+		{Column: "kind", From: "code", Transform: "trim", Enum: map[string]string{"x": "EX", "*": "other"}},
+		{Column: "qty", Cast: "integer"},
+		{Column: "src", Const: str("dbn")},
+		{Column: "twice", Expr: "instrument_id * 2"},
+	}, Drop: nil}
+	p, err := NewPlan(spec, src, ti, "GLBX.MDP3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TimeColumn != "ts" || p.TimeSource != "ts_event" {
+		t.Fatalf("time column %q from %q", p.TimeColumn, p.TimeSource)
+	}
+	b, err := p.Apply(rec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]any, b.Len())
+	for i := range rows {
+		rows[i] = make([]any, len(p.Columns))
+		if err := b.Values(i, rows[i]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.CopyFrom(ctx, ti.Ident(), p.Columns, pgx.CopyFromRows(rows[i:i+1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(concat_ws('|', to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), ts_event, dataset, instrument_id, coalesce(side, 'NULL'), price, price_dec, code, code_u, kind, qty, src, twice), E'\n' ORDER BY ts) FROM bars`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := "2024-01-02 14:30:00.123456|1704205800123456789|GLBX.MDP3|4000000000|B|-1|-0.000000001| x |x|EX|12|dbn|8000000000\n" +
+		"2024-01-02 14:30:00.123457|1704205800123457789|GLBX.MDP3|7|NULL|9223372036854775806|9223372036.854775806|y|y|other|13|dbn|14"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	ti := TableInfo{Schema: "public", Table: "t", Columns: []ColumnInfo{
+		{Name: "ts", Type: "timestamp with time zone", TypeOID: 1184, NotNull: true},
+		{Name: "ts_event", Type: "bigint", TypeOID: 20, NotNull: true},
+		{Name: "instrument_id", Type: "integer", TypeOID: 23, NotNull: true},
+		{Name: "side", Type: "character(1)", TypeOID: 1042},
+		{Name: "price", Type: "bigint", TypeOID: 20},
+		{Name: "code", Type: "bigint", TypeOID: 20},
+		{Name: "qty", Type: "text", TypeOID: 25},
+		{Name: "must", Type: "text", TypeOID: 25, NotNull: true},
+	}}
+	_, err := NewPlan(jobspec.Mapping{}, src, ti, "")
+	if err == nil || !strings.Contains(err.Error(), `column "code" (bigint) <- field "code" (utf8): type mismatch`) {
+		t.Fatalf("mismatch: %v", err)
+	}
+	ti.Columns[5].TypeOID, ti.Columns[5].Type = 25, "text"
+	_, err = NewPlan(jobspec.Mapping{}, src, ti, "")
+	if err == nil || !strings.Contains(err.Error(), `column "must" (text NOT NULL) has no source`) {
+		t.Fatalf("missing: %v", err)
+	}
+	ti.Columns = ti.Columns[:7]
+	ti.Columns = append(ti.Columns[:6], ColumnInfo{Name: "other", Type: "text", TypeOID: 25})
+	_, err = NewPlan(jobspec.Mapping{}, src, ti, "")
+	if err == nil || !strings.Contains(err.Error(), "field(s) qty (utf8) have no column") {
+		t.Fatalf("extra: %v", err)
+	}
+	p, err := NewPlan(jobspec.Mapping{Drop: []string{"qty"}}, src, ti, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// uint32 into integer: checked at run time
+	b, _ := p.Apply(rec())
+	vals := make([]any, len(p.Columns))
+	if err := b.Values(0, vals); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("narrowing: %v", err)
+	}
+}

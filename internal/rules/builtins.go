@@ -1,0 +1,552 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/rules/arrowval"
+)
+
+// compileRule compiles one spec; it returns nil, nil for a default rule whose
+// fields the stream lacks.
+func compileRule(spec jobspec.RuleSpec, schema *arrow.Schema, opts Options, isDefault bool) (*rule, error) {
+	sev := spec.Severity
+	if sev == "" {
+		sev = jobspec.SeverityError
+	}
+	if sev != jobspec.SeverityError && sev != jobspec.SeverityWarn {
+		return nil, ruleErr(spec, opts, "severity %q: want error or warn", sev)
+	}
+	name := spec.Name
+	if name == "" {
+		name = defaultName(spec)
+	}
+	r := &rule{RuleInfo: RuleInfo{Name: name, Type: spec.Type, Severity: sev}, isError: sev == jobspec.SeverityError}
+	stream := opts.Stream
+	if stream == "" {
+		stream = "(stream)"
+	}
+	missing := false
+	field := func(name string) (int, arrow.Field, error) {
+		idx := schema.FieldIndices(name)
+		if idx == nil {
+			missing = true
+			return -1, arrow.Field{}, ruleErr(spec, opts, "field %q not in stream %s (fields: %s)", name, stream, fieldList(schema))
+		}
+		return idx[0], schema.Field(idx[0]), nil
+	}
+	one := func() (int, arrow.Field, error) {
+		f := spec.Field
+		if f == "" && len(spec.Fields) == 1 {
+			f = spec.Fields[0]
+		}
+		if f == "" {
+			return -1, arrow.Field{}, ruleErr(spec, opts, "%s needs `field:`", spec.Type)
+		}
+		return field(f)
+	}
+	wrongType := func(f arrow.Field, want string) error {
+		return ruleErr(spec, opts, "field %q is %s, %s needs %s", f.Name, f.Type, spec.Type, want)
+	}
+	var err error
+	switch spec.Type {
+	case "not_null":
+		err = compileNotNull(r, one)
+	case "min", "max", "range", "non_negative":
+		err = compileRange(r, spec, opts, one, wrongType)
+	case "one_of":
+		err = compileOneOf(r, spec, opts, one, wrongType)
+	case "regex":
+		err = compileRegex(r, spec, opts, one, wrongType)
+	case "unique":
+		err = compileUnique(r, spec, opts, field, wrongType)
+	case "monotonic":
+		err = compileMonotonic(r, schema, one, wrongType)
+	case "ohlc_consistent":
+		err = compileOHLC(r, spec, field, wrongType)
+	case "time_in_range":
+		if spec.Field == "" && len(spec.Fields) == 0 {
+			spec.Field = "ts_event"
+		}
+		err = compileTimeInRange(r, one, wrongType)
+	case "expr":
+		err = compileExpr(r, spec, opts, schema)
+	default:
+		return nil, ruleErr(spec, opts, "unknown rule type %q (want not_null, min, max, range, one_of, regex, unique, monotonic, ohlc_consistent, non_negative, time_in_range or expr)", spec.Type)
+	}
+	if err != nil {
+		if isDefault && missing {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+type fieldFn func() (int, arrow.Field, error)
+
+func cellString(rec arrow.RecordBatch, fi, row int) string {
+	f := rec.Schema().Field(fi)
+	v := arrowval.Value(rec.Column(fi), row, arrowval.IsChar(f))
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return strconv.Quote(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func compileNotNull(r *rule, one fieldFn) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	char := arrowval.IsChar(f)
+	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+		arr := rec.Column(fi)
+		if arr.NullN() == 0 && !char {
+			return
+		}
+		var u8 []uint8
+		if char {
+			u8 = arr.(*array.Uint8).Uint8Values()
+		}
+		for i := 0; i < arr.Len(); i++ {
+			if arr.IsNull(i) || (char && u8[i] == 0) {
+				s.fail(i)
+			}
+		}
+	}
+	r.msg = func(_ *Checker, _ arrow.RecordBatch, _ int) string { return f.Name + " is null" }
+	return nil
+}
+
+func isNumeric(id arrow.Type) bool {
+	switch id {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.TIMESTAMP:
+		return true
+	}
+	return false
+}
+
+// compileRange handles min, max, range and non_negative. Bounds compare with
+// the raw field values: prices are int64 in 1e-9 units, so `min: 1` on a
+// price means 1e-9.
+func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wrongType func(arrow.Field, string) error) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	if !isNumeric(f.Type.ID()) {
+		return wrongType(f, "a numeric field")
+	}
+	flo, fhi := math.Inf(-1), math.Inf(1)
+	switch spec.Type {
+	case "min":
+		if spec.Min == nil {
+			return ruleErr(spec, opts, "min needs `min:`")
+		}
+		flo = *spec.Min
+	case "max":
+		if spec.Max == nil {
+			return ruleErr(spec, opts, "max needs `max:`")
+		}
+		fhi = *spec.Max
+	case "range":
+		if spec.Min == nil && spec.Max == nil {
+			return ruleErr(spec, opts, "range needs `min:` and/or `max:`")
+		}
+		if spec.Min != nil {
+			flo = *spec.Min
+		}
+		if spec.Max != nil {
+			fhi = *spec.Max
+		}
+	case "non_negative":
+		flo = 0
+	}
+	lo, hi := intBound(flo, true), intBound(fhi, false)
+	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+		rangeCheck(rec.Column(fi), lo, hi, flo, fhi, s)
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		v := cellString(rec, fi, row)
+		switch {
+		case spec.Type == "non_negative":
+			return fmt.Sprintf("%s = %s is negative", f.Name, v)
+		case math.IsInf(fhi, 1):
+			return fmt.Sprintf("%s = %s < min %v", f.Name, v, flo)
+		case math.IsInf(flo, -1):
+			return fmt.Sprintf("%s = %s > max %v", f.Name, v, fhi)
+		}
+		return fmt.Sprintf("%s = %s outside [%v, %v]", f.Name, v, flo, fhi)
+	}
+	return nil
+}
+
+// intBound turns a float bound into the equivalent integer bound.
+func intBound(b float64, lower bool) int64 {
+	switch {
+	case math.IsInf(b, -1) || b < math.MinInt64:
+		return math.MinInt64
+	case math.IsInf(b, 1) || b >= math.MaxInt64:
+		return math.MaxInt64
+	case lower:
+		return int64(math.Ceil(b))
+	}
+	return int64(math.Floor(b))
+}
+
+type intElem interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
+}
+
+func rangeInts[T intElem](vals []T, arr arrow.Array, lo, hi int64, s *sink) {
+	if arr.NullN() == 0 {
+		for i, v := range vals {
+			if x := int64(v); x < lo || x > hi {
+				s.fail(i)
+			}
+		}
+		return
+	}
+	for i, v := range vals {
+		if x := int64(v); (x < lo || x > hi) && arr.IsValid(i) {
+			s.fail(i)
+		}
+	}
+}
+
+func rangeFloats[T float32 | float64](vals []T, arr arrow.Array, lo, hi float64, s *sink) {
+	for i, v := range vals {
+		if x := float64(v); !(x >= lo && x <= hi) && arr.IsValid(i) {
+			s.fail(i)
+		}
+	}
+}
+
+func rangeCheck(arr arrow.Array, lo, hi int64, flo, fhi float64, s *sink) {
+	switch a := arr.(type) {
+	case *array.Int64:
+		rangeInts(a.Int64Values(), arr, lo, hi, s)
+	case *array.Int32:
+		rangeInts(a.Int32Values(), arr, lo, hi, s)
+	case *array.Int16:
+		rangeInts(a.Int16Values(), arr, lo, hi, s)
+	case *array.Int8:
+		rangeInts(a.Int8Values(), arr, lo, hi, s)
+	case *array.Uint32:
+		rangeInts(a.Uint32Values(), arr, lo, hi, s)
+	case *array.Uint16:
+		rangeInts(a.Uint16Values(), arr, lo, hi, s)
+	case *array.Uint8:
+		rangeInts(a.Uint8Values(), arr, lo, hi, s)
+	case *array.Timestamp:
+		rangeInts(a.TimestampValues(), arr, lo, hi, s)
+	case *array.Uint64:
+		for i, v := range a.Uint64Values() {
+			bad := (lo > 0 && v < uint64(lo)) || (hi < 0) || (hi >= 0 && v > uint64(hi))
+			if bad && arr.IsValid(i) {
+				s.fail(i)
+			}
+		}
+	case *array.Float64:
+		rangeFloats(a.Float64Values(), arr, flo, fhi, s)
+	case *array.Float32:
+		rangeFloats(a.Float32Values(), arr, flo, fhi, s)
+	}
+}
+
+func compileOneOf(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wrongType func(arrow.Field, string) error) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	if len(spec.Values) == 0 {
+		return ruleErr(spec, opts, "one_of needs `values:`")
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		return fmt.Sprintf("%s = %s not one of %q", f.Name, cellString(rec, fi, row), spec.Values)
+	}
+	switch id := f.Type.ID(); {
+	case arrowval.IsChar(f):
+		var ok [256]bool
+		for _, v := range spec.Values {
+			if len(v) != 1 {
+				return ruleErr(spec, opts, "field %q holds one character: value %q is not one", f.Name, v)
+			}
+			ok[v[0]] = true
+		}
+		r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+			arr := rec.Column(fi)
+			for i, v := range arr.(*array.Uint8).Uint8Values() {
+				if !ok[v] && arr.IsValid(i) {
+					s.fail(i)
+				}
+			}
+		}
+	case id == arrow.STRING || id == arrow.LARGE_STRING:
+		set := map[string]bool{}
+		for _, v := range spec.Values {
+			set[v] = true
+		}
+		r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+			a := rec.Column(fi).(interface {
+				arrow.Array
+				Value(int) string
+			})
+			for i := 0; i < a.Len(); i++ {
+				if a.IsValid(i) && !set[a.Value(i)] {
+					s.fail(i)
+				}
+			}
+		}
+	case isNumeric(id) && id != arrow.FLOAT32 && id != arrow.FLOAT64:
+		set := map[int64]bool{}
+		for _, v := range spec.Values {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return ruleErr(spec, opts, "field %q is %s: value %q is not an integer", f.Name, f.Type, v)
+			}
+			set[n] = true
+		}
+		r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+			arr := rec.Column(fi)
+			for i := 0; i < arr.Len(); i++ {
+				if v, ok := arrowval.Value(arr, i, false).(int64); ok && !set[v] {
+					s.fail(i)
+				}
+			}
+		}
+	default:
+		return wrongType(f, "a string, character or integer field")
+	}
+	return nil
+}
+
+func compileRegex(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wrongType func(arrow.Field, string) error) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	re, err := regexp.Compile(spec.Pattern)
+	if err != nil || spec.Pattern == "" {
+		return ruleErr(spec, opts, "pattern %q: %v", spec.Pattern, err)
+	}
+	id := f.Type.ID()
+	char := arrowval.IsChar(f)
+	if id != arrow.STRING && id != arrow.LARGE_STRING && !char {
+		return wrongType(f, "a string field")
+	}
+	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+		arr := rec.Column(fi)
+		for i := 0; i < arr.Len(); i++ {
+			if v, ok := arrowval.Value(arr, i, char).(string); ok && !re.MatchString(v) {
+				s.fail(i)
+			}
+		}
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		return fmt.Sprintf("%s = %s does not match /%s/", f.Name, cellString(rec, fi, row), spec.Pattern)
+	}
+	return nil
+}
+
+// compileUnique: rows whose values of Fields repeat an earlier row of the
+// same batch fail (the first occurrence passes).
+func compileUnique(r *rule, spec jobspec.RuleSpec, opts Options, field func(string) (int, arrow.Field, error), wrongType func(arrow.Field, string) error) error {
+	names := spec.Fields
+	if len(names) == 0 && spec.Field != "" {
+		names = []string{spec.Field}
+	}
+	if len(names) == 0 {
+		return ruleErr(spec, opts, "unique needs `fields:`")
+	}
+	var idx []int
+	var chars []bool
+	for _, n := range names {
+		fi, f, err := field(n)
+		if err != nil {
+			return err
+		}
+		idx = append(idx, fi)
+		chars = append(chars, arrowval.IsChar(f))
+	}
+	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+		seen := make(map[string]struct{}, rec.NumRows())
+		var key []byte
+		cols := make([]arrow.Array, len(idx))
+		for k, fi := range idx {
+			cols[k] = rec.Column(fi)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			key = key[:0]
+			for k, a := range cols {
+				key = arrowval.AppendJSON(key, a, i, chars[k])
+				key = append(key, 0)
+			}
+			if _, dup := seen[string(key)]; dup {
+				s.fail(i)
+			} else {
+				seen[string(key)] = struct{}{}
+			}
+		}
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		vals := make([]string, len(idx))
+		for k, fi := range idx {
+			vals[k] = names[k] + "=" + cellString(rec, fi, row)
+		}
+		return fmt.Sprintf("duplicate %v in batch", vals)
+	}
+	return nil
+}
+
+func int64Vals(arr arrow.Array) []int64 {
+	switch a := arr.(type) {
+	case *array.Int64:
+		return a.Int64Values()
+	case *array.Timestamp:
+		return timestampsAsInt64(a.TimestampValues())
+	}
+	return nil
+}
+
+// monoState is the last value per instrument, across the unit's batches.
+type monoState struct {
+	last    map[int64]int64
+	hasLast bool
+	lastID  int64
+	lastVal int64
+}
+
+func compileMonotonic(r *rule, schema *arrow.Schema, one fieldFn, wrongType func(arrow.Field, string) error) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	if id := f.Type.ID(); id != arrow.INT64 && id != arrow.TIMESTAMP {
+		return wrongType(f, "an int64 nanosecond field")
+	}
+	inst := -1
+	if idx := schema.FieldIndices("instrument_id"); idx != nil && isNumeric(schema.Field(idx[0]).Type.ID()) {
+		inst = idx[0]
+	}
+	r.newState = func() any { return &monoState{last: map[int64]int64{}} }
+	r.eval = func(c *Checker, rec arrow.RecordBatch, s *sink) {
+		st := c.state[s.rule].(*monoState)
+		arr := rec.Column(fi)
+		vals := int64Vals(arr)
+		var ids []uint32
+		var idArr arrow.Array
+		if inst >= 0 {
+			idArr = rec.Column(inst)
+			if a, ok := idArr.(*array.Uint32); ok {
+				ids = a.Uint32Values()
+			}
+		}
+		for i, v := range vals {
+			if arr.IsNull(i) {
+				continue
+			}
+			var id int64
+			switch {
+			case ids != nil:
+				id = int64(ids[i])
+			case idArr != nil:
+				id, _ = arrowval.Value(idArr, i, false).(int64)
+			}
+			prev, ok := st.lastVal, st.hasLast && st.lastID == id
+			if !ok {
+				prev, ok = st.last[id]
+				if st.hasLast {
+					st.last[st.lastID] = st.lastVal
+				}
+			}
+			if ok && v < prev {
+				s.fail(i)
+				v = prev // keep the high-water mark
+			}
+			st.hasLast, st.lastID, st.lastVal = true, id, v
+		}
+		if st.hasLast {
+			st.last[st.lastID] = st.lastVal
+		}
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		if inst >= 0 {
+			return fmt.Sprintf("%s = %s goes back in time for instrument_id %s", f.Name, cellString(rec, fi, row), cellString(rec, inst, row))
+		}
+		return fmt.Sprintf("%s = %s goes back in time", f.Name, cellString(rec, fi, row))
+	}
+	return nil
+}
+
+func compileOHLC(r *rule, spec jobspec.RuleSpec, field func(string) (int, arrow.Field, error), wrongType func(arrow.Field, string) error) error {
+	names := spec.Fields
+	if len(names) != 4 {
+		names = []string{"open", "high", "low", "close"}
+	}
+	var idx [4]int
+	for k, n := range names {
+		fi, f, err := field(n)
+		if err != nil {
+			return err
+		}
+		if f.Type.ID() != arrow.INT64 {
+			return wrongType(f, "int64 fixed-point prices")
+		}
+		idx[k] = fi
+	}
+	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+		o, h, l, c := rec.Column(idx[0]), rec.Column(idx[1]), rec.Column(idx[2]), rec.Column(idx[3])
+		ov, hv, lv, cv := int64Vals(o), int64Vals(h), int64Vals(l), int64Vals(c)
+		nulls := o.NullN()+h.NullN()+l.NullN()+c.NullN() > 0
+		for i := range ov {
+			if ov[i] < lv[i] || cv[i] < lv[i] || ov[i] > hv[i] || cv[i] > hv[i] || lv[i] > hv[i] {
+				if nulls && (o.IsNull(i) || h.IsNull(i) || l.IsNull(i) || c.IsNull(i)) {
+					continue
+				}
+				s.fail(i)
+			}
+		}
+	}
+	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
+		return fmt.Sprintf("inconsistent bar: %s=%s %s=%s %s=%s %s=%s (want low <= open, close <= high)",
+			names[0], cellString(rec, idx[0], row), names[1], cellString(rec, idx[1], row),
+			names[2], cellString(rec, idx[2], row), names[3], cellString(rec, idx[3], row))
+	}
+	return nil
+}
+
+func compileTimeInRange(r *rule, one fieldFn, wrongType func(arrow.Field, string) error) error {
+	fi, f, err := one()
+	if err != nil {
+		return err
+	}
+	if id := f.Type.ID(); id != arrow.INT64 && id != arrow.TIMESTAMP {
+		return wrongType(f, "an int64 nanosecond field")
+	}
+	r.eval = func(c *Checker, rec arrow.RecordBatch, s *sink) {
+		if !c.hasRange {
+			return
+		}
+		arr := rec.Column(fi)
+		for i, v := range int64Vals(arr) {
+			if (v < c.start || v >= c.end) && arr.IsValid(i) {
+				s.fail(i)
+			}
+		}
+	}
+	r.msg = func(c *Checker, rec arrow.RecordBatch, row int) string {
+		return fmt.Sprintf("%s = %s outside the unit's range [%d, %d)", f.Name, cellString(rec, fi, row), c.start, c.end)
+	}
+	return nil
+}
