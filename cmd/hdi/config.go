@@ -12,8 +12,9 @@ func init() { addCommand(newConfigCmd) }
 
 func newConfigCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Inspect hdi's configuration",
+		Use:     "config",
+		Short:   "Inspect hdi's configuration",
+		Example: "  hdi config show",
 	}
 	var format string
 	show := &cobra.Command{

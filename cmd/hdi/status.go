@@ -27,7 +27,7 @@ It exits 1 when the database cannot be reached.`,
 				return usageErrorf("--format must be text or json, not %q", format)
 			}
 			ctx := cmd.Context()
-			r := &status.Report{ConfigFile: app.Config.File}
+			r := status.NewReport(app.Config.File)
 			url, source, err := app.statusDatabaseURL(ctx)
 			if err != nil {
 				r.Database.Source = source

@@ -12,8 +12,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
-
-
 func open(t *testing.T, url string, opts migrate.Options) *migrate.Migrator {
 	t.Helper()
 	m, err := migrate.Open(context.Background(), url, opts)

@@ -60,15 +60,22 @@ type Plugin struct {
 	Version string `json:"version,omitempty"`
 }
 
-// CheckDatabase fills the database and migration parts of r from url. A failure
-// to connect is recorded in the report, not returned.
-func (r *Report) CheckDatabase(ctx context.Context, url, source string) {
-	r.Database.Source = source
+// NewReport starts a report for the given config file ("" for none), with
+// the latest embedded migration filled in.
+func NewReport(configFile string) *Report {
+	r := &Report{ConfigFile: configFile, Plugins: []Plugin{}}
 	latest, err := migrate.Latest()
 	r.Migrations.Latest = latest
 	if err != nil {
 		r.Migrations.Error = err.Error()
 	}
+	return r
+}
+
+// CheckDatabase fills the database and migration parts of r from url. A failure
+// to connect is recorded in the report, not returned.
+func (r *Report) CheckDatabase(ctx context.Context, url, source string) {
+	r.Database.Source = source
 	if t, err := dbconn.ParseTarget(url); err == nil {
 		r.Database.Target = &t
 	}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// runCLI runs hdi in process with the given environment.
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["HOME"]; !ok {
+		env["HOME"] = t.TempDir()
+	}
+	var out, errb bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code = runWithEnv(args, lookup, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"nosuchcommand"}, exitUsage, `unknown command "nosuchcommand"`},
+		{[]string{"version", "--nosuchflag"}, exitUsage, "unknown flag: --nosuchflag"},
+		{[]string{"migrate"}, exitUsage, "needs a subcommand"},
+		{[]string{"migrate", "bogus"}, exitUsage, "bogus"},
+		{[]string{"version", "--format", "xml"}, exitUsage, "--format must be text or json"},
+		{[]string{"version", "extra"}, exitUsage, "unknown command"},
+		{[]string{"version"}, exitOK, ""},
+		{[]string{"--log-level", "loud", "version"}, exitUsage, "not a log level"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runCLI(t, nil, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.err) {
+			t.Errorf("hdi %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.err)
+		}
+	}
+}
+
+func TestVersionPrintsVersionCommitAndGo(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "version")
+	if code != 0 || !strings.Contains(out, "hdi ") || !strings.Contains(out, "commit ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("exit %d: %q", code, out)
+	}
+}
+
+func TestEveryCommandHasAnExample(t *testing.T) {
+	root := newRootCmd(&App{})
+	var missing []string
+	for _, c := range allCommands(root) {
+		if c.Runnable() && c.Example == "" {
+			missing = append(missing, c.CommandPath())
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("commands without an example: %v", missing)
+	}
+}
+
+func TestMalformedConfigFileNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(p, []byte("log_level: info\nlog_levle: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, nil, "--config", p, "config", "show")
+	if code != exitUsage || !strings.Contains(stderr, p+":2: unknown key \"log_levle\"") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestConfigShowSourcesAndPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("jobs_dir: /file/jobs\nlog_level: warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HDI_LOG_LEVEL": "error"}
+	code, out, stderr := runCLI(t, env, "--config", p, "--jobs-dir", "/flag/jobs", "config", "show")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"jobs_dir", "/flag/jobs", "flag --jobs-dir", "env HDI_LOG_LEVEL", "log_format", "default"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func allCommands(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		out = append(out, allCommands(sub)...)
+	}
+	return out
+}
+
+// TestSecretsNeverPrinted runs commands that touch the database URL and a
+// provider key, at debug level, and checks neither secret is printed.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const pw, key = "Sup3rS3cretPw", "db-APIKEYSECRET0123456789"
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	body := "providers:\n  databento:\n    api_key: " + key + "\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": "postgres://hdi:" + pw + "@127.0.0.1:1/hdi?sslmode=disable"}
+	for _, args := range [][]string{
+		{"config", "show"},
+		{"config", "show", "--format", "json"},
+		{"status"},
+		{"status", "--format", "json"},
+		{"migrate", "up"},
+		{"migrate", "status"},
+		{"--log-format", "json", "migrate", "up"},
+	} {
+		all := append([]string{"--config", p, "--log-level", "debug"}, args...)
+		_, out, stderr := runCLI(t, env, all...)
+		for _, secret := range []string{pw, key} {
+			if strings.Contains(out+stderr, secret) {
+				t.Errorf("hdi %v printed a secret:\nstdout: %s\nstderr: %s", args, out, stderr)
+			}
+		}
+	}
+}
+
+// TestUnreachableDatabaseFailsWithinTheTimeout points hdi at a server that
+// accepts connections and never answers: the command must give up and say so.
+func TestUnreachableDatabaseFailsWithinTheTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	url := "postgres://hdi@" + ln.Addr().String() + "/hdi?sslmode=disable"
+	code, _, stderr := runCLI(t, map[string]string{"DATABASE_URL": url}, "migrate", "up")
+	if code != exitFailure || !strings.Contains(stderr, ln.Addr().String()) || !strings.Contains(stderr, "no answer within 5s") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/status"
+)
+
+// pluginDirs lists the plugin search path: plugin_path (HDI_PLUGIN_PATH),
+// then the directory of the hdi binary, then ./bin.
+func (a *App) pluginDirs() []string {
+	exeDir := ""
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		exeDir = filepath.Dir(exe)
+	}
+	return pluginhost.SearchPath(strings.Join(a.Config.PluginPath, string(filepath.ListSeparator)), exeDir)
+}
+
+// pluginHostOptions configures the plugin host from the effective settings.
+func (a *App) pluginHostOptions() pluginhost.Options {
+	return pluginhost.Options{
+		Path:        a.pluginDirs(),
+		Checksums:   a.Config.PluginChecksums,
+		HangTimeout: a.Config.PluginTimeout,
+		Logger:      a.Logger,
+	}
+}
+
+// statusDatabaseURL is databaseURL for `hdi status`: it never creates or
+// starts the local cluster, it only reports on it.
+func (a *App) statusDatabaseURL(ctx context.Context) (url, source string, err error) {
+	if a.Config.DatabaseURL != "" {
+		return a.Config.DatabaseURL, "configured by " + a.externalSource(), nil
+	}
+	c, err := a.localCluster(false)
+	if err != nil {
+		return "", "local cluster", err
+	}
+	source = "hdi's local cluster in " + c.Dir()
+	st := c.Status(ctx)
+	switch {
+	case !st.Created:
+		return "", source, errLocal("the local cluster does not exist yet: `hdi db start` (or any command that needs the database) creates it")
+	case !st.Running:
+		return "", source, errLocal("the local cluster is not running: start it with `hdi db start`")
+	}
+	a.redactLocalPassword(c)
+	return c.URL(), source, nil
+}
+
+type errLocal string
+
+func (e errLocal) Error() string { return string(e) }
+
+// statusPlugins lists the provider plugins on the plugin path.
+func (a *App) statusPlugins(context.Context) ([]status.Plugin, string) {
+	found, err := pluginhost.Discover(a.pluginDirs())
+	out := make([]status.Plugin, 0, len(found))
+	for _, f := range found {
+		out = append(out, status.Plugin{Name: f.Name, Path: f.Path})
+	}
+	if err != nil {
+		return out, err.Error()
+	}
+	return out, ""
+}
