@@ -1,5 +1,12 @@
 -- hdi's own bookkeeping: runs of jobs, the unit ledger that makes loads
 -- idempotent, and the quarantine that keeps every rejected row.
+--
+-- A run is one execution of a job. A unit is the smallest piece of work the
+-- runner plans and loads atomically (provider + dataset + schema + symbols +
+-- time range, named by unit_key); its ledger row is written in the same
+-- transaction as its rows, so a re-run skips done units and a crash loses or
+-- duplicates nothing. Every row a rule rejects (severity error) lands in
+-- quarantine with the full source record; warnings may be recorded there too.
 
 -- +goose Up
 CREATE TABLE runs (
@@ -37,11 +44,13 @@ CREATE TABLE units (
     rows_loaded       bigint  NOT NULL DEFAULT 0,
     rows_deduplicated bigint  NOT NULL DEFAULT 0,
     rows_quarantined  bigint  NOT NULL DEFAULT 0,
+    rows_warned       bigint  NOT NULL DEFAULT 0,
     error         text,
     started_at    timestamptz NOT NULL,
     finished_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX units_run_idx ON units (run_id);
+CREATE INDEX units_target_idx ON units (target_table, dataset, range_start);
 
 CREATE TABLE quarantine (
     quarantine_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -51,12 +60,16 @@ CREATE TABLE quarantine (
     rule          text        NOT NULL,
     severity      text        NOT NULL CHECK (severity IN ('error', 'warn')),
     message       text        NOT NULL,
+    -- The field the rule looked at, when there is one.
+    field         text,
+    -- The full source record, with the provider's field names.
     record        jsonb       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     retried_at    timestamptz
 );
 CREATE INDEX quarantine_run_idx ON quarantine (run_id);
 CREATE INDEX quarantine_unit_idx ON quarantine (unit_key);
+CREATE INDEX quarantine_target_idx ON quarantine (target_table, created_at);
 
 -- +goose Down
 DROP TABLE quarantine;

@@ -1,0 +1,857 @@
+-- Bars: Databento's ohlcv schemas and the roll-ups (views on plain
+-- PostgreSQL, continuous aggregates on TimescaleDB).
+
+-- Ohlcv1s: one-second bars.
+-- Rows of ohlcv_1s for a dataset and instrument ids in the half-open time range
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- name: Ohlcv1s :many
+SELECT * FROM ohlcv_1s
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id
+LIMIT @row_limit;
+
+-- Ohlcv1m: one-minute bars.
+-- Rows of ohlcv_1m for a dataset and instrument ids in the half-open time range
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- name: Ohlcv1m :many
+SELECT * FROM ohlcv_1m
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id
+LIMIT @row_limit;
+
+-- Ohlcv1h: one-hour bars.
+-- Rows of ohlcv_1h for a dataset and instrument ids in the half-open time range
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- name: Ohlcv1h :many
+SELECT * FROM ohlcv_1h
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id
+LIMIT @row_limit;
+
+-- Ohlcv1d: daily bars (UTC date).
+-- Rows of ohlcv_1d for a dataset and instrument ids in the half-open time range
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- name: Ohlcv1d :many
+SELECT * FROM ohlcv_1d
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id
+LIMIT @row_limit;
+
+-- OhlcvEod: daily bars (trading session).
+-- Rows of ohlcv_eod for a dataset and instrument ids in the half-open time range
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- name: OhlcvEod :many
+SELECT * FROM ohlcv_eod
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id
+LIMIT @row_limit;
+
+-- Bars5m: 5-minute bars rolled up from ohlcv_1m.
+-- Bars for a dataset and instrument ids with bucket start in [start_ts, end_ts).
+-- name: Bars5m :many
+SELECT dataset, instrument_id, ts, open, high, low, close, volume, bar_count
+FROM bars_5m
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id;
+
+-- Bars15m: 15-minute bars rolled up from ohlcv_1m.
+-- Bars for a dataset and instrument ids with bucket start in [start_ts, end_ts).
+-- name: Bars15m :many
+SELECT dataset, instrument_id, ts, open, high, low, close, volume, bar_count
+FROM bars_15m
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id;
+
+-- Bars1h: 1-hour bars rolled up from ohlcv_1m.
+-- Bars for a dataset and instrument ids with bucket start in [start_ts, end_ts).
+-- name: Bars1h :many
+SELECT dataset, instrument_id, ts, open, high, low, close, volume, bar_count
+FROM bars_1h
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id;
+
+-- TradeBars1m: 1-minute bars built from trades (bucketed on ts_recv).
+-- Bars for a dataset and instrument ids with bucket start in [start_ts, end_ts).
+-- name: TradeBars1m :many
+SELECT dataset, instrument_id, ts, open, high, low, close, volume, trade_count
+FROM trade_bars_1m
+WHERE dataset = @dataset
+  AND instrument_id = ANY(@instrument_ids::bigint[])
+  AND ts >= @start_ts AND ts < @end_ts
+ORDER BY ts, instrument_id;
+
+-- Bars by symbol. Each query below resolves the comma-separated SYMBOLS
+-- (raw ESH4, parent ES.FUT, continuous ES.c.0 / .v. / .n., or an instrument
+-- id) in DATASET per UTC day through symbol_mappings (and definitions for raw
+-- symbols without mappings), and returns the bars of the instrument each
+-- symbol named that day: across a roll, each day's bars come from the
+-- contract mapped on that day, with no gap and no overlap. Every row carries
+-- the symbol asked for, the instrument id and the contract's raw symbol.
+-- Prices are fixed-point bigint (1e-9 units, shown as exact decimals by hdi
+-- query), ts_event is nanoseconds since the epoch (the bar's open time).
+-- start_ts/end_ts are the half-open range [start_ts, end_ts) of ts; hdi query
+-- turns a date-only end_ts into the next midnight, so the day is included.
+-- row_limit may be NULL (no limit).
+
+-- SymbolBars1s: one-second bars (Databento ohlcv-1s) of symbols resolved per day.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars1s :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+       b.open, b.high, b.low, b.close, b.volume
+FROM periods p
+JOIN ohlcv_1s b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ORDER BY b.ts, p.symbol, b.instrument_id
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBars1m: one-minute bars (Databento ohlcv-1m) of symbols resolved per day.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars1m :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+       b.open, b.high, b.low, b.close, b.volume
+FROM periods p
+JOIN ohlcv_1m b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ORDER BY b.ts, p.symbol, b.instrument_id
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBars1h: one-hour bars (Databento ohlcv-1h) of symbols resolved per day.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars1h :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+       b.open, b.high, b.low, b.close, b.volume
+FROM periods p
+JOIN ohlcv_1h b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ORDER BY b.ts, p.symbol, b.instrument_id
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBars1d: daily bars on the UTC date (Databento ohlcv-1d) of symbols resolved per day.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars1d :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+       b.open, b.high, b.low, b.close, b.volume
+FROM periods p
+JOIN ohlcv_1d b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ORDER BY b.ts, p.symbol, b.instrument_id
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarsEod: daily bars on the trading session (Databento ohlcv-eod) of symbols resolved per day.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBarsEod :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+       b.open, b.high, b.low, b.close, b.volume
+FROM periods p
+JOIN ohlcv_eod b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ORDER BY b.ts, p.symbol, b.instrument_id
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBars5m: 5-minute bars rolled up from ohlcv_1m (as the bars_* roll-ups:
+-- buckets from 2000-01-03 00:00 UTC, open of the first and close of the last
+-- minute) of symbols resolved per day; bar_count is the minutes in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars5m :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol,
+       (extract(epoch FROM date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM periods p
+JOIN ohlcv_1m b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBars15m: 15-minute bars rolled up from ohlcv_1m (as the bars_* roll-ups:
+-- buckets from 2000-01-03 00:00 UTC, open of the first and close of the last
+-- minute) of symbols resolved per day; bar_count is the minutes in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBars15m :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol,
+       (extract(epoch FROM date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM periods p
+JOIN ohlcv_1m b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarsRollup1h: 1-hour bars rolled up from ohlcv_1m (as the bars_* roll-ups:
+-- buckets from 2000-01-03 00:00 UTC, open of the first and close of the last
+-- minute) of symbols resolved per day; bar_count is the minutes in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolBarsRollup1h :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol,
+       (extract(epoch FROM date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM periods p
+JOIN ohlcv_1m b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolTradeBars1m: 1-minute bars built from trades (as trade_bars_1m:
+-- bucketed on ts = ts_recv, open/close by ts_recv then sequence) of symbols
+-- resolved per day; trade_count is the trades in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: SymbolTradeBars1m :many
+WITH asked AS (
+    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
+), bounds AS (
+    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
+), days AS (
+    -- The UTC days that [start_ts, end_ts) touches.
+    SELECT g::date AS day
+    FROM bounds bd,
+         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
+                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
+                         interval '1 day') AS g
+), mapped AS (
+    -- A continuous symbol names one contract a day (the latest load wins
+    -- if two loads disagree); a parent symbol names many.
+    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
+           a.symbol, d.day, m.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN symbol_mappings m
+      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
+     AND m.start_date <= d.day AND d.day < m.end_date
+     AND m.instrument_id IS NOT NULL
+    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
+), resolved AS (
+    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
+    UNION
+    -- A numeric symbol without a mapping that day is an instrument id.
+    SELECT n.symbol, d.day, n.id
+    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
+    CROSS JOIN days d
+    WHERE n.id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
+    UNION
+    -- A raw symbol without a mapping that day: the instruments whose latest
+    -- definition up to the end of the day carries it.
+    SELECT a.symbol, d.day, d1.instrument_id
+    FROM asked a
+    CROSS JOIN days d
+    JOIN definition d1
+      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
+     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
+      AND NOT EXISTS (
+          SELECT 1 FROM definition d2
+          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
+            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+            AND d2.raw_symbol <> a.symbol)
+), periods AS (
+    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
+    -- and the half-open window of the day clipped to [start_ts, end_ts).
+    SELECT r.symbol, r.instrument_id,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
+                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
+                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1),
+               '')::text AS raw_symbol,
+           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
+           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
+    FROM resolved r, bounds bd
+)
+SELECT p.symbol, b.instrument_id, p.raw_symbol,
+       (extract(epoch FROM date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.price ORDER BY b.ts_recv, b.sequence))[1]::bigint AS open,
+       max(b.price)::bigint AS high,
+       min(b.price)::bigint AS low,
+       (array_agg(b.price ORDER BY b.ts_recv DESC, b.sequence DESC))[1]::bigint AS close,
+       sum(b.size)::bigint AS volume,
+       count(*)::bigint AS trade_count
+FROM periods p
+JOIN trades b
+  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
+ AND b.ts >= p.from_ts AND b.ts < p.to_ts
+GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
