@@ -1,0 +1,61 @@
+package pluginhost
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+// countSender counts rows and bytes of column data, keeping nothing.
+type countSender struct {
+	sdk.Collector
+	rows, bytes atomic.Int64
+}
+
+func (s *countSender) Batch(_ string, rec arrow.RecordBatch) error {
+	s.rows.Add(rec.NumRows())
+	for _, col := range rec.Columns() {
+		for _, buf := range col.Data().Buffers() {
+			if buf != nil {
+				s.bytes.Add(int64(buf.Len()))
+			}
+		}
+	}
+	return nil
+}
+
+// BenchmarkFetchTrades streams 10M trades-like rows (46 bytes of column data
+// a row) from the test plugin binary to the host, at several batch sizes.
+// Run: go test -run '^$' -bench FetchTrades -benchtime 1x ./internal/pluginhost/
+func BenchmarkFetchTrades(b *testing.B) {
+	const rows = 10_000_000
+	for _, batch := range []int{1024, sdk.DefaultBatchRows, 65536} {
+		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
+			bb := setup(b, Options{})
+			p := bb.open(b, "test")
+			params := map[string]string{"rows": strconv.Itoa(rows), "batch": strconv.Itoa(batch)}
+			var total, totalBytes int64
+			b.ResetTimer()
+			for range b.N {
+				var s countSender
+				err := p.Fetch(context.Background(), &sdk.FetchRequest{Job: job(params), Unit: sdk.Unit{Key: "bench"}}, &s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.rows.Load() != rows {
+					b.Fatalf("%d rows, want %d", s.rows.Load(), rows)
+				}
+				total += s.rows.Load()
+				totalBytes += s.bytes.Load()
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(float64(total)/sec, "rows/s")
+			b.ReportMetric(float64(totalBytes)/sec/1e6, "MB/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

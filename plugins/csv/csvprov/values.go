@@ -1,0 +1,127 @@
+package csvprov
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+// parseDecimal parses a decimal number into fixed-point int64 units of 1e-9,
+// exactly (no floating point). It accepts an optional sign, digits, and up to
+// nine decimal places ("1.5", "-0.000000001", "+42"); more places than nine
+// are accepted only when the extra digits are zeros.
+func parseDecimal(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if intPart == "" && (!hasDot || frac == "") {
+		return 0, errors.New("not a decimal number")
+	}
+	if len(frac) > 9 {
+		if strings.Trim(frac[9:], "0") != "" {
+			return 0, fmt.Errorf("more than 9 decimal places")
+		}
+		frac = frac[:9]
+	}
+	var v uint64
+	for _, c := range intPart {
+		if c < '0' || c > '9' {
+			return 0, errors.New("not a decimal number")
+		}
+		if v > (math.MaxUint64-9)/10 {
+			return 0, errors.New("out of range")
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	const scale = 1_000_000_000
+	if v > math.MaxUint64/scale {
+		return 0, errors.New("out of range")
+	}
+	v *= scale
+	var f uint64
+	for i := range 9 {
+		f *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return 0, errors.New("not a decimal number")
+			}
+			f += uint64(c - '0')
+		}
+	}
+	v += f
+	if neg {
+		if v > 1<<63 {
+			return 0, errors.New("out of range")
+		}
+		return -int64(v), nil
+	}
+	if v > math.MaxInt64 {
+		return 0, errors.New("out of range")
+	}
+	return int64(v), nil
+}
+
+// timeParser parses one timestamp column's text into ns since the epoch.
+type timeParser func(string) (int64, error)
+
+func newTimeParser(c sdk.Column) (timeParser, error) {
+	loc := time.UTC
+	if c.Timezone != "" {
+		l, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: time zone %q: %w (use an IANA name like America/New_York)", c.Name, c.Timezone, err)
+		}
+		loc = l
+	}
+	unit := func(mul int64) timeParser {
+		return func(s string) (int64, error) {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				return 0, errors.New("not an integer")
+			}
+			if mul > 1 && (n > math.MaxInt64/mul || n < math.MinInt64/mul) {
+				return 0, errors.New("out of range")
+			}
+			return n * mul, nil
+		}
+	}
+	switch c.Format {
+	case "unix":
+		// Seconds, with optional decimal places: exact through parseDecimal.
+		return func(s string) (int64, error) { return parseDecimal(s) }, nil
+	case "unix_ms":
+		return unit(1_000_000), nil
+	case "unix_us":
+		return unit(1_000), nil
+	case "unix_ns":
+		return unit(1), nil
+	case "", "rfc3339":
+		return func(s string) (int64, error) {
+			t, err := time.ParseInLocation(time.RFC3339Nano, strings.TrimSpace(s), loc)
+			if err != nil {
+				return 0, errors.New("not an RFC 3339 time")
+			}
+			return t.UnixNano(), nil
+		}, nil
+	}
+	layout := c.Format
+	return func(s string) (int64, error) {
+		t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc)
+		if err != nil {
+			return 0, fmt.Errorf("does not match the time format %q", layout)
+		}
+		return t.UnixNano(), nil
+	}, nil
+}

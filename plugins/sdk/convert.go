@@ -1,0 +1,298 @@
+package sdk
+
+import (
+	"fmt"
+
+	pb "github.com/hdi-dev/hdi/plugins/sdk/providerpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Conversions between the plain Go types of this package and the generated
+// protobuf types.
+
+func streamToPB(s Stream) (*pb.StreamInfo, error) {
+	out := &pb.StreamInfo{Name: s.Name, Description: s.Description, Kind: pb.StreamKind_STREAM_KIND_DATA}
+	if s.Kind == KindDefinition {
+		out.Kind = pb.StreamKind_STREAM_KIND_DEFINITION
+	}
+	if s.Schema != nil {
+		b, err := EncodeSchema(s.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("stream %q: %w", s.Name, err)
+		}
+		out.ArrowSchema = b
+	}
+	return out, nil
+}
+
+func streamFromPB(s *pb.StreamInfo) (Stream, error) {
+	out := Stream{Name: s.GetName(), Description: s.GetDescription()}
+	if s.GetKind() == pb.StreamKind_STREAM_KIND_DEFINITION {
+		out.Kind = KindDefinition
+	}
+	if len(s.GetArrowSchema()) > 0 {
+		schema, err := DecodeSchema(s.GetArrowSchema())
+		if err != nil {
+			return Stream{}, fmt.Errorf("stream %q: %w", s.GetName(), err)
+		}
+		out.Schema = schema
+	}
+	return out, nil
+}
+
+func streamsToPB(ss []Stream) ([]*pb.StreamInfo, error) {
+	out := make([]*pb.StreamInfo, 0, len(ss))
+	for _, s := range ss {
+		p, err := streamToPB(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func streamsFromPB(ss []*pb.StreamInfo) ([]Stream, error) {
+	out := make([]Stream, 0, len(ss))
+	for _, s := range ss {
+		g, err := streamFromPB(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func descriptionToPB(d *Description) (*pb.DescribeResponse, error) {
+	streams, err := streamsToPB(d.Streams)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.DescribeResponse{
+		Name:            d.Name,
+		Version:         d.Version,
+		Description:     d.Description,
+		Streams:         streams,
+		ProtocolVersion: ProtocolVersion,
+	}
+	for _, k := range d.Config {
+		out.ConfigKeys = append(out.ConfigKeys, &pb.ConfigKey{
+			Name:         k.Name,
+			Type:         pb.ConfigType(k.Type),
+			DefaultValue: k.Default,
+			HasDefault:   k.HasDefault,
+			Description:  k.Description,
+			Secret:       k.Secret,
+			Required:     k.Required,
+		})
+	}
+	return out, nil
+}
+
+func descriptionFromPB(r *pb.DescribeResponse) (*Description, error) {
+	streams, err := streamsFromPB(r.GetStreams())
+	if err != nil {
+		return nil, err
+	}
+	out := &Description{
+		Name:            r.GetName(),
+		Version:         r.GetVersion(),
+		Description:     r.GetDescription(),
+		Streams:         streams,
+		ProtocolVersion: int(r.GetProtocolVersion()),
+	}
+	for _, k := range r.GetConfigKeys() {
+		out.Config = append(out.Config, ConfigKey{
+			Name:        k.GetName(),
+			Type:        ConfigType(k.GetType()),
+			Default:     k.GetDefaultValue(),
+			HasDefault:  k.GetHasDefault(),
+			Description: k.GetDescription(),
+			Secret:      k.GetSecret(),
+			Required:    k.GetRequired(),
+		})
+	}
+	return out, nil
+}
+
+func jobToPB(j *Job) *pb.PlanRequest {
+	if j == nil {
+		return &pb.PlanRequest{}
+	}
+	out := &pb.PlanRequest{
+		Config:   j.Config,
+		Stream:   j.Stream,
+		Dataset:  j.Dataset,
+		Symbols:  j.Symbols,
+		StypeIn:  j.StypeIn,
+		StypeOut: j.StypeOut,
+		StartNs:  j.Start,
+		EndNs:    j.End,
+		Limit:    j.Limit,
+		Chunking: &pb.Chunking{Period: j.Chunking.Period, SymbolsPerUnit: int32(j.Chunking.SymbolsPerUnit)},
+		Files:    j.Files,
+		Params:   j.Params,
+	}
+	for _, c := range j.Columns {
+		out.Columns = append(out.Columns, &pb.ColumnSpec{
+			Name:     c.Name,
+			Type:     pb.ColumnType(c.Type),
+			Format:   c.Format,
+			Timezone: c.Timezone,
+			Nullable: c.Nullable,
+			Source:   c.Source,
+		})
+	}
+	return out
+}
+
+func jobFromPB(r *pb.PlanRequest) *Job {
+	out := &Job{
+		Config:   r.GetConfig(),
+		Stream:   r.GetStream(),
+		Dataset:  r.GetDataset(),
+		Symbols:  r.GetSymbols(),
+		StypeIn:  r.GetStypeIn(),
+		StypeOut: r.GetStypeOut(),
+		Start:    r.GetStartNs(),
+		End:      r.GetEndNs(),
+		Limit:    r.GetLimit(),
+		Chunking: Chunking{Period: r.GetChunking().GetPeriod(), SymbolsPerUnit: int(r.GetChunking().GetSymbolsPerUnit())},
+		Files:    r.GetFiles(),
+		Params:   r.GetParams(),
+	}
+	for _, c := range r.GetColumns() {
+		out.Columns = append(out.Columns, Column{
+			Name:     c.GetName(),
+			Type:     ColumnType(c.GetType()),
+			Format:   c.GetFormat(),
+			Timezone: c.GetTimezone(),
+			Nullable: c.GetNullable(),
+			Source:   c.GetSource(),
+		})
+	}
+	return out
+}
+
+func unitToPB(u *Unit) *pb.WorkUnit {
+	out := &pb.WorkUnit{
+		Key:     u.Key,
+		Stream:  u.Stream,
+		Dataset: u.Dataset,
+		StartNs: u.Start,
+		EndNs:   u.End,
+		Symbols: u.Symbols,
+		Files:   u.Files,
+		Params:  u.Params,
+	}
+	if u.EstimatedRows != nil {
+		out.EstimatedRows = proto.Int64(*u.EstimatedRows)
+	}
+	if u.EstimatedBytes != nil {
+		out.EstimatedBytes = proto.Int64(*u.EstimatedBytes)
+	}
+	if u.EstimatedCostUSD != nil {
+		out.EstimatedCostUsd = proto.Float64(*u.EstimatedCostUSD)
+	}
+	return out
+}
+
+func unitFromPB(u *pb.WorkUnit) Unit {
+	out := Unit{
+		Key:     u.GetKey(),
+		Stream:  u.GetStream(),
+		Dataset: u.GetDataset(),
+		Start:   u.GetStartNs(),
+		End:     u.GetEndNs(),
+		Symbols: u.GetSymbols(),
+		Files:   u.GetFiles(),
+		Params:  u.GetParams(),
+	}
+	if u.EstimatedRows != nil {
+		out.EstimatedRows = Int64(u.GetEstimatedRows())
+	}
+	if u.EstimatedBytes != nil {
+		out.EstimatedBytes = Int64(u.GetEstimatedBytes())
+	}
+	if u.EstimatedCostUsd != nil {
+		out.EstimatedCostUSD = Float64(u.GetEstimatedCostUsd())
+	}
+	return out
+}
+
+func planToPB(p *Plan) (*pb.PlanResponse, error) {
+	streams, err := streamsToPB(p.Streams)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.PlanResponse{Warnings: p.Warnings, Streams: streams}
+	for i := range p.Units {
+		out.Units = append(out.Units, unitToPB(&p.Units[i]))
+	}
+	return out, nil
+}
+
+func planFromPB(r *pb.PlanResponse) (*Plan, error) {
+	streams, err := streamsFromPB(r.GetStreams())
+	if err != nil {
+		return nil, err
+	}
+	out := &Plan{Warnings: r.GetWarnings(), Streams: streams}
+	for _, u := range r.GetUnits() {
+		out.Units = append(out.Units, unitFromPB(u))
+	}
+	return out, nil
+}
+
+func mappingsToPB(ms []SymbolMapping) *pb.SymbolMappings {
+	out := &pb.SymbolMappings{Mappings: make([]*pb.SymbolMapping, len(ms))}
+	for i, m := range ms {
+		out.Mappings[i] = &pb.SymbolMapping{
+			Dataset:   m.Dataset,
+			StypeIn:   m.StypeIn,
+			InSymbol:  m.InSymbol,
+			StypeOut:  m.StypeOut,
+			OutSymbol: m.OutSymbol,
+			StartDate: m.StartDate,
+			EndDate:   m.EndDate,
+		}
+	}
+	return out
+}
+
+func mappingsFromPB(r *pb.SymbolMappings) []SymbolMapping {
+	out := make([]SymbolMapping, len(r.GetMappings()))
+	for i, m := range r.GetMappings() {
+		out[i] = SymbolMapping{
+			Dataset:   m.GetDataset(),
+			StypeIn:   m.GetStypeIn(),
+			InSymbol:  m.GetInSymbol(),
+			StypeOut:  m.GetStypeOut(),
+			OutSymbol: m.GetOutSymbol(),
+			StartDate: m.GetStartDate(),
+			EndDate:   m.GetEndDate(),
+		}
+	}
+	return out
+}
+
+func progressToPB(p Progress) *pb.Progress {
+	out := &pb.Progress{Done: p.Done, Unit: pb.ProgressUnit(p.Unit)}
+	if p.HasTotal {
+		out.Total = proto.Int64(p.Total)
+	}
+	return out
+}
+
+func progressFromPB(p *pb.Progress) Progress {
+	return Progress{Done: p.GetDone(), Total: p.GetTotal(), HasTotal: p.Total != nil, Unit: ProgressUnit(p.GetUnit())}
+}
+
+func rowErrorToPB(e RowError) *pb.RowError {
+	return &pb.RowError{File: e.File, Line: e.Line, Message: e.Message, Raw: e.Raw, Stream: e.Stream}
+}
+
+func rowErrorFromPB(e *pb.RowError) RowError {
+	return RowError{File: e.GetFile(), Line: e.GetLine(), Message: e.GetMessage(), Raw: e.GetRaw(), Stream: e.GetStream()}
+}

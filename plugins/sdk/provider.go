@@ -1,0 +1,327 @@
+// Package sdk is the Go side of the hdi provider contract.
+//
+// A provider is a separate executable, hdi-provider-NAME, that hdi launches
+// through hashicorp/go-plugin over gRPC. The wire contract is the protobuf
+// service hdi.provider.v1.Provider (proto/hdi/provider/v1/provider.proto,
+// generated into package providerpb). This package wraps it in plain Go:
+//
+//   - [Provider] is the interface a provider implements and the host calls.
+//     The host's gRPC client adapter implements it too, so a provider can be
+//     used in process (tests) or out of process (production) the same way.
+//   - [Serve] runs a Provider as a plugin; call it from main.
+//   - [Sender] receives what Fetch produces: Arrow record batches, symbol
+//     mappings, progress, warnings and row-level errors.
+//   - [BatchWriter] builds Arrow record batches row by row with typed
+//     builders and sends one every N rows.
+//
+// A minimal provider lives in plugins/example; docs/providers.md explains the
+// contract for authors in Go and in other languages.
+package sdk
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Provider is a source of data. Implementations must be safe for concurrent
+// use: the host may run several Fetch calls at once on one plugin process.
+type Provider interface {
+	// Describe returns who the provider is, its streams and its config keys.
+	// It must be cheap and must not do I/O.
+	Describe(ctx context.Context) (*Description, error)
+	// Check validates config and credentials without fetching data. The
+	// error, if any, says what to fix.
+	Check(ctx context.Context, config map[string]string) (*CheckResult, error)
+	// Plan splits a job into work units with stable keys.
+	Plan(ctx context.Context, job *Job) (*Plan, error)
+	// Fetch fetches one unit and sends what it reads to out. Returning nil
+	// means the unit is complete; returning an error means the host must
+	// discard everything received for the unit. Fetch must stop promptly
+	// when ctx is done.
+	Fetch(ctx context.Context, req *FetchRequest, out Sender) error
+}
+
+// Sender receives the output of a Fetch. The implementations in this package
+// are safe for concurrent use. An error from any method means the receiver
+// is gone or rejected the message: the provider should stop and return it.
+type Sender interface {
+	// Batch sends a record batch for the named stream. The schema must be the
+	// stream's schema. The Sender does not keep rec after it returns; a
+	// receiver that wants to keep it calls rec.Retain.
+	Batch(stream string, rec arrow.RecordBatch) error
+	// Mappings sends symbol mappings.
+	Mappings(m []SymbolMapping) error
+	// Progress reports how far the fetch is.
+	Progress(p Progress) error
+	// Warn sends a non-fatal warning about the unit.
+	Warn(message string) error
+	// RowError reports a source record that could not be converted. The
+	// host quarantines it and the fetch goes on.
+	RowError(e RowError) error
+}
+
+// Description says who a provider is and what it offers.
+type Description struct {
+	Name        string // short name, NAME in hdi-provider-NAME
+	Version     string // the provider's own version
+	Description string // one line for humans
+	Streams     []Stream
+	Config      []ConfigKey
+	// ProtocolVersion is filled in by the SDK (the wire protocol version the
+	// plugin was built with); providers leave it zero.
+	ProtocolVersion int
+}
+
+// Stream returns the stream with the given name, or false.
+func (d *Description) Stream(name string) (Stream, bool) {
+	for _, s := range d.Streams {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stream{}, false
+}
+
+// StreamKind tells the host what a stream carries.
+type StreamKind int
+
+// Stream kinds.
+const (
+	KindData       StreamKind = iota // tabular data (the default)
+	KindDefinition                   // instrument definitions, by convention on stream "definition"
+)
+
+// String returns "data" or "definition".
+func (k StreamKind) String() string {
+	if k == KindDefinition {
+		return "definition"
+	}
+	return "data"
+}
+
+// Stream is a record type a provider produces.
+type Stream struct {
+	Name        string
+	Description string
+	// Schema is the Arrow schema of every batch on the stream, or nil when
+	// the schema is declared by the job (Job.Columns), as for csv.
+	Schema *arrow.Schema
+	Kind   StreamKind
+}
+
+// ConfigType is the type of a configuration value. Values are strings on the
+// wire; the type tells the host how to validate and show them.
+type ConfigType int
+
+// Configuration value types.
+const (
+	ConfigString ConfigType = iota + 1
+	ConfigInt
+	ConfigFloat
+	ConfigBool
+	ConfigDuration // Go duration syntax, e.g. "30s"
+	ConfigPath     // a file system path
+)
+
+// String returns the type's lower-case name.
+func (t ConfigType) String() string {
+	switch t {
+	case ConfigString:
+		return "string"
+	case ConfigInt:
+		return "int"
+	case ConfigFloat:
+		return "float"
+	case ConfigBool:
+		return "bool"
+	case ConfigDuration:
+		return "duration"
+	case ConfigPath:
+		return "path"
+	}
+	return "unspecified"
+}
+
+// ConfigKey describes one configuration key a provider accepts.
+type ConfigKey struct {
+	Name        string
+	Type        ConfigType
+	Default     string // meaningful only when HasDefault
+	HasDefault  bool
+	Description string
+	Secret      bool // never logged or printed (API keys)
+	Required    bool
+}
+
+// CheckResult is the outcome of a successful Check.
+type CheckResult struct {
+	Warnings []string
+}
+
+// Chunking tells Plan how to cut a job into units.
+type Chunking struct {
+	Period         string // "", "none", "day", "week" or "month"
+	SymbolsPerUnit int    // 0: no limit
+}
+
+// ColumnType is the type of a job-declared column.
+type ColumnType int
+
+// Column types for job-declared schemas.
+const (
+	ColumnInt64 ColumnType = iota + 1
+	ColumnFloat64
+	ColumnString
+	ColumnBool
+	ColumnTimestamp // Arrow timestamp[ns, UTC]
+	ColumnDecimal   // fixed-point int64 in units of 1e-9
+)
+
+// String returns the type's name as written in job files.
+func (t ColumnType) String() string {
+	switch t {
+	case ColumnInt64:
+		return "int64"
+	case ColumnFloat64:
+		return "float64"
+	case ColumnString:
+		return "string"
+	case ColumnBool:
+		return "bool"
+	case ColumnTimestamp:
+		return "timestamp"
+	case ColumnDecimal:
+		return "decimal"
+	}
+	return "unspecified"
+}
+
+// ParseColumnType parses a type name as written in job files.
+func ParseColumnType(s string) (ColumnType, bool) {
+	for t := ColumnInt64; t <= ColumnDecimal; t++ {
+		if t.String() == s {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// Column declares one column of a job-declared schema.
+type Column struct {
+	Name string
+	Type ColumnType
+	// Format, for timestamps: a Go time layout, or "unix", "unix_ms",
+	// "unix_us", "unix_ns" or "rfc3339" (the default).
+	Format string
+	// Timezone, for timestamps without a zone: an IANA name; default UTC.
+	Timezone string
+	// Nullable: an empty field is NULL rather than an error.
+	Nullable bool
+	// Source is the column's name in the source when it differs from Name.
+	Source string
+}
+
+// Job holds the parameters of an ingest job, as given to Plan and Fetch.
+type Job struct {
+	Config   map[string]string // provider configuration; may hold secrets
+	Stream   string            // the stream wanted, e.g. "trades"
+	Dataset  string
+	Symbols  []string
+	StypeIn  string
+	StypeOut string
+	Start    int64 // ns since the epoch, inclusive; 0: not set
+	End      int64 // ns since the epoch, exclusive; 0: not set
+	Limit    int64 // maximum records; 0: no limit
+	Chunking Chunking
+	Files    []string          // files or globs, for file providers
+	Columns  []Column          // job-declared schema, for providers without a fixed one
+	Params   map[string]string // provider-specific parameters
+}
+
+// Unit is one piece of work: Fetch loads exactly one.
+type Unit struct {
+	// Key is stable across plans of the same job and unique within a plan;
+	// the host's ledger uses it to skip units already loaded.
+	Key     string
+	Stream  string
+	Dataset string
+	Start   int64 // ns, inclusive; 0 when not applicable
+	End     int64 // ns, exclusive; 0 when not applicable
+	Symbols []string
+	Files   []string
+	// Estimates; nil means unknown (distinct from zero).
+	EstimatedRows    *int64
+	EstimatedBytes   *int64
+	EstimatedCostUSD *float64
+	// Params is opaque provider data carried from Plan to Fetch.
+	Params map[string]string
+}
+
+// Plan is the outcome of planning a job.
+type Plan struct {
+	Units    []Unit
+	Warnings []string
+	// Streams holds the schemas resolved for this job, for streams whose
+	// schema the job declares (Stream.Schema nil in Describe).
+	Streams []Stream
+}
+
+// FetchRequest asks for one unit of a job.
+type FetchRequest struct {
+	Job  *Job
+	Unit Unit
+	// BatchRows is the preferred number of rows per batch; 0 lets the
+	// provider choose (DefaultBatchRows is a good choice).
+	BatchRows int
+}
+
+// SymbolMapping maps an input symbol to an output symbol over a date range.
+type SymbolMapping struct {
+	Dataset   string
+	StypeIn   string
+	InSymbol  string
+	StypeOut  string
+	OutSymbol string
+	StartDate string // YYYY-MM-DD, inclusive
+	EndDate   string // YYYY-MM-DD, exclusive
+}
+
+// ProgressUnit says what Progress counts.
+type ProgressUnit int
+
+// Progress units.
+const (
+	ProgressRecords ProgressUnit = iota + 1
+	ProgressBytes
+)
+
+// Progress reports how far a fetch is.
+type Progress struct {
+	Done  int64
+	Total int64 // meaningful only when HasTotal
+	// HasTotal is false when the total is unknown.
+	HasTotal bool
+	Unit     ProgressUnit
+}
+
+// RowError reports a source record that could not be turned into a row.
+type RowError struct {
+	File    string // source file or other locator
+	Line    int64  // 1-based line or record number
+	Message string
+	Raw     string // the raw record text
+	Stream  string // the stream the row would have gone to
+}
+
+// Error formats the row error as "file:line: message".
+func (e RowError) Error() string {
+	return e.File + ":" + strconv.FormatInt(e.Line, 10) + ": " + e.Message
+}
+
+// Int64 returns a pointer to v, for Unit estimates.
+func Int64(v int64) *int64 { return &v }
+
+// Float64 returns a pointer to v, for Unit estimates.
+func Float64(v float64) *float64 { return &v }
