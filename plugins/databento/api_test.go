@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
+	"github.com/hdi-dev/hdi/plugins/databento/dbprov"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// TestAPIEverySchema fetches every schema from the fake API.
+func TestAPIEverySchema(t *testing.T) {
+	b := setup(t)
+	for _, s := range dbn.Schemas() {
+		t.Run(s.String(), func(t *testing.T) {
+			job := b.apiJob(s.String(), "ESH4")
+			job.Params = map[string]string{"chunk": "1d"}
+			plan, col, err := b.run(t, job, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan.Units) != 3 {
+				t.Fatalf("units = %d, want 3 (one per day)", len(plan.Units))
+			}
+			if got := col.Rows[s.String()]; got != 30 {
+				t.Errorf("rows = %d, want 30 (10 a day for 3 days)", got)
+			}
+			rec := col.Batches[s.String()][0]
+			ids := rec.Column(rec.Schema().FieldIndices("instrument_id")[0]).(*array.Uint32)
+			if ids.Value(0) != 1001 {
+				t.Errorf("instrument_id = %d", ids.Value(0))
+			}
+			if len(col.Maps) == 0 || col.Maps[0].InSymbol != "ESH4" || col.Maps[0].OutSymbol != "1001" {
+				t.Errorf("mappings = %+v", col.Maps)
+			}
+		})
+	}
+	for _, r := range b.srv.RequestsTo("timeseries.get_range") {
+		if !r.HasAuth || r.User != b.srv.Key || r.Password != "" || r.Method != "POST" {
+			t.Fatalf("request auth: %+v", r)
+		}
+		if r.Form.Get("encoding") != "dbn" || r.Form.Get("compression") != "zstd" {
+			t.Fatalf("form = %v", r.Form)
+		}
+	}
+	b.noKey(t, nil)
+}
+
+// TestContinuousRoll: ES.c.0 resolves to ESH4 then ESM4, with mappings.
+func TestContinuousRoll(t *testing.T) {
+	b := setup(t)
+	job := b.apiJob("trades", "ES.c.0")
+	job.StypeIn = "continuous"
+	job.Params = map[string]string{"chunk": "none"}
+	_, col, err := b.run(t, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range col.Maps {
+		if m.StypeIn != "continuous" || m.InSymbol != "ES.c.0" {
+			t.Errorf("mapping %+v", m)
+		}
+		got[m.StartDate+"/"+m.EndDate] = m.OutSymbol
+	}
+	if got["2024-01-02/2024-01-03"] != "1001" || got["2024-01-03/2024-01-05"] != "1002" {
+		t.Errorf("mappings = %v", got)
+	}
+	if col.Rows["trades"] != 30 {
+		t.Errorf("rows = %d", col.Rows["trades"])
+	}
+}
+
+func TestRetries(t *testing.T) {
+	b := setup(t)
+	b.srv.Inject(
+		dbfake.Fault{Endpoint: "timeseries.get_range", Status: 429, RetryAfter: "0"},
+		dbfake.Fault{Endpoint: "timeseries.get_range", Status: 500},
+		dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.5},
+	)
+	job := b.apiJob("trades", "ESH4", "ESM4", "AAPL")
+	job.Params = map[string]string{"chunk": "none"}
+	_, col, err := b.run(t, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if col.Rows["trades"] != 90 {
+		t.Errorf("rows = %d, want 90", col.Rows["trades"])
+	}
+	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 4 {
+		t.Errorf("get_range requests = %d, want 4 (429, 500, cut, ok)", n)
+	}
+	if len(col.Maps) != 3 {
+		t.Errorf("mappings sent %d times, want once per symbol (3)", len(col.Maps))
+	}
+}
+
+// TestCutAfterSent: a stream cut after batches went to the host is a
+// retryable error, not retried inside Fetch.
+func TestCutAfterSent(t *testing.T) {
+	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 5000, Days: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
+	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.6})
+	job := b.apiJob("trades")
+	job.End = day("2024-01-03")
+	_, _, err := b.run(t, job, 1000)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if status.Code(err) != dbprov.RetryableCode || !strings.Contains(err.Error(), "retryable: ") || !strings.Contains(err.Error(), "stream cut after") {
+		t.Errorf("err = %v (code %v)", err, status.Code(err))
+	}
+	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+	b.noKey(t, err)
+}
+
+func TestRetriesExhausted(t *testing.T) {
+	b := setup(t)
+	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Status: 503, Count: 10})
+	job := b.apiJob("trades", "ESH4")
+	job.Params = map[string]string{"chunk": "none"}
+	_, _, err := b.run(t, job, 0)
+	if err == nil || status.Code(err) != dbprov.RetryableCode {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 4 {
+		t.Errorf("requests = %d, want 4 (max_retries 3)", n)
+	}
+}
+
+func TestNoRetry(t *testing.T) {
+	for _, st := range []int{400, 401, 403, 422} {
+		t.Run(fmt.Sprint(st), func(t *testing.T) {
+			b := setup(t)
+			detail := fmt.Sprintf("symbols: bad thing %d", st)
+			b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Status: st, Detail: detail})
+			job := b.apiJob("trades", "ESH4")
+			job.Params = map[string]string{"chunk": "none"}
+			_, _, err := b.run(t, job, 0)
+			if err == nil || !strings.Contains(err.Error(), detail) || dbprov.Retryable(err) || status.Code(err) == codes.Aborted {
+				t.Fatalf("err = %v", err)
+			}
+			if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 1 {
+				t.Errorf("requests = %d, want 1", n)
+			}
+			b.noKey(t, err)
+		})
+	}
+}
+
+func TestWrongKey(t *testing.T) {
+	b := setup(t)
+	job := b.apiJob("trades", "ESH4")
+	job.Config["api_key"] = "db-WRONGwrongWRONGwrongWRONGwron"
+	_, err := b.p.Plan(context.Background(), job)
+	if err == nil || !strings.Contains(err.Error(), dbfake.UnauthorizedDetail) || !strings.Contains(err.Error(), "API key") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "WRONGwrong") || strings.Contains(b.logs.String(), "WRONGwrong") {
+		t.Errorf("key leaked: %v", err)
+	}
+	if status.Code(err) != codes.Unauthenticated {
+		t.Errorf("code = %v", status.Code(err))
+	}
+	if _, err := b.p.Check(context.Background(), job.Config); err == nil {
+		t.Errorf("Check accepted a wrong key")
+	}
+	if _, err := b.p.Check(context.Background(), b.config()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	d, _ := b.p.Describe(context.Background())
+	if strings.Contains(fmt.Sprintf("%+v", d.Config), b.srv.Key) {
+		t.Errorf("key in Describe")
+	}
+}
+
+// TestSymbolSplit: more symbols than the per-request limit become groups.
+func TestSymbolSplit(t *testing.T) {
+	b := setup(t)
+	syms := []string{"ESH4", "ESM4", "AAPL"}
+	for i := range 2100 {
+		syms = append(syms, fmt.Sprintf("X%04d", i))
+	}
+	job := b.apiJob("trades", syms...)
+	job.Params = map[string]string{"chunk": "none"}
+	plan, col, err := b.run(t, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Units) != 2 || len(plan.Units[0].Symbols) != 2000 || len(plan.Units[1].Symbols) != 103 {
+		t.Fatalf("units: %d", len(plan.Units))
+	}
+	for _, r := range b.srv.RequestsTo("timeseries.get_range") {
+		if n := len(strings.Split(r.Form.Get("symbols"), ",")); n > 2000 {
+			t.Errorf("request with %d symbols", n)
+		}
+	}
+	if col.Rows["trades"] != 90 {
+		t.Errorf("rows = %d", col.Rows["trades"])
+	}
+}
+
+func TestPlanning(t *testing.T) {
+	b := setup(t)
+	job := b.apiJob("trades", "ESH4", "AAPL")
+	p1, err := b.p.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := b.p.Plan(context.Background(), b.apiJob("trades", "AAPL", "ESH4"))
+	if len(p1.Units) != 3 {
+		t.Fatalf("units = %d, want 3 days", len(p1.Units))
+	}
+	for i, u := range p1.Units {
+		if u.Key != p2.Units[i].Key {
+			t.Errorf("keys differ: %s / %s", u.Key, p2.Units[i].Key)
+		}
+		if !strings.HasPrefix(u.Key, "databento:GLBX.MDP3:trades:raw_symbol:s") || !strings.HasSuffix(u.Key, "T00:00:00Z") {
+			t.Errorf("key %s", u.Key)
+		}
+		if u.EstimatedRows == nil || *u.EstimatedRows != 20 || u.EstimatedBytes == nil || *u.EstimatedBytes != 20*48 || u.EstimatedCostUSD == nil || *u.EstimatedCostUSD <= 0 {
+			t.Errorf("estimates of %s: %v %v %v", u.Key, u.EstimatedRows, u.EstimatedBytes, u.EstimatedCostUSD)
+		}
+	}
+	// Defaults per schema: ohlcv-1d is one unit a year.
+	p3, err := b.p.Plan(context.Background(), b.apiJob("ohlcv-1d", "ESH4"))
+	if err != nil || len(p3.Units) != 1 {
+		t.Fatalf("ohlcv-1d: %v, %d units", err, len(p3.Units))
+	}
+	job = b.apiJob("trades", "ESH4")
+	job.Chunking.Period = "week"
+	p4, err := b.p.Plan(context.Background(), job)
+	if err != nil || len(p4.Units) != 1 {
+		t.Fatalf("week: %v", err)
+	}
+	if n := len(b.srv.RequestsTo("metadata.get_cost")); n == 0 {
+		t.Errorf("no get_cost calls")
+	}
+}
+
+func TestBadParameters(t *testing.T) {
+	b := setup(t)
+	cases := []struct {
+		name string
+		mod  func(*sdk.Job)
+		want string
+	}{
+		{"lower dataset", func(j *sdk.Job) { j.Dataset = "glbx" }, `dataset "glbx"`},
+		{"underscore dataset", func(j *sdk.Job) { j.Dataset = "GLBX_MDP3" }, `dataset "GLBX_MDP3"`},
+		{"unknown schema", func(j *sdk.Job) { j.Stream = "trade" }, `unknown schema "trade"`},
+		{"unknown stype", func(j *sdk.Job) { j.StypeIn = "ric" }, `unknown stype_in "ric"`},
+		{"end before start", func(j *sdk.Job) { j.End = j.Start - 1 }, "is not after start"},
+		{"no range", func(j *sdk.Job) { j.Start, j.End = 0, 0 }, "start and an end"},
+		{"bad chunk", func(j *sdk.Job) { j.Params = map[string]string{"chunk": "fortnight"} }, "chunk"},
+		{"unknown param", func(j *sdk.Job) { j.Params = map[string]string{"colour": "red"} }, `unknown parameter "colour"`},
+		{"bad timeout", func(j *sdk.Job) { j.Config["timeout"] = "soon" }, "timeout"},
+		{"no key", func(j *sdk.Job) { delete(j.Config, "api_key") }, "no API key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b.srv.Reset()
+			job := b.apiJob("trades", "ESH4")
+			c.mod(job)
+			_, err := b.p.Plan(context.Background(), job)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if n := len(b.srv.Requests()); n != 0 {
+				t.Errorf("%d requests made before the error", n)
+			}
+		})
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+// TestSampleFiles loads every real Databento sample file through the file
+// source and checks counts and values against the codec.
+func TestSampleFiles(t *testing.T) {
+	b := setup(t)
+	paths, _ := filepath.Glob(filepath.Join(sharedDir(t), "*.dbn*"))
+	if len(paths) < 10 {
+		t.Fatalf("want the sample files, found %d", len(paths))
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			rd, err := dbn.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			meta := rd.Metadata()
+			want := 0
+			var firstTs uint64
+			rtype, _ := meta.Schema.RType()
+			for rd.Next() {
+				if rd.RType() == rtype {
+					if want == 0 {
+						firstTs = rd.TsEvent()
+					}
+					want++
+				}
+			}
+			_ = rd.Close()
+			job := &sdk.Job{Files: []string{p}}
+			plan, col, err := b.run(t, job, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan.Units) != 1 || plan.Units[0].Stream != meta.Schema.String() || !strings.HasPrefix(plan.Units[0].Key, "databento:file:") {
+				t.Fatalf("plan = %+v", plan.Units)
+			}
+			stream := meta.Schema.String()
+			if got := col.Rows[stream]; got != int64(want) {
+				t.Errorf("rows on %s = %d, codec says %d", stream, got, want)
+			}
+			if want > 0 {
+				rec := col.Batches[stream][0]
+				idx := rec.Schema().FieldIndices("ts_event")[0]
+				if got := rec.Column(idx).(*array.Int64).Value(0); uint64(got) != firstTs {
+					t.Errorf("ts_event = %d, want %d", got, firstTs)
+				}
+				f, _ := rec.Schema().FieldsByName("ts_event")
+				if k, _ := f[0].Metadata.GetValue("hdi.kind"); k != "ts" {
+					t.Errorf("ts_event hdi.kind = %q", k)
+				}
+			}
+			if len(meta.Mappings) > 0 && len(col.Maps) == 0 {
+				t.Errorf("no symbol mappings arrived")
+			}
+			for _, m := range col.Maps {
+				if m.Dataset != meta.Dataset || m.StartDate >= m.EndDate || m.InSymbol == "" {
+					t.Errorf("bad mapping %+v", m)
+				}
+			}
+		})
+	}
+}
+
+// TestSampleTradeValues checks decoded trade values against the typed codec.
+func TestSampleTradeValues(t *testing.T) {
+	b := setup(t)
+	for _, v := range []string{"v1", "v2", "v3"} {
+		p := filepath.Join(sharedDir(t), "test_data.trades."+v+".dbn.zst")
+		rd, err := dbn.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var trades []dbn.TradeMsg
+		for rd.Next() {
+			var m dbn.TradeMsg
+			if err := rd.DecodeInto(&m); err != nil {
+				t.Fatal(err)
+			}
+			trades = append(trades, m)
+		}
+		_ = rd.Close()
+		_, col, err := b.run(t, &sdk.Job{Files: []string{p}, Stream: "trades"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := col.Batches["trades"][0]
+		column := func(name string) any { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
+		for i, tr := range trades {
+			if got := column("price").(*array.Int64).Value(i); got != tr.Price {
+				t.Errorf("%s row %d price = %d, want %d", v, i, got, tr.Price)
+			}
+			if got := column("size").(*array.Uint32).Value(i); got != tr.Size {
+				t.Errorf("%s row %d size = %d, want %d", v, i, got, tr.Size)
+			}
+			if got := column("side").(*array.Uint8).Value(i); got != uint8(tr.Side) {
+				t.Errorf("%s row %d side = %d, want %d", v, i, got, tr.Side)
+			}
+			if got := column("instrument_id").(*array.Uint32).Value(i); got != tr.InstrumentID {
+				t.Errorf("%s row %d instrument_id = %d, want %d", v, i, got, tr.InstrumentID)
+			}
+			if !column("ts_out").(*array.Int64).IsNull(i) {
+				t.Errorf("ts_out not null")
+			}
+		}
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	b := setup(t)
+	dir := sharedDir(t)
+	trades := filepath.Join(dir, "test_data.trades.v3.dbn.zst")
+	cases := []struct {
+		name string
+		job  *sdk.Job
+		want []string
+	}{
+		{"schema mismatch", &sdk.Job{Files: []string{trades}, Stream: "mbo"}, []string{"trades", "mbo", trades}},
+		{"dataset mismatch", &sdk.Job{Files: []string{trades}, Dataset: "XNAS.ITCH"}, []string{"GLBX.MDP3", "XNAS.ITCH"}},
+		{"missing", &sdk.Job{Files: []string{filepath.Join(dir, "nope.dbn")}}, []string{"nope.dbn"}},
+		{"empty glob", &sdk.Job{Files: []string{filepath.Join(dir, "*.nothing")}}, []string{"matches no file"}},
+		{"not dbn", &sdk.Job{Files: []string{filepath.Join(dir, "test_data.ohlcv-1s.json")}}, []string{"not a readable DBN file"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := b.p.Plan(context.Background(), c.job)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestFileDirAndGlob: a directory and a glob expand to sorted, deduplicated
+// units whose keys are stable.
+func TestFileDirAndGlob(t *testing.T) {
+	b := setup(t)
+	dir := sharedDir(t)
+	job := &sdk.Job{Files: []string{dir, filepath.Join(dir, "test_data.trades.*.dbn.zst")}, Stream: "trades"}
+	_, err := b.p.Plan(context.Background(), job)
+	if err == nil || !strings.Contains(err.Error(), "holds schema") {
+		t.Fatalf("a directory of mixed schemas with stream trades: err = %v", err)
+	}
+	job = &sdk.Job{Files: []string{filepath.Join(dir, "test_data.trades.*.dbn.zst")}}
+	p1, err := b.p.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := b.p.Plan(context.Background(), job)
+	if len(p1.Units) != 3 {
+		t.Fatalf("units = %d", len(p1.Units))
+	}
+	for i := range p1.Units {
+		if p1.Units[i].Key != p2.Units[i].Key {
+			t.Errorf("key changed: %s vs %s", p1.Units[i].Key, p2.Units[i].Key)
+		}
+	}
+}
