@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/synth"
 )
 
 func init() { addCommand(newDBNCmd) }
@@ -19,7 +22,7 @@ func newDBNCmd(app *App) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newDBNInspectCmd(app), newDBNCatCmd(app))
+	cmd.AddCommand(newDBNInspectCmd(app), newDBNCatCmd(app), newDBNSynthCmd(app))
 	return cmd
 }
 
@@ -95,5 +98,59 @@ func newDBNCatCmd(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Format, "format", "json", "output format: json or csv")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "print at most N records (0: all)")
 	cmd.Flags().BoolVar(&opts.MapSymbols, "map-symbols", false, "add each record's symbol, resolved through the file's symbol mappings")
+	return cmd
+}
+
+func newDBNSynthCmd(app *App) *cobra.Command {
+	var (
+		out    string
+		trades int
+		plain  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "synth",
+		Short: "Write a deterministic synthetic DBN data set (for the demo and benchmarks)",
+		Long: `Write Databento-like DBN v3 files made by hdi's own encoder. By default it
+writes the demo data set: ES and NQ futures trades, 1m and 1d bars and
+definitions over 2024-03-11..2024-03-22, with ES.c.0 and NQ.c.0 mappings that
+roll from the March to the June contract on 2024-03-15. With --trades N it
+writes N trades into one file instead (benchmarks). The same flags always
+give the same bytes. Paths are printed on stdout.`,
+		Example: `  hdi dbn synth --out .hdi/demo
+  hdi dbn synth --out /tmp/bench --trades 5000000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if trades < 0 {
+				return usageErrorf("--trades must be >= 0, not %d", trades)
+			}
+			var paths []string
+			if trades > 0 {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				ext := ".dbn.zst"
+				if plain {
+					ext = ".dbn"
+				}
+				p := filepath.Join(out, fmt.Sprintf("trades-%d%s", trades, ext))
+				if err := synth.WriteTrades(p, trades, !plain); err != nil {
+					return fmt.Errorf("synth: %w", err)
+				}
+				paths = []string{p}
+			} else {
+				var err error
+				if paths, err = synth.WriteDemo(out, synth.DefaultDemo()); err != nil {
+					return fmt.Errorf("synth: %w", err)
+				}
+			}
+			for _, p := range paths {
+				fmt.Fprintln(app.Stdout, p)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", ".hdi/demo", "directory to write into")
+	cmd.Flags().IntVar(&trades, "trades", 0, "write this many trades into one file instead of the demo set")
+	cmd.Flags().BoolVar(&plain, "plain", false, "with --trades: write uncompressed .dbn")
 	return cmd
 }

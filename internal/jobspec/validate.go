@@ -118,7 +118,8 @@ func (v *validator) job(now time.Time) {
 func (v *validator) source(now time.Time) {
 	j := v.j
 	s := &j.Source
-	if s.Schema == "" {
+	if s.Schema == "" && len(s.Files) == 0 {
+		// Files carry their schema (DBN metadata); the provider's plan says it.
 		v.errorf("source.schema", "is required (e.g. ohlcv-1d, trades)")
 	}
 	seen := map[string]bool{}

@@ -15,15 +15,28 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
-// CharFields are the uint8 fields read as one-character strings (Databento
-// encodes side and action as ASCII bytes). A string column of the same name
-// needs no special treatment. Byte 0 reads as null.
+// CharFields are the uint8 fields read as one-character strings even without
+// metadata (Databento encodes side and action as ASCII bytes). A string
+// column of the same name needs no special treatment. Byte 0 reads as null.
 var CharFields = map[string]bool{"side": true, "action": true}
 
+// KindKey is the Arrow field metadata key providers use to say what a field
+// holds: price (int64, 1e-9 units), ts (int64 ns since the epoch), char (one
+// ASCII character in a uint8), int, flags or cstr.
+const KindKey = "hdi.kind"
+
+// Kind returns a field's hdi.kind metadata ("" when absent).
+func Kind(f arrow.Field) string {
+	if i := f.Metadata.FindKey(KindKey); i >= 0 {
+		return f.Metadata.Values()[i]
+	}
+	return ""
+}
+
 // IsChar reports whether a field carries one ASCII character: a uint8 field
-// named in CharFields.
+// marked hdi.kind=char, or named in CharFields.
 func IsChar(f arrow.Field) bool {
-	return f.Type.ID() == arrow.UINT8 && CharFields[f.Name]
+	return f.Type.ID() == arrow.UINT8 && (CharFields[f.Name] || Kind(f) == "char")
 }
 
 // charStrings holds the one-byte strings, so reading a char never allocates.

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/migrate"
+	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/runner"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+func init() { addCommand(newIngestCmd) }
+
+type ingestFlags struct {
+	job                                          string
+	provider, dataset, schema, stypeIn, stypeOut string
+	symbols, files                               []string
+	start, end, chunk, table, mode               string
+	limit                                        int64
+	concurrency                                  int
+	maxCost                                      float64
+	dryRun, force, migrate                       bool
+	format                                       string
+}
+
+func newIngestCmd(app *App) *cobra.Command {
+	var f ingestFlags
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Fetch, validate, map and load data: a job file or an ad-hoc job",
+		Long: `Run a job: the provider plans units, each unit is fetched, validated,
+mapped and loaded with COPY in one transaction with its ledger row. A re-run
+skips finished units; --force reloads them. Ctrl-C stops after the current
+batch and commits nothing half-done; run the same command again to resume.
+
+A job is a YAML file (--job NAME|FILE, see jobs/README.md) or given by flags
+with the same meaning. --start/--end override a job's range: a date-only end
+is included, a timestamp end is excluded.`,
+		Example: `  hdi ingest --job es-nq-ohlcv-1d
+  hdi ingest --job jobs/es-nq-trades.yaml --start 2024-03-01 --end 2024-03-31 --dry-run
+  hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1d --symbols ES.c.0,NQ.c.0 --stype-in continuous --start 2024-01-01 --end 2024-12-31
+  hdi ingest --provider databento --file ./downloads/*.dbn.zst`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			job, err := app.ingestJob(cmd, &f)
+			if err != nil {
+				return err
+			}
+			return app.runIngest(cmd.Context(), job, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.job, "job", "", "job name (in the jobs directory or built in) or job file")
+	fl.StringVar(&f.provider, "provider", "", "provider plugin for an ad-hoc job (e.g. databento)")
+	fl.StringVar(&f.dataset, "dataset", "", "dataset code, e.g. GLBX.MDP3")
+	fl.StringVar(&f.schema, "schema", "", "schema or stream, e.g. trades, ohlcv-1d")
+	fl.StringSliceVarP(&f.symbols, "symbols", "s", nil, "symbols, comma-separated (or ALL_SYMBOLS)")
+	fl.StringVar(&f.stypeIn, "stype-in", "", "symbology of --symbols: raw_symbol, continuous, parent, instrument_id, ...")
+	fl.StringVar(&f.stypeOut, "stype-out", "", "output symbology (default instrument_id)")
+	fl.StringVar(&f.start, "start", "", "start: a date, an RFC 3339 time, or relative (-30d, yesterday)")
+	fl.StringVar(&f.end, "end", "", "end: a date (included), an RFC 3339 time (excluded), or relative (today)")
+	fl.StringArrayVar(&f.files, "file", nil, "local file, directory or glob (repeatable); uses the provider's file source")
+	fl.Int64Var(&f.limit, "limit", 0, "maximum records to fetch (0: no limit)")
+	fl.StringVar(&f.chunk, "chunk", "", "unit length: 1d, 1w, 1mo, 1y or a duration such as 6h")
+	fl.StringVar(&f.table, "table", "", "target table (default: the schema's table)")
+	fl.StringVar(&f.mode, "mode", "", "load mode: dedupe-append (default) or replace-range")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "units loaded at once (default 2)")
+	fl.Float64Var(&f.maxCost, "max-cost", 0, "refuse to start when the estimated cost in USD is higher")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (units, estimated rows, bytes and cost) and change nothing")
+	fl.BoolVar(&f.force, "force", false, "reload units that are already loaded (delete, then load, in one transaction)")
+	fl.BoolVar(&f.migrate, "migrate", false, "apply pending migrations first instead of stopping")
+	fl.StringVar(&f.format, "format", "table", "--dry-run output: table or json")
+	return cmd
+}
+
+// ingestJob builds the job from --job or from the ad-hoc flags.
+func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error) {
+	changed := cmd.Flags().Changed
+	adhoc := []string{"provider", "dataset", "schema", "symbols", "stype-in", "stype-out", "limit", "file", "chunk"}
+	var job *jobspec.Job
+	if f.job != "" {
+		for _, name := range adhoc {
+			if changed(name) {
+				return nil, usageErrorf("--%s describes an ad-hoc job and cannot be combined with --job (edit the job file, or override only --start/--end)", name)
+			}
+		}
+		j, err := jobspec.FindWith(a.jobsDir(), f.job, a.jobOpts(false))
+		if err != nil {
+			return nil, err
+		}
+		job = j
+	} else {
+		if f.provider == "" {
+			return nil, usageErrorf("give --job NAME|FILE, or --provider with the source flags for an ad-hoc job")
+		}
+		job = &jobspec.Job{
+			Name:     adhocName(f),
+			Provider: jobspec.Provider{Name: f.provider},
+			Source: jobspec.Source{
+				Dataset: f.dataset, Schema: f.schema, Symbols: f.symbols, StypeIn: f.stypeIn, StypeOut: f.stypeOut,
+				Limit: f.limit, Files: f.files,
+			},
+			Chunking: jobspec.Chunking{Time: f.chunk},
+		}
+	}
+	if changed("start") {
+		job.Source.Start = f.start
+	}
+	if changed("end") {
+		job.Source.End = f.end
+	}
+	if changed("table") {
+		job.Target.Table = f.table
+	}
+	if changed("mode") {
+		job.Target.Mode = f.mode
+	}
+	if changed("concurrency") {
+		job.Concurrency = f.concurrency
+	}
+	if changed("max-cost") {
+		job.MaxCost = &f.maxCost
+	}
+	if f.format != "table" && f.format != "json" {
+		return nil, usageErrorf("--format must be table or json, not %q", f.format)
+	}
+	job.ApplyDefaults()
+	if err := job.Validate(time.Now()); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
+	pool, err := a.openSchemaPool(ctx, f.migrate, job.Concurrency+2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	host := pluginhost.New(a.pluginHostOptions())
+	defer host.Close()
+
+	// The first Ctrl-C stops after the batch in flight; the second aborts.
+	stop := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		a.Logger.Warn("stopping after the current batch; nothing half-done is committed (press Ctrl-C again to abort at once)")
+		close(stop)
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	var progress runner.Progress = &runner.LogProgress{Logger: a.Logger}
+	if isTerminal(a.Stderr) && a.Config.LogFormat != "json" && !f.dryRun {
+		progress = &runner.Bar{W: a.Stderr}
+	}
+	r := runner.New(runner.Options{
+		Pool:           pool,
+		Open:           func(ctx context.Context, name string) (sdk.Provider, error) { return host.Open(ctx, name) },
+		ProviderConfig: a.Config.ProviderConfig,
+		Logger:         a.Logger,
+		Progress:       progress,
+		Force:          f.force,
+		Stop:           stop,
+	})
+	planned, err := r.Plan(ctx, job)
+	if err != nil {
+		return err
+	}
+	for _, w := range planned.Warnings {
+		a.Logger.Warn(w, "job", job.Name)
+	}
+	if f.dryRun {
+		if err := writePlan(a, planned, f.format); err != nil {
+			return err
+		}
+		return planned.CheckCost()
+	}
+	summary, runErr := r.Run(ctx, planned)
+	if summary != nil {
+		if err := summary.WriteText(a.Stderr); err != nil {
+			return err
+		}
+	}
+	if runErr != nil && summary != nil {
+		return errSilentFailure // the summary said what failed
+	}
+	return runErr
+}
+
+// openSchemaPool connects to the database and makes sure its schema is
+// current, applying the migrations when applyMigrations is set.
+func (a *App) openSchemaPool(ctx context.Context, applyMigrations bool, conns int) (*pgxpool.Pool, error) {
+	url, err := a.databaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := migrate.Open(ctx, url, migrate.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if err := m.Check(ctx); err != nil {
+		if !applyMigrations || !errors.Is(err, migrate.ErrBehind) {
+			return nil, err
+		}
+		rs, err := m.Up(ctx)
+		a.reportMigrations(rs, "applied")
+		if err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := dbconn.PoolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(max(conns, 4))
+	return dbconn.OpenConfig(ctx, cfg)
+}
+
+// planRow is one unit of a dry run.
+type planRow struct {
+	Key     string   `json:"key"`
+	Start   string   `json:"start,omitempty"`
+	End     string   `json:"end,omitempty"`
+	Symbols []string `json:"symbols,omitempty"`
+	Rows    *int64   `json:"estimated_rows"`
+	Bytes   *int64   `json:"estimated_bytes"`
+	CostUSD *float64 `json:"estimated_cost_usd"`
+}
+
+func writePlan(a *App, p *runner.Planned, format string) error {
+	rows := make([]planRow, 0, len(p.Units))
+	for _, u := range p.Units {
+		r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD}
+		if u.Start != 0 {
+			r.Start = time.Unix(0, u.Start).UTC().Format(time.RFC3339Nano)
+		}
+		if u.End != 0 {
+			r.End = time.Unix(0, u.End).UTC().Format(time.RFC3339Nano)
+		}
+		rows = append(rows, r)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(a.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{
+			"job": p.Job.Name, "table": p.Table.Table, "units": rows,
+			"estimated_rows": known(p.KnownRows, p.Rows), "estimated_bytes": p.Bytes, "estimated_cost_usd": knownF(p.KnownCost, p.CostUSD),
+			"max_cost_usd": p.Job.MaxCost, "warnings": p.Warnings,
+		})
+	}
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD))
+	}
+	fmt.Fprintf(tw, "total: %d units into %s\t\t\t\t%s\t%d\t%s\n", len(rows), p.Table.Table, optInt(known(p.KnownRows, p.Rows)), p.Bytes, optCost(knownF(p.KnownCost, p.CostUSD)))
+	return tw.Flush()
+}
+
+func known(ok bool, v int64) *int64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func knownF(ok bool, v float64) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func optInt(v *int64) string {
+	if v == nil {
+		return "?"
+	}
+	return fmt.Sprint(*v)
+}
+
+func optCost(v *float64) string {
+	if v == nil {
+		return "?"
+	}
+	return fmt.Sprintf("$%.2f", *v)
+}
+
+func symbolsShort(s []string) string {
+	if len(s) > 4 {
+		return strings.Join(s[:3], ",") + fmt.Sprintf(",… (%d)", len(s))
+	}
+	return strings.Join(s, ",")
+}
+
+// adhocName names an ad-hoc job in the runs table: provider, dataset and schema.
+func adhocName(f *ingestFlags) string {
+	parts := []string{"adhoc", f.provider}
+	for _, p := range []string{f.dataset, f.schema} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(f.files) > 0 {
+		parts = append(parts, "files")
+	}
+	return strings.Join(parts, "-")
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/synth"
+	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
+)
+
+// ingestEnv is the environment of an in-process hdi pointed at url and at
+// the freshly built plugins.
+func ingestEnv(t *testing.T, url string) map[string]string {
+	return map[string]string{"DATABASE_URL": url, "HDI_PLUGIN_PATH": binaries(t)}
+}
+
+func mustRun(t *testing.T, env map[string]string, args ...string) (string, string) {
+	t.Helper()
+	code, out, errOut := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("hdi %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out, errOut
+}
+
+func scalarInt(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// tableChecksum is an order-independent digest of a table's rows.
+func tableChecksum(t *testing.T, pool *pgxpool.Pool, table string) string {
+	t.Helper()
+	var s string
+	q := fmt.Sprintf(`SELECT coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(x::text) h FROM %s x) s`, table)
+	if err := pool.QueryRow(context.Background(), q).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestIngestDemoFilesEndToEnd(t *testing.T) {
+	url := pgtest.NewDB(t)
+	env := ingestEnv(t, url)
+	paths, err := synth.WriteDemo(t.TempDir(), synth.DefaultDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", p)
+	}
+	pool := pgtest.Connect(t, url)
+	if n := scalarInt(t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
+		t.Fatalf("trades = %d", n)
+	}
+	// Continuous ES.c.0 resolves to the March contract before the roll and the June one after.
+	for date, want := range map[string]int64{"2024-03-14": 1001, "2024-03-15": 1002} {
+		if id := scalarInt(t, pool, `SELECT instrument_id FROM resolve_symbol('GLBX.MDP3', 'ES.c.0', $1::date)`, date); id != want {
+			t.Errorf("ES.c.0 on %s = %d, want %d", date, id, want)
+		}
+	}
+	sum := tableChecksum(t, pool, "trades")
+
+	_, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", paths[1])
+	if !strings.Contains(stderr, "0 done, 1 skipped") {
+		t.Fatalf("a re-run must skip the loaded file:\n%s", stderr)
+	}
+	_, stderr = mustRun(t, env, "ingest", "--force", "--provider", "databento", "--file", paths[1])
+	if !strings.Contains(stderr, "1 done, 0 skipped") || tableChecksum(t, pool, "trades") != sum {
+		t.Fatalf("--force must reload to the same content:\n%s", stderr)
+	}
+	out, _ := mustRun(t, env, "runs", "list", "--format", "json")
+	var runs []map[string]any
+	if err := json.Unmarshal([]byte(out), &runs); err != nil || len(runs) != len(paths)+2 {
+		t.Fatalf("runs list: %v %s", err, out)
+	}
+}
+
+func countRecords(t *testing.T, path string) int64 {
+	t.Helper()
+	r, err := dbn.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var n int64
+	for r.Next() {
+		n++
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngestJobWithRulesQuarantines(t *testing.T) {
+	url := pgtest.NewDB(t)
+	env := ingestEnv(t, url)
+	paths, err := synth.WriteDemo(t.TempDir(), synth.DefaultDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := filepath.Join(t.TempDir(), "big-trades.yaml")
+	body := fmt.Sprintf(`name: big-trades
+provider:
+  name: databento
+source:
+  schema: trades
+  files: [%q]
+rules:
+  - name: small-size
+    type: max
+    field: size
+    max: 18
+    severity: error
+  - name: buy-side
+    type: one_of
+    field: side
+    values: [B]
+    severity: warn
+`, paths[1])
+	if err := os.WriteFile(job, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr := mustRun(t, env, "ingest", "--migrate", "--job", job)
+	pool := pgtest.Connect(t, url)
+	quarantined := scalarInt(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'small-size' AND (record->>'size')::int > 18`)
+	loaded := scalarInt(t, pool, `SELECT count(*) FROM trades`)
+	if quarantined == 0 || loaded+quarantined != countRecords(t, paths[1]) || scalarInt(t, pool, `SELECT count(*) FROM trades WHERE size > 18`) != 0 {
+		t.Fatalf("quarantined %d, loaded %d", quarantined, loaded)
+	}
+	if scalarInt(t, pool, `SELECT count(*) FROM trades WHERE side = 'A'`) == 0 {
+		t.Fatal("warn rows must still be loaded")
+	}
+	if !strings.Contains(stderr, fmt.Sprintf("%d quarantined", quarantined)) || !strings.Contains(stderr, "buy-side=") {
+		t.Fatalf("summary:\n%s", stderr)
+	}
+}
+
+// TestIngestKilledMidRunResumesToACleanResult kills a real hdi process with
+// SIGKILL while it loads daily units from the fake Databento API, re-runs
+// it, and compares the result with a clean run.
+func TestIngestKilledMidRunResumesToACleanResult(t *testing.T) {
+	bin := binaries(t)
+	srv := dbfake.New(dbfake.Generate(dbfake.GenOptions{Days: 8, PerDay: 3000, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
+	defer srv.Close()
+	args := []string{"ingest", "--migrate", "--provider", "databento", "--dataset", "GLBX.MDP3", "--schema", "trades",
+		"--symbols", "ES.FUT", "--stype-in", "parent", "--start", "2024-01-02", "--end", "2024-01-09", "--concurrency", "1"}
+	cmdFor := func(url string) *exec.Cmd {
+		c := exec.Command(filepath.Join(bin, "hdi"), args...)
+		c.Env = append(os.Environ(), "DATABASE_URL="+url, "HDI_PLUGIN_PATH="+bin, "DATABENTO_BASE_URL="+srv.URL, "DATABENTO_API_KEY="+srv.Key)
+		return c
+	}
+	cleanURL := pgtest.NewDB(t)
+	if out, err := cmdFor(cleanURL).CombinedOutput(); err != nil {
+		t.Fatalf("clean run: %v\n%s", err, out)
+	}
+	clean := pgtest.Connect(t, cleanURL)
+	wantRows, wantSum := scalarInt(t, clean, `SELECT count(*) FROM trades`), tableChecksum(t, clean, "trades")
+	if wantRows == 0 {
+		t.Fatal("the clean run loaded nothing")
+	}
+
+	url := pgtest.NewDB(t)
+	srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Delay: 20 * time.Millisecond, Count: 100})
+	c := cmdFor(url)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pool := pgtest.Connect(t, url)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var done int64
+		_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM units WHERE status = 'done'`).Scan(&done)
+		if done >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.Process.Kill()
+			t.Fatal("the run never committed two units")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got >= wantRows {
+		t.Fatalf("the kill came too late to test anything (%d rows of %d)", got, wantRows)
+	}
+	srv.Reset()
+	if out, err := cmdFor(url).CombinedOutput(); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	} else if !strings.Contains(string(out), "skipped") {
+		t.Fatalf("the re-run should skip the units committed before the kill:\n%s", out)
+	}
+	if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got != wantRows {
+		t.Fatalf("after kill and re-run: %d rows, a clean run has %d", got, wantRows)
+	}
+	if got := tableChecksum(t, pool, "trades"); got != wantSum {
+		t.Fatal("after kill and re-run the content differs from a clean run")
+	}
+}
+
+func TestIngestDryRunShowsCostAndMaxCostRefuses(t *testing.T) {
+	url := pgtest.NewDB(t)
+	srv := dbfake.New(dbfake.Generate(dbfake.GenOptions{Days: 3, PerDay: 100, Schemas: []dbn.Schema{dbn.SchemaOhlcv1D, dbn.SchemaTrades}}))
+	defer srv.Close()
+	env := ingestEnv(t, url)
+	// The plugin process reads these from the real environment.
+	t.Setenv("DATABENTO_BASE_URL", srv.URL)
+	t.Setenv("DATABENTO_API_KEY", srv.Key)
+	args := []string{"ingest", "--migrate", "--provider", "databento", "--dataset", "GLBX.MDP3", "--schema", "trades",
+		"--symbols", "ESH4", "--start", "2024-01-02", "--end", "2024-01-04"}
+	out, _ := mustRun(t, env, append(args, "--dry-run", "--format", "json")...)
+	var plan struct {
+		Units []struct {
+			Key  string   `json:"key"`
+			Cost *float64 `json:"estimated_cost_usd"`
+		} `json:"units"`
+		Cost *float64 `json:"estimated_cost_usd"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("dry-run json: %v\n%s", err, out)
+	}
+	if len(plan.Units) != 3 || plan.Cost == nil || *plan.Cost <= 0 {
+		t.Fatalf("want 3 daily units with a cost: %s", out)
+	}
+	pool := pgtest.Connect(t, url)
+	if n := scalarInt(t, pool, `SELECT count(*) FROM runs`); n != 0 {
+		t.Fatal("a dry run must change nothing")
+	}
+	if len(srv.RequestsTo("timeseries.get_range")) != 0 {
+		t.Fatal("a dry run must fetch no data")
+	}
+	code, _, stderr := runCLI(t, env, append(args, "--max-cost", fmt.Sprint(*plan.Cost/2))...)
+	if code != exitFailure || !strings.Contains(stderr, "exceeds max_cost") {
+		t.Fatalf("max cost: exit %d: %s", code, stderr)
+	}
+	if len(srv.RequestsTo("timeseries.get_range")) != 0 {
+		t.Fatal("a refused run must fetch no data")
+	}
+}

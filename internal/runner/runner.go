@@ -1,0 +1,382 @@
+// Package runner runs ingest jobs: it asks a provider plugin for a plan,
+// fetches each unit as a stream of Arrow batches, validates the rows,
+// quarantines the rejected ones, maps the rest and loads them with COPY.
+// Each unit's rows, quarantine rows, symbology and ledger row commit in one
+// transaction, so a crash loses nothing and a re-run skips finished units.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/load"
+	"github.com/hdi-dev/hdi/internal/mapping"
+	"github.com/hdi-dev/hdi/internal/rules"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+// OpenFunc returns the provider plugin of the given name, started.
+type OpenFunc func(ctx context.Context, name string) (sdk.Provider, error)
+
+// Options configure a Runner.
+type Options struct {
+	Pool *pgxpool.Pool
+	Open OpenFunc
+	// ProviderConfig returns configuration for a provider from hdi's own
+	// config file; the job's provider.config overrides it.
+	ProviderConfig func(name string) map[string]string
+	Logger         *slog.Logger
+	// Progress receives progress events (nil: none).
+	Progress Progress
+	// Now is the clock for relative dates (nil: time.Now).
+	Now func() time.Time
+	// Force reloads units the ledger says are done.
+	Force bool
+	// MaxAttempts bounds how often a unit that failed with a retryable error
+	// (connection lost, provider stream cut) is tried (default 3).
+	MaxAttempts int
+	// Stop, when closed, makes the run stop after the batch in flight: the
+	// units under way roll back and the run ends interrupted (SIGINT).
+	Stop <-chan struct{}
+}
+
+// Runner runs jobs.
+type Runner struct {
+	opts Options
+	log  *slog.Logger
+
+	ruleMu    sync.Mutex
+	seenRules map[string]bool
+}
+
+// New returns a Runner.
+func New(opts Options) *Runner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.Progress == nil {
+		opts.Progress = nopProgress{}
+	}
+	return &Runner{opts: opts, log: opts.Logger, seenRules: map[string]bool{}}
+}
+
+// ErrCostTooHigh refuses a run whose estimated cost exceeds the job's max_cost.
+var ErrCostTooHigh = errors.New("estimated cost exceeds max_cost")
+
+// ErrInterrupted ends a run stopped by Options.Stop.
+var ErrInterrupted = errors.New("interrupted")
+
+// Planned is a job ready to run: the provider's units and everything checked
+// before any data moves.
+type Planned struct {
+	Job      *jobspec.Job
+	Provider sdk.Provider
+	SDKJob   *sdk.Job
+	Stream   sdk.Stream
+	Units    []sdk.Unit
+	Warnings []string
+	Table    mapping.TableInfo
+	Rules    *rules.Set
+	// Mode is the effective load mode; ConflictUpdate is true for tables
+	// where a correction must win (definition, statistics).
+	ConflictUpdate bool
+	// Estimated totals over the units; Known* say whether every unit had one.
+	Rows, Bytes          int64
+	CostUSD              float64
+	KnownRows, KnownCost bool
+}
+
+// conflictUpdateTables are the tables where a newer record for the same key
+// replaces the stored one: a corrected definition or statistic must win.
+var conflictUpdateTables = map[string]bool{"definition": true, "statistics": true}
+
+// DefaultTable is the target table of a provider stream: the stream name
+// with dashes turned into underscores (ohlcv-1d -> ohlcv_1d).
+func DefaultTable(stream string) string { return strings.ReplaceAll(stream, "-", "_") }
+
+// Plan asks the provider for the job's units and checks the rules and the
+// mapping against the stream and the target table.
+func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
+	now := r.opts.Now()
+	rng, warnings, err := job.TimeRange(now)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := r.opts.Open(ctx, job.Provider.Name)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := prov.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := map[string]string{}
+	if r.opts.ProviderConfig != nil {
+		maps.Copy(cfg, r.opts.ProviderConfig(job.Provider.Name))
+	}
+	maps.Copy(cfg, job.Provider.Config)
+	check, err := prov.Check(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s rejected the configuration: %w", job.Provider.Name, err)
+	}
+	warnings = append(warnings, check.Warnings...)
+
+	sj := &sdk.Job{
+		Config:   cfg,
+		Stream:   job.Source.Schema,
+		Dataset:  job.Source.Dataset,
+		Symbols:  job.Source.Symbols,
+		StypeIn:  job.Source.StypeIn,
+		StypeOut: job.Source.StypeOut,
+		Limit:    job.Source.Limit,
+		Chunking: sdk.Chunking{Period: job.Chunking.Time, SymbolsPerUnit: job.Chunking.SymbolsPerUnit},
+		Files:    job.Source.Files,
+		Params:   job.Source.Params,
+	}
+	if !rng.IsZero() {
+		sj.Start, sj.End = rng.Start.UnixNano(), rng.End.UnixNano()
+	}
+	plan, err := prov.Plan(ctx, sj)
+	if err != nil {
+		return nil, fmt.Errorf("plan job %s: %w", job.Name, err)
+	}
+	warnings = append(warnings, plan.Warnings...)
+	if job.Source.Schema == "" {
+		// Files name their own schema: the units say which stream they fill.
+		if job.Source.Schema, err = unitsStream(plan.Units); err != nil {
+			return nil, fmt.Errorf("job %s: %w", job.Name, err)
+		}
+		sj.Stream = job.Source.Schema
+	}
+
+	stream, ok := desc.Stream(job.Source.Schema)
+	for _, s := range plan.Streams { // job-declared schemas (csv)
+		if s.Name == job.Source.Schema {
+			stream, ok = s, true
+		}
+	}
+	if !ok || stream.Schema == nil {
+		return nil, fmt.Errorf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc))
+	}
+	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: plan.Units, Warnings: warnings, KnownRows: true, KnownCost: true}
+	for _, u := range plan.Units {
+		if u.EstimatedRows != nil {
+			p.Rows += *u.EstimatedRows
+		} else {
+			p.KnownRows = false
+		}
+		if u.EstimatedBytes != nil {
+			p.Bytes += *u.EstimatedBytes
+		}
+		if u.EstimatedCostUSD != nil {
+			p.CostUSD += *u.EstimatedCostUSD
+		} else {
+			p.KnownCost = false
+		}
+	}
+
+	table := job.Target.Table
+	if table == "" {
+		table = DefaultTable(stream.Name)
+	}
+	if p.Table, err = mapping.IntrospectTable(ctx, r.opts.Pool, table); err != nil {
+		return nil, fmt.Errorf("job %s: target table: %w", job.Name, err)
+	}
+	p.ConflictUpdate = conflictUpdateTables[p.Table.Table]
+	// Checked once here; each unit builds its own with its dataset.
+	dataset := job.Source.Dataset
+	if dataset == "" && len(plan.Units) > 0 {
+		dataset = plan.Units[0].Dataset // files name their dataset
+	}
+	if _, err := mapping.NewPlan(job.Mapping, stream.Schema, p.Table, dataset); err != nil {
+		return nil, fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	ropts := rules.Options{File: job.File, Stream: stream.Name}
+	if job.DefaultRules == nil || *job.DefaultRules {
+		ropts.Defaults = rules.Defaults(stream.Name)
+	}
+	if p.Rules, err = rules.Compile(job.Rules, stream.Schema, ropts); err != nil {
+		return nil, fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	return p, nil
+}
+
+// unitsStream returns the one stream all units fill.
+func unitsStream(units []sdk.Unit) (string, error) {
+	if len(units) == 0 {
+		return "", errors.New("the provider planned no units: nothing to load (check the files or the date range)")
+	}
+	s := units[0].Stream
+	for _, u := range units[1:] {
+		if u.Stream != s {
+			return "", fmt.Errorf("the files hold several schemas (%s and %s): load them in separate runs with --schema", s, u.Stream)
+		}
+	}
+	if s == "" {
+		return "", errors.New("the provider did not say which schema the units hold: give --schema")
+	}
+	return s, nil
+}
+
+func streamNames(d *sdk.Description) string {
+	names := make([]string, len(d.Streams))
+	for i, s := range d.Streams {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// CheckCost refuses a plan whose estimated cost exceeds the job's max_cost.
+func (p *Planned) CheckCost() error {
+	if p.Job.MaxCost == nil {
+		return nil
+	}
+	if p.CostUSD > *p.Job.MaxCost {
+		return fmt.Errorf("%w: the provider estimates $%.2f for %d units, max_cost is $%.2f: raise max_cost in the job or narrow its symbols or dates",
+			ErrCostTooHigh, p.CostUSD, len(p.Units), *p.Job.MaxCost)
+	}
+	return nil
+}
+
+// Run executes a planned job and returns its summary. The error is non-nil
+// when any unit failed or the run was interrupted; the summary is always
+// returned.
+func (r *Runner) Run(ctx context.Context, p *Planned) (*Summary, error) {
+	if err := p.CheckCost(); err != nil {
+		return nil, err
+	}
+	s := newSummary(p)
+	runID, err := startRun(ctx, r.opts.Pool, p)
+	if err != nil {
+		return nil, err
+	}
+	s.RunID = runID
+	r.log.Info("run started", "run", runID, "job", p.Job.Name, "units", len(p.Units), "table", p.Table.Table)
+	r.opts.Progress.Start(len(p.Units), p.Rows)
+
+	workers := p.Job.Concurrency
+	if workers <= 0 {
+		workers = jobspec.DefaultConcurrency
+	}
+	workers = min(workers, max(len(p.Units), 1))
+	units := make(chan sdk.Unit)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range units {
+				res := r.unitWithRetries(ctx, p, runID, u)
+				s.add(res)
+				r.opts.Progress.UnitDone(u.Key, res.Outcome, res.Counts.Loaded)
+			}
+		}()
+	}
+feed:
+	for _, u := range p.Units {
+		select {
+		case units <- u:
+		case <-ctx.Done():
+			break feed
+		case <-r.opts.Stop:
+			break feed
+		}
+	}
+	close(units)
+	wg.Wait()
+	r.opts.Progress.Finish()
+	s.finish(r.opts.Stop, ctx)
+	if err := finishRun(context.WithoutCancel(ctx), r.opts.Pool, s); err != nil {
+		r.log.Error("could not record the run's end", "run", runID, "err", err)
+	}
+	return s, s.Err()
+}
+
+// retryWait is the pause before the n-th retry of a unit (1, 2, 4 ... s).
+func retryWait(n int) time.Duration { return time.Second << min(n-1, 5) }
+
+func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
+	var res UnitResult
+	for attempt := 1; ; attempt++ {
+		res = r.runUnit(ctx, p, runID, u)
+		if res.Outcome != OutcomeFailed || !Retryable(res.Err) || attempt >= r.opts.MaxAttempts || stopped(ctx, r.opts.Stop) {
+			break
+		}
+		wait := retryWait(attempt)
+		r.log.Warn("unit failed, retrying", "unit", u.Key, "attempt", attempt, "wait", wait, "err", res.Err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		case <-r.opts.Stop:
+		}
+	}
+	if res.Outcome == OutcomeFailed && !errors.Is(res.Err, ErrInterrupted) {
+		info := p.unitInfo(runID, u, r.opts.Force)
+		if err := load.RecordFailure(context.WithoutCancel(ctx), r.opts.Pool, info, res.Err); err != nil {
+			r.log.Error("could not record the unit's failure", "unit", u.Key, "err", err)
+		}
+		r.log.Error("unit failed", "unit", u.Key, "err", res.Err)
+	}
+	return res
+}
+
+func stopped(ctx context.Context, stop <-chan struct{}) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *Planned) unitInfo(runID int64, u sdk.Unit, force bool) load.UnitInfo {
+	info := load.UnitInfo{
+		Key: u.Key, RunID: runID, Provider: p.Job.Provider.Name, Dataset: u.Dataset, Schema: p.Stream.Name,
+		Table: p.Table.Ident().Sanitize(), Symbols: u.Symbols, Mode: p.Job.Target.Mode, Force: force,
+		ConflictUpdate: p.ConflictUpdate, TableInfo: &p.Table,
+	}
+	if info.Dataset == "" {
+		info.Dataset = p.Job.Source.Dataset
+	}
+	if u.Start != 0 {
+		info.Start = time.Unix(0, u.Start).UTC()
+	}
+	if u.End != 0 {
+		info.End = time.Unix(0, u.End).UTC()
+	}
+	return info
+}
+
+// noteRule logs a rule's first failures once per runner, with examples.
+func (r *Runner) noteRule(rc rules.RuleCount) {
+	r.ruleMu.Lock()
+	seen := r.seenRules[rc.Name]
+	r.seenRules[rc.Name] = true
+	r.ruleMu.Unlock()
+	if seen {
+		return
+	}
+	ex := make([]string, 0, len(rc.Examples))
+	for _, e := range rc.Examples {
+		ex = append(ex, e.Message)
+	}
+	r.log.Warn("rule flagged rows (logged once per rule; the summary has the totals)",
+		"rule", rc.Name, "type", rc.Type, "severity", rc.Severity, "examples", strings.Join(ex, " | "))
+}

@@ -1,0 +1,302 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/runner"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestRunLoadsThenSkipsThenForces(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(4, 2500)
+	s, err := run(t, newRunner(pool, fake, false), tickJob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UnitsDone != 4 || s.RowsLoaded != 10000 || s.Status != "succeeded" {
+		t.Fatalf("first run: %+v", s)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 10000 {
+		t.Fatalf("rows = %d", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM units WHERE status = 'done' AND rows_loaded = 2500`); n != 4 {
+		t.Fatalf("ledger rows = %d", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM runs WHERE status = 'succeeded' AND rows_loaded = 10000 AND units_done = 4`); n != 1 {
+		t.Fatal("runs row not recorded")
+	}
+	if n := count(t, pool, `SELECT count(*) FROM symbol_mappings WHERE dataset = 'TEST.ONE' AND stype_in_symbol = 'X' AND instrument_id = 7`); n != 1 {
+		t.Fatalf("symbol mappings = %d, want the one mapping once", n)
+	}
+	// ts is filled from ts_recv.
+	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE ts <> to_timestamp(ts_recv / 1e9) AT TIME ZONE 'UTC' AT TIME ZONE 'UTC'`); n != 0 {
+		t.Fatalf("%d rows have a ts that is not ts_recv", n)
+	}
+	sum := checksum(t, pool)
+
+	s, err = run(t, newRunner(pool, fake, false), tickJob())
+	if err != nil || s.UnitsSkipped != 4 || s.UnitsDone != 0 {
+		t.Fatalf("re-run should skip every unit: %+v %v", s, err)
+	}
+	s, err = run(t, newRunner(pool, fake, true), tickJob())
+	if err != nil || s.UnitsDone != 4 || s.RowsLoaded != 10000 {
+		t.Fatalf("forced run: %+v %v", s, err)
+	}
+	if checksum(t, pool) != sum || count(t, pool, `SELECT count(*) FROM ticks`) != 10000 {
+		t.Fatal("forced run changed the content")
+	}
+}
+
+func TestQuarantineAndWarnRules(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(2, 1000)
+	fake.price = func(_, i int) int64 {
+		if i%100 == 0 {
+			return -5 // 10 per unit
+		}
+		return 100_000_000_000
+	}
+	job := tickJob()
+	job.Source.End = "2024-01-02"
+	job.Rules = []jobspec.RuleSpec{
+		{Name: "positive-price", Type: "min", Field: "price", Min: ptr(0), Severity: "error"},
+		{Name: "small-size", Type: "max", Field: "size", Max: ptr(3), Severity: "warn"},
+	}
+	job.ApplyDefaults()
+	s, err := run(t, newRunner(pool, fake, false), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RowsQuarantined != 20 || s.RowsLoaded != 1980 {
+		t.Fatalf("summary %+v", s)
+	}
+	if s.Rules["positive-price"] != 20 || s.Rules["small-size"] == 0 || s.RowsWarned != s.Rules["small-size"] {
+		t.Fatalf("rule counts %+v warned %d", s.Rules, s.RowsWarned)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE price < 0`); n != 0 {
+		t.Fatalf("%d negative prices loaded", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE size > 3`); n == 0 {
+		t.Fatal("warn rows must be loaded")
+	}
+	// The quarantine keeps the full record, the rule and the message.
+	if n := count(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'positive-price' AND severity = 'error'
+		AND (record->>'price')::bigint = -5 AND record ? 'ts_recv' AND record->>'side' IN ('A','B') AND message <> ''`); n != 20 {
+		t.Fatalf("quarantine rows = %d", n)
+	}
+	var sb strings.Builder
+	if err := s.WriteText(&sb); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"20 quarantined", "positive-price=20", "hdi quarantine list --run"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sb.String())
+		}
+	}
+}
+
+func TestQuarantineThresholdFailsTheUnit(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(1, 100)
+	fake.price = func(_, i int) int64 { return int64(i%2*2-1) * 5 } // half negative
+	job := tickJob()
+	job.Source.End = "2024-01-01"
+	job.Rules = []jobspec.RuleSpec{{Name: "positive-price", Type: "min", Field: "price", Min: ptr(0), Severity: "error"}}
+	job.Quarantine.MaxPercent = 10
+	job.ApplyDefaults()
+	s, err := run(t, newRunner(pool, fake, false), job)
+	if err == nil || s.UnitsFailed != 1 || !strings.Contains(err.Error(), "quarantine.max_percent") {
+		t.Fatalf("want the unit to fail on the threshold: %+v %v", s, err)
+	}
+	if count(t, pool, `SELECT count(*) FROM ticks`) != 0 || count(t, pool, `SELECT count(*) FROM quarantine`) != 0 {
+		t.Fatal("a failed unit must leave nothing behind")
+	}
+	if n := count(t, pool, `SELECT count(*) FROM units WHERE status = 'failed' AND error LIKE '%max_percent%'`); n != 1 {
+		t.Fatal("the failed unit must have a failed ledger row")
+	}
+}
+
+func TestFailedUnitRollsBackAndRerunCompletes(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	clean := setup(t)
+	if _, err := run(t, newRunner(clean, newFake(4, 3000), false), tickJob()); err != nil {
+		t.Fatal(err)
+	}
+	want := checksum(t, clean)
+
+	fake := newFake(4, 3000)
+	fake.failUnit, fake.failures = 2, 1
+	s, err := run(t, newRunner(pool, fake, false), tickJob())
+	if err == nil || s.UnitsFailed != 1 || s.UnitsDone != 3 {
+		t.Fatalf("want one failed unit: %+v %v", s, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE ts_recv >= $1 AND ts_recv < $2`, fake.start+2*day, fake.start+3*day); n != 0 {
+		t.Fatalf("the failed unit left %d rows", n)
+	}
+	s, err = run(t, newRunner(pool, fake, false), tickJob())
+	if err != nil || s.UnitsDone != 1 || s.UnitsSkipped != 3 {
+		t.Fatalf("re-run: %+v %v", s, err)
+	}
+	if got := checksum(t, pool); got != want || count(t, pool, `SELECT count(*) FROM ticks`) != 12000 {
+		t.Fatal("after the re-run the table must equal a clean run's")
+	}
+}
+
+func TestRetryableFailureIsRetriedInTheSameRun(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(2, 1500)
+	fake.failUnit, fake.failures = 1, 1 // "stream cut" once: retryable
+	r := runner.New(runner.Options{Pool: pool, MaxAttempts: 3, Open: openFake(fake)})
+	p, err := r.Plan(context.Background(), tickJob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Units = p.Units[:2]
+	s, err := r.Run(context.Background(), p)
+	if err != nil || s.UnitsDone != 2 || s.RowsLoaded != 3000 {
+		t.Fatalf("the cut unit should succeed on its retry: %+v %v", s, err)
+	}
+	if fake.fetches["fake:ticks:1"] != 2 {
+		t.Fatalf("unit 1 fetched %d times, want 2", fake.fetches["fake:ticks:1"])
+	}
+	if count(t, pool, `SELECT count(*) FROM ticks`) != 3000 {
+		t.Fatal("a retried unit must not duplicate rows")
+	}
+}
+
+func TestStopRollsBackTheUnitInFlight(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(3, 5000)
+	stop := make(chan struct{})
+	var once sync.Once
+	fake.onBatch = func(unit, batch int) {
+		if unit == 0 && batch == 1 {
+			once.Do(func() { close(stop) })
+		}
+	}
+	job := tickJob()
+	job.Concurrency = 1
+	r := runner.New(runner.Options{Pool: pool, MaxAttempts: 3, Open: openFake(fake), Stop: stop})
+	p, err := r.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Run(context.Background(), p)
+	if !errors.Is(err, runner.ErrInterrupted) || s.Status != "interrupted" || !strings.Contains(err.Error(), "run the same command again") {
+		t.Fatalf("want an interrupted run: %+v %v", s, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 0 {
+		t.Fatalf("an interrupted unit left %d rows", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM runs WHERE status = 'interrupted'`); n != 1 {
+		t.Fatal("the run must be recorded as interrupted")
+	}
+	s, err = run(t, newRunner(pool, newFake(3, 5000), false), job)
+	if err != nil || s.UnitsDone != 3 || count(t, pool, `SELECT count(*) FROM ticks`) != 15000 {
+		t.Fatalf("resume: %+v %v", s, err)
+	}
+}
+
+func TestRowErrorsAreQuarantined(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(1, 10)
+	fake.rowError = true
+	job := tickJob()
+	job.Source.End = "2024-01-01"
+	s, err := run(t, newRunner(pool, fake, false), job)
+	if err != nil || s.RowsQuarantined != 1 || s.RowsLoaded != 10 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'source' AND message = 'f.csv:3: bad number' AND record->>'raw' = 'x,y'`); n != 1 {
+		t.Fatal("the provider's row error must be quarantined with its raw record")
+	}
+}
+
+func TestMappingIsCheckedBeforeAnyDataMoves(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE narrow (dataset text NOT NULL, ts timestamptz NOT NULL, ts_recv bigint NOT NULL, must_have text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	job := tickJob()
+	job.Target.Table = "narrow"
+	fake := newFake(1, 10)
+	_, err := newRunner(pool, fake, false).Plan(context.Background(), job)
+	if err == nil || !strings.Contains(err.Error(), "must_have") {
+		t.Fatalf("want a mapping error naming the column: %v", err)
+	}
+	if len(fake.fetches) != 0 {
+		t.Fatal("nothing may be fetched when the mapping is wrong")
+	}
+}
+
+func TestMaxCostRefusesTheRun(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(3, 10)
+	fake.cost = 1.5
+	job := tickJob()
+	job.MaxCost = ptr(4)
+	r := newRunner(pool, fake, false)
+	p, err := r.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.CostUSD < 4.49 || !p.KnownCost {
+		t.Fatalf("estimated cost %v", p.CostUSD)
+	}
+	_, err = r.Run(context.Background(), p)
+	if !errors.Is(err, runner.ErrCostTooHigh) || !strings.Contains(err.Error(), "$4.50") {
+		t.Fatalf("want a refusal naming the cost: %v", err)
+	}
+	if len(fake.fetches) != 0 || count(t, pool, `SELECT count(*) FROM runs`) != 0 {
+		t.Fatal("a refused run must not start")
+	}
+}
+
+func TestConcurrentRunsOfOneJobNeverDuplicate(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	var wg sync.WaitGroup
+	sums := make([]*runner.Summary, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := run(t, newRunner(pool, newFake(4, 2000), false), tickJob())
+			if err != nil {
+				t.Error(err)
+			}
+			sums[i] = s
+		}()
+	}
+	wg.Wait()
+	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 8000 {
+		t.Fatalf("rows = %d, want 8000", n)
+	}
+	if done := sums[0].UnitsDone + sums[1].UnitsDone; done != 4 {
+		t.Fatalf("units loaded %d times in all, want 4", done)
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func openFake(p *fakeProvider) runner.OpenFunc {
+	return func(context.Context, string) (sdk.Provider, error) { return p, nil }
+}
