@@ -151,6 +151,43 @@ rules:
 	if !strings.Contains(stderr, fmt.Sprintf("%d quarantined", quarantined)) || !strings.Contains(stderr, "buy-side=") {
 		t.Fatalf("summary:\n%s", stderr)
 	}
+
+	// The quarantine commands read what was rejected.
+	out, _ := mustRun(t, env, "quarantine", "list", "--run", "1", "--limit", "100000", "--format", "json")
+	var listed []struct {
+		ID   int64  `json:"quarantine_id"`
+		Rule string `json:"rule"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || int64(len(listed)) != quarantined || listed[0].Rule != "small-size" {
+		t.Fatalf("quarantine list: %v %s", err, out)
+	}
+	out, _ = mustRun(t, env, "quarantine", "show", fmt.Sprint(listed[0].ID))
+	if !strings.Contains(out, `"size"`) || !strings.Contains(out, `"ts_recv"`) {
+		t.Fatalf("quarantine show must print the full record: %s", out)
+	}
+	out, _ = mustRun(t, env, "quarantine", "export", "--run", "1")
+	if lines := strings.Count(out, "\n"); int64(lines) != quarantined {
+		t.Fatalf("export wrote %d lines, want %d", lines, quarantined)
+	}
+
+	// Relax the rule, retry: every row is loaded once and marked retried.
+	if err := os.WriteFile(job, []byte(strings.Replace(body, "max: 18", "max: 100", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr = mustRun(t, env, "quarantine", "retry", "--run", "1", "--job", job)
+	if !strings.Contains(stderr, fmt.Sprintf("%d loaded", quarantined)) {
+		t.Fatalf("retry: %s", stderr)
+	}
+	if n := scalarInt(t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
+		t.Fatalf("after retry trades = %d", n)
+	}
+	if n := scalarInt(t, pool, `SELECT count(*) FROM quarantine WHERE retried_at IS NULL`); n != 0 {
+		t.Fatalf("%d quarantined rows not marked retried", n)
+	}
+	_, stderr = mustRun(t, env, "quarantine", "retry", "--run", "1", "--job", job)
+	if !strings.Contains(stderr, "retried 0 quarantined rows") {
+		t.Fatalf("a second retry has nothing left to do: %s", stderr)
+	}
 }
 
 // TestIngestKilledMidRunResumesToACleanResult kills a real hdi process with

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/runner"
+	"github.com/hdi-dev/hdi/plugins/sdk"
+)
+
+func init() { addCommand(newQuarantineCmd) }
+
+func newQuarantineCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "quarantine",
+		Short: "Read, export and retry the rows validation rejected",
+		Long: `Rows that fail an error-severity rule, and source records a provider could
+not parse, are kept in the quarantine table with the full record, the rule and
+the message. Nothing rejected is dropped.`,
+		Example: "  hdi quarantine list\n  hdi quarantine list --run 12\n  hdi quarantine retry --run 12",
+	}
+	cmd.AddCommand(newQuarantineListCmd(app), newQuarantineShowCmd(app), newQuarantineExportCmd(app), newQuarantineRetryCmd(app))
+	return cmd
+}
+
+func newQuarantineListCmd(app *App) *cobra.Command {
+	var (
+		run    int64
+		unit   string
+		limit  int32
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "Counts per table, rule and severity; with --run, the rows of that run",
+		Example: `  hdi quarantine list
+  hdi quarantine list --run 12 --limit 20
+  hdi quarantine list --run 12 --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				q := dbq.New(pool)
+				if !cmd.Flags().Changed("run") {
+					rows, err := q.QuarantineSummary(ctx, nil)
+					if err != nil {
+						return fmt.Errorf("quarantine summary: %w", err)
+					}
+					if format == "json" {
+						return writeJSON(app, rows)
+					}
+					tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "TABLE\tRULE\tSEVERITY\tRECORDS\tFIRST\tLAST")
+					for _, r := range rows {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.TargetTable, r.Rule, r.Severity, r.Records, r.FirstAt.UTC().Format(time.RFC3339), r.LastAt.UTC().Format(time.RFC3339))
+					}
+					return tw.Flush()
+				}
+				var up *string
+				if unit != "" {
+					up = &unit
+				}
+				rows, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run, UnitKey: up, RowLimit: limit})
+				if err != nil {
+					return fmt.Errorf("quarantine of run %d: %w", run, err)
+				}
+				if format == "json" {
+					return writeJSON(app, rows)
+				}
+				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTABLE\tRULE\tMESSAGE\tRETRIED\tUNIT")
+				for _, r := range rows {
+					retried := ""
+					if r.RetriedAt != nil {
+						retried = r.RetriedAt.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.QuarantineID, r.TargetTable, r.Rule, truncate(r.Message, 80), retried, r.UnitKey)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&run, "run", 0, "list the rows of this run")
+	cmd.Flags().StringVar(&unit, "unit", "", "with --run: only this unit")
+	cmd.Flags().Int32Var(&limit, "limit", 100, "with --run: at most this many rows")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return cmd
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func newQuarantineShowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one quarantined row with its full source record (JSON)",
+		Example: "  hdi quarantine show 42",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageErrorf("ID must be a number, not %q", args[0])
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				rows, err := pool.Query(ctx, `SELECT * FROM quarantine WHERE quarantine_id = $1`, id)
+				if err != nil {
+					return fmt.Errorf("quarantined row %d: %w", id, err)
+				}
+				row, err := pgx.CollectOneRow(rows, pgx.RowToStructByName[dbq.Quarantine])
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("no quarantined row %d: see `hdi quarantine list --run RUN`", id)
+				}
+				if err != nil {
+					return fmt.Errorf("quarantined row %d: %w", id, err)
+				}
+				return writeJSON(app, row)
+			})
+		},
+	}
+}
+
+func newQuarantineExportCmd(app *App) *cobra.Command {
+	var (
+		run    int64
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "export --run ID",
+		Short: "Write a run's quarantined rows as NDJSON (one object per row, the full record included)",
+		Example: `  hdi quarantine export --run 12 > rejected.ndjson
+  hdi quarantine export --run 12 --output rejected.ndjson`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("run") {
+				return usageErrorf("--run is required")
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				var w io.Writer = app.Stdout
+				if output != "" {
+					f, err := os.Create(output)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					w = f
+				}
+				bw := bufio.NewWriter(w)
+				rows, err := pool.Query(ctx, `SELECT * FROM quarantine WHERE run_id = $1 ORDER BY quarantine_id`, run)
+				if err != nil {
+					return fmt.Errorf("export quarantine of run %d: %w", run, err)
+				}
+				defer rows.Close()
+				enc := json.NewEncoder(bw)
+				n := 0
+				for rows.Next() {
+					q, err := pgx.RowToStructByName[dbq.Quarantine](rows)
+					if err != nil {
+						return err
+					}
+					if err := enc.Encode(q); err != nil {
+						return err
+					}
+					n++
+				}
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				app.Logger.Info("exported quarantined rows", "run", run, "rows", n)
+				return bw.Flush()
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&run, "run", 0, "the run whose rows to export")
+	cmd.Flags().StringVar(&output, "output", "", "write to this file instead of stdout")
+	return cmd
+}
+
+func newQuarantineRetryCmd(app *App) *cobra.Command {
+	var (
+		run int64
+		job string
+	)
+	cmd := &cobra.Command{
+		Use:   "retry --run ID [--job NAME|FILE]",
+		Short: "Re-validate a run's quarantined rows with the job's current rules and load those that pass",
+		Long: `After fixing a job's rules (or the data behind a rule), retry re-validates the
+run's quarantined records with the job as it is now, loads the ones that pass
+into the job's table, and marks them retried; the rest stay in quarantine.
+The job defaults to the run's job; give --job to use another file.
+Records the provider could not parse (rule "source") cannot be rebuilt: fix
+the source and run the job again with --force.`,
+		Example: "  hdi quarantine retry --run 12\n  hdi quarantine retry --run 12 --job jobs/es-nq-trades.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("run") {
+				return usageErrorf("--run is required")
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				name := job
+				if name == "" {
+					r, err := dbq.New(pool).GetRun(ctx, run)
+					if err != nil {
+						return fmt.Errorf("run %d: %w", run, err)
+					}
+					name = r.Job
+				}
+				j, err := jobspec.FindWith(app.jobsDir(), name, app.jobOpts(false))
+				if err != nil {
+					return fmt.Errorf("retry needs the run's job %q to read its rules: %w (give --job FILE)", name, err)
+				}
+				host := pluginhost.New(app.pluginHostOptions())
+				defer host.Close()
+				r := runner.New(runner.Options{Pool: pool, Logger: app.Logger, ProviderConfig: app.Config.ProviderConfig,
+					Open: func(ctx context.Context, n string) (sdk.Provider, error) { return host.Open(ctx, n) }})
+				res, err := r.RetryQuarantine(ctx, j, run)
+				fmt.Fprintf(app.Stderr, "retried %d quarantined rows of run %d: %d loaded, %d already present, %d still rejected, %d unparsed source records skipped\n",
+					res.Checked, run, res.Loaded, res.Deduplicated, res.StillRejected, res.Skipped)
+				return err
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&run, "run", 0, "the run whose quarantined rows to retry")
+	cmd.Flags().StringVar(&job, "job", "", "job name or file whose rules and mapping to use (default: the run's job)")
+	return cmd
+}
