@@ -469,9 +469,9 @@ func (q *Queries) OhlcvEod(ctx context.Context, arg OhlcvEodParams) ([]OhlcvEod,
 
 const symbolBars15m = `-- name: SymbolBars15m :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -545,17 +545,19 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars15mParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars15mRow struct {
@@ -580,10 +582,10 @@ type SymbolBars15mRow struct {
 func (q *Queries) SymbolBars15m(ctx context.Context, arg SymbolBars15mParams) ([]SymbolBars15mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars15m,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -616,9 +618,9 @@ func (q *Queries) SymbolBars15m(ctx context.Context, arg SymbolBars15mParams) ([
 
 const symbolBars1d = `-- name: SymbolBars1d :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -686,16 +688,18 @@ FROM periods p
 JOIN ohlcv_1d b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars1dParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1dRow struct {
@@ -717,10 +721,10 @@ type SymbolBars1dRow struct {
 func (q *Queries) SymbolBars1d(ctx context.Context, arg SymbolBars1dParams) ([]SymbolBars1dRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1d,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -752,9 +756,9 @@ func (q *Queries) SymbolBars1d(ctx context.Context, arg SymbolBars1dParams) ([]S
 
 const symbolBars1h = `-- name: SymbolBars1h :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -822,16 +826,18 @@ FROM periods p
 JOIN ohlcv_1h b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars1hParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1hRow struct {
@@ -853,10 +859,10 @@ type SymbolBars1hRow struct {
 func (q *Queries) SymbolBars1h(ctx context.Context, arg SymbolBars1hParams) ([]SymbolBars1hRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1h,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -888,9 +894,9 @@ func (q *Queries) SymbolBars1h(ctx context.Context, arg SymbolBars1hParams) ([]S
 
 const symbolBars1m = `-- name: SymbolBars1m :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -958,16 +964,18 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars1mParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1mRow struct {
@@ -989,10 +997,10 @@ type SymbolBars1mRow struct {
 func (q *Queries) SymbolBars1m(ctx context.Context, arg SymbolBars1mParams) ([]SymbolBars1mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1m,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1025,9 +1033,9 @@ func (q *Queries) SymbolBars1m(ctx context.Context, arg SymbolBars1mParams) ([]S
 const symbolBars1s = `-- name: SymbolBars1s :many
 
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -1095,16 +1103,18 @@ FROM periods p
 JOIN ohlcv_1s b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars1sParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1sRow struct {
@@ -1138,10 +1148,10 @@ type SymbolBars1sRow struct {
 func (q *Queries) SymbolBars1s(ctx context.Context, arg SymbolBars1sParams) ([]SymbolBars1sRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1s,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1173,9 +1183,9 @@ func (q *Queries) SymbolBars1s(ctx context.Context, arg SymbolBars1sParams) ([]S
 
 const symbolBars5m = `-- name: SymbolBars5m :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -1249,17 +1259,19 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBars5mParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars5mRow struct {
@@ -1284,10 +1296,10 @@ type SymbolBars5mRow struct {
 func (q *Queries) SymbolBars5m(ctx context.Context, arg SymbolBars5mParams) ([]SymbolBars5mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars5m,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1320,9 +1332,9 @@ func (q *Queries) SymbolBars5m(ctx context.Context, arg SymbolBars5mParams) ([]S
 
 const symbolBarsEod = `-- name: SymbolBarsEod :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -1390,16 +1402,18 @@ FROM periods p
 JOIN ohlcv_eod b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBarsEodParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBarsEodRow struct {
@@ -1421,10 +1435,10 @@ type SymbolBarsEodRow struct {
 func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([]SymbolBarsEodRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsEod,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1456,9 +1470,9 @@ func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([
 
 const symbolBarsRollup1h = `-- name: SymbolBarsRollup1h :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -1532,17 +1546,19 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolBarsRollup1hParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBarsRollup1hRow struct {
@@ -1567,10 +1583,10 @@ type SymbolBarsRollup1hRow struct {
 func (q *Queries) SymbolBarsRollup1h(ctx context.Context, arg SymbolBarsRollup1hParams) ([]SymbolBarsRollup1hRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsRollup1h,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1603,9 +1619,9 @@ func (q *Queries) SymbolBarsRollup1h(ctx context.Context, arg SymbolBarsRollup1h
 
 const symbolTradeBars1m = `-- name: SymbolTradeBars1m :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -1679,17 +1695,19 @@ FROM periods p
 JOIN trades b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolTradeBars1mParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolTradeBars1mRow struct {
@@ -1714,10 +1732,10 @@ type SymbolTradeBars1mRow struct {
 func (q *Queries) SymbolTradeBars1m(ctx context.Context, arg SymbolTradeBars1mParams) ([]SymbolTradeBars1mRow, error) {
 	rows, err := q.db.Query(ctx, symbolTradeBars1m,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

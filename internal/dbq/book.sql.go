@@ -599,9 +599,9 @@ func (q *Queries) Mbp10(ctx context.Context, arg Mbp10Params) ([]Mbp10, error) {
 
 const symbolTbbo = `-- name: SymbolTbbo :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -670,16 +670,18 @@ FROM periods p
 JOIN tbbo b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id, b.sequence
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolTbboParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolTbboRow struct {
@@ -711,10 +713,10 @@ type SymbolTbboRow struct {
 func (q *Queries) SymbolTbbo(ctx context.Context, arg SymbolTbboParams) ([]SymbolTbboRow, error) {
 	rows, err := q.db.Query(ctx, symbolTbbo,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

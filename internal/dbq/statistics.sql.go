@@ -84,6 +84,8 @@ WITH asked AS (
         SELECT 1 FROM statistics b
         WHERE b.dataset = $1::text AND b.instrument_id = p.instrument_id
           AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $4::timestamptz AND b.ts < $5::timestamptz
           AND b.stat_type IN (3, 6, 9) AND b.update_action = 1)
 )
 SELECT k.symbol, k.instrument_id, k.raw_symbol,
@@ -326,9 +328,9 @@ func (q *Queries) StatisticsDecimal(ctx context.Context, arg StatisticsDecimalPa
 
 const symbolStatistics = `-- name: SymbolStatistics :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($4::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($6::text[]) AS s
 ), bounds AS (
-    SELECT $5::timestamptz AS start_ts, $6::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -397,19 +399,21 @@ FROM periods p
 JOIN statistics b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 JOIN stat_types st ON st.stat_type = b.stat_type
-WHERE $2::integer[] IS NULL OR b.stat_type = ANY($2::integer[])
+WHERE $4::integer[] IS NULL OR b.stat_type = ANY($4::integer[])
 ORDER BY b.ts, p.symbol, b.instrument_id, b.stat_type, b.sequence
-LIMIT $3::bigint
+LIMIT $5::bigint
 `
 
 type SymbolStatisticsParams struct {
 	Dataset   string    `json:"dataset"`
+	StartTs   time.Time `json:"start_ts"`
+	EndTs     time.Time `json:"end_ts"`
 	StatTypes []int32   `json:"stat_types"`
 	RowLimit  *int64    `json:"row_limit"`
 	Symbols   []string  `json:"symbols"`
-	StartTs   time.Time `json:"start_ts"`
-	EndTs     time.Time `json:"end_ts"`
 }
 
 type SymbolStatisticsRow struct {
@@ -440,11 +444,11 @@ type SymbolStatisticsRow struct {
 func (q *Queries) SymbolStatistics(ctx context.Context, arg SymbolStatisticsParams) ([]SymbolStatisticsRow, error) {
 	rows, err := q.db.Query(ctx, symbolStatistics,
 		arg.Dataset,
+		arg.StartTs,
+		arg.EndTs,
 		arg.StatTypes,
 		arg.RowLimit,
 		arg.Symbols,
-		arg.StartTs,
-		arg.EndTs,
 	)
 	if err != nil {
 		return nil, err

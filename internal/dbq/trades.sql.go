@@ -30,9 +30,9 @@ type CopyTradesParams struct {
 
 const symbolTrades = `-- name: SymbolTrades :many
 WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
+    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
 ), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
+    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
 ), days AS (
     -- The UTC days that [start_ts, end_ts) touches.
     SELECT g::date AS day
@@ -101,16 +101,18 @@ FROM periods p
 JOIN trades b
   ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id, b.sequence
-LIMIT $2::bigint
+LIMIT $4::bigint
 `
 
 type SymbolTradesParams struct {
 	Dataset  string    `json:"dataset"`
-	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	RowLimit *int64    `json:"row_limit"`
+	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolTradesRow struct {
@@ -139,10 +141,10 @@ type SymbolTradesRow struct {
 func (q *Queries) SymbolTrades(ctx context.Context, arg SymbolTradesParams) ([]SymbolTradesRow, error) {
 	rows, err := q.db.Query(ctx, symbolTrades,
 		arg.Dataset,
-		arg.RowLimit,
-		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.RowLimit,
+		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

@@ -185,6 +185,8 @@ FROM periods p
 JOIN ohlcv_1s b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -264,6 +266,8 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -343,6 +347,8 @@ FROM periods p
 JOIN ohlcv_1h b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -422,6 +428,8 @@ FROM periods p
 JOIN ohlcv_1d b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -501,6 +509,8 @@ FROM periods p
 JOIN ohlcv_eod b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -588,6 +598,8 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -676,6 +688,8 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -764,6 +778,8 @@ FROM periods p
 JOIN ohlcv_1m b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -852,6 +868,8 @@ FROM periods p
 JOIN trades b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;

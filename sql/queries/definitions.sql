@@ -112,6 +112,8 @@ FROM periods p
 JOIN definition b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 ORDER BY b.ts, p.symbol, b.instrument_id, b.leg_index
 LIMIT sqlc.narg(row_limit)::bigint;
 

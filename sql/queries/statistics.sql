@@ -106,6 +106,8 @@ FROM periods p
 JOIN statistics b
   ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
  AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
 JOIN stat_types st ON st.stat_type = b.stat_type
 WHERE sqlc.narg(stat_types)::integer[] IS NULL OR b.stat_type = ANY(sqlc.narg(stat_types)::integer[])
 ORDER BY b.ts, p.symbol, b.instrument_id, b.stat_type, b.sequence
@@ -192,6 +194,8 @@ WITH asked AS (
         SELECT 1 FROM statistics b
         WHERE b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
           AND b.ts >= p.from_ts AND b.ts < p.to_ts
+ -- constant bounds too, so the planner can range-scan ts whatever join it picks
+ AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
           AND b.stat_type IN (3, 6, 9) AND b.update_action = 1)
 )
 SELECT k.symbol, k.instrument_id, k.raw_symbol,

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/output"
+	"github.com/hdi-dev/hdi/internal/query"
+	sqlfiles "github.com/hdi-dev/hdi/sql"
+)
+
+func init() { addCommand(newQueryCmd) }
+
+// outputFlags are the flags every query command shares.
+type outputFlags struct {
+	format string
+	output string
+	tz     string
+	raw    bool
+}
+
+func (o *outputFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "table", "output format: table, csv, tsv, json, ndjson, parquet")
+	f.StringVarP(&o.output, "output", "o", "", "write to this file (atomically) instead of stdout")
+	f.StringVar(&o.tz, "tz", "UTC", "show times in this IANA zone, e.g. America/Chicago")
+	f.BoolVar(&o.raw, "raw", false, "write prices and ns times as the stored integers")
+}
+
+func (o *outputFlags) options() (output.Options, error) {
+	f, err := output.ParseFormat(o.format)
+	if err != nil {
+		return output.Options{}, usageErrorf("--format: %v", err)
+	}
+	loc, err := time.LoadLocation(o.tz)
+	if err != nil {
+		return output.Options{}, usageErrorf("--tz %s: not an IANA time zone (e.g. UTC, America/New_York)", o.tz)
+	}
+	return output.Options{Format: f, Location: loc, Raw: o.raw}, nil
+}
+
+// run connects, runs q with values and writes the result where asked.
+func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values map[string]any, prepare func(*pgx.Conn) error) error {
+	opts, err := o.options()
+	if err != nil {
+		return err
+	}
+	conn, err := app.queryConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if prepare != nil {
+		if err := prepare(conn); err != nil {
+			return err
+		}
+	}
+	var w io.Writer = app.Stdout
+	var file *output.AtomicFile
+	if o.output != "" {
+		if file, err = output.CreateAtomic(o.output); err != nil {
+			return err
+		}
+		defer file.Abort()
+		w = file
+	}
+	n, err := query.Run(ctx, conn, q, values, w, opts)
+	if err != nil {
+		return err
+	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return err
+		}
+		app.Logger.Info("query written", "query", q.Name, "rows", n, "file", o.output)
+	}
+	return nil
+}
+
+// queryConn opens one connection (no pool: a query command runs one
+// statement stream).
+func (a *App) queryConn(ctx context.Context) (*pgx.Conn, error) {
+	url, err := a.databaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := dbconn.PoolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, dbconn.Explain(cfg.ConnConfig, err)
+	}
+	return conn, nil
+}
+
+func (a *App) queryCatalog() (*query.Catalog, error) {
+	c, err := query.Load(sqlfiles.Queries, a.Config.QueriesDir)
+	if err != nil {
+		return nil, fmt.Errorf("load queries: %w", err)
+	}
+	return c, nil
+}
+
+func newQueryCmd(app *App) *cobra.Command {
+	var (
+		of     outputFlags
+		params []string
+		pick   string
+	)
+	cmd := &cobra.Command{
+		Use:   "query NAME|FILE.sql [--param key=value ...]",
+		Short: "Run a query file by name, or a convenience query (bars, trades, ...)",
+		Long: `Run any query of sql/queries (built in) or of the queries directory
+(--queries-dir, HDI_QUERIES_DIR; a file there overrides a built-in query of the
+same name) by its sqlc name, or a .sql file by path (--name picks one of its
+queries). Parameters (@name, sqlc.arg(name), sqlc.narg(name)) are bound, never
+spliced into the SQL; each is typed by PostgreSQL or by a "-- @param name type"
+comment. Lists (text[], bigint[]) are comma-separated; times are YYYY-MM-DD or
+RFC 3339, and a date-only value of a timestamptz parameter named end/end_ts
+means the end of that day (the day is included). sqlc.narg parameters may be
+omitted (NULL).
+
+Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
+		Example: `  hdi query list
+  hdi query SymbolBars1d --param dataset=GLBX.MDP3 --param symbols=ES.c.0 \
+      --param start_ts=2024-01-01 --param end_ts=2024-01-31 --format csv
+  hdi query Coverage --format json
+  hdi query ./my_query.sql --param day=2024-03-15
+  hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("query takes one query name or file, got %q (parameters go in --param key=value)", strings.Join(args, " "))
+			}
+			cat, err := app.queryCatalog()
+			if err != nil {
+				return err
+			}
+			q, err := cat.Lookup(args[0], pick)
+			if err != nil {
+				return usageError{err}
+			}
+			values := map[string]any{}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return usageErrorf("--param %q: want key=value", p)
+				}
+				values[k] = v
+			}
+			return of.run(cmd.Context(), app, q, values, nil)
+		},
+	}
+	of.add(cmd)
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "a query parameter, key=value (repeatable)")
+	cmd.Flags().StringVar(&pick, "name", "", "with a .sql file of several queries: the one to run")
+	cmd.AddCommand(newQueryListCmd(app))
+	for _, k := range []string{"bars", "trades", "tbbo", "statistics", "definitions"} {
+		cmd.AddCommand(newSymbolQueryCmd(app, k))
+	}
+	return cmd
+}
+
+func newQueryListCmd(app *App) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the queries with their parameters and descriptions",
+		Example: "  hdi query list\n  hdi query list --format json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cat, err := app.queryCatalog()
+			if err != nil {
+				return err
+			}
+			qs := cat.Queries()
+			switch format {
+			case "json":
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(qs)
+			case "table", "":
+			default:
+				return usageErrorf("--format %q: want table or json", format)
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPARAMETERS\tDESCRIPTION")
+			for _, q := range qs {
+				var ps []string
+				for _, p := range q.Params {
+					s := p.Name
+					if p.Type != "" {
+						s += " " + p.Type
+					}
+					if p.Optional {
+						s += "?"
+					}
+					ps = append(ps, s)
+				}
+				desc := q.Description
+				if len(desc) > 100 {
+					desc = desc[:99] + "…"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", q.Name, strings.Join(ps, ", "), desc)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+// newSymbolQueryCmd builds `hdi query bars|trades|tbbo|statistics|definitions`.
+func newSymbolQueryCmd(app *App, kind string) *cobra.Command {
+	var (
+		of                          outputFlags
+		symbols                     []string
+		start, end, dataset, interv string
+		stat                        string
+		daily                       bool
+		limit                       int64
+	)
+	short := map[string]string{
+		"bars":        "Bars of symbols over a date range, per-day symbol resolution across rolls",
+		"trades":      "Trades of symbols over a date range",
+		"tbbo":        "Trades with the BBO before each (tbbo) of symbols over a date range",
+		"statistics":  "Statistics (settlement, open interest, volume, ...) of symbols over a date range",
+		"definitions": "Instrument definitions of symbols received over a date range",
+	}[kind]
+	example := map[string]string{
+		"bars":        "  hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31\n  hdi query bars -s ESH4 --interval 1m --start 2024-03-01 --end 2024-03-01 --format parquet -o es.parquet",
+		"trades":      "  hdi query trades -s ESH4 --start 2024-03-01 --end 2024-03-01 --limit 100",
+		"tbbo":        "  hdi query tbbo -s ES.c.0 --start 2024-03-01 --end 2024-03-01 --format csv",
+		"statistics":  "  hdi query statistics -s ES.c.0 --stat settlement --start 2024-03-01 --end 2024-03-31\n  hdi query statistics -s ES.FUT --daily --start 2024-03-01 --end 2024-03-31",
+		"definitions": "  hdi query definitions -s ES.FUT --start 2024-03-01 --end 2024-03-01",
+	}[kind]
+	cmd := &cobra.Command{
+		Use:   kind + " -s SYMBOLS --start DATE --end DATE",
+		Short: short,
+		Long: short + `.
+
+Symbols may be raw (ESH4), parent (ES.FUT), continuous (ES.c.0, .v., .n.) or
+instrument ids; each resolves per UTC day through the symbol mappings, and
+every row carries the symbol asked for, the instrument id and the contract's
+raw symbol. --start and --end are dates (both included) or RFC 3339 instants
+([start, end)). Without --dataset, the only dataset with symbol mappings.`,
+		Example: example,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(symbols) == 0 {
+				return usageErrorf("--symbols (-s) is required, e.g. -s ES.c.0,NQ.c.0")
+			}
+			if start == "" || end == "" {
+				return usageErrorf("--start and --end are required (YYYY-MM-DD, both included, or RFC 3339)")
+			}
+			s, _, err := query.ParseTime(start)
+			if err != nil {
+				return usageErrorf("--start %s: not a date (want YYYY-MM-DD or RFC 3339)", start)
+			}
+			e, dateOnly, err := query.ParseTime(end)
+			if err != nil {
+				return usageErrorf("--end %s: not a date (want YYYY-MM-DD or RFC 3339)", end)
+			}
+			if dateOnly {
+				e = e.AddDate(0, 0, 1)
+			}
+			if !e.After(s) {
+				return usageErrorf("--end %s is before --start %s", end, start)
+			}
+			name := map[string]string{"trades": "SymbolTrades", "tbbo": "SymbolTbbo", "statistics": "SymbolStatistics", "definitions": "SymbolDefinitions"}[kind]
+			values := map[string]any{"symbols": symbols, "start_ts": s, "end_ts": e}
+			switch kind {
+			case "bars":
+				if name, err = query.BarInterval(interv); err != nil {
+					return usageError{err}
+				}
+			case "statistics":
+				if daily {
+					name = "DailyStatistics"
+					break
+				}
+				codes, ok := query.StatTypes[stat]
+				if !ok {
+					return usageErrorf("--stat %q: want settlement, open_interest, volume or all", stat)
+				}
+				if codes != nil {
+					values["stat_types"] = codes
+				}
+			}
+			if limit > 0 {
+				values["row_limit"] = limit
+			}
+			cat, err := app.queryCatalog()
+			if err != nil {
+				return err
+			}
+			q, err := cat.Lookup(name, "")
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			return of.run(ctx, app, q, values, func(conn *pgx.Conn) error {
+				if dataset == "" {
+					if dataset, err = query.DefaultDataset(ctx, conn); err != nil {
+						return usageError{err}
+					}
+				}
+				values["dataset"] = dataset
+				return query.CheckSymbols(ctx, conn, dataset, symbols)
+			})
+		},
+	}
+	of.add(cmd)
+	f := cmd.Flags()
+	f.StringSliceVarP(&symbols, "symbols", "s", nil, "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482")
+	f.StringVar(&start, "start", "", "first day (YYYY-MM-DD) or instant (RFC 3339), included")
+	f.StringVar(&end, "end", "", "last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded)")
+	f.StringVar(&dataset, "dataset", "", "dataset, e.g. GLBX.MDP3 (default: the only one loaded)")
+	f.Int64Var(&limit, "limit", 0, "at most this many rows (0: all)")
+	switch kind {
+	case "bars":
+		f.StringVar(&interv, "interval", "1d", "1s, 1m, 5m, 15m, 1h, 1d, eod (also 1h-rollup, trades-1m)")
+	case "statistics":
+		f.StringVar(&stat, "stat", "all", "settlement (3), open_interest (9), volume (6 cleared volume) or all")
+		f.BoolVar(&daily, "daily", false, "one row per symbol, instrument and day: settlement, open interest, cleared volume")
+	}
+	return cmd
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/query/querytest"
+)
+
+func TestQueryCommands(t *testing.T) {
+	url, pool := querytest.Migrated(t)
+	querytest.Roll(t, pool)
+	env := map[string]string{"DATABASE_URL": url}
+
+	// A convenience command: continuous symbol across the roll, csv to a file.
+	out := filepath.Join(t.TempDir(), "bars.csv")
+	code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "1d", "--dataset", "GLBX.MDP3",
+		"--start", "2024-03-14", "--end", "2024-03-15", "--format", "csv", "--output", out)
+	if code != 0 || stdout != "" {
+		t.Fatalf("bars: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	got, _ := os.ReadFile(out)
+	want := "symbol,instrument_id,raw_symbol,ts_event,open,high,low,close,volume\n" +
+		"ES.c.0,100,ESH4,2024-03-14T00:00:00.000000000Z,5014.000000000,5015.000000000,5013.000000000,5014.000000000,10\n" +
+		"ES.c.0,200,ESM4,2024-03-15T00:00:00.000000000Z,6015.000000000,6016.000000000,6014.000000000,6015.000000000,10\n"
+	if string(got) != want {
+		t.Errorf("bars csv:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Unknown symbol: an error with suggestions, nothing on stdout.
+	code, stdout, stderr = runCLI(t, env, "query", "trades", "-s", "ESH5", "--dataset", "GLBX.MDP3", "--start", "2024-03-14", "--end", "2024-03-15")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "did you mean ESH1, ESH4") {
+		t.Errorf("unknown symbol: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+
+	// Any query by name, with --param; injection attempts are bound.
+	code, stdout, stderr = runCLI(t, env, "query", "SymbolTrades", "--param", "dataset=GLBX.MDP3", "--param", "symbols=x'; DROP TABLE trades; --",
+		"--param", "start_ts=2020-12-28", "--param", "end_ts=2020-12-28", "--format", "ndjson")
+	if code != 0 || stdout != "" {
+		t.Errorf("injection: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, env, "query", "SymbolStatistics", "--param", "dataset=GLBX.MDP3", "--param", "symbols=146945",
+		"--param", "start_ts=2023-04-23", "--param", "end_ts=2023-04-23", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(stdout, "symbol,instrument_id") || strings.Count(stdout, "\n") != 3 {
+		t.Errorf("SymbolStatistics: exit %d\n%s", code, stdout)
+	}
+	var n int
+	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM trades").Scan(&n); err != nil || n == 0 {
+		t.Fatalf("trades damaged: %d, %v", n, err)
+	}
+
+	// A bad parameter value: one line, usage... (exit 1: it is the query's error).
+	code, _, stderr = runCLI(t, env, "query", "SymbolBars1d", "--param", "dataset=X", "--param", "symbols=ES", "--param", "start_ts=2024-13-01", "--param", "end_ts=2024-01-01")
+	if code == 0 || !strings.Contains(stderr, "--param start_ts=2024-13-01: not a date (want YYYY-MM-DD or RFC 3339)") {
+		t.Errorf("bad date: exit %d, %s", code, stderr)
+	}
+
+	// User override and list.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x.sql"), []byte("-- Runs: my own runs.\n-- name: Runs :many\nSELECT 1 AS one;\n"), 0o644)
+	env["HDI_QUERIES_DIR"] = dir
+	code, stdout, _ = runCLI(t, env, "query", "Runs", "--format", "csv")
+	if code != 0 || stdout != "one\n1\n" {
+		t.Errorf("override: exit %d %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, env, "query", "list")
+	if code != 0 || !strings.Contains(stdout, "Runs") || !strings.Contains(stdout, "my own runs.") ||
+		!strings.Contains(stdout, "SymbolBars1m") || !strings.Contains(stdout, "symbols text[]") {
+		t.Errorf("list: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, env, "query", "list", "--format", "json")
+	if code != 0 || !strings.Contains(stdout, `"name": "SymbolBars1m"`) {
+		t.Errorf("list json: exit %d", code)
+	}
+	_ = pgtest.EnvURL
+}

@@ -1,0 +1,363 @@
+// Package query finds, prepares and runs hdi's query files: the built-in
+// sql/queries/*.sql (embedded) and a user directory, whose queries override
+// built-ins of the same name. A query is named by its sqlc annotation
+// (`-- name: Bars :many`); its description is the comment block just above
+// that line; its parameters are sqlc's named parameters (@name,
+// sqlc.arg(name), sqlc.narg(name)), rewritten to $n and bound, never
+// interpolated, and typed by PostgreSQL itself (the statement is prepared and
+// described) or declared in the comment block:
+//
+//	-- @param start timestamptz "first day, included"
+package query
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Param is a named parameter of a query.
+type Param struct {
+	// Name is the parameter's name (@name).
+	Name string `json:"name"`
+	// Type is the type declared by a `-- @param` comment, else the type
+	// PostgreSQL inferred (filled by Prepare; "" before).
+	Type string `json:"type"`
+	// Optional reports a sqlc.narg parameter: it may be omitted (NULL).
+	Optional bool `json:"optional"`
+	// Description is the declared description, if any.
+	Description string `json:"description,omitempty"`
+	declared    bool
+}
+
+// Query is one query of a query file.
+type Query struct {
+	// Name is the sqlc name, e.g. SymbolBars1m.
+	Name string `json:"name"`
+	// Command is the sqlc command (:many, :one, :exec, ...).
+	Command string `json:"command"`
+	// Source is where it came from: builtin:FILE.sql or the file's path.
+	Source string `json:"source"`
+	// Description is the leading comment block (without @param lines).
+	Description string `json:"description"`
+	// Params are the named parameters in order of first appearance.
+	Params []Param `json:"params"`
+	// SQL is the statement as written (named parameters, comments).
+	SQL string `json:"-"`
+}
+
+// Param returns the parameter named name, or nil.
+func (q *Query) Param(name string) *Param {
+	for i := range q.Params {
+		if q.Params[i].Name == name {
+			return &q.Params[i]
+		}
+	}
+	return nil
+}
+
+var (
+	nameLine  = regexp.MustCompile(`^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(:[a-z]+)?\s*$`)
+	paramLine = regexp.MustCompile(`^--\s*@param\s+([A-Za-z_][A-Za-z0-9_]*)\s+([^"]+?)\s*(?:"(.*)")?\s*$`)
+)
+
+// ParseFile splits a query file into its queries. A file without any
+// `-- name:` line is one query named after the file (without .sql).
+func ParseFile(source string, src []byte) ([]*Query, error) {
+	lines := strings.SplitAfter(string(src), "\n")
+	var (
+		out     []*Query
+		cur     *Query
+		body    strings.Builder
+		comment []string
+	)
+	finish := func() error {
+		if cur == nil {
+			return nil
+		}
+		cur.SQL = strings.TrimSpace(body.String())
+		body.Reset()
+		if err := cur.scanParams(); err != nil {
+			return fmt.Errorf("%s: query %s: %w", source, cur.Name, err)
+		}
+		out = append(out, cur)
+		cur = nil
+		return nil
+	}
+	for _, raw := range lines {
+		line := strings.TrimSpace(raw)
+		if m := nameLine.FindStringSubmatch(line); m != nil {
+			if err := finish(); err != nil {
+				return nil, err
+			}
+			cur = &Query{Name: m[1], Command: m[2], Source: source}
+			cur.applyComment(comment)
+			comment = nil
+			continue
+		}
+		if strings.HasPrefix(line, "--") {
+			comment = append(comment, line)
+		} else if line == "" {
+			if cur == nil || strings.TrimSpace(body.String()) == "" {
+				comment = nil
+			}
+		} else {
+			comment = nil
+		}
+		if cur != nil {
+			body.WriteString(raw)
+		}
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		base := strings.TrimSuffix(filepath.Base(source), ".sql")
+		q := &Query{Name: base, Command: ":many", Source: source, SQL: strings.TrimSpace(string(src))}
+		q.applyComment(leadingComment(string(src)))
+		if err := q.scanParams(); err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+func leadingComment(src string) []string {
+	var c []string
+	for _, l := range strings.Split(src, "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "--") {
+			break
+		}
+		c = append(c, l)
+	}
+	return c
+}
+
+// applyComment takes the description and @param declarations from the
+// comment block above the query.
+func (q *Query) applyComment(lines []string) {
+	var desc []string
+	for _, l := range lines {
+		if m := paramLine.FindStringSubmatch(l); m != nil {
+			q.Params = append(q.Params, Param{Name: m[1], Type: strings.TrimSpace(m[2]), Description: m[3], declared: true})
+			continue
+		}
+		desc = append(desc, strings.TrimSpace(strings.TrimPrefix(l, "--")))
+	}
+	d := strings.TrimSpace(strings.Join(desc, " "))
+	d = strings.TrimPrefix(d, q.Name+":")
+	q.Description = strings.TrimSpace(d)
+}
+
+// scanParams lists the named parameters of the SQL (declared ones first
+// keep their declared type).
+func (q *Query) scanParams() error {
+	_, names, optional, err := Rewrite(q.SQL)
+	if err != nil {
+		return err
+	}
+	var ps []Param
+	for _, n := range names {
+		p := Param{Name: n, Optional: optional[n]}
+		if d := q.Param(n); d != nil {
+			p.Type, p.Description, p.declared = d.Type, d.Description, true
+		}
+		ps = append(ps, p)
+	}
+	for _, d := range q.Params {
+		found := false
+		for _, p := range ps {
+			found = found || p.Name == d.Name
+		}
+		if !found {
+			return fmt.Errorf("-- @param %s is declared but the query has no @%s", d.Name, d.Name)
+		}
+	}
+	q.Params = ps
+	return nil
+}
+
+// Catalog is the set of queries by name.
+type Catalog struct {
+	byName map[string]*Query
+}
+
+// Load reads the query files of builtin (its *.sql files, under dir "."
+// or "queries") and then of userDir (if not ""), whose queries override
+// built-ins of the same name.
+func Load(builtin fs.FS, userDir string) (*Catalog, error) {
+	c := &Catalog{byName: map[string]*Query{}}
+	if builtin != nil {
+		files, err := fs.Glob(builtin, "queries/*.sql")
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			files, _ = fs.Glob(builtin, "*.sql")
+		}
+		for _, f := range files {
+			src, err := fs.ReadFile(builtin, f)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.add("builtin:"+filepath.Base(f), src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if userDir != "" {
+		files, err := filepath.Glob(filepath.Join(userDir, "*.sql"))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(userDir); err != nil {
+			return nil, fmt.Errorf("queries directory: %w (set --queries-dir / HDI_QUERIES_DIR to an existing directory)", err)
+		}
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("read query file: %w", err)
+			}
+			if err := c.add(f, src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Catalog) add(source string, src []byte) error {
+	qs, err := ParseFile(source, src)
+	if err != nil {
+		return err
+	}
+	for _, q := range qs {
+		c.byName[q.Name] = q
+	}
+	return nil
+}
+
+// Queries returns every query, sorted by name.
+func (c *Catalog) Queries() []*Query {
+	out := make([]*Query, 0, len(c.byName))
+	for _, q := range c.byName {
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup finds a query by name (exact, else case-insensitive), or reads a
+// .sql file given by path; pick chooses among a file's queries (needed when
+// it has more than one). The error of an unknown name lists close names.
+func (c *Catalog) Lookup(name, pick string) (*Query, error) {
+	if strings.HasSuffix(name, ".sql") || strings.ContainsRune(name, os.PathSeparator) {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read query file: %w", err)
+		}
+		qs, err := ParseFile(name, src)
+		if err != nil {
+			return nil, err
+		}
+		if pick == "" {
+			if len(qs) == 1 {
+				return qs[0], nil
+			}
+			return nil, fmt.Errorf("%s has %d queries (%s): pick one with --name", name, len(qs), names(qs))
+		}
+		for _, q := range qs {
+			if q.Name == pick {
+				return q, nil
+			}
+		}
+		return nil, fmt.Errorf("%s has no query %q (it has %s)", name, pick, names(qs))
+	}
+	if q, ok := c.byName[name]; ok {
+		return q, nil
+	}
+	for n, q := range c.byName {
+		if strings.EqualFold(n, name) {
+			return q, nil
+		}
+	}
+	all := make([]string, 0, len(c.byName))
+	for n := range c.byName {
+		all = append(all, n)
+	}
+	msg := fmt.Sprintf("no query named %q", name)
+	if s := Suggest(name, all, 5); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, ", ") + "?"
+	}
+	return nil, fmt.Errorf("%s (hdi query list shows them all)", msg)
+}
+
+func names(qs []*Query) string {
+	s := make([]string, len(qs))
+	for i, q := range qs {
+		s[i] = q.Name
+	}
+	return strings.Join(s, ", ")
+}
+
+// Suggest returns up to n candidates close to s: sharing a prefix
+// (case-insensitive) or within a small edit distance, closest first.
+func Suggest(s string, candidates []string, n int) []string {
+	type scored struct {
+		c string
+		d int
+	}
+	ls := strings.ToLower(s)
+	var out []scored
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		d := editDistance(ls, lc)
+		switch {
+		case lc == ls:
+			d = 0
+		case strings.HasPrefix(lc, ls) || strings.HasPrefix(ls, lc):
+			d = min(d, 1)
+		}
+		if d <= max(2, len(s)/3) {
+			out = append(out, scored{c, d})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].d != out[j].d {
+			return out[i].d < out[j].d
+		}
+		return out[i].c < out[j].c
+	})
+	res := []string{}
+	for i := 0; i < len(out) && i < n; i++ {
+		res = append(res, out[i].c)
+	}
+	return res
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
