@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 10s
 
-.PHONY: help build test lint generate check-generated fuzz demo bench faults clean
+.PHONY: help build test lint generate check-generated fuzz demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,15 @@ check-generated: ## fail when regenerating sqlc or protobuf output would change 
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	bash scripts/fuzz.sh $(FUZZTIME)
+
+DEMO_DIR ?= .hdi/demo
+
+demo: build ## load the demo data set into the default database and print ES.c.0 daily bars
+	bin/hdi dbn synth --out $(DEMO_DIR) >/dev/null
+	@for f in definition ohlcv-1d ohlcv-1m trades; do \
+		bin/hdi ingest --migrate --provider databento --file $(DEMO_DIR)/demo.$$f.dbn.zst || exit 1; \
+	done
+	bin/hdi query bars -s ES.c.0 --dataset GLBX.MDP3 --interval 1d --start 2024-03-11 --end 2024-03-22
 
 clean: ## remove build output
 	rm -rf bin

@@ -43,7 +43,7 @@ var Defs = []Def{
 	{Key: "plugin_path", Flag: "plugin-path", Env: []string{"HDI_PLUGIN_PATH"}, Help: "colon-separated directories searched for hdi-provider-* binaries (then hdi's own directory, then ./bin)"},
 	{Key: "plugin_timeout", Flag: "plugin-timeout", Env: []string{"HDI_PLUGIN_TIMEOUT"}, Default: "60s", Kind: KindDuration, Help: "a plugin that sends nothing for this long is stopped"},
 	{Key: "plugin_checksums", Kind: KindMap, Help: "SHA-256 (hex) per plugin name; a plugin whose binary differs is refused"},
-	{Key: "jobs_dir", Flag: "jobs-dir", Env: []string{"HDI_JOBS_DIR"}, Default: "jobs", Help: "directory of job YAML files, searched by `--job NAME`"},
+	{Key: "jobs_dir", Flag: "jobs-dir", Env: []string{"HDI_JOBS_DIR"}, Default: "jobs", Help: "directory of job YAML files, searched by --job NAME"},
 	{Key: "queries_dir", Flag: "queries-dir", Env: []string{"HDI_QUERIES_DIR"}, Help: "directory of user .sql queries; a file overrides a built-in of the same name"},
 	{Key: "log_format", Flag: "log-format", Env: []string{"HDI_LOG_FORMAT"}, Default: "text", Kind: KindFormat, Help: "text or json"},
 	{Key: "log_level", Flag: "log-level", Env: []string{"HDI_LOG_LEVEL"}, Default: "info", Kind: KindLevel, Help: "debug, info, warn or error"},
