@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/query"
 	sqlfiles "github.com/hdi-dev/hdi/sql"
@@ -100,6 +101,10 @@ func (a *App) queryConn(ctx context.Context) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return nil, dbconn.Explain(cfg.ConnConfig, err)
+	}
+	if err := migrate.CheckSchema(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return nil, err
 	}
 	return conn, nil
 }

@@ -56,6 +56,12 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "hdi"
 	}
+	// hdi's statements are index range scans and COPY: JIT compilation (on by
+	// default in PostgreSQL) costs seconds and saves nothing there. A URL
+	// that sets jit itself keeps its value.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	return cfg, nil
 }
 

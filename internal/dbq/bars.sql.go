@@ -468,72 +468,7 @@ func (q *Queries) OhlcvEod(ctx context.Context, arg OhlcvEodParams) ([]OhlcvEod,
 }
 
 const symbolBars15m = `-- name: SymbolBars15m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -541,23 +476,25 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBars15mParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars15mRow struct {
@@ -582,10 +519,10 @@ type SymbolBars15mRow struct {
 func (q *Queries) SymbolBars15m(ctx context.Context, arg SymbolBars15mParams) ([]SymbolBars15mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars15m,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -617,89 +554,26 @@ func (q *Queries) SymbolBars15m(ctx context.Context, arg SymbolBars15mParams) ([
 }
 
 const symbolBars1d = `-- name: SymbolBars1d :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1d b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1d x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBars1dParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1dRow struct {
@@ -721,10 +595,10 @@ type SymbolBars1dRow struct {
 func (q *Queries) SymbolBars1d(ctx context.Context, arg SymbolBars1dParams) ([]SymbolBars1dRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1d,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -755,89 +629,26 @@ func (q *Queries) SymbolBars1d(ctx context.Context, arg SymbolBars1dParams) ([]S
 }
 
 const symbolBars1h = `-- name: SymbolBars1h :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1h b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1h x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBars1hParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1hRow struct {
@@ -859,10 +670,10 @@ type SymbolBars1hRow struct {
 func (q *Queries) SymbolBars1h(ctx context.Context, arg SymbolBars1hParams) ([]SymbolBars1hRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1h,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -893,89 +704,26 @@ func (q *Queries) SymbolBars1h(ctx context.Context, arg SymbolBars1hParams) ([]S
 }
 
 const symbolBars1m = `-- name: SymbolBars1m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
-ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $4::bigint
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+ORDER BY b.ts, 1, 2
+LIMIT $5::bigint
 `
 
 type SymbolBars1mParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1mRow struct {
@@ -997,10 +745,10 @@ type SymbolBars1mRow struct {
 func (q *Queries) SymbolBars1m(ctx context.Context, arg SymbolBars1mParams) ([]SymbolBars1mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1m,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1032,89 +780,26 @@ func (q *Queries) SymbolBars1m(ctx context.Context, arg SymbolBars1mParams) ([]S
 
 const symbolBars1s = `-- name: SymbolBars1s :many
 
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1s b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1s x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBars1sParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars1sRow struct {
@@ -1148,10 +833,10 @@ type SymbolBars1sRow struct {
 func (q *Queries) SymbolBars1s(ctx context.Context, arg SymbolBars1sParams) ([]SymbolBars1sRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars1s,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1182,72 +867,7 @@ func (q *Queries) SymbolBars1s(ctx context.Context, arg SymbolBars1sParams) ([]S
 }
 
 const symbolBars5m = `-- name: SymbolBars5m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -1255,23 +875,25 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBars5mParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBars5mRow struct {
@@ -1296,10 +918,10 @@ type SymbolBars5mRow struct {
 func (q *Queries) SymbolBars5m(ctx context.Context, arg SymbolBars5mParams) ([]SymbolBars5mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBars5m,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1331,89 +953,26 @@ func (q *Queries) SymbolBars5m(ctx context.Context, arg SymbolBars5mParams) ([]S
 }
 
 const symbolBarsEod = `-- name: SymbolBarsEod :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_eod b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_eod x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBarsEodParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBarsEodRow struct {
@@ -1435,10 +994,10 @@ type SymbolBarsEodRow struct {
 func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([]SymbolBarsEodRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsEod,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1469,72 +1028,7 @@ func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([
 }
 
 const symbolBarsRollup1h = `-- name: SymbolBarsRollup1h :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -1542,23 +1036,25 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolBarsRollup1hParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolBarsRollup1hRow struct {
@@ -1583,10 +1079,10 @@ type SymbolBarsRollup1hRow struct {
 func (q *Queries) SymbolBarsRollup1h(ctx context.Context, arg SymbolBarsRollup1hParams) ([]SymbolBarsRollup1hRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsRollup1h,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err
@@ -1618,72 +1114,7 @@ func (q *Queries) SymbolBarsRollup1h(ctx context.Context, arg SymbolBarsRollup1h
 }
 
 const symbolTradeBars1m = `-- name: SymbolTradeBars1m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.price ORDER BY b.ts_recv, b.sequence))[1]::bigint AS open,
        max(b.price)::bigint AS high,
@@ -1691,23 +1122,25 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.price ORDER BY b.ts_recv DESC, b.sequence DESC))[1]::bigint AS close,
        sum(b.size)::bigint AS volume,
        count(*)::bigint AS trade_count
-FROM periods p
-JOIN trades b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence, ts_out FROM trades x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolTradeBars1mParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolTradeBars1mRow struct {
@@ -1732,10 +1165,10 @@ type SymbolTradeBars1mRow struct {
 func (q *Queries) SymbolTradeBars1m(ctx context.Context, arg SymbolTradeBars1mParams) ([]SymbolTradeBars1mRow, error) {
 	rows, err := q.db.Query(ctx, symbolTradeBars1m,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

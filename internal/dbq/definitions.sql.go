@@ -381,94 +381,31 @@ func (q *Queries) Instruments(ctx context.Context, arg InstrumentsParams) ([]Ins
 }
 
 const symbolDefinitions = `-- name: SymbolDefinitions :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($5::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, b.raw_symbol, b.ts_recv, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, b.raw_symbol, b.ts_recv, b.ts_event,
        b.security_update_action, b.instrument_class, b.exchange, b.asset,
        b."group", b.security_type, b.cfi, b.currency, b.underlying,
        b.expiration, b.activation, b.min_price_increment, b.display_factor,
        b.contract_multiplier, b.unit_of_measure, b.unit_of_measure_qty,
        b.strike_price, b.high_limit_price, b.low_limit_price,
        b.maturity_year, b.maturity_month, b.leg_count, b.leg_index
-FROM periods p
-JOIN definition b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, raw_symbol, security_update_action, instrument_class, min_price_increment, display_factor, expiration, activation, high_limit_price, low_limit_price, max_price_variation, unit_of_measure_qty, min_price_increment_amount, price_ratio, inst_attrib_value, underlying_id, raw_instrument_id, market_depth_implied, market_depth, market_segment_id, max_trade_vol, min_lot_size, min_lot_size_block, min_lot_size_round_lot, min_trade_vol, contract_multiplier, decay_quantity, original_contract_size, appl_id, maturity_year, decay_start_date, channel_id, currency, settl_currency, secsubtype, "group", exchange, asset, cfi, security_type, unit_of_measure, underlying, strike_price_currency, strike_price, match_algorithm, main_fraction, price_display_format, sub_fraction, underlying_product, maturity_month, maturity_day, maturity_week, user_defined_instrument, contract_multiplier_unit, flow_schedule_type, tick_rule, leg_count, leg_index, leg_instrument_id, leg_raw_symbol, leg_instrument_class, leg_side, leg_price, leg_delta, leg_ratio_price_numerator, leg_ratio_price_denominator, leg_ratio_qty_numerator, leg_ratio_qty_denominator, leg_underlying_id, ts_out FROM definition x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id, b.leg_index
-LIMIT $4::bigint
+LIMIT $5::bigint
 `
 
 type SymbolDefinitionsParams struct {
 	Dataset  string    `json:"dataset"`
+	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
 	RowLimit *int64    `json:"row_limit"`
-	Symbols  []string  `json:"symbols"`
 }
 
 type SymbolDefinitionsRow struct {
@@ -511,10 +448,10 @@ type SymbolDefinitionsRow struct {
 func (q *Queries) SymbolDefinitions(ctx context.Context, arg SymbolDefinitionsParams) ([]SymbolDefinitionsRow, error) {
 	rows, err := q.db.Query(ctx, symbolDefinitions,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

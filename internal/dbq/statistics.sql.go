@@ -11,75 +11,11 @@ import (
 )
 
 const dailyStatistics = `-- name: DailyStatistics :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($3::text[]) AS s
-), bounds AS (
-    SELECT $4::timestamptz AS start_ts, $5::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-, keys AS (
+WITH keys AS (
     -- The (symbol, instrument, day) with any of the three statistics.
-    SELECT p.symbol, p.instrument_id, p.raw_symbol, p.from_ts, p.to_ts
-    FROM periods p
+    SELECT p.symbol::text AS symbol, p.instrument_id::bigint AS instrument_id, p.raw_symbol::text AS raw_symbol,
+           p.from_ts::timestamptz AS from_ts, p.to_ts::timestamptz AS to_ts
+    FROM symbol_periods($1::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
     WHERE EXISTS (
         SELECT 1 FROM statistics b
         WHERE b.dataset = $1::text AND b.instrument_id = p.instrument_id
@@ -121,7 +57,7 @@ type DailyStatisticsParams struct {
 
 type DailyStatisticsRow struct {
 	Symbol        string    `json:"symbol"`
-	InstrumentID  *int64    `json:"instrument_id"`
+	InstrumentID  int64     `json:"instrument_id"`
 	RawSymbol     string    `json:"raw_symbol"`
 	Day           time.Time `json:"day"`
 	Settlement    *int64    `json:"settlement"`
@@ -327,93 +263,30 @@ func (q *Queries) StatisticsDecimal(ctx context.Context, arg StatisticsDecimalPa
 }
 
 const symbolStatistics = `-- name: SymbolStatistics :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($6::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $1::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $1::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $1::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $1::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_recv, b.ts_event, b.ts_ref,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_recv, b.ts_event, b.ts_ref,
        b.stat_type, st.name AS stat_name, b.price, b.quantity,
        b.update_action, b.stat_flags, b.publisher_id, b.sequence
-FROM periods p
-JOIN statistics b
-  ON b.dataset = $1::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= $2::timestamptz AND b.ts < $3::timestamptz
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, ts_ref, price, quantity, sequence, ts_in_delta, stat_type, channel_id, update_action, stat_flags, ts_out FROM statistics x
+    WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 JOIN stat_types st ON st.stat_type = b.stat_type
-WHERE $4::integer[] IS NULL OR b.stat_type = ANY($4::integer[])
+WHERE $5::integer[] IS NULL OR b.stat_type = ANY($5::integer[])
 ORDER BY b.ts, p.symbol, b.instrument_id, b.stat_type, b.sequence
-LIMIT $5::bigint
+LIMIT $6::bigint
 `
 
 type SymbolStatisticsParams struct {
 	Dataset   string    `json:"dataset"`
+	Symbols   []string  `json:"symbols"`
 	StartTs   time.Time `json:"start_ts"`
 	EndTs     time.Time `json:"end_ts"`
 	StatTypes []int32   `json:"stat_types"`
 	RowLimit  *int64    `json:"row_limit"`
-	Symbols   []string  `json:"symbols"`
 }
 
 type SymbolStatisticsRow struct {
@@ -444,11 +317,11 @@ type SymbolStatisticsRow struct {
 func (q *Queries) SymbolStatistics(ctx context.Context, arg SymbolStatisticsParams) ([]SymbolStatisticsRow, error) {
 	rows, err := q.db.Query(ctx, symbolStatistics,
 		arg.Dataset,
+		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
 		arg.StatTypes,
 		arg.RowLimit,
-		arg.Symbols,
 	)
 	if err != nil {
 		return nil, err

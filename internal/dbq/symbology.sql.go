@@ -151,87 +151,22 @@ func (q *Queries) ResolveSymbol(ctx context.Context, arg ResolveSymbolParams) ([
 }
 
 const resolveSymbols = `-- name: ResolveSymbols :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest($1::text[]) AS s
-), bounds AS (
-    SELECT $2::timestamptz AS start_ts, $3::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = $4::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = $4::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = $4::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = $4::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, (p.from_ts AT TIME ZONE 'UTC')::date AS day, p.instrument_id, p.raw_symbol
-FROM periods p
+SELECT p.symbol::text AS symbol, p.day::date AS day, p.instrument_id::bigint AS instrument_id, p.raw_symbol::text AS raw_symbol
+FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 ORDER BY 1, 2, 3
 `
 
 type ResolveSymbolsParams struct {
+	Dataset string    `json:"dataset"`
 	Symbols []string  `json:"symbols"`
 	StartTs time.Time `json:"start_ts"`
 	EndTs   time.Time `json:"end_ts"`
-	Dataset string    `json:"dataset"`
 }
 
 type ResolveSymbolsRow struct {
 	Symbol       string    `json:"symbol"`
 	Day          time.Time `json:"day"`
-	InstrumentID *int64    `json:"instrument_id"`
+	InstrumentID int64     `json:"instrument_id"`
 	RawSymbol    string    `json:"raw_symbol"`
 }
 
@@ -244,10 +179,10 @@ type ResolveSymbolsRow struct {
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 func (q *Queries) ResolveSymbols(ctx context.Context, arg ResolveSymbolsParams) ([]ResolveSymbolsRow, error) {
 	rows, err := q.db.Query(ctx, resolveSymbols,
+		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
-		arg.Dataset,
 	)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -234,4 +235,31 @@ func Latest() (int64, error) {
 		latest = max(latest, v)
 	}
 	return latest, nil
+}
+
+// Querier is what CheckSchema needs of a connection or pool.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CheckSchema is Check on an open connection, without goose: it compares
+// the highest applied migration with the latest embedded one.
+func CheckSchema(ctx context.Context, q Querier) error {
+	latest, err := Latest()
+	if err != nil {
+		return err
+	}
+	var current int64
+	err = q.QueryRow(ctx, `SELECT CASE WHEN to_regclass($1) IS NULL THEN 0
+		ELSE (SELECT coalesce(max(version_id), 0) FROM `+VersionTable+` WHERE is_applied) END`, VersionTable).Scan(&current)
+	if err != nil {
+		return fmt.Errorf("read the schema version: %w", err)
+	}
+	switch {
+	case current < latest:
+		return fmt.Errorf("%w: it is at migration %d, this hdi needs %d; run `hdi migrate up`", ErrBehind, current, latest)
+	case current > latest:
+		return fmt.Errorf("database schema is at migration %d, newer than this hdi knows (%d): upgrade hdi", current, latest)
+	}
+	return nil
 }

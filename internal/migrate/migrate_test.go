@@ -12,6 +12,8 @@ import (
 	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func open(t *testing.T, url string, opts migrate.Options) *migrate.Migrator {
 	t.Helper()
 	m, err := migrate.Open(context.Background(), url, opts)
@@ -34,6 +36,9 @@ func TestUpStatusDownRedo(t *testing.T) {
 	if err := m.Check(ctx); !errors.Is(err, migrate.ErrBehind) {
 		t.Fatalf("fresh database: Check = %v, want ErrBehind", err)
 	}
+	if err := migrate.CheckSchema(ctx, pgtest.Connect(t, url)); !errors.Is(err, migrate.ErrBehind) || !strings.Contains(err.Error(), "hdi migrate up") {
+		t.Fatalf("fresh database: CheckSchema = %v, want ErrBehind saying what to run", err)
+	}
 	ss, err := m.Status(ctx)
 	if err != nil || len(ss) == 0 || ss[0].Applied {
 		t.Fatalf("status before up: %+v %v", ss, err)
@@ -44,6 +49,9 @@ func TestUpStatusDownRedo(t *testing.T) {
 	}
 	if err := m.Check(ctx); err != nil {
 		t.Fatalf("after up: %v", err)
+	}
+	if err := migrate.CheckSchema(ctx, pgtest.Connect(t, url)); err != nil {
+		t.Fatalf("after up: CheckSchema = %v", err)
 	}
 	if cur, lat, _ := m.Versions(ctx); cur != latest || lat != latest {
 		t.Fatalf("versions %d/%d, want %d", cur, lat, latest)

@@ -114,79 +114,16 @@ ORDER BY ts, instrument_id;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars1s :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1s b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1s x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -195,80 +132,17 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars1m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
-ORDER BY b.ts, p.symbol, b.instrument_id
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1m x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+ORDER BY b.ts, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
 -- SymbolBars1h: one-hour bars (Databento ohlcv-1h) of symbols resolved per day.
@@ -276,79 +150,16 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars1h :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1h b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1h x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -357,79 +168,16 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars1d :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_1d b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1d x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -438,79 +186,16 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBarsEod :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol, b.ts_event,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_event,
        b.open, b.high, b.low, b.close, b.volume
-FROM periods p
-JOIN ohlcv_eod b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_eod x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 ORDER BY b.ts, p.symbol, b.instrument_id
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -521,72 +206,7 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars5m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -594,12 +214,14 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1m x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('5 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -611,72 +233,7 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBars15m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -684,12 +241,14 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1m x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -701,72 +260,7 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolBarsRollup1h :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.open ORDER BY b.ts_event))[1]::bigint AS open,
        max(b.high)::bigint AS high,
@@ -774,12 +268,14 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.close ORDER BY b.ts_event DESC))[1]::bigint AS close,
        sum(b.volume)::bigint AS volume,
        count(*)::bigint AS bar_count
-FROM periods p
-JOIN ohlcv_1m b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM ohlcv_1m x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
@@ -791,72 +287,7 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- name: SymbolTradeBars1m :many
-WITH asked AS (
-    SELECT DISTINCT s::text AS symbol FROM unnest(@symbols::text[]) AS s
-), bounds AS (
-    SELECT @start_ts::timestamptz AS start_ts, @end_ts::timestamptz AS end_ts
-), days AS (
-    -- The UTC days that [start_ts, end_ts) touches.
-    SELECT g::date AS day
-    FROM bounds bd,
-         generate_series((bd.start_ts AT TIME ZONE 'UTC')::date::timestamp,
-                         ((bd.end_ts AT TIME ZONE 'UTC') - interval '1 microsecond')::date::timestamp,
-                         interval '1 day') AS g
-), mapped AS (
-    -- A continuous symbol names one contract a day (the latest load wins
-    -- if two loads disagree); a parent symbol names many.
-    SELECT DISTINCT ON (a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END)
-           a.symbol, d.day, m.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN symbol_mappings m
-      ON m.dataset = @dataset::text AND m.stype_in_symbol = a.symbol
-     AND m.start_date <= d.day AND d.day < m.end_date
-     AND m.instrument_id IS NOT NULL
-    ORDER BY a.symbol, d.day, CASE WHEN m.stype_in = 'continuous' THEN 0 ELSE m.instrument_id END, m.loaded_at DESC
-), resolved AS (
-    SELECT x.symbol, x.day, x.instrument_id FROM mapped x
-    UNION
-    -- A numeric symbol without a mapping that day is an instrument id.
-    SELECT n.symbol, d.day, n.id
-    FROM (SELECT a.symbol, CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id FROM asked a) n
-    CROSS JOIN days d
-    WHERE n.id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = n.symbol AND x.day = d.day)
-    UNION
-    -- A raw symbol without a mapping that day: the instruments whose latest
-    -- definition up to the end of the day carries it.
-    SELECT a.symbol, d.day, d1.instrument_id
-    FROM asked a
-    CROSS JOIN days d
-    JOIN definition d1
-      ON d1.dataset = @dataset::text AND d1.raw_symbol = a.symbol
-     AND d1.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-    WHERE NOT EXISTS (SELECT 1 FROM mapped x WHERE x.symbol = a.symbol AND x.day = d.day)
-      AND NOT EXISTS (
-          SELECT 1 FROM definition d2
-          WHERE d2.dataset = d1.dataset AND d2.instrument_id = d1.instrument_id
-            AND d2.ts > d1.ts AND d2.ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-            AND d2.raw_symbol <> a.symbol)
-), periods AS (
-    -- Each (symbol, day, instrument) with the raw symbol of the contract that day
-    -- and the half-open window of the day clipped to [start_ts, end_ts).
-    SELECT r.symbol, r.instrument_id,
-           coalesce(
-               (SELECT m.stype_in_symbol FROM symbol_mappings m
-                WHERE m.dataset = @dataset::text AND m.instrument_id = r.instrument_id
-                  AND m.stype_in = 'raw_symbol' AND m.start_date <= r.day AND r.day < m.end_date
-                ORDER BY m.loaded_at DESC LIMIT 1),
-               (SELECT d.raw_symbol FROM definition d
-                WHERE d.dataset = @dataset::text AND d.instrument_id = r.instrument_id
-                  AND d.ts < (r.day + 1)::timestamp AT TIME ZONE 'UTC'
-                ORDER BY d.ts DESC LIMIT 1),
-               '')::text AS raw_symbol,
-           greatest(r.day::timestamp AT TIME ZONE 'UTC', bd.start_ts) AS from_ts,
-           least((r.day + 1)::timestamp AT TIME ZONE 'UTC', bd.end_ts) AS to_ts
-    FROM resolved r, bounds bd
-)
-SELECT p.symbol, b.instrument_id, p.raw_symbol,
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
        (array_agg(b.price ORDER BY b.ts_recv, b.sequence))[1]::bigint AS open,
        max(b.price)::bigint AS high,
@@ -864,12 +295,14 @@ SELECT p.symbol, b.instrument_id, p.raw_symbol,
        (array_agg(b.price ORDER BY b.ts_recv DESC, b.sequence DESC))[1]::bigint AS close,
        sum(b.size)::bigint AS volume,
        count(*)::bigint AS trade_count
-FROM periods p
-JOIN trades b
-  ON b.dataset = @dataset::text AND b.instrument_id = p.instrument_id
- AND b.ts >= p.from_ts AND b.ts < p.to_ts
- -- constant bounds too, so the planner can range-scan ts whatever join it picks
- AND b.ts >= @start_ts::timestamptz AND b.ts < @end_ts::timestamptz
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    SELECT * FROM trades x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
