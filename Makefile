@@ -51,9 +51,7 @@ DEMO_DIR ?= .hdi/demo
 
 demo: build ## load the demo data set into the default database and print ES.c.0 daily bars
 	bin/hdi dbn synth --out $(DEMO_DIR) >/dev/null
-	@for f in definition ohlcv-1d ohlcv-1m trades; do \
-		bin/hdi ingest --migrate --provider databento --file $(DEMO_DIR)/demo.$$f.dbn.zst || exit 1; \
-	done
+	bin/hdi ingest --migrate --provider databento --file $(DEMO_DIR)
 	bin/hdi query bars -s ES.c.0 --dataset GLBX.MDP3 --interval 1d --start 2024-03-11 --end 2024-03-22
 
 clean: ## remove build output

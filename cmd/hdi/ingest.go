@@ -189,29 +189,48 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 		Force:          f.force,
 		Stop:           stop,
 	})
-	planned, err := r.Plan(ctx, job)
+	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
 		return err
 	}
-	for _, w := range planned.Warnings {
+	for _, w := range plans[0].Warnings {
 		a.Logger.Warn(w, "job", job.Name)
 	}
 	if f.dryRun {
-		if err := writePlan(a, planned, f.format); err != nil {
-			return err
+		for _, p := range plans {
+			if err := writePlan(a, p, f.format); err != nil {
+				return err
+			}
 		}
-		return planned.CheckCost()
+		for _, p := range plans {
+			if err := p.CheckCost(); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	summary, runErr := r.Run(ctx, planned)
-	if summary != nil {
+	// Files of several schemas load one schema after the other, each into
+	// its own table with its own run.
+	failed := false
+	for _, p := range plans {
+		summary, runErr := r.Run(ctx, p)
+		if summary == nil {
+			return runErr
+		}
 		if err := summary.WriteText(a.Stderr); err != nil {
 			return err
 		}
+		if runErr != nil {
+			failed = true
+			if errors.Is(runErr, runner.ErrInterrupted) {
+				break
+			}
+		}
 	}
-	if runErr != nil && summary != nil {
-		return errSilentFailure // the summary said what failed
+	if failed {
+		return errSilentFailure // the summaries said what failed
 	}
-	return runErr
+	return nil
 }
 
 // openSchemaPool connects to the database and makes sure its schema is

@@ -58,12 +58,17 @@ func tableChecksum(t *testing.T, pool *pgxpool.Pool, table string) string {
 func TestIngestDemoFilesEndToEnd(t *testing.T) {
 	url := pgtest.NewDB(t)
 	env := ingestEnv(t, url)
-	paths, err := synth.WriteDemo(t.TempDir(), synth.DefaultDemo())
+	dir := t.TempDir()
+	paths, err := synth.WriteDemo(dir, synth.DefaultDemo())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range paths {
-		mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", p)
+	// One command loads a directory of files of four schemas, each into its table.
+	_, stderr := mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", dir)
+	for _, table := range []string{"definition", "ohlcv_1d", "ohlcv_1m", "trades"} {
+		if !strings.Contains(stderr, "rows into "+table) {
+			t.Errorf("no run loaded %s:\n%s", table, stderr)
+		}
 	}
 	pool := pgtest.Connect(t, url)
 	if n := scalarInt(t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
@@ -77,7 +82,7 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 	}
 	sum := tableChecksum(t, pool, "trades")
 
-	_, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", paths[1])
+	_, stderr = mustRun(t, env, "ingest", "--provider", "databento", "--file", paths[1])
 	if !strings.Contains(stderr, "0 done, 1 skipped") {
 		t.Fatalf("a re-run must skip the loaded file:\n%s", stderr)
 	}
@@ -88,6 +93,7 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 	out, _ := mustRun(t, env, "runs", "list", "--format", "json")
 	var runs []map[string]any
 	if err := json.Unmarshal([]byte(out), &runs); err != nil || len(runs) != len(paths)+2 {
+		// one run per schema of the directory, then the re-run and the forced run
 		t.Fatalf("runs list: %v %s", err, out)
 	}
 }

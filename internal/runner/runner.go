@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,8 +111,28 @@ var conflictUpdateTables = map[string]bool{"definition": true, "statistics": tru
 func DefaultTable(stream string) string { return strings.ReplaceAll(stream, "-", "_") }
 
 // Plan asks the provider for the job's units and checks the rules and the
-// mapping against the stream and the target table.
+// mapping against the stream and the target table. The job must fill one
+// stream; PlanAll plans files that hold several.
 func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
+	ps, err := r.PlanAll(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) != 1 {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = p.Stream.Name
+		}
+		return nil, fmt.Errorf("job %s: the files hold several schemas (%s): load them in separate runs with --schema", job.Name, strings.Join(names, ", "))
+	}
+	return ps[0], nil
+}
+
+// PlanAll is Plan for a job whose files may hold several schemas (a job
+// without source.schema): one Planned per stream, in name order, each with
+// its own target table, rules and mapping. A job that names its schema gets
+// exactly one.
+func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, error) {
 	now := r.opts.Now()
 	rng, warnings, err := job.TimeRange(now)
 	if err != nil {
@@ -156,16 +177,48 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 		return nil, fmt.Errorf("plan job %s: %w", job.Name, err)
 	}
 	warnings = append(warnings, plan.Warnings...)
-	if job.Source.Schema == "" {
-		// Files name their own schema: the units say which stream they fill.
-		if job.Source.Schema, err = unitsStream(plan.Units); err != nil {
-			return nil, fmt.Errorf("job %s: %w", job.Name, err)
-		}
-		sj.Stream = job.Source.Schema
-	}
 
+	groups := map[string][]sdk.Unit{}
+	if job.Source.Schema != "" {
+		groups[job.Source.Schema] = plan.Units
+	} else {
+		// Files name their own schema: the units say which stream they fill.
+		if len(plan.Units) == 0 {
+			return nil, fmt.Errorf("job %s: the provider planned no units: nothing to load (check the files or the date range)", job.Name)
+		}
+		for _, u := range plan.Units {
+			if u.Stream == "" {
+				return nil, fmt.Errorf("job %s: the provider did not say which schema unit %s holds: give --schema", job.Name, u.Key)
+			}
+			groups[u.Stream] = append(groups[u.Stream], u)
+		}
+	}
+	out := make([]*Planned, 0, len(groups))
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		j, sjs := job, sj
+		if job.Source.Schema == "" {
+			jc, sjc := *job, *sj
+			jc.Source.Schema, sjc.Stream = name, name
+			if len(groups) > 1 {
+				jc.Name = job.Name + "-" + name
+			}
+			j, sjs = &jc, &sjc
+		}
+		p, err := r.prepare(ctx, j, prov, desc, plan.Streams, sjs, groups[name])
+		if err != nil {
+			return nil, err
+		}
+		p.Warnings = warnings
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// prepare resolves one stream of a plan: its schema, its target table, and
+// the rules and mapping checked against both, before any data moves.
+func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provider, desc *sdk.Description, declared []sdk.Stream, sj *sdk.Job, units []sdk.Unit) (*Planned, error) {
 	stream, ok := desc.Stream(job.Source.Schema)
-	for _, s := range plan.Streams { // job-declared schemas (csv)
+	for _, s := range declared { // job-declared schemas (csv)
 		if s.Name == job.Source.Schema {
 			stream, ok = s, true
 		}
@@ -173,8 +226,8 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 	if !ok || stream.Schema == nil {
 		return nil, fmt.Errorf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc))
 	}
-	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: plan.Units, Warnings: warnings, KnownRows: true, KnownCost: true}
-	for _, u := range plan.Units {
+	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: units, KnownRows: true, KnownCost: true}
+	for _, u := range units {
 		if u.EstimatedRows != nil {
 			p.Rows += *u.EstimatedRows
 		} else {
@@ -194,14 +247,15 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 	if table == "" {
 		table = DefaultTable(stream.Name)
 	}
+	var err error
 	if p.Table, err = mapping.IntrospectTable(ctx, r.opts.Pool, table); err != nil {
 		return nil, fmt.Errorf("job %s: target table: %w", job.Name, err)
 	}
 	p.ConflictUpdate = conflictUpdateTables[p.Table.Table]
 	// Checked once here; each unit builds its own with its dataset.
 	dataset := job.Source.Dataset
-	if dataset == "" && len(plan.Units) > 0 {
-		dataset = plan.Units[0].Dataset // files name their dataset
+	if dataset == "" && len(units) > 0 {
+		dataset = units[0].Dataset // files name their dataset
 	}
 	if _, err := mapping.NewPlan(job.Mapping, stream.Schema, p.Table, dataset); err != nil {
 		return nil, fmt.Errorf("job %s: %w", job.Name, err)
@@ -214,23 +268,6 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 		return nil, fmt.Errorf("job %s: %w", job.Name, err)
 	}
 	return p, nil
-}
-
-// unitsStream returns the one stream all units fill.
-func unitsStream(units []sdk.Unit) (string, error) {
-	if len(units) == 0 {
-		return "", errors.New("the provider planned no units: nothing to load (check the files or the date range)")
-	}
-	s := units[0].Stream
-	for _, u := range units[1:] {
-		if u.Stream != s {
-			return "", fmt.Errorf("the files hold several schemas (%s and %s): load them in separate runs with --schema", s, u.Stream)
-		}
-	}
-	if s == "" {
-		return "", errors.New("the provider did not say which schema the units hold: give --schema")
-	}
-	return s, nil
 }
 
 func streamNames(d *sdk.Description) string {
