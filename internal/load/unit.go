@@ -123,7 +123,13 @@ func BeginUnit(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx,
 	return u, nil
 }
 
-func (u *UnitTx) replacing() bool { return u.info.Mode == jobspec.ModeReplaceRange || u.info.Force }
+// replacing reports whether the unit deletes its range before loading: in
+// replace-range mode, or when forced and the unit has a time range. A forced
+// unit without one (a file whose metadata has no end) reloads with
+// deduplication: it cannot know which rows to delete.
+func (u *UnitTx) replacing() bool {
+	return u.info.Mode == jobspec.ModeReplaceRange || (u.info.Force && !u.info.Start.IsZero() && !u.info.End.IsZero())
+}
 
 // Counts returns the unit's tallies so far (pass them to Commit).
 func (u *UnitTx) Counts() Counts { return u.counts }

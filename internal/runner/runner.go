@@ -349,6 +349,7 @@ func retryWait(n int) time.Duration { return time.Second << min(n-1, 5) }
 
 func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
 	var res UnitResult
+	r.warnForceWithoutRange(p.unitInfo(runID, u, r.opts.Force))
 	for attempt := 1; ; attempt++ {
 		res = r.runUnit(ctx, p, runID, u)
 		if res.Outcome != OutcomeFailed || !Retryable(res.Err) || attempt >= r.opts.MaxAttempts || stopped(ctx, r.opts.Stop) {
@@ -399,6 +400,13 @@ func (p *Planned) unitInfo(runID int64, u sdk.Unit, force bool) load.UnitInfo {
 		info.End = time.Unix(0, u.End).UTC()
 	}
 	return info
+}
+
+// warnForceWithoutRange says when --force cannot replace a unit's rows.
+func (r *Runner) warnForceWithoutRange(info load.UnitInfo) {
+	if info.Force && (info.Start.IsZero() || info.End.IsZero()) && info.Mode != jobspec.ModeReplaceRange {
+		r.log.Warn("--force: the unit has no time range, so its old rows cannot be deleted; it reloads with deduplication (rows already stored stay as they are)", "unit", info.Key)
+	}
 }
 
 // noteRule logs a rule's first failures once per runner, with examples.

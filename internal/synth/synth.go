@@ -293,7 +293,8 @@ func WriteTrades(path string, n int, compress bool) error {
 		{ID: 2001, Raw: "NQH4", Root: "NQ", BasePrice: 16800 * e9, Tick: e9 / 4},
 	}
 	meta := &dbn.Metadata{Version: 3, Dataset: Dataset, Schema: dbn.SchemaTrades, Start: uint64(start.UnixNano()),
-		End: dbn.UndefTimestamp, STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID, SymbolCstrLen: dbn.SymbolCstrLen,
+		End:     uint64(start.Add(time.Duration(n+1) * 2 * time.Millisecond).UnixNano()), // trades are at most 2 ms apart
+		STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID, SymbolCstrLen: dbn.SymbolCstrLen,
 		Symbols: []string{"ESH4", "NQH4"}}
 	f, err := os.Create(path)
 	if err != nil {
