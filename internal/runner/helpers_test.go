@@ -49,6 +49,8 @@ type fakeProvider struct {
 	onBatch  func(unit, batch int)
 	rowError bool
 	cost     float64
+	// noRange plans units without a time range (like a file without an end).
+	noRange bool
 
 	mu      sync.Mutex
 	fetches map[string]int
@@ -74,6 +76,9 @@ func (f *fakeProvider) Plan(_ context.Context, j *sdk.Job) (*sdk.Plan, error) {
 			EstimatedRows: sdk.Int64(int64(f.rowsPerUnit))}
 		if f.cost > 0 {
 			u.EstimatedCostUSD = sdk.Float64(f.cost)
+		}
+		if f.noRange {
+			u.Start, u.End = 0, 0
 		}
 		p.Units = append(p.Units, u)
 	}
@@ -108,7 +113,7 @@ func (f *fakeProvider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk
 		if f.price != nil {
 			p = f.price(d, i)
 		}
-		b.Field(0).(*array.Int64Builder).Append(req.Unit.Start + int64(i)*1000)
+		b.Field(0).(*array.Int64Builder).Append(f.start + int64(d)*day + int64(i)*1000)
 		b.Field(1).(*array.Uint32Builder).Append(7)
 		b.Field(2).(*array.Int64Builder).Append(p)
 		b.Field(3).(*array.Uint32Builder).Append(uint32(1 + i%5))

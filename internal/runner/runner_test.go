@@ -295,6 +295,26 @@ func TestConcurrentRunsOfOneJobNeverDuplicate(t *testing.T) {
 	}
 }
 
+func TestForceWithoutTimeRangeReloadsWithDedup(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	fake := newFake(2, 500)
+	fake.noRange = true
+	job := tickJob()
+	job.Source.Start, job.Source.End = "", ""
+	if _, err := run(t, newRunner(pool, fake, false), job); err != nil {
+		t.Fatal(err)
+	}
+	sum := checksum(t, pool)
+	s, err := run(t, newRunner(pool, fake, true), job)
+	if err != nil || s.UnitsDone != 2 || s.RowsLoaded != 0 || s.RowsDeduplicated != 1000 {
+		t.Fatalf("forced run without ranges: %+v %v", s, err)
+	}
+	if checksum(t, pool) != sum {
+		t.Fatal("the table changed")
+	}
+}
+
 func ptr(v float64) *float64 { return &v }
 
 func openFake(p *fakeProvider) runner.OpenFunc {
