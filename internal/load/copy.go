@@ -67,12 +67,11 @@ func (u *UnitTx) WriteBatch(ctx context.Context, b *mapping.Batch, rejected []bo
 			return 0, 0, err
 		}
 	}
-	cols := b.Plan.Columns
 	sp, err := u.tx.Begin(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("load: unit %s: savepoint: %w", u.info.Key, err)
 	}
-	copied, err := sp.CopyFrom(ctx, u.table.Ident(), cols, newSource(b, rejected))
+	copied, err := copyBatch(ctx, sp, u.table.Ident(), b, rejected)
 	if err == nil {
 		if err := sp.Commit(ctx); err != nil {
 			return 0, 0, fmt.Errorf("load: unit %s: release savepoint: %w", u.info.Key, err)
@@ -122,7 +121,7 @@ func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bo
 	} else if _, err := u.tx.Exec(ctx, "TRUNCATE pg_temp."+stagingTable); err != nil {
 		return 0, 0, wrap("truncate staging table", err)
 	}
-	if _, err := u.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", stagingTable}, cols, newSource(b, rejected)); err != nil {
+	if _, err := copyBatch(ctx, u.tx, pgx.Identifier{"pg_temp", stagingTable}, b, rejected); err != nil {
 		return 0, 0, wrap("copy into staging table", err)
 	}
 	key := quoteList(u.table.UniqueKey)

@@ -181,7 +181,7 @@ func planSpec(cs jobspec.ColumnSpec, col ColumnInfo, k kind, src *arrow.Schema, 
 		if err != nil {
 			return colPlan{}, wrap(fmt.Errorf("column %q (%s): const %q: %v", cs.Column, col.Type, *cs.Const, err))
 		}
-		return colPlan{name: col.Name, bind: constBinder(v)}, nil
+		return constCol(col.Name, v), nil
 	case cs.Expr != "":
 		cp, err := planExpr(cs, col, k, src, post, used)
 		return cp, wrap(err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
 )
@@ -31,11 +32,19 @@ type Plan struct {
 
 	src  *arrow.Schema
 	cols []colPlan
+
+	// binary COPY (see binary.go): nil typeMap means not available.
+	typeMap  *pgtype.Map
+	constEnc []constEncoder
 }
 
 type colPlan struct {
 	name string
 	bind func(rec arrow.RecordBatch) (reader, error)
+	oid  uint32 // the target column's (base) type
+	// isConst marks a constant column; constVal is its value.
+	isConst  bool
+	constVal any
 }
 
 // NewPlan builds and checks a mapping from the source schema src into table.
@@ -85,7 +94,7 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 			if cerr != nil {
 				return nil, fmt.Errorf("mapping: column %q (%s): dataset %q: %v", col.Name, col.Type, dataset, cerr)
 			}
-			cp = colPlan{name: col.Name, bind: constBinder(v)}
+			cp = constCol(col.Name, v)
 		case col.Name == TimeColumn && timeSrc != "" && (k == kTimestamptz || k == kTimestamp):
 			used[timeSrc] = true
 			p.TimeColumn, p.TimeSource = col.Name, timeSrc
@@ -107,6 +116,7 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 		if col.Name == "instrument_id" {
 			p.InstrumentColumn = len(p.cols)
 		}
+		cp.oid = col.TypeOID
 		p.cols = append(p.cols, cp)
 		p.Columns = append(p.Columns, col.Name)
 		p.Types = append(p.Types, col.Type)
@@ -125,6 +135,7 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 	if len(p.cols) == 0 {
 		return nil, fmt.Errorf("mapping: nothing to write into %s.%s", table.Schema, table.Table)
 	}
+	p.prepareBinary()
 	return p, nil
 }
 
@@ -169,6 +180,10 @@ func constBinder(v any) func(arrow.RecordBatch) (reader, error) {
 	return func(arrow.RecordBatch) (reader, error) { return r, nil }
 }
 
+func constCol(name string, v any) colPlan {
+	return colPlan{name: name, bind: constBinder(v), isConst: true, constVal: v}
+}
+
 // Apply binds the plan to one batch. The batch must have the plan's schema.
 func (p *Plan) Apply(rec arrow.RecordBatch) (*Batch, error) {
 	if !sameFields(rec.Schema(), p.src) {
@@ -197,10 +212,11 @@ func sameFields(a, b *arrow.Schema) bool {
 // Batch is one record batch bound to a Plan: the target columns' values,
 // row by row, in the shapes pgx's COPY encodes without extra work.
 type Batch struct {
-	Plan    *Plan
-	Rec     arrow.RecordBatch
-	rows    int
-	readers []reader
+	Plan     *Plan
+	Rec      arrow.RecordBatch
+	rows     int
+	readers  []reader
+	encoders []fieldEncoder // binary COPY, bound on first use
 }
 
 // Len is the number of rows.

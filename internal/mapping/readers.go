@@ -33,6 +33,7 @@ type intReader[T ints] struct {
 	lo, hi int64
 	col    string
 	slot   int64
+	width  int // binary COPY width, set by prepareBinary
 }
 
 func (r *intReader[T]) value(i int) (any, error) {

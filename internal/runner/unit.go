@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
@@ -41,18 +42,65 @@ type UnitResult struct {
 type unitRun struct {
 	r       *Runner
 	p       *Planned
+	prov    sdk.Provider // the provider instance of this attempt
 	runID   int64
 	unit    sdk.Unit
 	tx      *load.UnitTx
 	plan    *mapping.Plan
 	checker *rules.Checker
 
+	// ctx is the fetch's context: cancelling it (a second Ctrl-C) aborts the
+	// statement in flight, and the unit rolls back.
+	ctx      context.Context
 	mappings []sdk.SymbolMapping
 	res      UnitResult
 	ignored  map[string]bool // side streams already warned about
+
+	// The loader goroutine validates, quarantines, maps and COPYs the
+	// batches the provider streams, while the next batches arrive and are
+	// decoded: the unit's transaction is used by it alone (see startLoader).
+	queue      chan loadItem
+	loaderDone chan struct{} // closed when the loader has exited
+	failed     chan struct{} // closed when the loader has failed
+	loadErr    error         // the loader's first error (read after failed or loaderDone)
+	abort      atomic.Bool   // tells the loader to drop what is queued
 }
 
-func (r *Runner) runUnit(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
+// loadItem is a batch (retained) or a row error for the loader.
+type loadItem struct {
+	rec    arrow.RecordBatch
+	rowErr *sdk.RowError
+}
+
+// batchBytes is the Arrow size of the record batches the runner asks
+// providers for. Each batch is one COPY in one savepoint: larger batches
+// cost PostgreSQL fewer COPY starts and subtransactions (8192-row batches of
+// trades loaded ~15% slower than one COPY, see docs/BENCHMARKS.md), smaller
+// ones bound memory; sized in bytes, wide rows (mbp-10) get fewer rows.
+const batchBytes = 4 << 20
+
+// batchRows is how many rows of schema fit in batchBytes (between
+// sdk.DefaultBatchRows and 64k; the default when the schema is unknown).
+func batchRows(schema *arrow.Schema) int {
+	if schema == nil {
+		return 0
+	}
+	width := 0
+	for _, f := range schema.Fields() {
+		if fw, ok := f.Type.(arrow.FixedWidthDataType); ok {
+			width += max(fw.BitWidth()/8, 1)
+		} else {
+			width += 16 // strings: offsets and a short value
+		}
+	}
+	return min(max(batchBytes/max(width, 1), sdk.DefaultBatchRows), 64<<10)
+}
+
+// loadQueue is how many batches may wait for the loader: with the one being
+// loaded and the one being decoded, memory stays bounded by a few batches.
+const loadQueue = 2
+
+func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, runID int64, u sdk.Unit) UnitResult {
 	res := UnitResult{Key: u.Key, RuleCounts: map[string]int64{}}
 	if !r.opts.Force {
 		done, err := load.Done(ctx, r.opts.Pool, u.Key)
@@ -75,7 +123,7 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, runID int64, u sdk.Uni
 		res.Outcome, res.Err = OutcomeFailed, err
 		return res
 	}
-	ur := &unitRun{r: r, p: p, runID: runID, unit: u, tx: tx, res: res, ignored: map[string]bool{}}
+	ur := &unitRun{r: r, p: p, prov: prov, ctx: ctx, runID: runID, unit: u, tx: tx, res: res, ignored: map[string]bool{}}
 	ur.checker = p.Rules.NewUnit(info.Start, info.End)
 	if ur.plan, err = mapping.NewPlan(p.Job.Mapping, p.Stream.Schema, p.Table, info.Dataset); err == nil {
 		err = ur.fetch(ctx)
@@ -94,8 +142,13 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, runID int64, u sdk.Uni
 }
 
 func (ur *unitRun) fetch(ctx context.Context) error {
-	req := &sdk.FetchRequest{Job: ur.p.SDKJob, Unit: ur.unit}
-	if err := ur.p.Provider.Fetch(ctx, req, ur); err != nil {
+	req := &sdk.FetchRequest{Job: ur.p.SDKJob, Unit: ur.unit, BatchRows: batchRows(ur.p.Stream.Schema)}
+	ur.startLoader()
+	err := ur.prov.Fetch(ctx, req, ur)
+	if lerr := ur.stopLoader(err != nil); lerr != nil {
+		return lerr // the root cause: the provider only saw it echoed
+	}
+	if err != nil {
 		var recv *sdk.ReceiverError
 		if errors.As(err, &recv) {
 			return recv.Err // our own error, raised while handling a message
@@ -103,6 +156,66 @@ func (ur *unitRun) fetch(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// startLoader starts the goroutine that loads the queued items in order.
+func (ur *unitRun) startLoader() {
+	ur.queue = make(chan loadItem, loadQueue)
+	ur.loaderDone = make(chan struct{})
+	ur.failed = make(chan struct{})
+	go func() {
+		defer close(ur.loaderDone)
+		for it := range ur.queue {
+			if ur.loadErr == nil && !ur.abort.Load() {
+				var err error
+				if it.rec != nil {
+					err = ur.loadBatch(it.rec)
+				} else {
+					err = ur.quarantineRowError(*it.rowErr)
+				}
+				if err != nil {
+					ur.loadErr = err
+					close(ur.failed)
+				}
+			}
+			if it.rec != nil {
+				it.rec.Release()
+			}
+		}
+	}()
+}
+
+// stopLoader waits for the loader to finish what is queued (or, with abort,
+// to drop it) and returns its error.
+func (ur *unitRun) stopLoader(abort bool) error {
+	if abort {
+		ur.abort.Store(true)
+	}
+	close(ur.queue)
+	<-ur.loaderDone
+	return ur.loadErr
+}
+
+// enqueue hands an item to the loader; it blocks while the queue is full and
+// fails once the loader has failed.
+func (ur *unitRun) enqueue(it loadItem) error {
+	select {
+	case <-ur.failed:
+		if it.rec != nil {
+			it.rec.Release()
+		}
+		return ur.loadErr
+	default:
+	}
+	select {
+	case ur.queue <- it:
+		return nil
+	case <-ur.failed:
+		if it.rec != nil {
+			it.rec.Release()
+		}
+		return ur.loadErr
+	}
 }
 
 // finish checks the quarantine threshold, writes the symbology and commits.
@@ -124,7 +237,9 @@ func (ur *unitRun) finish(ctx context.Context) error {
 	return ur.tx.Commit(ctx, c)
 }
 
-// Batch validates, quarantines, maps and loads one batch (sdk.Sender).
+// Batch queues one batch (retained) for the loader, which validates,
+// quarantines, maps and loads it (sdk.Sender). It returns the loader's error
+// once it has failed, so the provider stops.
 func (ur *unitRun) Batch(stream string, rec arrow.RecordBatch) error {
 	if stopped(context.Background(), ur.r.opts.Stop) {
 		return ErrInterrupted
@@ -136,7 +251,13 @@ func (ur *unitRun) Batch(stream string, rec arrow.RecordBatch) error {
 		}
 		return nil
 	}
-	ctx := context.Background()
+	rec.Retain()
+	return ur.enqueue(loadItem{rec: rec})
+}
+
+// loadBatch validates, quarantines, maps and loads one batch (loader).
+func (ur *unitRun) loadBatch(rec arrow.RecordBatch) error {
+	ctx := ur.ctx
 	res, err := ur.checker.Check(rec)
 	if err != nil {
 		return fmt.Errorf("unit %s: validate: %w", ur.unit.Key, err)
@@ -166,8 +287,12 @@ func (ur *unitRun) Batch(stream string, rec arrow.RecordBatch) error {
 	if err != nil {
 		return fmt.Errorf("unit %s: map: %w", ur.unit.Key, err)
 	}
-	_, _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected)
-	return err
+	if _, _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected); err != nil {
+		return err
+	}
+	c := ur.tx.Counts()
+	ur.r.opts.Progress.UnitProgress(ur.unit.Key, sdk.Progress{Done: c.Loaded + c.Deduplicated + c.Quarantined, Unit: sdk.ProgressRecords})
+	return nil
 }
 
 // Mappings keeps symbol mappings for the unit's commit (sdk.Sender).
@@ -176,9 +301,11 @@ func (ur *unitRun) Mappings(m []sdk.SymbolMapping) error {
 	return nil
 }
 
-// Progress forwards provider progress (sdk.Sender).
+// Progress takes the provider's progress (sdk.Sender). The runner counts
+// the rows it has loaded itself, which is what the progress bar shows, so
+// the provider's count is only logged at debug level.
 func (ur *unitRun) Progress(p sdk.Progress) error {
-	ur.r.opts.Progress.UnitProgress(ur.unit.Key, p)
+	ur.r.log.Debug("provider progress", "unit", ur.unit.Key, "done", p.Done, "total", p.Total, "has_total", p.HasTotal)
 	return nil
 }
 
@@ -188,13 +315,18 @@ func (ur *unitRun) Warn(msg string) error {
 	return nil
 }
 
-// RowError quarantines a source record the provider could not convert
-// (sdk.Sender).
+// RowError queues a source record the provider could not convert for the
+// quarantine, in order with the batches (sdk.Sender).
 func (ur *unitRun) RowError(e sdk.RowError) error {
+	return ur.enqueue(loadItem{rowErr: &e})
+}
+
+// quarantineRowError writes a row error into the quarantine (loader).
+func (ur *unitRun) quarantineRowError(e sdk.RowError) error {
 	record, err := json.Marshal(map[string]any{"file": e.File, "line": e.Line, "raw": e.Raw, "stream": e.Stream})
 	if err != nil {
 		return err
 	}
 	ur.res.RuleCounts["source"]++
-	return ur.tx.Quarantine(context.Background(), []load.QuarantineRow{{Rule: "source", Severity: "error", Message: e.Error(), Record: record}})
+	return ur.tx.Quarantine(ur.ctx, []load.QuarantineRow{{Rule: "source", Severity: "error", Message: e.Error(), Record: record}})
 }
