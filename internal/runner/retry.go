@@ -30,24 +30,30 @@ func Retryable(err error) bool {
 		}
 		return false
 	}
+	// A provider's failure: transient when the plugin process crashed or
+	// hung or its stream broke off (it is restarted for the retry), or when the provider marks it so
+	// with gRPC code Aborted (a stream cut, a 429 or 5xx that outlasted its
+	// own retries). Its message text is not evidence: a truncated file says
+	// "unexpected EOF" too, and retrying it cannot help.
+	var fe *pluginhost.FetchError
+	if errors.As(err, &fe) {
+		switch fe.Kind {
+		case pluginhost.FailCrashed, pluginhost.FailHung, pluginhost.FailIncomplete, pluginhost.FailTransport:
+			return true
+		case pluginhost.FailReceiver:
+			return Retryable(fe.Err) // our own (database) error, raised while loading
+		}
+		return status.Code(fe.Err) == codes.Aborted
+	}
+	if status.Code(err) == codes.Aborted {
+		return true
+	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return true
 	}
-	// Providers mark transient failures (a stream cut, a 429 or 5xx that
-	// outlasted their own retries) with gRPC code Aborted.
-	if status.Code(err) == codes.Aborted {
-		return true
-	}
-	var fe *pluginhost.FetchError
-	if errors.As(err, &fe) {
-		switch fe.Kind {
-		case pluginhost.FailCrashed, pluginhost.FailHung:
-			return true
-		}
-	}
 	msg := err.Error()
-	for _, s := range []string{"unexpected EOF", "connection reset", "broken pipe", "conn closed", "retryable: ", "(retryable)"} {
+	for _, s := range []string{"unexpected EOF", "connection reset", "broken pipe", "conn closed", "(retryable)"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

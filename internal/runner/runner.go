@@ -350,8 +350,18 @@ func retryWait(n int) time.Duration { return time.Second << min(n-1, 5) }
 func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
 	var res UnitResult
 	r.warnForceWithoutRange(p.unitInfo(runID, u, r.opts.Force))
+	prov := p.Provider
 	for attempt := 1; ; attempt++ {
-		res = r.runUnit(ctx, p, runID, u)
+		if attempt > 1 {
+			// A plugin that died is restarted by Open; a live one is reused.
+			reopened, err := r.opts.Open(ctx, p.Job.Provider.Name)
+			if err != nil {
+				res.Err = fmt.Errorf("%w (restarting provider %s for the retry: %v)", res.Err, p.Job.Provider.Name, err)
+				break
+			}
+			prov = reopened
+		}
+		res = r.runUnit(ctx, p, prov, runID, u)
 		if res.Outcome != OutcomeFailed || !Retryable(res.Err) || attempt >= r.opts.MaxAttempts || stopped(ctx, r.opts.Stop) {
 			break
 		}
