@@ -54,5 +54,13 @@ demo: build ## load the demo data set into the default database and print ES.c.0
 	bin/hdi ingest --migrate --provider databento --file $(DEMO_DIR)
 	bin/hdi query bars -s ES.c.0 --dataset GLBX.MDP3 --interval 1d --start 2024-03-11 --end 2024-03-22
 
+N ?= 5000000
+BENCH_FLAGS ?=
+bench: build ## ingest N records per schema end to end vs bare CopyFrom and psql \copy (N=5000000; docs/BENCHMARKS.md)
+	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin $(BENCH_FLAGS)
+
+faults: ## the fault suite with its slow cases (PostgreSQL restart, persistent API errors)
+	$(GO) test -count=1 -tags faults -timeout 30m ./internal/faults
+
 clean: ## remove build output
 	rm -rf bin

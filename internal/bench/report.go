@@ -1,0 +1,61 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets the report checks (see docs/BENCHMARKS.md).
+const (
+	TargetVsBare = 0.8 // hdi rows/s at least this share of bare CopyFrom
+	TargetVsPsql = 1.2 // and this multiple of psql \copy
+	TargetRSS    = 300 << 20
+)
+
+// Print writes the results as a table, with the ratios and whether each
+// target is met.
+func Print(w io.Writer, results []Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "schema\trows\thdi rows/s\tbare CopyFrom rows/s\tpsql \\copy rows/s\thdi/bare\thdi/psql\thdi CPU s\thdi peak RSS\tplugin peak RSS\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t\n", r.Schema, r.Rows,
+			rate(r, r.HDI), rate(r, r.Bare), rate(r, r.Psql),
+			ratio(r.Bare, r.HDI, TargetVsBare), ratio(r.Psql, r.HDI, TargetVsPsql),
+			r.HDICPU.Seconds(), mb(r.HDIPeakRSS), mb(r.PluginPeakRSS))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.HDIPeakRSS > TargetRSS || r.PluginPeakRSS > TargetRSS {
+			fmt.Fprintf(w, "%s: peak RSS over the %d MB target\n", r.Schema, TargetRSS>>20)
+		}
+	}
+}
+
+func rate(r Result, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", r.Rate(d))
+}
+
+// ratio is base/d (rows/s of d over rows/s of base), marked when under target.
+func ratio(base, d time.Duration, target float64) string {
+	if base <= 0 || d <= 0 {
+		return "-"
+	}
+	x := base.Seconds() / d.Seconds()
+	mark := ""
+	if x < target {
+		mark = " (<" + fmt.Sprint(target) + ")"
+	}
+	return fmt.Sprintf("%.2f%s", x, mark)
+}
+
+func mb(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MB", float64(b)/(1<<20))
+}
