@@ -397,7 +397,7 @@ func runMeasured(ctx context.Context, env []string, name string, args ...string)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			for _, pid := range childPIDs(c.Process.Pid) {
+			for _, pid := range ChildPIDs(c.Process.Pid) {
 				peak = max(peak, vmHWM(pid))
 			}
 			select {
@@ -422,8 +422,8 @@ func runMeasured(ctx context.Context, env []string, name string, args ...string)
 	return m, nil
 }
 
-// childPIDs lists the children of every thread of pid.
-func childPIDs(pid int) []int {
+// ChildPIDs lists the child processes of every thread of pid.
+func ChildPIDs(pid int) []int {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var out []int
 	for _, t := range tasks {

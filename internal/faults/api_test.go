@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hdi-dev/hdi/internal/bench"
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 )
@@ -62,7 +63,7 @@ func TestPluginKilledMidStream(t *testing.T) {
 	defer c.Process.Kill()
 	var plugin int
 	waitFor(t, time.Minute, "the plugin to start streaming", func() bool {
-		for _, p := range children(c.Process.Pid) {
+		for _, p := range bench.ChildPIDs(c.Process.Pid) {
 			if strings.HasPrefix(commName(p), "hdi-provider") {
 				plugin = p
 			}

@@ -161,25 +161,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// children lists the child processes of pid (all its threads').
-func children(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, task := range tasks {
-		b, err := os.ReadFile(task)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			var p int
-			if _, err := fmt.Sscan(f, &p); err == nil {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
-
 // commName is a process's command name (truncated to 15 bytes by Linux).
 func commName(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))

@@ -3,7 +3,6 @@ package synth
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
@@ -35,27 +34,6 @@ var benchStart = time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
 // per instrument and minute.
 const benchInstruments = 64
 
-func writeBench(path string, meta *dbn.Metadata, compress bool, fill func(*dbn.Encoder) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	enc, err := dbn.NewEncoder(f, meta, &dbn.EncoderOptions{Zstd: compress})
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if err := fill(enc); err != nil {
-		f.Close()
-		return err
-	}
-	if err := enc.Close(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func benchMeta(schema dbn.Schema, symbols []string) *dbn.Metadata {
 	return &dbn.Metadata{Version: 3, Dataset: Dataset, Schema: schema, Start: uint64(benchStart.UnixNano()),
 		End: dbn.UndefTimestamp, STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID, SymbolCstrLen: dbn.SymbolCstrLen,
@@ -69,7 +47,7 @@ func WriteOhlcv1M(path string, n int, compress bool) error {
 	for i := range syms {
 		syms[i] = fmt.Sprintf("SYM%02d", i)
 	}
-	return writeBench(path, benchMeta(dbn.SchemaOhlcv1M, syms), compress, func(enc *dbn.Encoder) error {
+	return writeFile(path, benchMeta(dbn.SchemaOhlcv1M, syms), compress, func(enc *dbn.Encoder) error {
 		rng := rand.New(rand.NewPCG(11, uint64(n)))
 		price := make([]int64, benchInstruments)
 		for i := range price {
@@ -96,7 +74,7 @@ func WriteOhlcv1M(path string, n int, compress bool) error {
 // WriteMbp10 writes n ten-level book updates of two instruments as one DBN
 // v3 file: each update moves one level, the others stay.
 func WriteMbp10(path string, n int, compress bool) error {
-	return writeBench(path, benchMeta(dbn.SchemaMbp10, []string{"ESH4", "NQH4"}), compress, func(enc *dbn.Encoder) error {
+	return writeFile(path, benchMeta(dbn.SchemaMbp10, []string{"ESH4", "NQH4"}), compress, func(enc *dbn.Encoder) error {
 		rng := rand.New(rand.NewPCG(13, uint64(n)))
 		ids := []uint32{1001, 2001}
 		mid := []int64{4800 * e9, 16800 * e9}

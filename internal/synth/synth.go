@@ -161,7 +161,7 @@ func WriteDemo(dir string, d Demo) ([]string, error) {
 	var paths []string
 	write := func(schema dbn.Schema, fill func(*dbn.Encoder) error) error {
 		p := filepath.Join(dir, fmt.Sprintf("demo.%s.dbn.zst", schema))
-		if err := writeFile(p, d.metadata(schema), fill); err != nil {
+		if err := writeFile(p, d.metadata(schema), true, fill); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 		paths = append(paths, p)
@@ -186,12 +186,13 @@ func WriteDemo(dir string, d Demo) ([]string, error) {
 	return paths, nil
 }
 
-func writeFile(path string, meta *dbn.Metadata, fill func(*dbn.Encoder) error) error {
+// writeFile writes one DBN file: meta, then whatever fill encodes.
+func writeFile(path string, meta *dbn.Metadata, compress bool, fill func(*dbn.Encoder) error) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	enc, err := dbn.NewEncoder(f, meta, &dbn.EncoderOptions{Zstd: true})
+	enc, err := dbn.NewEncoder(f, meta, &dbn.EncoderOptions{Zstd: compress})
 	if err != nil {
 		f.Close()
 		return err
