@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X github.com/hdi-dev/hdi/internal/buildinfo.Commit=$(COMMIT)
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 
 .PHONY: help build test lint generate check-generated fuzz demo clean
 
@@ -44,7 +44,7 @@ generate: ## regenerate sqlc and protobuf code
 check-generated: ## fail when regenerating sqlc or protobuf output would change a file
 	bash scripts/check-generated.sh
 
-fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
+fuzz: ## run each fuzz target briefly (FUZZTIME=5s)
 	bash scripts/fuzz.sh $(FUZZTIME)
 
 DEMO_DIR ?= .hdi/demo
