@@ -72,6 +72,16 @@ func (a *App) externalSource() string {
 	return "the configuration"
 }
 
+// managedCluster returns the local cluster for db start/stop, or nil (having
+// said why) when an external database is configured.
+func (a *App) managedCluster(cmd *cobra.Command) (*localpg.Cluster, error) {
+	if a.Config.DatabaseURL != "" {
+		a.sayExternal(cmd)
+		return nil, nil
+	}
+	return a.localCluster(false)
+}
+
 // sayExternal explains that db start/stop manage only the local cluster.
 func (a *App) sayExternal(cmd *cobra.Command) {
 	fmt.Fprintf(a.Stderr, "hdi is configured to use an external database (database_url from %s); `%s` manages only hdi's own local cluster, so it does nothing. Unset it to use the local cluster.\n", a.externalSource(), cmd.CommandPath())
@@ -106,12 +116,8 @@ database configured, it says so and does nothing (exit status 0).`,
 		Example: "  hdi db start\n  hdi db start --data-dir /srv/hdi",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app.Config.DatabaseURL != "" {
-				app.sayExternal(cmd)
-				return nil
-			}
-			c, err := app.localCluster(false)
-			if err != nil {
+			c, err := app.managedCluster(cmd)
+			if c == nil || err != nil {
 				return err
 			}
 			res, err := c.Start(cmd.Context())
@@ -145,12 +151,8 @@ and does nothing (exit status 0).`,
 		Example: "  hdi db stop",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app.Config.DatabaseURL != "" {
-				app.sayExternal(cmd)
-				return nil
-			}
-			c, err := app.localCluster(false)
-			if err != nil {
+			c, err := app.managedCluster(cmd)
+			if c == nil || err != nil {
 				return err
 			}
 			was, err := c.Stop(cmd.Context())

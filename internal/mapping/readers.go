@@ -237,7 +237,7 @@ func int64Values(arr arrow.Array) ([]int64, bool) {
 	case *array.Timestamp:
 		vals := a.TimestampValues()
 		// arrow.Timestamp is an int64; reinterpret without copying.
-		return timestampsAsInt64(vals), true
+		return arrowval.TimestampsAsInt64(vals), true
 	}
 	return nil, false
 }

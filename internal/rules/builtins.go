@@ -414,7 +414,7 @@ func int64Vals(arr arrow.Array) []int64 {
 	case *array.Int64:
 		return a.Int64Values()
 	case *array.Timestamp:
-		return timestampsAsInt64(a.TimestampValues())
+		return arrowval.TimestampsAsInt64(a.TimestampValues())
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
-	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/plugins/sdk"
@@ -144,16 +143,7 @@ func (f *fakeProvider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk
 func setup(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	url := pgtest.NewDB(t)
-	m, err := migrate.Open(ctx, url, migrate.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pool := pgtest.Connect(t, url)
+	pool := pgtest.Connect(t, pgtest.NewMigratedDB(t))
 	if _, err := pool.Exec(ctx, ticksTable); err != nil {
 		t.Fatal(err)
 	}

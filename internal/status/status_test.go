@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/status"
 )
@@ -34,14 +33,7 @@ func TestStatusWithAndWithoutMigrations(t *testing.T) {
 		t.Fatalf("status should say to migrate:\n%s", text.String())
 	}
 
-	m, err := migrate.Open(ctx, url, migrate.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Migrate(t, url)
 	r = status.NewReport("/etc/hdi.yaml")
 	r.CheckDatabase(ctx, url, "configured")
 	if r.Migrations.Applied != r.Migrations.Latest || r.Migrations.Pending {

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
-	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
@@ -56,17 +55,7 @@ func Migrated(t testing.TB) (string, *pgxpool.Pool) {
 // Empty returns the URL of a fresh migrated database.
 func Empty(t testing.TB) string {
 	t.Helper()
-	ctx := context.Background()
-	url := pgtest.NewDB(t)
-	m, err := migrate.Open(ctx, url, migrate.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return url
+	return pgtest.NewMigratedDB(t)
 }
 
 // LoadDBN loads one DBN file into the table of its schema: dataset from the
