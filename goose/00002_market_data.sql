@@ -16,9 +16,12 @@
 --     above 2^63-1 is quarantined by the loader, never wrapped.
 --   * one-character codes (side, action, ...) are text; a NUL byte is NULL.
 --   * the natural key of each table is a UNIQUE NULLS NOT DISTINCT
---     constraint named <table>_key that starts with (dataset, instrument_id,
---     ts) and so also serves instrument + time-range queries; a BRIN index on
---     ts serves time-range scans over all instruments.
+--     constraint named <table>_key that starts with (instrument_id, ts) and
+--     so also serves instrument + time-range queries; a BRIN index on ts
+--     serves time-range scans over all instruments. dataset is the key's
+--     last column: every B-tree descent compares the leading columns, and a
+--     leading text column (a collation-aware comparison) made loading 1.5-2x
+--     slower (docs/BENCHMARKS.md).
 
 -- +goose Up
 
@@ -225,7 +228,7 @@ CREATE TABLE mbo (
     sequence                    bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT mbo_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, order_id, action, side, price, size, ts_event, flags)
+    CONSTRAINT mbo_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, order_id, action, side, price, size, ts_event, flags, dataset)
 );
 CREATE INDEX mbo_ts_brin ON mbo USING brin (ts);
 
@@ -256,7 +259,7 @@ CREATE TABLE mbp_1 (
     ask_ct_00                   bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT mbp_1_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags)
+    CONSTRAINT mbp_1_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags, dataset)
 );
 CREATE INDEX mbp_1_ts_brin ON mbp_1 USING brin (ts);
 
@@ -341,7 +344,7 @@ CREATE TABLE mbp_10 (
     ask_ct_09                   bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT mbp_10_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags)
+    CONSTRAINT mbp_10_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags, dataset)
 );
 CREATE INDEX mbp_10_ts_brin ON mbp_10 USING brin (ts);
 
@@ -372,7 +375,7 @@ CREATE TABLE tbbo (
     ask_ct_00                   bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT tbbo_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags)
+    CONSTRAINT tbbo_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags, dataset)
 );
 CREATE INDEX tbbo_ts_brin ON tbbo USING brin (ts);
 
@@ -397,7 +400,7 @@ CREATE TABLE trades (
     sequence                    bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT trades_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags)
+    CONSTRAINT trades_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags, dataset)
 );
 CREATE INDEX trades_ts_brin ON trades USING brin (ts);
 
@@ -425,7 +428,7 @@ CREATE TABLE bbo_1s (
     ask_ct_00                   bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT bbo_1s_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id)
+    CONSTRAINT bbo_1s_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, dataset)
 );
 CREATE INDEX bbo_1s_ts_brin ON bbo_1s USING brin (ts);
 
@@ -453,7 +456,7 @@ CREATE TABLE bbo_1m (
     ask_ct_00                   bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT bbo_1m_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id)
+    CONSTRAINT bbo_1m_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, dataset)
 );
 CREATE INDEX bbo_1m_ts_brin ON bbo_1m USING brin (ts);
 
@@ -482,7 +485,7 @@ CREATE TABLE cmbp_1 (
     ask_pb_00                   integer  NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT cmbp_1_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, ts_event, action, side, price, size, flags)
+    CONSTRAINT cmbp_1_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, ts_event, action, side, price, size, flags, dataset)
 );
 CREATE INDEX cmbp_1_ts_brin ON cmbp_1 USING brin (ts);
 
@@ -511,7 +514,7 @@ CREATE TABLE tcbbo (
     ask_pb_00                   integer  NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT tcbbo_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, ts_event, action, side, price, size, flags)
+    CONSTRAINT tcbbo_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, ts_event, action, side, price, size, flags, dataset)
 );
 CREATE INDEX tcbbo_ts_brin ON tcbbo USING brin (ts);
 
@@ -538,7 +541,7 @@ CREATE TABLE cbbo_1s (
     ask_pb_00                   integer  NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT cbbo_1s_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id)
+    CONSTRAINT cbbo_1s_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, dataset)
 );
 CREATE INDEX cbbo_1s_ts_brin ON cbbo_1s USING brin (ts);
 
@@ -565,7 +568,7 @@ CREATE TABLE cbbo_1m (
     ask_pb_00                   integer  NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT cbbo_1m_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id)
+    CONSTRAINT cbbo_1m_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, dataset)
 );
 CREATE INDEX cbbo_1m_ts_brin ON cbbo_1m USING brin (ts);
 
@@ -586,7 +589,7 @@ CREATE TABLE ohlcv_1s (
     volume                      bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT ohlcv_1s_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_event, publisher_id)
+    CONSTRAINT ohlcv_1s_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)
 );
 CREATE INDEX ohlcv_1s_ts_brin ON ohlcv_1s USING brin (ts);
 
@@ -607,7 +610,7 @@ CREATE TABLE ohlcv_1m (
     volume                      bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT ohlcv_1m_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_event, publisher_id)
+    CONSTRAINT ohlcv_1m_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)
 );
 CREATE INDEX ohlcv_1m_ts_brin ON ohlcv_1m USING brin (ts);
 
@@ -628,7 +631,7 @@ CREATE TABLE ohlcv_1h (
     volume                      bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT ohlcv_1h_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_event, publisher_id)
+    CONSTRAINT ohlcv_1h_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)
 );
 CREATE INDEX ohlcv_1h_ts_brin ON ohlcv_1h USING brin (ts);
 
@@ -649,7 +652,7 @@ CREATE TABLE ohlcv_1d (
     volume                      bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT ohlcv_1d_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_event, publisher_id)
+    CONSTRAINT ohlcv_1d_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)
 );
 CREATE INDEX ohlcv_1d_ts_brin ON ohlcv_1d USING brin (ts);
 
@@ -670,7 +673,7 @@ CREATE TABLE ohlcv_eod (
     volume                      bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT ohlcv_eod_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_event, publisher_id)
+    CONSTRAINT ohlcv_eod_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)
 );
 CREATE INDEX ohlcv_eod_ts_brin ON ohlcv_eod USING brin (ts);
 
@@ -696,7 +699,7 @@ CREATE TABLE statistics (
     stat_flags                  smallint NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT statistics_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, stat_type, update_action, ts_event, ts_ref, price, quantity, stat_flags)
+    CONSTRAINT statistics_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, stat_type, update_action, ts_event, ts_ref, price, quantity, stat_flags, dataset)
 );
 CREATE INDEX statistics_ts_brin ON statistics USING brin (ts);
 
@@ -719,7 +722,7 @@ CREATE TABLE status (
     is_short_sell_restricted    text,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT status_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, ts_event, action, reason, trading_event, is_trading, is_quoting, is_short_sell_restricted)
+    CONSTRAINT status_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, ts_event, action, reason, trading_event, is_trading, is_quoting, is_short_sell_restricted, dataset)
 );
 CREATE INDEX status_ts_brin ON status USING brin (ts);
 
@@ -755,7 +758,7 @@ CREATE TABLE imbalance (
     significant_imbalance       text,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT imbalance_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, ts_event, auction_type, auction_time, side, ref_price, paired_qty, total_imbalance_qty)
+    CONSTRAINT imbalance_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, ts_event, auction_type, auction_time, side, ref_price, paired_qty, total_imbalance_qty, dataset)
 );
 CREATE INDEX imbalance_ts_brin ON imbalance USING brin (ts);
 
@@ -840,7 +843,7 @@ CREATE TABLE definition (
     leg_underlying_id           bigint   NOT NULL,
     -- ts_out: when the gateway sent it (DBN ts_out suffix), else NULL.
     ts_out                      bigint,
-    CONSTRAINT definition_key UNIQUE NULLS NOT DISTINCT (dataset, instrument_id, ts, ts_recv, publisher_id, ts_event, security_update_action, leg_index)
+    CONSTRAINT definition_key UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, ts_event, security_update_action, leg_index, dataset)
 );
 CREATE INDEX definition_ts_brin ON definition USING brin (ts);
 

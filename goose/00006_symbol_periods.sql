@@ -6,7 +6,7 @@
 -- and the day's window clipped to [p_start, p_end).
 --
 -- It is PL/pgSQL so the planner never inlines it: its few rows (ROWS 50) then
--- drive a nested loop of index range scans on (dataset, instrument_id, ts) in
+-- drive a nested loop of index range scans on the key (instrument_id, ts, ...) in
 -- the market tables, instead of a scan of the whole time range.
 
 -- +goose Up

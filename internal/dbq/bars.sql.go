@@ -478,7 +478,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -558,7 +558,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1d x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -633,7 +633,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1h x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -708,7 +708,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -784,7 +784,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1s x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -877,7 +877,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -957,7 +957,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_eod x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -1038,7 +1038,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -1124,7 +1124,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS trade_count
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence, ts_out FROM trades x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts

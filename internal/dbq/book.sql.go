@@ -603,7 +603,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.bid_px_00, b.ask_px_00, b.bid_sz_00, b.ask_sz_00, b.bid_ct_00, b.ask_ct_00
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence, bid_px_00, ask_px_00, bid_sz_00, ask_sz_00, bid_ct_00, ask_ct_00, ts_out FROM tbbo x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts

@@ -268,7 +268,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.update_action, b.stat_flags, b.publisher_id, b.sequence
 FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, ts_ref, price, quantity, sequence, ts_in_delta, stat_type, channel_id, update_action, stat_flags, ts_out FROM statistics x
     WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts

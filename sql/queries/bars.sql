@@ -118,7 +118,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1s x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -136,7 +136,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1m x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -154,7 +154,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1h x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -172,7 +172,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1d x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -190,7 +190,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.open, b.high, b.low, b.close, b.volume
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_eod x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -216,7 +216,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1m x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -243,7 +243,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1m x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -270,7 +270,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS bar_count
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM ohlcv_1m x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
@@ -297,7 +297,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        count(*)::bigint AS trade_count
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM trades x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts

@@ -45,7 +45,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, b.raw_symbol, b.ts_recv, b.ts_
        b.maturity_year, b.maturity_month, b.leg_count, b.leg_index
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM definition x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts

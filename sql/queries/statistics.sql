@@ -39,7 +39,7 @@ SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symb
        b.update_action, b.stat_flags, b.publisher_id, b.sequence
 FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on (dataset, instrument_id, ts).
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
     SELECT * FROM statistics x
     WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
       AND x.ts >= p.from_ts AND x.ts < p.to_ts
