@@ -53,7 +53,9 @@ func TestPluginKilledMidStream(t *testing.T) {
 	want := cleanRun(t, srv, days)
 
 	url, pool := migratedDB(t)
-	srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Delay: 30 * time.Millisecond, Count: 1})
+	// Each 4 KiB piece of the first body waits 200 ms, so that stream stays
+	// open for seconds, and the kill below lands while a body is streaming.
+	srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Delay: 200 * time.Millisecond, Count: 1})
 	c := hdiCmd(t, apiEnv(t, url, srv), apiArgs(days)...)
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
@@ -68,9 +70,8 @@ func TestPluginKilledMidStream(t *testing.T) {
 				plugin = p
 			}
 		}
-		return plugin != 0 && len(srv.RequestsTo("timeseries.get_range")) > 0
+		return plugin != 0 && srv.InFlight("timeseries.get_range") > 0
 	})
-	time.Sleep(100 * time.Millisecond) // into the slow body
 	if err := syscall.Kill(plugin, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

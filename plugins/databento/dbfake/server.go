@@ -77,6 +77,7 @@ type Server struct {
 	datasets map[string]*Dataset
 	faults   []*Fault
 	reqs     []Request
+	inFlight map[string]int // requests being answered, by endpoint
 }
 
 // New starts a server holding the given datasets.
@@ -113,6 +114,14 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.reqs)
+}
+
+// InFlight returns how many requests to endpoint are being answered now
+// (Requests lists a request only once its answer is complete).
+func (s *Server) InFlight(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight[endpoint]
 }
 
 // RequestsTo returns the requests received for one endpoint.
@@ -172,9 +181,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	user, pass, hasAuth := r.BasicAuth()
 	rec := Request{Endpoint: endpoint, Method: r.Method, Form: r.Form, User: user, Password: pass, HasAuth: hasAuth}
 	rec.Status = -1 // still -1 when the handler aborted (a cut stream)
+	s.mu.Lock()
+	if s.inFlight == nil {
+		s.inFlight = map[string]int{}
+	}
+	s.inFlight[endpoint]++
+	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.reqs = append(s.reqs, rec)
+		s.inFlight[endpoint]--
 		s.mu.Unlock()
 	}()
 	rec.Status = s.handle(w, r, endpoint, ok, hasAuth && user == s.Key)
