@@ -28,7 +28,7 @@ func init() { addCommand(newIngestCmd) }
 type ingestFlags struct {
 	job                                          string
 	provider, dataset, schema, stypeIn, stypeOut string
-	symbols, files                               []string
+	symbols, files, params                       []string
 	start, end, chunk, table, mode               string
 	limit                                        int64
 	concurrency                                  int
@@ -75,6 +75,7 @@ is included, a timestamp end is excluded.`,
 	fl.StringVar(&f.end, "end", "", "end: a date (included), an RFC 3339 time (excluded), or relative (today)")
 	fl.StringArrayVar(&f.files, "file", nil, "local file, directory or glob (repeatable); uses the provider's file source")
 	fl.Int64Var(&f.limit, "limit", 0, "maximum records to fetch (0: no limit)")
+	fl.StringArrayVar(&f.params, "param", nil, "provider parameter KEY=VALUE (repeatable; overrides the job's), e.g. --param parts=1")
 	fl.StringVar(&f.chunk, "chunk", "", "unit length: 1d, 1w, 1mo, 1y or a duration such as 6h")
 	fl.StringVar(&f.table, "table", "", "target table (default: the schema's table)")
 	fl.StringVar(&f.mode, "mode", "", "load mode: dedupe-append (default) or replace-range")
@@ -131,6 +132,16 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 	}
 	if changed("concurrency") {
 		job.Concurrency = f.concurrency
+	}
+	for _, kv := range f.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
+		}
+		if job.Source.Params == nil {
+			job.Source.Params = map[string]string{}
+		}
+		job.Source.Params[strings.TrimSpace(k)] = v
 	}
 	if changed("max-cost") {
 		job.MaxCost = &f.maxCost

@@ -98,6 +98,54 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 	}
 }
 
+// TestIngestBigFileInParts: a file of 8 MiB or more loads as two units in
+// parallel, to exactly what one unit loads; --param parts=3 gives three; a
+// re-run skips them all; --force loads the file as one unit again.
+func TestIngestBigFileInParts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trades.dbn")
+	if err := synth.WriteTrades(path, 200_000, false); err != nil { // 9.6 MB
+		t.Fatal(err)
+	}
+	load := func(wantUnits string, args ...string) (*pgxpool.Pool, string) {
+		t.Helper()
+		url := pgtest.NewDB(t)
+		_, stderr := mustRun(t, ingestEnv(t, url), append([]string{"ingest", "--migrate", "--provider", "databento", "--file", path}, args...)...)
+		if !strings.Contains(stderr, wantUnits) {
+			t.Fatalf("want %q:\n%s", wantUnits, stderr)
+		}
+		return pgtest.Connect(t, url), url
+	}
+	one, _ := load("1 done, 0 skipped", "--param", "parts=1")
+	wantRows, wantSum := scalarInt(t, one, `SELECT count(*) FROM trades`), tableChecksum(t, one, "trades")
+	wantMaps := scalarInt(t, one, `SELECT count(*) FROM symbol_mappings`)
+	if wantRows != 200_000 || wantMaps == 0 {
+		t.Fatalf("one unit: %d rows, %d symbol mappings", wantRows, wantMaps)
+	}
+	for _, c := range []struct {
+		units string
+		args  []string
+	}{{"2 done, 0 skipped", nil}, {"3 done, 0 skipped", []string{"--param", "parts=3", "--concurrency", "3"}}} {
+		pool, url := load(c.units, c.args...)
+		if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got != wantRows || tableChecksum(t, pool, "trades") != wantSum {
+			t.Fatalf("%v: %d rows (want %d) or other content than one unit's", c.args, got, wantRows)
+		}
+		if got := scalarInt(t, pool, `SELECT count(*) FROM symbol_mappings`); got != wantMaps {
+			t.Errorf("%v: %d symbol mappings, want %d", c.args, got, wantMaps)
+		}
+		if c.args != nil {
+			continue
+		}
+		env := ingestEnv(t, url)
+		if _, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", path); !strings.Contains(stderr, "0 done, 2 skipped") {
+			t.Fatalf("a re-run must skip both parts:\n%s", stderr)
+		}
+		if _, stderr := mustRun(t, env, "ingest", "--force", "--provider", "databento", "--file", path); !strings.Contains(stderr, "1 done, 0 skipped") ||
+			tableChecksum(t, pool, "trades") != wantSum {
+			t.Fatalf("--force reloads the file as one unit, to the same content:\n%s", stderr)
+		}
+	}
+}
+
 func countRecords(t *testing.T, path string) int64 {
 	t.Helper()
 	r, err := dbn.Open(path)

@@ -168,6 +168,7 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 		Chunking: sdk.Chunking{Period: job.Chunking.Time, SymbolsPerUnit: job.Chunking.SymbolsPerUnit},
 		Files:    job.Source.Files,
 		Params:   job.Source.Params,
+		Replace:  job.Target.Mode == jobspec.ModeReplaceRange || r.opts.Force,
 	}
 	if !rng.IsZero() {
 		sj.Start, sj.End = rng.Start.UnixNano(), rng.End.UnixNano()

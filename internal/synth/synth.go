@@ -297,6 +297,10 @@ func WriteTrades(path string, n int, compress bool) error {
 		End:     uint64(start.Add(time.Duration(n+1) * 2 * time.Millisecond).UnixNano()), // trades are at most 2 ms apart
 		STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID, SymbolCstrLen: dbn.SymbolCstrLen,
 		Symbols: []string{"ESH4", "NQH4"}}
+	for _, ct := range c { // as Databento's files: each symbol's instrument per day
+		meta.Mappings = append(meta.Mappings, dbn.SymbolMapping{RawSymbol: ct.Raw, Intervals: []dbn.MappingInterval{{
+			StartDate: dbn.DateOf(start), EndDate: dbn.DateOf(time.Unix(0, int64(meta.End)).AddDate(0, 0, 1)), Symbol: fmt.Sprint(ct.ID)}}})
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err

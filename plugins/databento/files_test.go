@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/synth"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
@@ -171,4 +175,100 @@ func TestFileDirAndGlob(t *testing.T) {
 			t.Errorf("key changed: %s vs %s", p1.Units[i].Key, p2.Units[i].Key)
 		}
 	}
+}
+
+// TestFileParts: a big file is planned as parts that split its records
+// exactly, by chunks of 65,536 records in turn; only the first part carries
+// the symbol mappings; a small file, a limit and replace stay one unit.
+func TestFileParts(t *testing.T) {
+	b := setup(t)
+	const n = 200_000 // chunks 0..3: parts of 3 take {0, 3}, {1}, {2}
+	path := filepath.Join(t.TempDir(), "trades.dbn")
+	if err := synth.WriteBench(path, dbn.SchemaTrades, n, false); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := dbn.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]uint64, 3) // ts_event by part, in file order
+	for i := 0; rd.Next(); i++ {
+		k := (i / 65536) % 3
+		want[k] = append(want[k], rd.TsEvent())
+	}
+	_ = rd.Close()
+
+	job := &sdk.Job{Files: []string{path}, Params: map[string]string{"parts": "3"}}
+	ctx := context.Background()
+	plan, err := b.p.Plan(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Units) != 3 {
+		t.Fatalf("units = %d, want 3", len(plan.Units))
+	}
+	for k, u := range plan.Units {
+		if suffix := fmt.Sprintf(":part=%d/3", k+1); !strings.HasSuffix(u.Key, suffix) {
+			t.Errorf("unit %d key %s, want suffix %s", k, u.Key, suffix)
+		}
+		col := &sdk.Collector{}
+		if err := b.p.Fetch(ctx, &sdk.FetchRequest{Job: job, Unit: u}, col); err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, rec := range col.Batches["trades"] {
+			ts := rec.Column(rec.Schema().FieldIndices("ts_event")[0]).(*array.Int64)
+			for i := 0; i < ts.Len(); i++ {
+				got = append(got, uint64(ts.Value(i)))
+			}
+		}
+		col.Release()
+		if !slices.Equal(got, want[k]) {
+			t.Errorf("part %d: %d records, want %d (or different records)", k+1, len(got), len(want[k]))
+		}
+		if (k == 0) != (len(col.Maps) > 0) {
+			t.Errorf("part %d: %d symbol mappings (only the first part sends them)", k+1, len(col.Maps))
+		}
+	}
+
+	units := func(job *sdk.Job) int {
+		t.Helper()
+		plan, err := b.p.Plan(ctx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(plan.Units)
+	}
+	if got := units(&sdk.Job{Files: []string{path}}); got != 2 {
+		t.Errorf("a %d-byte file: %d units, want 2 by default", fileSize(t, path), got)
+	}
+	small := filepath.Join(sharedDir(t), "test_data.trades.v3.dbn.zst")
+	if got := units(&sdk.Job{Files: []string{small}}); got != 1 {
+		t.Errorf("a small file: %d units, want 1", got)
+	}
+	if got := units(&sdk.Job{Files: []string{path}, Limit: 10}); got != 1 {
+		t.Errorf("with a limit: %d units, want 1", got)
+	}
+	if got := units(&sdk.Job{Files: []string{path}, Replace: true}); got != 1 {
+		t.Errorf("replace: %d units, want 1", got)
+	}
+	for params, msg := range map[string]string{"0": "want a whole number from 1 to 64", "x": "want a whole number", "65": "from 1 to 64"} {
+		_, err := b.p.Plan(ctx, &sdk.Job{Files: []string{path}, Params: map[string]string{"parts": params}})
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("parts %s: err = %v, want %q", params, err, msg)
+		}
+	}
+	_, err = b.p.Plan(ctx, &sdk.Job{Files: []string{path}, Replace: true, Params: map[string]string{"parts": "2"}})
+	if err == nil || !strings.Contains(err.Error(), "replace-range or --force") {
+		t.Errorf("parts with replace: err = %v", err)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

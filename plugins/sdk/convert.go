@@ -133,6 +133,7 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		Chunking: &pb.Chunking{Period: j.Chunking.Period, SymbolsPerUnit: int32(j.Chunking.SymbolsPerUnit)},
 		Files:    j.Files,
 		Params:   j.Params,
+		Replace:  j.Replace,
 	}
 	for _, c := range j.Columns {
 		out.Columns = append(out.Columns, &pb.ColumnSpec{
@@ -161,6 +162,7 @@ func jobFromPB(r *pb.PlanRequest) *Job {
 		Chunking: Chunking{Period: r.GetChunking().GetPeriod(), SymbolsPerUnit: int(r.GetChunking().GetSymbolsPerUnit())},
 		Files:    r.GetFiles(),
 		Params:   r.GetParams(),
+		Replace:  r.GetReplace(),
 	}
 	for _, c := range r.GetColumns() {
 		out.Columns = append(out.Columns, Column{

@@ -238,6 +238,10 @@ type Job struct {
 	Files    []string          // files or globs, for file providers
 	Columns  []Column          // job-declared schema, for providers without a fixed one
 	Params   map[string]string // provider-specific parameters
+	// Replace: the host deletes each unit's time range before loading it
+	// (replace-range, --force), so units must not overlap: do not split
+	// one time range across several units.
+	Replace bool
 }
 
 // Unit is one piece of work: Fetch loads exactly one.

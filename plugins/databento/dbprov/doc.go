@@ -29,7 +29,9 @@
 // schema: 1d for tick schemas, 1w for 1s bars/bbo/cbbo, 1mo for 1m
 // bars/bbo/cbbo, 1y for 1h, 1d and eod bars and definitions; the job's
 // chunking.period also works), stype_in, stype_out, resolve (call
-// symbology.resolve when the data carries no symbol mappings; default true).
+// symbology.resolve when the data carries no symbol mappings; default true),
+// parts (files: units per file, loaded in parallel; default 2 for files of
+// 8 MiB and more, else 1).
 //
 // # Units
 //
@@ -43,7 +45,8 @@
 // the sorted symbols joined by commas; ":limit=N" is appended when a limit
 // is set). File units are one per file, keyed by content:
 // databento:file:DATASET:SCHEMA:HASH, HASH from the file size and its first
-// MiB, so a moved or renamed file is not loaded twice.
+// MiB, so a moved or renamed file is not loaded twice; a big file is split
+// into parts (param parts; see partChunk), keyed ...:HASH:part=K/P.
 //
 // Plan fills each API unit's estimates from metadata.get_record_count,
 // get_billable_size and get_cost: one call of each per unit (four units at

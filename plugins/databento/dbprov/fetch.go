@@ -67,6 +67,8 @@ type emitter struct {
 	// filter
 	start, end uint64 // index-ts filter, end 0 = none
 	limit      int64
+	part       int64 // this unit's part (0-based) of parts (see partChunk)
+	parts      int64
 }
 
 func newEmitter(out sdk.Sender, s dbn.Schema, rows int, locator string) *emitter {
@@ -135,6 +137,9 @@ func readU64(b []byte, off int) uint64 { return binary.LittleEndian.Uint64(b[off
 func (e *emitter) record(rd *dbn.Reader) error {
 	rec := rd.RecordBytes()
 	e.seen++
+	if e.parts > 1 && ((e.seen-1)/partChunk)%e.parts != e.part {
+		return nil
+	}
 	rt := rd.RecordType()
 	if rt == nil {
 		return nil
@@ -224,15 +229,24 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	if err != nil {
 		return err
 	}
+	part, parts, err := filePart(u)
+	if err != nil {
+		return err
+	}
 	e := newEmitter(out, schema, rows, path)
 	e.limit = r.Limit
+	e.part, e.parts = part-1, parts
 	if !r.Range.IsZero() {
 		e.start, e.end = uint64(r.Range.Start.UnixNano()), uint64(r.Range.End.UnixNano())
 	}
-	e.maps = metadataMappings(meta, r)
-	if len(e.maps) == 0 && r.Resolve && cfg.APIKey != "" {
-		if err := e.resolveMissing(ctx, newClient(cfg), meta, r); err != nil {
-			return err
+	// Only the first part stores the file's symbol mappings: parts commit
+	// separately, and one writer keeps them from waiting on each other.
+	if part == 1 {
+		e.maps = metadataMappings(meta, r)
+		if len(e.maps) == 0 && r.Resolve && cfg.APIKey != "" {
+			if err := e.resolveMissing(ctx, newClient(cfg), meta, r); err != nil {
+				return err
+			}
 		}
 	}
 	if err := e.run(ctx, rd); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,8 +101,46 @@ func fileHash(path string, size int64) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
-// planFiles makes one unit per file, checking each file's metadata against
-// the job.
+// File parts. A big file is loaded as several units, its parts, which the
+// runner loads in parallel, each in its own transaction: part k of P takes
+// the records whose chunk (the record's position in the file divided by
+// partChunk) is k modulo P. Every part reads the whole file (decoding is
+// cheap next to PostgreSQL's inserts, and only a part's own records are
+// built into batches); the split depends on the file alone, so a re-run
+// skips exactly the parts already loaded. Parts interleave through the file,
+// so they move through time together.
+const (
+	partChunk     = 65536   // records
+	autoPartBytes = 8 << 20 // files this big or bigger get autoParts parts
+	autoParts     = 2       // hdi's default concurrency
+	maxParts      = 64      // hdi's highest concurrency
+)
+
+// partsFor is the number of parts of a file of size bytes.
+func (r *request) partsFor(size int64) int {
+	switch {
+	case r.Parts > 0:
+		return r.Parts
+	case r.Limit > 0 || r.Replace || size < autoPartBytes:
+		return 1
+	}
+	return autoParts
+}
+
+// filePart reads a unit's part param, "K/P" (1-based); none is 1/1.
+func filePart(u *sdk.Unit) (k, n int64, err error) {
+	v := u.Params["part"]
+	if v == "" {
+		return 1, 1, nil
+	}
+	if _, err := fmt.Sscanf(v, "%d/%d", &k, &n); err != nil || n < 1 || k < 1 || k > n {
+		return 0, 0, invalidArg("databento: unit %s: part %q: want K/P with 1 <= K <= P", u.Key, v)
+	}
+	return k, n, nil
+}
+
+// planFiles makes one unit per file (or per part of a big file), checking
+// each file's metadata against the job.
 func planFiles(r *request) (*sdk.Plan, error) {
 	paths, err := expandFiles(r.Files)
 	if err != nil {
@@ -154,7 +193,19 @@ func planFiles(r *request) (*sdk.Plan, error) {
 				p, fmtNS(u.Start), fmtNS(u.End)))
 			continue
 		}
-		plan.Units = append(plan.Units, u)
+		parts := r.partsFor(st.Size())
+		if parts == 1 {
+			plan.Units = append(plan.Units, u)
+			continue
+		}
+		for k := 1; k <= parts; k++ {
+			pu := u
+			pu.Key = fmt.Sprintf("%s:part=%d/%d", key, k, parts)
+			pu.EstimatedBytes = sdk.Int64(st.Size() / int64(parts))
+			pu.Params = maps.Clone(u.Params)
+			pu.Params["part"] = fmt.Sprintf("%d/%d", k, parts)
+			plan.Units = append(plan.Units, pu)
+		}
 	}
 	return plan, nil
 }

@@ -30,6 +30,7 @@ var params = map[string]string{
 	"stype_in":  "input symbology (default raw_symbol)",
 	"stype_out": "output symbology (default instrument_id)",
 	"resolve":   "true/false: call symbology.resolve when the data carries no mappings (default true)",
+	"parts":     "files: units per file, loaded in parallel (default 2 for files of 8 MiB and more, else 1)",
 }
 
 // datasetRe: Databento dataset codes are VENUE.FEED in upper case.
@@ -49,6 +50,8 @@ type request struct {
 	ChunkSet bool // the job chose the chunk (else the per-schema default)
 	Resolve  bool
 	Files    []string
+	Parts    int  // units per file; 0: by size (autoParts)
+	Replace  bool // the host deletes unit ranges: one unit per file
 }
 
 func checkDataset(ds string) error {
@@ -136,6 +139,13 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 		}
 		r.Resolve = b
 	}
+	if v := p["parts"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxParts {
+			return nil, invalidArg("databento: parts %q: want a whole number from 1 to %d", v, maxParts)
+		}
+		r.Parts = n
+	}
 
 	if r.Symbols, err = normSymbols(job.Symbols, r.StypeIn); err != nil {
 		return nil, err
@@ -156,6 +166,13 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 		return nil, invalidArg("databento: limit %d: want 0 (none) or a positive count", job.Limit)
 	}
 	r.Limit = job.Limit
+	switch {
+	case r.Parts > 1 && r.Limit > 0:
+		return nil, invalidArg("databento: parts %d with a limit: the limit counts records per unit; drop one of them", r.Parts)
+	case r.Parts > 1 && job.Replace:
+		return nil, invalidArg("databento: parts %d with replace-range or --force: parts of a file share its time range, which each would delete; drop parts", r.Parts)
+	}
+	r.Replace = job.Replace
 
 	if r.Chunk, r.ChunkSet, err = parseChunking(job, r.Schema); err != nil {
 		return nil, err

@@ -823,7 +823,11 @@ type PlanRequest struct {
 	// Column schema declared by the job, for providers without a fixed schema.
 	Columns []*ColumnSpec `protobuf:"bytes,12,rep,name=columns,proto3" json:"columns,omitempty"`
 	// Provider-specific parameters.
-	Params        map[string]string `protobuf:"bytes,13,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]string `protobuf:"bytes,13,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The host deletes each unit's time range before loading it (mode
+	// replace-range, or a forced reload): units must not overlap, so the
+	// provider must not split one time range across several units.
+	Replace       bool `protobuf:"varint,14,opt,name=replace,proto3" json:"replace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +951,13 @@ func (x *PlanRequest) GetParams() map[string]string {
 		return x.Params
 	}
 	return nil
+}
+
+func (x *PlanRequest) GetReplace() bool {
+	if x != nil {
+		return x.Replace
+	}
+	return false
 }
 
 type WorkUnit struct {
@@ -1836,7 +1847,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06format\x18\x03 \x01(\tR\x06format\x12\x1a\n" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
-	"\x06source\x18\x06 \x01(\tR\x06source\"\xd7\x04\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\xf1\x04\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -1851,7 +1862,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	" \x01(\v2\x19.hdi.provider.v1.ChunkingR\bchunking\x12\x14\n" +
 	"\x05files\x18\v \x03(\tR\x05files\x125\n" +
 	"\acolumns\x18\f \x03(\v2\x1b.hdi.provider.v1.ColumnSpecR\acolumns\x12@\n" +
-	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x12\x18\n" +
+	"\areplace\x18\x0e \x01(\bR\areplace\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
