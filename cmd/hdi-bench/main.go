@@ -28,8 +28,11 @@ func main() {
 	flag.StringVar(&cfg.WorkDir, "work", filepath.Join(os.TempDir(), "hdi-bench"), "directory for the generated files (reused)")
 	flag.IntVar(&cfg.Repeat, "repeat", 1, "rounds per schema (the median is reported)")
 	flag.BoolVar(&cfg.HDIOnly, "hdi-only", false, "skip the CopyFrom and psql baselines")
+	var hdiArgs string
+	flag.StringVar(&hdiArgs, "hdi-args", "", "extra arguments of hdi ingest, space-separated (e.g. \"--param parts=1\")")
 	flag.IntVar(&cfg.BareBatch, "bare-batch", 0, "diagnostic: bare CopyFrom in COPYs of this many rows, each in a savepoint")
 	flag.Parse()
+	cfg.HDIArgs = strings.Fields(hdiArgs)
 	for _, s := range strings.Split(schemas, ",") {
 		sc, err := dbn.ParseSchema(strings.TrimSpace(s))
 		if err != nil {

@@ -49,6 +49,8 @@ type Config struct {
 	Repeat int
 	// HDIOnly skips the baselines (for scaling runs).
 	HDIOnly bool
+	// HDIArgs are extra arguments of hdi ingest (e.g. --param parts=1).
+	HDIArgs []string
 	// BareBatch > 0 makes the bare CopyFrom copy that many rows per COPY,
 	// each in a savepoint, in one transaction (hdi's pattern; a diagnostic).
 	BareBatch int
@@ -182,8 +184,9 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		if err := checkpoint(ctx, conn); err != nil {
 			return res, err
 		}
-		cfg.logf("%s: hdi ingest --provider databento --file %s", schema, path)
-		run, err := runMeasured(ctx, env, hdi, "ingest", "--provider", "databento", "--file", path)
+		args := append([]string{"ingest", "--provider", "databento", "--file", path}, cfg.HDIArgs...)
+		cfg.logf("%s: hdi %s", schema, strings.Join(args, " "))
+		run, err := runMeasured(ctx, env, hdi, args...)
 		if err != nil {
 			return res, err
 		}
