@@ -179,7 +179,8 @@ func TestFileDirAndGlob(t *testing.T) {
 
 // TestFileParts: a big file is planned as parts that split its records
 // exactly, by chunks of 65,536 records in turn; only the first part carries
-// the symbol mappings; a small file, a limit and replace stay one unit.
+// the symbol mappings; a small file, several files, a limit and replace
+// stay one unit per file.
 func TestFileParts(t *testing.T) {
 	b := setup(t)
 	const n = 200_000 // chunks 0..3: parts of 3 take {0, 3}, {1}, {2}
@@ -245,6 +246,13 @@ func TestFileParts(t *testing.T) {
 	small := filepath.Join(sharedDir(t), "test_data.trades.v3.dbn.zst")
 	if got := units(&sdk.Job{Files: []string{small}}); got != 1 {
 		t.Errorf("a small file: %d units, want 1", got)
+	}
+	other := filepath.Join(filepath.Dir(path), "other.dbn")
+	if err := synth.WriteBench(other, dbn.SchemaTrades, n+1, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := units(&sdk.Job{Files: []string{path, other}}); got != 2 {
+		t.Errorf("two big files: %d units, want one each (they load in parallel already)", got)
 	}
 	if got := units(&sdk.Job{Files: []string{path}, Limit: 10}); got != 1 {
 		t.Errorf("with a limit: %d units, want 1", got)

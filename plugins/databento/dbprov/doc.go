@@ -30,8 +30,8 @@
 // bars/bbo/cbbo, 1y for 1h, 1d and eod bars and definitions; the job's
 // chunking.period also works), stype_in, stype_out, resolve (call
 // symbology.resolve when the data carries no symbol mappings; default true),
-// parts (files: units per file, loaded in parallel; default 2 for files of
-// 8 MiB and more, else 1).
+// parts (files: units per file, loaded in parallel; default 2 for a single
+// file of 8 MiB or more, else 1).
 //
 // # Units
 //

@@ -111,17 +111,19 @@ func fileHash(path string, size int64) (string, error) {
 // so they move through time together.
 const (
 	partChunk     = 65536   // records
-	autoPartBytes = 8 << 20 // files this big or bigger get autoParts parts
+	autoPartBytes = 8 << 20 // a lone file this big or bigger gets autoParts parts
 	autoParts     = 2       // hdi's default concurrency
 	maxParts      = 64      // hdi's highest concurrency
 )
 
-// partsFor is the number of parts of a file of size bytes.
-func (r *request) partsFor(size int64) int {
+// partsFor is the number of parts of a file of size bytes, one of files.
+// Several files already load in parallel, so by default only a lone big
+// file is split (each part decodes the whole file).
+func (r *request) partsFor(size int64, files int) int {
 	switch {
 	case r.Parts > 0:
 		return r.Parts
-	case r.Limit > 0 || r.Replace || size < autoPartBytes:
+	case r.Limit > 0 || r.Replace || files > 1 || size < autoPartBytes:
 		return 1
 	}
 	return autoParts
@@ -193,7 +195,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 				p, fmtNS(u.Start), fmtNS(u.End)))
 			continue
 		}
-		parts := r.partsFor(st.Size())
+		parts := r.partsFor(st.Size(), len(paths))
 		if parts == 1 {
 			plan.Units = append(plan.Units, u)
 			continue

@@ -30,7 +30,7 @@ var params = map[string]string{
 	"stype_in":  "input symbology (default raw_symbol)",
 	"stype_out": "output symbology (default instrument_id)",
 	"resolve":   "true/false: call symbology.resolve when the data carries no mappings (default true)",
-	"parts":     "files: units per file, loaded in parallel (default 2 for files of 8 MiB and more, else 1)",
+	"parts":     "files: units per file, loaded in parallel (default 2 for a single file of 8 MiB or more, else 1)",
 }
 
 // datasetRe: Databento dataset codes are VENUE.FEED in upper case.
