@@ -146,6 +146,24 @@ func TestIngestBigFileInParts(t *testing.T) {
 	}
 }
 
+// TestIngestParamFlag: --param reaches the provider, and a malformed one is a
+// usage error that names it.
+func TestIngestParamFlag(t *testing.T) {
+	env := ingestEnv(t, pgtest.NewDB(t))
+	file := filepath.Join(t.TempDir(), "t.dbn")
+	if err := synth.WriteTrades(file, 10, false); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, env, "ingest", "--provider", "databento", "--file", file, "--param", "parts")
+	if code != 2 || !strings.Contains(errOut, `--param "parts": want KEY=VALUE`) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, env, "ingest", "--migrate", "--provider", "databento", "--file", file, "--param", "parts=0")
+	if code == 0 || !strings.Contains(errOut, `parts "0": want a whole number from 1 to 64`) {
+		t.Fatalf("the provider must check the parameter: exit %d: %s", code, errOut)
+	}
+}
+
 func countRecords(t *testing.T, path string) int64 {
 	t.Helper()
 	r, err := dbn.Open(path)
