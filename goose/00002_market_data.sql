@@ -20,7 +20,7 @@
 --     so also serves instrument + time-range queries; a BRIN index on ts
 --     serves time-range scans over all instruments. dataset is the key's
 --     last column: every B-tree descent compares the leading columns, and a
---     leading text column (a collation-aware comparison) made loading 1.5-2x
+--     leading text column (a collation-aware comparison) made loading 1.4-2x
 --     slower (docs/BENCHMARKS.md).
 
 -- +goose Up
