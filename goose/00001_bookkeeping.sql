@@ -3,9 +3,10 @@
 --
 -- A run is one execution of a job. A unit is the smallest piece of work the
 -- runner plans and loads atomically (provider + dataset + schema + symbols +
--- time range, named by unit_key); its ledger row is written in the same
--- transaction as its rows, so a re-run skips done units and a crash loses or
--- duplicates nothing. Every row a rule rejects (severity error) lands in
+-- time range, named by unit_key); its ledger row, one per unit and target
+-- table, is written in the same transaction as its rows, so a re-run skips
+-- done units and a crash loses or duplicates nothing, while the same source
+-- loaded into another table is a unit of its own. Every row a rule rejects (severity error) lands in
 -- quarantine with the full source record; warnings may be recorded there too.
 
 -- +goose Up
@@ -30,7 +31,7 @@ CREATE TABLE runs (
 CREATE INDEX runs_job_started_idx ON runs (job, started_at DESC);
 
 CREATE TABLE units (
-    unit_key      text        PRIMARY KEY,
+    unit_key      text        NOT NULL,
     run_id        bigint      NOT NULL REFERENCES runs (run_id),
     provider      text        NOT NULL,
     dataset       text,
@@ -47,7 +48,8 @@ CREATE TABLE units (
     rows_warned       bigint  NOT NULL DEFAULT 0,
     error         text,
     started_at    timestamptz NOT NULL,
-    finished_at   timestamptz NOT NULL DEFAULT now()
+    finished_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (unit_key, target_table)
 );
 CREATE INDEX units_run_idx ON units (run_id);
 CREATE INDEX units_target_idx ON units (target_table, dataset, range_start);

@@ -474,9 +474,13 @@ func TestQueryPerTable(t *testing.T) {
 		if err := q.FinishRun(ctx, dbq.FinishRunParams{RunID: run.RunID, Status: "succeeded", UnitsTotal: 1, UnitsDone: 1, RowsLoaded: 1, RowsQuarantined: 1}); err != nil {
 			t.Fatalf("FinishRun: %v", err)
 		}
-		keys, err := q.DoneUnitKeys(ctx, []string{"u1", "u2"})
+		keys, err := q.DoneUnitKeys(ctx, dbq.DoneUnitKeysParams{UnitKeys: []string{"u1", "u2"}, TargetTable: "trades"})
 		if err != nil || !slices.Equal(keys, []string{"u1"}) {
 			t.Errorf("DoneUnitKeys: %v, %v", keys, err)
+		}
+		// The ledger is per target table: u1 into another table is not done.
+		if keys, err := q.DoneUnitKeys(ctx, dbq.DoneUnitKeysParams{UnitKeys: []string{"u1"}, TargetTable: "my_trades"}); err != nil || len(keys) != 0 {
+			t.Errorf("DoneUnitKeys into another table: %v, %v", keys, err)
 		}
 		qs, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run.RunID, RowLimit: 10})
 		if err != nil || len(qs) != 1 || string(qs[0].Record) != `{"price": -1}` {

@@ -204,6 +204,31 @@ func TestIngestKilledMidFileResumesToACleanResult(t *testing.T) {
 	}
 }
 
+// TestIngestSameFileIntoAnotherTable: the ledger is per target table, so a
+// file already loaded into trades still loads into another table (and a
+// re-run skips it there too).
+func TestIngestSameFileIntoAnotherTable(t *testing.T) {
+	url := pgtest.NewDB(t)
+	env := ingestEnv(t, url)
+	file := filepath.Join(t.TempDir(), "t.dbn.zst")
+	if err := synth.WriteTrades(file, 5000, true); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", file)
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE my_trades (LIKE trades INCLUDING ALL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 done, 0 skipped", "0 done, 1 skipped"} {
+		if _, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", file, "--table", "my_trades"); !strings.Contains(stderr, want) {
+			t.Fatalf("want %q:\n%s", want, stderr)
+		}
+	}
+	if got, want := scalarInt(t, pool, `SELECT count(*) FROM my_trades`), scalarInt(t, pool, `SELECT count(*) FROM trades`); got != want || got != 5000 {
+		t.Fatalf("my_trades has %d rows, trades %d", got, want)
+	}
+}
+
 // TestIngestParamFlag: --param reaches the provider, and a malformed one is a
 // usage error that names it.
 func TestIngestParamFlag(t *testing.T) {

@@ -60,12 +60,17 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 
 const doneUnitKeys = `-- name: DoneUnitKeys :many
 SELECT unit_key FROM units
-WHERE unit_key = ANY($1::text[]) AND status = 'done'
+WHERE unit_key = ANY($1::text[]) AND target_table = $2 AND status = 'done'
 `
 
-// DoneUnitKeys: which of these unit keys are done.
-func (q *Queries) DoneUnitKeys(ctx context.Context, unitKeys []string) ([]string, error) {
-	rows, err := q.db.Query(ctx, doneUnitKeys, unitKeys)
+type DoneUnitKeysParams struct {
+	UnitKeys    []string `json:"unit_keys"`
+	TargetTable string   `json:"target_table"`
+}
+
+// DoneUnitKeys: which of these unit keys are done into a target table.
+func (q *Queries) DoneUnitKeys(ctx context.Context, arg DoneUnitKeysParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, doneUnitKeys, arg.UnitKeys, arg.TargetTable)
 	if err != nil {
 		return nil, err
 	}
@@ -161,12 +166,17 @@ func (q *Queries) GetRun(ctx context.Context, runID int64) (Run, error) {
 }
 
 const getUnit = `-- name: GetUnit :one
-SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at FROM units WHERE unit_key = $1
+SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at FROM units WHERE unit_key = $1 AND target_table = $2
 `
 
-// GetUnit: a unit's ledger row by key (the runner skips done units).
-func (q *Queries) GetUnit(ctx context.Context, unitKey string) (Unit, error) {
-	row := q.db.QueryRow(ctx, getUnit, unitKey)
+type GetUnitParams struct {
+	UnitKey     string `json:"unit_key"`
+	TargetTable string `json:"target_table"`
+}
+
+// GetUnit: a unit's ledger row by key and target table.
+func (q *Queries) GetUnit(ctx context.Context, arg GetUnitParams) (Unit, error) {
+	row := q.db.QueryRow(ctx, getUnit, arg.UnitKey, arg.TargetTable)
 	var i Unit
 	err := row.Scan(
 		&i.UnitKey,
@@ -324,7 +334,7 @@ INSERT INTO units (unit_key, run_id, provider, dataset, schema, target_table, sy
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11, $12,
         $13, $14, $15, $16)
-ON CONFLICT (unit_key) DO UPDATE SET
+ON CONFLICT (unit_key, target_table) DO UPDATE SET
     run_id = excluded.run_id,
     status = excluded.status,
     rows_loaded = excluded.rows_loaded,

@@ -52,11 +52,36 @@ func TestCopyPathAndLedger(t *testing.T) {
 	if err := bn.pool.QueryRow(ctx, `SELECT status, rows_loaded FROM units WHERE unit_key = 'u1'`).Scan(&status, &rl); err != nil || status != "done" || rl != 998 {
 		t.Fatalf("ledger: %s %d %v", status, rl, err)
 	}
-	if done, err := Done(ctx, bn.pool, "u1"); !done || err != nil {
+	if done, err := Done(ctx, bn.pool, "u1", "trades"); !done || err != nil {
 		t.Fatalf("Done = %v, %v", done, err)
 	}
 	if _, err := BeginUnit(ctx, bn.pool, bn.unit("u1")); !errors.Is(err, ErrAlreadyDone) {
 		t.Fatalf("re-run: %v, want ErrAlreadyDone", err)
+	}
+	// The ledger is per target table: the same unit into another table loads.
+	if _, err := bn.pool.Exec(ctx, `CREATE TABLE trades_copy (LIKE trades INCLUDING ALL)`); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := Done(ctx, bn.pool, "u1", "trades_copy"); done || err != nil {
+		t.Fatalf("Done into trades_copy = %v, %v", done, err)
+	}
+	info := bn.unit("u1")
+	info.Table = "trades_copy"
+	u, err = BeginUnit(ctx, bn.pool, info)
+	if err != nil {
+		t.Fatalf("the same unit into another table: %v", err)
+	}
+	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(ctx, Counts{Loaded: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM trades_copy`); n != 10 {
+		t.Fatalf("trades_copy has %d rows", n)
+	}
+	if n := bn.count(t, `SELECT count(*) FROM units WHERE unit_key = 'u1' AND status = 'done'`); n != 2 {
+		t.Fatalf("%d done ledger rows for u1, want one per table", n)
 	}
 }
 
@@ -163,7 +188,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	if err := RecordFailure(ctx, bn.pool, bn.unit("u1"), errors.New("boom")); err != nil {
 		t.Fatal(err)
 	}
-	if done, _ := Done(ctx, bn.pool, "u1"); done {
+	if done, _ := Done(ctx, bn.pool, "u1", "trades"); done {
 		t.Fatal("failed unit reported done")
 	}
 	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
@@ -176,7 +201,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	}
 	// a later failure never overwrites done
 	_ = RecordFailure(ctx, bn.pool, bn.unit("u1"), errors.New("late"))
-	if done, _ := Done(ctx, bn.pool, "u1"); !done {
+	if done, _ := Done(ctx, bn.pool, "u1", "trades"); !done {
 		t.Fatal("done unit overwritten by failure")
 	}
 }

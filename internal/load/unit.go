@@ -98,12 +98,12 @@ func BeginUnit(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx,
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, lockUnitSQL, info.Key); err != nil {
+	if _, err := tx.Exec(ctx, lockUnitSQL, info.Key, info.Table); err != nil {
 		return fail(fmt.Errorf("load: unit %s: lock: %w", info.Key, err))
 	}
 	if !info.Force {
 		var done bool
-		if err := tx.QueryRow(ctx, unitDoneSQL, info.Key).Scan(&done); err != nil {
+		if err := tx.QueryRow(ctx, unitDoneSQL, info.Key, info.Table).Scan(&done); err != nil {
 			return fail(fmt.Errorf("load: unit %s: read ledger (is the database migrated? run `hdi migrate`): %w", info.Key, err))
 		}
 		if done {
@@ -192,10 +192,10 @@ func RecordFailure(ctx context.Context, pool *pgxpool.Pool, info UnitInfo, cause
 	return nil
 }
 
-// Done reports whether the unit's ledger row says it is loaded.
-func Done(ctx context.Context, pool *pgxpool.Pool, key string) (bool, error) {
+// Done reports whether the ledger says unit key is loaded into table.
+func Done(ctx context.Context, pool *pgxpool.Pool, key, table string) (bool, error) {
 	var done bool
-	if err := pool.QueryRow(ctx, unitDoneSQL, key).Scan(&done); err != nil {
+	if err := pool.QueryRow(ctx, unitDoneSQL, key, table).Scan(&done); err != nil {
 		return false, fmt.Errorf("load: read ledger for unit %s: %w", key, err)
 	}
 	return done, nil

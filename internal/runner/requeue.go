@@ -43,7 +43,7 @@ type quarantined struct {
 func (r *Runner) RetryQuarantine(ctx context.Context, job *jobspec.Job, runID int64) (RetryResult, error) {
 	var res RetryResult
 	rows, err := r.opts.Pool.Query(ctx, `SELECT q.quarantine_id, q.unit_key, coalesce(u.dataset, ''), coalesce(u.schema, ''), q.record, q.rule
-		FROM quarantine q LEFT JOIN units u ON u.unit_key = q.unit_key
+		FROM quarantine q LEFT JOIN units u ON u.unit_key = q.unit_key AND u.target_table = q.target_table
 		WHERE q.run_id = $1 AND q.retried_at IS NULL AND q.severity = 'error'
 		ORDER BY q.unit_key, q.quarantine_id`, runID)
 	if err != nil {

@@ -102,8 +102,9 @@ const loadQueue = 2
 
 func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, runID int64, u sdk.Unit) UnitResult {
 	res := UnitResult{Key: u.Key, RuleCounts: map[string]int64{}}
+	info := p.unitInfo(runID, u, r.opts.Force)
 	if !r.opts.Force {
-		done, err := load.Done(ctx, r.opts.Pool, u.Key)
+		done, err := load.Done(ctx, r.opts.Pool, info.Key, info.Table)
 		if err != nil {
 			res.Outcome, res.Err = OutcomeFailed, err
 			return res
@@ -113,7 +114,6 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, run
 			return res
 		}
 	}
-	info := p.unitInfo(runID, u, r.opts.Force)
 	tx, err := load.BeginUnit(ctx, r.opts.Pool, info)
 	if errors.Is(err, load.ErrAlreadyDone) {
 		res.Outcome = OutcomeSkipped // another run finished it meanwhile

@@ -41,7 +41,7 @@ INSERT INTO units (unit_key, run_id, provider, dataset, schema, target_table, sy
 VALUES (@unit_key, @run_id, @provider, sqlc.narg(dataset), sqlc.narg(schema), @target_table, @symbols,
         sqlc.narg(range_start), sqlc.narg(range_end), @status, @rows_loaded, @rows_deduplicated,
         @rows_quarantined, @rows_warned, sqlc.narg(error), @started_at)
-ON CONFLICT (unit_key) DO UPDATE SET
+ON CONFLICT (unit_key, target_table) DO UPDATE SET
     run_id = excluded.run_id,
     status = excluded.status,
     rows_loaded = excluded.rows_loaded,
@@ -53,14 +53,14 @@ ON CONFLICT (unit_key) DO UPDATE SET
     finished_at = now()
 WHERE units.status <> 'done';
 
--- GetUnit: a unit's ledger row by key (the runner skips done units).
+-- GetUnit: a unit's ledger row by key and target table.
 -- name: GetUnit :one
-SELECT * FROM units WHERE unit_key = @unit_key;
+SELECT * FROM units WHERE unit_key = @unit_key AND target_table = @target_table;
 
--- DoneUnitKeys: which of these unit keys are done.
+-- DoneUnitKeys: which of these unit keys are done into a target table.
 -- name: DoneUnitKeys :many
 SELECT unit_key FROM units
-WHERE unit_key = ANY(@unit_keys::text[]) AND status = 'done';
+WHERE unit_key = ANY(@unit_keys::text[]) AND target_table = @target_table AND status = 'done';
 
 -- Units: the units of a run.
 -- name: Units :many
