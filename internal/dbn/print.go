@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hdi-dev/hdi/internal/fixedpoint"
+	"github.com/hdi-dev/hdi/internal/jsonstr"
 )
 
 // CatOptions controls Cat.
@@ -63,7 +63,7 @@ func Cat(w io.Writer, r *Reader, opts CatOptions) error {
 				line = line[:len(line)-1]
 				line = append(line, `,"symbol":`...)
 				if symOK {
-					line = appendJSONString(line, sym)
+					line = jsonstr.Append(line, sym)
 				} else {
 					line = append(line, "null"...)
 				}
@@ -167,7 +167,7 @@ func appendJSONRecord(dst []byte, rt *RecordType, rec []byte) []byte {
 			dst = appendFieldText(dst, f, rec)
 			dst = append(dst, '"')
 		case KindChar, KindCString:
-			dst = appendJSONString(dst, string(appendFieldText(nil, f, rec)))
+			dst = jsonstr.Append(dst, string(appendFieldText(nil, f, rec)))
 		default:
 			dst = appendFieldText(dst, f, rec)
 		}
@@ -181,25 +181,6 @@ func appendNullableTs(dst []byte, ts uint64) []byte {
 	}
 	dst = append(dst, '"')
 	dst = fixedpoint.AppendTimestamp(dst, ts)
-	return append(dst, '"')
-}
-
-func appendJSONString(dst []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, fmt.Sprintf(`\u%04x`, c)...)
-		default:
-			dst = append(dst, c)
-		}
-	}
 	return append(dst, '"')
 }
 

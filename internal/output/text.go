@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hdi-dev/hdi/internal/jsonstr"
 )
 
 // delimWriter writes CSV (RFC 4180 quoting) or TSV (PostgreSQL text-style
@@ -124,7 +126,7 @@ func (j *jsonWriter) begin(cols []Column) error {
 	j.cols = cols
 	j.keys = make([][]byte, len(cols))
 	for i, c := range cols {
-		k := appendJSONString(nil, []byte(c.Name))
+		k := jsonstr.Append(nil, c.Name)
 		j.keys[i] = append(k, ':')
 	}
 	if j.array {
@@ -154,7 +156,7 @@ func (j *jsonWriter) row(cells []cell) error {
 		case v.null:
 			b = append(b, "null"...)
 		case v.text:
-			b = appendJSONString(b, v.b)
+			b = jsonstr.AppendBytes(b, v.b)
 		case c.Kind == KindInt || c.Kind == KindBool:
 			b = appendText(b, c, v, j.loc)
 		case c.Kind == KindFloat:
@@ -166,7 +168,7 @@ func (j *jsonWriter) row(cells []cell) error {
 		case c.Kind == KindJSON:
 			b = append(b, v.b...)
 		case c.Kind == KindText || c.Kind == KindDecimal:
-			b = appendJSONString(b, v.b)
+			b = jsonstr.AppendBytes(b, v.b)
 		default:
 			b = append(b, '"')
 			b = appendText(b, c, v, j.loc)
@@ -194,41 +196,6 @@ func (j *jsonWriter) end() error {
 }
 
 func isFinite(f float64) bool { return f-f == 0 }
-
-const hexDigits = "0123456789abcdef"
-
-func appendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
 
 // tableWriter aligns columns for people. It buffers the first TableSample
 // rows to size the columns (each capped at MaxWidth); longer values, and

@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/hdi-dev/hdi/internal/jsonstr"
 	"github.com/hdi-dev/hdi/internal/rules/arrowval"
 )
 
@@ -23,7 +24,7 @@ func RowJSON(rec arrow.RecordBatch, i int) ([]byte, error) {
 		if j > 0 {
 			buf = append(buf, ',')
 		}
-		buf = arrowval.AppendString(buf, f.Name)
+		buf = jsonstr.Append(buf, f.Name)
 		buf = append(buf, ':')
 		buf = arrowval.AppendJSON(buf, rec.Column(j), i, arrowval.IsChar(f))
 	}

@@ -9,10 +9,11 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/hdi-dev/hdi/internal/jsonstr"
 )
 
 // CharFields are the uint8 fields read as one-character strings even without
@@ -117,7 +118,7 @@ func AppendJSON(dst []byte, arr arrow.Array, i int, char bool) []byte {
 	case bool:
 		return strconv.AppendBool(dst, v)
 	case string:
-		return AppendString(dst, v)
+		return jsonstr.Append(dst, v)
 	case []byte:
 		dst = append(dst, '"')
 		dst = base64.StdEncoding.AppendEncode(dst, v)
@@ -126,33 +127,4 @@ func AppendJSON(dst []byte, arr arrow.Array, i int, char bool) []byte {
 		b, _ := json.Marshal(v)
 		return append(dst, b...)
 	}
-}
-
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c < 0x20:
-				dst = append(dst, `\u00`...)
-				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }
