@@ -30,8 +30,8 @@
 // bars/bbo/cbbo, 1y for 1h, 1d and eod bars and definitions; the job's
 // chunking.period also works), stype_in, stype_out, resolve (call
 // symbology.resolve when the data carries no symbol mappings; default true),
-// parts (files: units per file, loaded in parallel; default 2 for a single
-// file of 8 MiB or more, else 1).
+// parts (files: units per file, loaded in parallel; default 2 for a file of
+// 8 MiB or more, else 1).
 //
 // # Units
 //
@@ -46,7 +46,7 @@
 // is set). File units are one per file, keyed by content:
 // databento:file:DATASET:SCHEMA:HASH, HASH from the file size and its first
 // MiB, so a moved or renamed file is not loaded twice; a big file is split
-// into parts (param parts; see partChunk), keyed ...:HASH:part=K/P.
+// into parts (param parts; see partOf), keyed ...:HASH:part=K/P.
 //
 // Plan fills each API unit's estimates from metadata.get_record_count,
 // get_billable_size and get_cost: one call of each per unit (four units at

@@ -67,7 +67,7 @@ type emitter struct {
 	// filter
 	start, end uint64 // index-ts filter, end 0 = none
 	limit      int64
-	part       int64 // this unit's part (0-based) of parts (see partChunk)
+	part       int64 // this unit's part (0-based) of parts (see partOf)
 	parts      int64
 }
 
@@ -137,7 +137,7 @@ func readU64(b []byte, off int) uint64 { return binary.LittleEndian.Uint64(b[off
 func (e *emitter) record(rd *dbn.Reader) error {
 	rec := rd.RecordBytes()
 	e.seen++
-	if e.parts > 1 && ((e.seen-1)/partChunk)%e.parts != e.part {
+	if e.parts > 1 && partOf(rd.InstrumentID(), rd.TsEvent(), e.parts) != e.part {
 		return nil
 	}
 	rt := rd.RecordType()

@@ -102,28 +102,37 @@ func fileHash(path string, size int64) (string, error) {
 }
 
 // File parts. A big file is loaded as several units, its parts, which the
-// runner loads in parallel, each in its own transaction: part k of P takes
-// the records whose chunk (the record's position in the file divided by
-// partChunk) is k modulo P. Every part reads the whole file (decoding is
-// cheap next to PostgreSQL's inserts, and only a part's own records are
-// built into batches); the split depends on the file alone, so a re-run
-// skips exactly the parts already loaded. Parts interleave through the file,
-// so they move through time together.
+// runner loads in parallel, each in its own transaction: a record goes to
+// part partOf(instrument_id, ts_event). Every natural key holds both
+// fields, so records that could collide stay in one part, in file order
+// (the later one wins where conflicts update); ts_event is taken in ~1 ms
+// buckets, so a part's rows come in runs. Every part reads the whole file
+// (decoding is cheap next to PostgreSQL's inserts, and only a part's own
+// records are built into batches). The number of parts depends on the file
+// alone, so its unit keys are stable and a re-run skips exactly the parts
+// already loaded.
 const (
-	partChunk     = 65536   // records
-	autoPartBytes = 8 << 20 // a lone file this big or bigger gets autoParts parts
+	autoPartBytes = 8 << 20 // a file this big or bigger gets autoParts parts
 	autoParts     = 2       // hdi's default concurrency
 	maxParts      = 64      // hdi's highest concurrency
 )
 
-// partsFor is the number of parts of a file of size bytes, one of files.
-// Several files already load in parallel, so by default only a lone big
-// file is split (each part decodes the whole file).
-func (r *request) partsFor(size int64, files int) int {
+// partOf is the 0-based part, of parts, of a record.
+func partOf(instrumentID uint32, tsEvent uint64, parts int64) int64 {
+	x := (uint64(instrumentID)<<32 ^ tsEvent>>20) * 0x9E3779B97F4A7C15
+	return int64((x >> 32) % uint64(parts))
+}
+
+// partsFor is the number of parts of a file of size bytes: the job's parts,
+// else autoParts for a big file. A replacing load (replace-range, --force)
+// or a limit keeps one unit per file.
+func (r *request) partsFor(size int64) int {
 	switch {
+	case r.Limit > 0 || r.Replace:
+		return 1
 	case r.Parts > 0:
 		return r.Parts
-	case r.Limit > 0 || r.Replace || files > 1 || size < autoPartBytes:
+	case size < autoPartBytes:
 		return 1
 	}
 	return autoParts
@@ -149,6 +158,9 @@ func planFiles(r *request) (*sdk.Plan, error) {
 		return nil, err
 	}
 	plan := &sdk.Plan{}
+	if r.Parts > 1 && (r.Limit > 0 || r.Replace) {
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: parts %d not used: with a limit, replace-range or --force each file loads as one unit", r.Parts))
+	}
 	keys := map[string]string{}
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -195,7 +207,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 				p, fmtNS(u.Start), fmtNS(u.End)))
 			continue
 		}
-		parts := r.partsFor(st.Size(), len(paths))
+		parts := r.partsFor(st.Size())
 		if parts == 1 {
 			plan.Units = append(plan.Units, u)
 			continue

@@ -30,7 +30,7 @@ var params = map[string]string{
 	"stype_in":  "input symbology (default raw_symbol)",
 	"stype_out": "output symbology (default instrument_id)",
 	"resolve":   "true/false: call symbology.resolve when the data carries no mappings (default true)",
-	"parts":     "files: units per file, loaded in parallel (default 2 for a single file of 8 MiB or more, else 1)",
+	"parts":     "files: units per file, loaded in parallel (default 2 for a file of 8 MiB or more, else 1)",
 }
 
 // datasetRe: Databento dataset codes are VENUE.FEED in upper case.
@@ -166,12 +166,6 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 		return nil, invalidArg("databento: limit %d: want 0 (none) or a positive count", job.Limit)
 	}
 	r.Limit = job.Limit
-	switch {
-	case r.Parts > 1 && r.Limit > 0:
-		return nil, invalidArg("databento: parts %d with a limit: the limit counts records per unit; drop one of them", r.Parts)
-	case r.Parts > 1 && job.Replace:
-		return nil, invalidArg("databento: parts %d with replace-range or --force: parts of a file share its time range, which each would delete; drop parts", r.Parts)
-	}
 	r.Replace = job.Replace
 
 	if r.Chunk, r.ChunkSet, err = parseChunking(job, r.Schema); err != nil {
