@@ -628,3 +628,50 @@ func explain(t *testing.T, db *pgxpool.Pool, sql string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestRekeyOlderDatabase: 00007 brings a database created by an earlier
+// build (ledger keyed by unit_key alone, keys starting with dataset) to the
+// current layout, keeping its rows.
+func TestRekeyOlderDatabase(t *testing.T) {
+	url := pgtest.NewDB(t)
+	ctx := testCtx(t)
+	m := openMigrator(t, url)
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DownTo(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Connect(t, url)
+	exec(t, db, `ALTER TABLE units DROP CONSTRAINT units_pkey, ADD PRIMARY KEY (unit_key)`)
+	for table, rest := range map[string]string{
+		"trades":   "instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags",
+		"ohlcv_1m": "instrument_id, ts, ts_event, publisher_id",
+	} {
+		exec(t, db, `ALTER TABLE `+table+` DROP CONSTRAINT `+table+`_key, ADD CONSTRAINT `+table+`_key UNIQUE NULLS NOT DISTINCT (dataset, `+rest+`)`)
+	}
+	exec(t, db, `INSERT INTO ohlcv_1m (dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume)
+		VALUES ('GLBX.MDP3', '2024-01-02 14:30:00+00', 1704205800000000000, 33, 1, 5482, 1, 2, 0, 1, 10)`)
+	if _, err := m.Up(ctx); err != nil {
+		t.Fatalf("00007 on an older database: %v", err)
+	}
+	if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'units_pkey'`); def != "PRIMARY KEY (unit_key, target_table)" {
+		t.Errorf("units: %s", def)
+	}
+	for table, want := range map[string]string{
+		"trades":   "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, sequence, action, side, depth, price, size, ts_event, flags, dataset)",
+		"ohlcv_1m": "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)",
+		"mbo":      "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, order_id, action, side, price, size, ts_event, flags, dataset)",
+	} {
+		if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1`, table+"_key"); def != want {
+			t.Errorf("%s_key: %s", table, def)
+		}
+	}
+	if n := scalar[int64](t, db, `SELECT count(*) FROM ohlcv_1m`); n != 1 {
+		t.Errorf("ohlcv_1m lost its row: %d", n)
+	}
+	if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'symbol_mappings_key'`); !strings.HasPrefix(def, "UNIQUE (dataset, ") {
+		t.Errorf("symbol_mappings_key must keep its order: %s", def)
+	}
+}
