@@ -100,7 +100,8 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 
 // TestIngestBigFileInParts: a file of 8 MiB or more loads as two units in
 // parallel, to exactly what one unit loads; --param parts=3 gives three; a
-// re-run skips them all; --force loads the file as one unit again.
+// re-run skips them all; --force loads the file as one unit again; parts of
+// a file loaded whole before are skipped.
 func TestIngestBigFileInParts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trades.dbn")
 	if err := synth.WriteTrades(path, 200_000, false); err != nil { // 9.6 MB
@@ -115,11 +116,14 @@ func TestIngestBigFileInParts(t *testing.T) {
 		}
 		return pgtest.Connect(t, url), url
 	}
-	one, _ := load("1 done, 0 skipped", "--param", "parts=1")
+	one, oneURL := load("1 done, 0 skipped", "--param", "parts=1")
 	wantRows, wantSum := scalarInt(t, one, `SELECT count(*) FROM trades`), tableChecksum(t, one, "trades")
 	wantMaps := scalarInt(t, one, `SELECT count(*) FROM symbol_mappings`)
 	if wantRows != 200_000 || wantMaps == 0 {
 		t.Fatalf("one unit: %d rows, %d symbol mappings", wantRows, wantMaps)
+	}
+	if _, stderr := mustRun(t, ingestEnv(t, oneURL), "ingest", "--provider", "databento", "--file", path); !strings.Contains(stderr, "0 done, 2 skipped") {
+		t.Fatalf("the parts of a file loaded whole must be skipped:\n%s", stderr)
 	}
 	for _, c := range []struct {
 		units string

@@ -105,6 +105,9 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, run
 	info := p.unitInfo(runID, u, r.opts.Force)
 	if !r.opts.Force {
 		done, err := load.Done(ctx, r.opts.Pool, info.Key, info.Table)
+		if err == nil && !done && u.WholeKey != "" { // loaded in one piece before
+			done, err = load.Done(ctx, r.opts.Pool, u.WholeKey, info.Table)
+		}
 		if err != nil {
 			res.Outcome, res.Err = OutcomeFailed, err
 			return res

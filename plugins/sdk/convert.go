@@ -179,14 +179,15 @@ func jobFromPB(r *pb.PlanRequest) *Job {
 
 func unitToPB(u *Unit) *pb.WorkUnit {
 	out := &pb.WorkUnit{
-		Key:     u.Key,
-		Stream:  u.Stream,
-		Dataset: u.Dataset,
-		StartNs: u.Start,
-		EndNs:   u.End,
-		Symbols: u.Symbols,
-		Files:   u.Files,
-		Params:  u.Params,
+		Key:      u.Key,
+		Stream:   u.Stream,
+		Dataset:  u.Dataset,
+		StartNs:  u.Start,
+		EndNs:    u.End,
+		Symbols:  u.Symbols,
+		Files:    u.Files,
+		Params:   u.Params,
+		WholeKey: u.WholeKey,
 	}
 	if u.EstimatedRows != nil {
 		out.EstimatedRows = proto.Int64(*u.EstimatedRows)
@@ -202,14 +203,15 @@ func unitToPB(u *Unit) *pb.WorkUnit {
 
 func unitFromPB(u *pb.WorkUnit) Unit {
 	out := Unit{
-		Key:     u.GetKey(),
-		Stream:  u.GetStream(),
-		Dataset: u.GetDataset(),
-		Start:   u.GetStartNs(),
-		End:     u.GetEndNs(),
-		Symbols: u.GetSymbols(),
-		Files:   u.GetFiles(),
-		Params:  u.GetParams(),
+		Key:      u.GetKey(),
+		Stream:   u.GetStream(),
+		Dataset:  u.GetDataset(),
+		Start:    u.GetStartNs(),
+		End:      u.GetEndNs(),
+		Symbols:  u.GetSymbols(),
+		Files:    u.GetFiles(),
+		Params:   u.GetParams(),
+		WholeKey: u.GetWholeKey(),
 	}
 	if u.EstimatedRows != nil {
 		out.EstimatedRows = Int64(u.GetEstimatedRows())

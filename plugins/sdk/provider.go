@@ -261,6 +261,10 @@ type Unit struct {
 	EstimatedCostUSD *float64
 	// Params is opaque provider data carried from Plan to Fetch.
 	Params map[string]string
+	// WholeKey, for one part of data that can also load as one unit (a file
+	// split into parts), is that unit's key: the host counts the part as
+	// loaded when the whole is (loaded earlier in one piece).
+	WholeKey string
 }
 
 // Plan is the outcome of planning a job.

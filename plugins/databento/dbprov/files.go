@@ -214,7 +214,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 		}
 		for k := 1; k <= parts; k++ {
 			pu := u
-			pu.Key = fmt.Sprintf("%s:part=%d/%d", key, k, parts)
+			pu.Key, pu.WholeKey = fmt.Sprintf("%s:part=%d/%d", key, k, parts), key
 			pu.EstimatedBytes = sdk.Int64(st.Size() / int64(parts))
 			pu.Params = maps.Clone(u.Params)
 			pu.Params["part"] = fmt.Sprintf("%d/%d", k, parts)

@@ -977,7 +977,11 @@ type WorkUnit struct {
 	EstimatedBytes   *int64   `protobuf:"varint,9,opt,name=estimated_bytes,json=estimatedBytes,proto3,oneof" json:"estimated_bytes,omitempty"`
 	EstimatedCostUsd *float64 `protobuf:"fixed64,10,opt,name=estimated_cost_usd,json=estimatedCostUsd,proto3,oneof" json:"estimated_cost_usd,omitempty"`
 	// Opaque provider data carried from Plan to Fetch unchanged.
-	Params        map[string]string `protobuf:"bytes,11,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]string `protobuf:"bytes,11,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// For one part of data that can also load as one unit (a file split into
+	// parts): that unit's key. The host counts the part as loaded when the
+	// whole is.
+	WholeKey      string `protobuf:"bytes,12,opt,name=whole_key,json=wholeKey,proto3" json:"whole_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1087,6 +1091,13 @@ func (x *WorkUnit) GetParams() map[string]string {
 		return x.Params
 	}
 	return nil
+}
+
+func (x *WorkUnit) GetWholeKey() string {
+	if x != nil {
+		return x.WholeKey
+	}
+	return ""
 }
 
 type PlanResponse struct {
@@ -1869,7 +1880,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf5\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x92\x04\n" +
 	"\bWorkUnit\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -1882,7 +1893,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x0festimated_bytes\x18\t \x01(\x03H\x01R\x0eestimatedBytes\x88\x01\x01\x121\n" +
 	"\x12estimated_cost_usd\x18\n" +
 	" \x01(\x01H\x02R\x10estimatedCostUsd\x88\x01\x01\x12=\n" +
-	"\x06params\x18\v \x03(\v2%.hdi.provider.v1.WorkUnit.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\v \x03(\v2%.hdi.provider.v1.WorkUnit.ParamsEntryR\x06params\x12\x1b\n" +
+	"\twhole_key\x18\f \x01(\tR\bwholeKey\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
