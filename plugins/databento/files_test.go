@@ -289,3 +289,48 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+// TestFileUnitNarrowedByRangeAndLimit: a job range inside a file narrows the
+// unit (what replace-range deletes) and marks its key, and so does a limit;
+// a range that covers the file leaves the unit as the file.
+func TestFileUnitNarrowedByRangeAndLimit(t *testing.T) {
+	b := setup(t)
+	path := filepath.Join(t.TempDir(), "trades.dbn")
+	if err := synth.WriteTrades(path, 1000, false); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := dbn.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := rd.Metadata()
+	_ = rd.Close()
+	fileStart, fileEnd := int64(meta.Start), int64(meta.End)
+	plan := func(job *sdk.Job) sdk.Unit {
+		t.Helper()
+		job.Files = []string{path}
+		p, err := b.p.Plan(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Units) != 1 {
+			t.Fatalf("units = %d", len(p.Units))
+		}
+		return p.Units[0]
+	}
+	whole := plan(&sdk.Job{})
+	if strings.Contains(whole.Key, ":range=") || whole.Start != fileStart || whole.End != fileEnd {
+		t.Fatalf("no range: %+v", whole)
+	}
+	if u := plan(&sdk.Job{Start: day("2024-01-02"), End: day("2024-01-03")}); u.Key != whole.Key || u.Start != fileStart || u.End != fileEnd {
+		t.Errorf("a range covering the file must leave the unit alone: %s [%d, %d)", u.Key, u.Start, u.End)
+	}
+	mid := fileStart + (fileEnd-fileStart)/2
+	u := plan(&sdk.Job{Start: fileStart, End: mid})
+	if u.Start != fileStart || u.End != mid || !strings.HasPrefix(u.Key, whole.Key+":range=") {
+		t.Errorf("a range inside the file: %s [%d, %d), want [%d, %d) and a :range= key", u.Key, u.Start, u.End, fileStart, mid)
+	}
+	if u := plan(&sdk.Job{Limit: 10}); u.Key != whole.Key+":limit=10" {
+		t.Errorf("limit: key %s", u.Key)
+	}
+}

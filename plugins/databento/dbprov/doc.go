@@ -45,8 +45,10 @@
 // the sorted symbols joined by commas; ":limit=N" is appended when a limit
 // is set). File units are one per file, keyed by content:
 // databento:file:DATASET:SCHEMA:HASH, HASH from the file size and its first
-// MiB, so a moved or renamed file is not loaded twice; a big file is split
-// into parts (param parts; see partOf), keyed ...:HASH:part=K/P.
+// MiB, so a moved or renamed file is not loaded twice. A job range that
+// does not cover the file narrows the unit to the range and appends
+// ":range=START/END", a limit appends ":limit=N"; a big file is split into
+// parts (param parts; see partOf), keyed ...:part=K/P.
 //
 // Plan fills each API unit's estimates from metadata.get_record_count,
 // get_billable_size and get_cost: one call of each per unit (four units at

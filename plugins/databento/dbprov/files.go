@@ -207,6 +207,8 @@ func planFiles(r *request) (*sdk.Plan, error) {
 				p, fmtNS(u.Start), fmtNS(u.End)))
 			continue
 		}
+		narrowFileUnit(&u, r)
+		key = u.Key
 		parts := r.partsFor(st.Size())
 		if parts == 1 {
 			plan.Units = append(plan.Units, u)
@@ -222,6 +224,30 @@ func planFiles(r *request) (*sdk.Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// narrowFileUnit fits a file unit to what the job loads of the file: with a
+// range that does not cover the file, the unit spans only the range (what
+// replace-range deletes) and its key says so; with a limit, the key says
+// that too. A later run without them then loads the file instead of
+// finding it done.
+func narrowFileUnit(u *sdk.Unit, r *request) {
+	if !r.Range.IsZero() {
+		start, end := r.Range.Start.UnixNano(), r.Range.End.UnixNano()
+		narrowed := false
+		if u.Start == 0 || start > u.Start {
+			u.Start, narrowed = start, true
+		}
+		if u.End == 0 || end < u.End {
+			u.End, narrowed = end, true
+		}
+		if narrowed {
+			u.Key += ":range=" + fmtNS(u.Start) + "/" + fmtNS(u.End)
+		}
+	}
+	if r.Limit > 0 {
+		u.Key += fmt.Sprintf(":limit=%d", r.Limit)
+	}
 }
 
 // fileSchema returns the schema of a file's records: its metadata's, which
