@@ -208,7 +208,6 @@ func planFiles(r *request) (*sdk.Plan, error) {
 			continue
 		}
 		narrowFileUnit(&u, r)
-		key = u.Key
 		parts := r.partsFor(st.Size())
 		if parts == 1 {
 			plan.Units = append(plan.Units, u)
@@ -216,7 +215,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 		}
 		for k := 1; k <= parts; k++ {
 			pu := u
-			pu.Key, pu.WholeKey = fmt.Sprintf("%s:part=%d/%d", key, k, parts), key
+			pu.Key, pu.WholeKey = fmt.Sprintf("%s:part=%d/%d", u.Key, k, parts), u.Key
 			pu.EstimatedBytes = sdk.Int64(st.Size() / int64(parts))
 			pu.Params = maps.Clone(u.Params)
 			pu.Params["part"] = fmt.Sprintf("%d/%d", k, parts)
