@@ -91,15 +91,6 @@ func exec(t *testing.T, db *pgxpool.Pool, sql string, args ...any) {
 	}
 }
 
-func scalar[T any](t *testing.T, db *pgxpool.Pool, sql string, args ...any) T {
-	t.Helper()
-	var v T
-	if err := db.QueryRow(testCtx(t), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", firstLine(sql), err)
-	}
-	return v
-}
-
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -51,14 +51,14 @@ func TestMigrationsUpDownUp(t *testing.T) {
 		if _, err := m.DownTo(ctx, 0); err != nil {
 			t.Fatalf("down to 0: %v", err)
 		}
-		left := scalar[[]string](t, db, `
+		left := pgtest.Scalar[[]string](t, db, `
 			SELECT coalesce(array_agg(relname::text ORDER BY relname), '{}') FROM pg_class
 			WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'm', 'p')
 			  AND relname <> 'hdi_schema_migrations'`)
 		if len(left) > 0 {
 			t.Errorf("relations left after down to 0: %v", left)
 		}
-		funcs := scalar[int](t, db, `SELECT count(*)::int FROM pg_proc p
+		funcs := pgtest.Scalar[int](t, db, `SELECT count(*)::int FROM pg_proc p
 			WHERE p.pronamespace = 'public'::regnamespace
 			  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`)
 		if funcs > 0 {
@@ -141,7 +141,7 @@ func TestSchemaCoversDBN(t *testing.T) {
 			}
 			// The key leads with instrument and time (the query index) and
 			// ends with dataset (no text comparison on every descent).
-			def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+			def := pgtest.Scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
 				WHERE conrelid = $1::regclass AND conname = $1 || '_key'`, table)
 			if !strings.HasPrefix(def, "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ") || !strings.HasSuffix(def, ", dataset)") {
 				t.Errorf("key %s", def)
@@ -234,10 +234,10 @@ func TestViewsDecimals(t *testing.T) {
 			t.Errorf("price %v, want -0.000000005", show(rows[2].Price))
 		}
 		// The SQL text itself, as the CLI and psql show it.
-		if got := scalar[string](t, db, `SELECT price::text FROM trades_v WHERE sequence = 77`); got != "372025.000000000" {
+		if got := pgtest.Scalar[string](t, db, `SELECT price::text FROM trades_v WHERE sequence = 77`); got != "372025.000000000" {
 			t.Errorf("price text %q", got)
 		}
-		if got := scalar[string](t, db, `SELECT fixed_to_numeric(1)::text || ' ' || fixed_to_numeric(-9223372036854775807)::text`); got != "0.000000001 -9223372036.854775807" {
+		if got := pgtest.Scalar[string](t, db, `SELECT fixed_to_numeric(1)::text || ' ' || fixed_to_numeric(-9223372036854775807)::text`); got != "0.000000001 -9223372036.854775807" {
 			t.Errorf("fixed_to_numeric: %q", got)
 		}
 
@@ -271,7 +271,7 @@ func TestViewsDecimals(t *testing.T) {
 				t.Errorf("%s_v: %d rows, %v", table, n, err)
 			}
 		}
-		if got := scalar[string](t, db, `SELECT bid_px_09::text || ' ' || ts_recv FROM mbp_10_v WHERE dataset = 'VIEWS.DS'`); got != "0.000000001 2024-01-02T14:30:00.123456789Z" {
+		if got := pgtest.Scalar[string](t, db, `SELECT bid_px_09::text || ' ' || ts_recv FROM mbp_10_v WHERE dataset = 'VIEWS.DS'`); got != "0.000000001 2024-01-02T14:30:00.123456789Z" {
 			t.Errorf("mbp_10_v: %q", got)
 		}
 	})
@@ -656,7 +656,7 @@ func TestRekeyOlderDatabase(t *testing.T) {
 	if _, err := m.Up(ctx); err != nil {
 		t.Fatalf("00007 on an older database: %v", err)
 	}
-	if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'units_pkey'`); def != "PRIMARY KEY (unit_key, target_table)" {
+	if def := pgtest.Scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'units_pkey'`); def != "PRIMARY KEY (unit_key, target_table)" {
 		t.Errorf("units: %s", def)
 	}
 	for table, want := range map[string]string{
@@ -664,14 +664,14 @@ func TestRekeyOlderDatabase(t *testing.T) {
 		"ohlcv_1m": "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_event, publisher_id, dataset)",
 		"mbo":      "UNIQUE NULLS NOT DISTINCT (instrument_id, ts, ts_recv, publisher_id, channel_id, sequence, order_id, action, side, price, size, ts_event, flags, dataset)",
 	} {
-		if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1`, table+"_key"); def != want {
+		if def := pgtest.Scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1`, table+"_key"); def != want {
 			t.Errorf("%s_key: %s", table, def)
 		}
 	}
-	if n := scalar[int64](t, db, `SELECT count(*) FROM ohlcv_1m`); n != 1 {
+	if n := pgtest.Scalar[int64](t, db, `SELECT count(*) FROM ohlcv_1m`); n != 1 {
 		t.Errorf("ohlcv_1m lost its row: %d", n)
 	}
-	if def := scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'symbol_mappings_key'`); !strings.HasPrefix(def, "UNIQUE (dataset, ") {
+	if def := pgtest.Scalar[string](t, db, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'symbol_mappings_key'`); !strings.HasPrefix(def, "UNIQUE (dataset, ") {
 		t.Errorf("symbol_mappings_key must keep its order: %s", def)
 	}
 }

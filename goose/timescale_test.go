@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
 // With TimescaleDB every market table is a hypertable, compressed chunks
@@ -25,37 +26,37 @@ func TestTimescaleFeatures(t *testing.T) {
 		tables := sortedTables()
 
 		// Hypertables, or plain tables with BRIN.
-		brin := scalar[[]string](t, db, `SELECT coalesce(array_agg(tablename::text ORDER BY tablename), '{}') FROM pg_indexes
+		brin := pgtest.Scalar[[]string](t, db, `SELECT coalesce(array_agg(tablename::text ORDER BY tablename), '{}') FROM pg_indexes
 			WHERE schemaname = 'public' AND indexname = tablename || '_ts_brin' AND indexdef LIKE '%USING brin (ts)%'`)
 		if !slices.Equal(brin, tables) {
 			t.Errorf("tables with a BRIN index on ts: %v, want %v", brin, tables)
 		}
-		hasExt := scalar[bool](t, db, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`)
+		hasExt := pgtest.Scalar[bool](t, db, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`)
 		if hasExt != b.timescale {
 			t.Fatalf("timescaledb extension created: %v", hasExt)
 		}
 		if b.timescale {
-			hts := scalar[[]string](t, db, `SELECT array_agg(hypertable_name::text ORDER BY hypertable_name)
+			hts := pgtest.Scalar[[]string](t, db, `SELECT array_agg(hypertable_name::text ORDER BY hypertable_name)
 				FROM timescaledb_information.hypertables WHERE compression_enabled`)
 			if !slices.Equal(hts, tables) {
 				t.Errorf("compressed hypertables %v, want %v", hts, tables)
 			}
-			if iv := scalar[string](t, db, `SELECT time_interval::text FROM timescaledb_information.dimensions
+			if iv := pgtest.Scalar[string](t, db, `SELECT time_interval::text FROM timescaledb_information.dimensions
 				WHERE hypertable_name = 'ohlcv_1d' AND column_name = 'ts'`); iv != "365 days" {
 				t.Errorf("ohlcv_1d chunk interval %s", iv)
 			}
-			caggs := scalar[[]string](t, db, `SELECT array_agg(view_name::text ORDER BY view_name)
+			caggs := pgtest.Scalar[[]string](t, db, `SELECT array_agg(view_name::text ORDER BY view_name)
 				FROM timescaledb_information.continuous_aggregates`)
 			if want := []string{"bars_15m", "bars_1h", "bars_5m", "trade_bars_1m"}; !slices.Equal(caggs, want) {
 				t.Errorf("continuous aggregates %v, want %v", caggs, want)
 			}
 		} else {
-			kinds := scalar[[]string](t, db, `SELECT array_agg(relkind::text ORDER BY relname) FROM pg_class
+			kinds := pgtest.Scalar[[]string](t, db, `SELECT array_agg(relkind::text ORDER BY relname) FROM pg_class
 				WHERE relnamespace = 'public'::regnamespace AND relname = ANY($1)`, tables)
 			if len(kinds) != len(tables) || slices.ContainsFunc(kinds, func(k string) bool { return k != "r" }) {
 				t.Errorf("relkinds %v, want plain tables", kinds)
 			}
-			views := scalar[[]string](t, db, `SELECT array_agg(relname::text ORDER BY relname) FROM pg_class
+			views := pgtest.Scalar[[]string](t, db, `SELECT array_agg(relname::text ORDER BY relname) FROM pg_class
 				WHERE relkind = 'v' AND relname IN ('bars_5m', 'bars_15m', 'bars_1h', 'trade_bars_1m')`)
 			if len(views) != 4 {
 				t.Errorf("roll-up views %v", views)
@@ -86,10 +87,10 @@ func TestTimescaleFeatures(t *testing.T) {
 
 		if b.timescale {
 			// The compression policy (trades: chunks older than 7 days) compresses the 2024 chunk.
-			job := scalar[int](t, db, `SELECT job_id FROM timescaledb_information.jobs
+			job := pgtest.Scalar[int](t, db, `SELECT job_id FROM timescaledb_information.jobs
 				WHERE proc_name = 'policy_compression' AND hypertable_name = 'trades'`)
 			exec(t, db, `CALL run_job($1)`, job)
-			if n := scalar[int](t, db, `SELECT count(*)::int FROM timescaledb_information.chunks
+			if n := pgtest.Scalar[int](t, db, `SELECT count(*)::int FROM timescaledb_information.chunks
 				WHERE hypertable_name = 'trades' AND is_compressed`); n != 1 {
 				t.Fatalf("%d compressed trades chunks, want 1", n)
 			}

@@ -17,13 +17,14 @@ import (
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/synth"
+	"github.com/hdi-dev/hdi/internal/testbin"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 )
 
 // ingestEnv is the environment of an in-process hdi pointed at url and at
 // the freshly built plugins.
 func ingestEnv(t *testing.T, url string) map[string]string {
-	return map[string]string{"DATABASE_URL": url, "HDI_PLUGIN_PATH": binaries(t)}
+	return map[string]string{"DATABASE_URL": url, "HDI_PLUGIN_PATH": testbin.Dir(t)}
 }
 
 func mustRun(t *testing.T, env map[string]string, args ...string) (string, string) {
@@ -33,26 +34,6 @@ func mustRun(t *testing.T, env map[string]string, args ...string) (string, strin
 		t.Fatalf("hdi %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
 	}
 	return out, errOut
-}
-
-func scalarInt(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
-// tableChecksum is an order-independent digest of a table's rows.
-func tableChecksum(t *testing.T, pool *pgxpool.Pool, table string) string {
-	t.Helper()
-	var s string
-	q := fmt.Sprintf(`SELECT coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(x::text) h FROM %s x) s`, table)
-	if err := pool.QueryRow(context.Background(), q).Scan(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func TestIngestDemoFilesEndToEnd(t *testing.T) {
@@ -71,23 +52,23 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 		}
 	}
 	pool := pgtest.Connect(t, url)
-	if n := scalarInt(t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
 		t.Fatalf("trades = %d", n)
 	}
 	// Continuous ES.c.0 resolves to the March contract before the roll and the June one after.
 	for date, want := range map[string]int64{"2024-03-14": 1001, "2024-03-15": 1002} {
-		if id := scalarInt(t, pool, `SELECT instrument_id FROM resolve_symbol('GLBX.MDP3', 'ES.c.0', $1::date)`, date); id != want {
+		if id := pgtest.Scalar[int64](t, pool, `SELECT instrument_id FROM resolve_symbol('GLBX.MDP3', 'ES.c.0', $1::date)`, date); id != want {
 			t.Errorf("ES.c.0 on %s = %d, want %d", date, id, want)
 		}
 	}
-	sum := tableChecksum(t, pool, "trades")
+	sum := pgtest.Checksum(t, pool, "trades")
 
 	_, stderr = mustRun(t, env, "ingest", "--provider", "databento", "--file", paths[1])
 	if !strings.Contains(stderr, "0 done, 1 skipped") {
 		t.Fatalf("a re-run must skip the loaded file:\n%s", stderr)
 	}
 	_, stderr = mustRun(t, env, "ingest", "--force", "--provider", "databento", "--file", paths[1])
-	if !strings.Contains(stderr, "1 done, 0 skipped") || tableChecksum(t, pool, "trades") != sum {
+	if !strings.Contains(stderr, "1 done, 0 skipped") || pgtest.Checksum(t, pool, "trades") != sum {
 		t.Fatalf("--force must reload to the same content:\n%s", stderr)
 	}
 	out, _ := mustRun(t, env, "runs", "list", "--format", "json")
@@ -117,8 +98,8 @@ func TestIngestBigFileInParts(t *testing.T) {
 		return pgtest.Connect(t, url), url
 	}
 	one, oneURL := load("1 done, 0 skipped", "--param", "parts=1")
-	wantRows, wantSum := scalarInt(t, one, `SELECT count(*) FROM trades`), tableChecksum(t, one, "trades")
-	wantMaps := scalarInt(t, one, `SELECT count(*) FROM symbol_mappings`)
+	wantRows, wantSum := pgtest.Scalar[int64](t, one, `SELECT count(*) FROM trades`), pgtest.Checksum(t, one, "trades")
+	wantMaps := pgtest.Scalar[int64](t, one, `SELECT count(*) FROM symbol_mappings`)
 	if wantRows != 200_000 || wantMaps == 0 {
 		t.Fatalf("one unit: %d rows, %d symbol mappings", wantRows, wantMaps)
 	}
@@ -130,10 +111,10 @@ func TestIngestBigFileInParts(t *testing.T) {
 		args  []string
 	}{{"2 done, 0 skipped", nil}, {"3 done, 0 skipped", []string{"--param", "parts=3", "--concurrency", "3"}}} {
 		pool, url := load(c.units, c.args...)
-		if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got != wantRows || tableChecksum(t, pool, "trades") != wantSum {
+		if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != wantRows || pgtest.Checksum(t, pool, "trades") != wantSum {
 			t.Fatalf("%v: %d rows (want %d) or other content than one unit's", c.args, got, wantRows)
 		}
-		if got := scalarInt(t, pool, `SELECT count(*) FROM symbol_mappings`); got != wantMaps {
+		if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM symbol_mappings`); got != wantMaps {
 			t.Errorf("%v: %d symbol mappings, want %d", c.args, got, wantMaps)
 		}
 		if c.args != nil {
@@ -144,7 +125,7 @@ func TestIngestBigFileInParts(t *testing.T) {
 			t.Fatalf("a re-run must skip both parts:\n%s", stderr)
 		}
 		if _, stderr := mustRun(t, env, "ingest", "--force", "--provider", "databento", "--file", path); !strings.Contains(stderr, "1 done, 0 skipped") ||
-			tableChecksum(t, pool, "trades") != wantSum {
+			pgtest.Checksum(t, pool, "trades") != wantSum {
 			t.Fatalf("--force reloads the file as one unit, to the same content:\n%s", stderr)
 		}
 	}
@@ -154,7 +135,7 @@ func TestIngestBigFileInParts(t *testing.T) {
 // a big file load one after another; the re-run skips the committed parts,
 // loads the rest, and the table equals a clean run's.
 func TestIngestKilledMidFileResumesToACleanResult(t *testing.T) {
-	bin := binaries(t)
+	bin := testbin.Dir(t)
 	path := filepath.Join(t.TempDir(), "trades.dbn")
 	if err := synth.WriteTrades(path, 400_000, false); err != nil { // 7 chunks of 65,536 records
 		t.Fatal(err)
@@ -179,7 +160,7 @@ func killAndResume(t *testing.T, cmdFor func(url string) *exec.Cmd, beforeKilled
 		t.Fatalf("clean run: %v\n%s", err, out)
 	}
 	clean := pgtest.Connect(t, cleanURL)
-	wantRows, wantSum := scalarInt(t, clean, `SELECT count(*) FROM trades`), tableChecksum(t, clean, "trades")
+	wantRows, wantSum := pgtest.Scalar[int64](t, clean, `SELECT count(*) FROM trades`), pgtest.Checksum(t, clean, "trades")
 	if wantRows == 0 {
 		t.Fatal("the clean run loaded nothing")
 	}
@@ -208,7 +189,7 @@ func killAndResume(t *testing.T, cmdFor func(url string) *exec.Cmd, beforeKilled
 		t.Fatal(err)
 	}
 	_ = c.Wait()
-	if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got >= wantRows {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got >= wantRows {
 		t.Fatalf("the kill came too late to test anything (%d rows of %d)", got, wantRows)
 	}
 	out, err := cmdFor(url).CombinedOutput()
@@ -218,7 +199,7 @@ func killAndResume(t *testing.T, cmdFor func(url string) *exec.Cmd, beforeKilled
 	if !strings.Contains(string(out), " skipped (already loaded)") || strings.Contains(string(out), " 0 skipped") {
 		t.Fatalf("the re-run should skip the units committed before the kill:\n%s", out)
 	}
-	if got := scalarInt(t, pool, `SELECT count(*) FROM trades`); got != wantRows || tableChecksum(t, pool, "trades") != wantSum {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != wantRows || pgtest.Checksum(t, pool, "trades") != wantSum {
 		t.Fatalf("after kill and re-run: %d rows (a clean run has %d) or other content", got, wantRows)
 	}
 }
@@ -243,7 +224,7 @@ func TestIngestSameFileIntoAnotherTable(t *testing.T) {
 			t.Fatalf("want %q:\n%s", want, stderr)
 		}
 	}
-	if got, want := scalarInt(t, pool, `SELECT count(*) FROM my_trades`), scalarInt(t, pool, `SELECT count(*) FROM trades`); got != want || got != 5000 {
+	if got, want := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM my_trades`), pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != want || got != 5000 {
 		t.Fatalf("my_trades has %d rows, trades %d", got, want)
 	}
 }
@@ -314,12 +295,12 @@ rules:
 	}
 	_, stderr := mustRun(t, env, "ingest", "--migrate", "--job", job)
 	pool := pgtest.Connect(t, url)
-	quarantined := scalarInt(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'small-size' AND (record->>'size')::int > 18`)
-	loaded := scalarInt(t, pool, `SELECT count(*) FROM trades`)
-	if quarantined == 0 || loaded+quarantined != countRecords(t, paths[1]) || scalarInt(t, pool, `SELECT count(*) FROM trades WHERE size > 18`) != 0 {
+	quarantined := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'small-size' AND (record->>'size')::int > 18`)
+	loaded := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`)
+	if quarantined == 0 || loaded+quarantined != countRecords(t, paths[1]) || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades WHERE size > 18`) != 0 {
 		t.Fatalf("quarantined %d, loaded %d", quarantined, loaded)
 	}
-	if scalarInt(t, pool, `SELECT count(*) FROM trades WHERE side = 'A'`) == 0 {
+	if pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades WHERE side = 'A'`) == 0 {
 		t.Fatal("warn rows must still be loaded")
 	}
 	if !strings.Contains(stderr, fmt.Sprintf("%d quarantined", quarantined)) || !strings.Contains(stderr, "buy-side=") {
@@ -352,10 +333,10 @@ rules:
 	if !strings.Contains(stderr, fmt.Sprintf("%d loaded", quarantined)) {
 		t.Fatalf("retry: %s", stderr)
 	}
-	if n := scalarInt(t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != countRecords(t, paths[1]) {
 		t.Fatalf("after retry trades = %d", n)
 	}
-	if n := scalarInt(t, pool, `SELECT count(*) FROM quarantine WHERE retried_at IS NULL`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE retried_at IS NULL`); n != 0 {
 		t.Fatalf("%d quarantined rows not marked retried", n)
 	}
 	_, stderr = mustRun(t, env, "quarantine", "retry", "--run", "1", "--job", job)
@@ -368,7 +349,7 @@ rules:
 // SIGKILL while it loads daily units from the fake Databento API, re-runs
 // it, and compares the result with a clean run.
 func TestIngestKilledMidRunResumesToACleanResult(t *testing.T) {
-	bin := binaries(t)
+	bin := testbin.Dir(t)
 	srv := dbfake.New(dbfake.Generate(dbfake.GenOptions{Days: 8, PerDay: 3000, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
 	defer srv.Close()
 	killAndResume(t, func(url string) *exec.Cmd {
@@ -407,7 +388,7 @@ func TestIngestDryRunShowsCostAndMaxCostRefuses(t *testing.T) {
 		t.Fatalf("want 3 daily units with a cost: %s", out)
 	}
 	pool := pgtest.Connect(t, url)
-	if n := scalarInt(t, pool, `SELECT count(*) FROM runs`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs`); n != 0 {
 		t.Fatal("a dry run must change nothing")
 	}
 	if len(srv.RequestsTo("timeseries.get_range")) != 0 {

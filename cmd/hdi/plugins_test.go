@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
 func TestPluginsListAndDescribe(t *testing.T) {
-	env := map[string]string{"HDI_PLUGIN_PATH": binaries(t)}
+	env := map[string]string{"HDI_PLUGIN_PATH": testbin.Dir(t)}
 	out, _ := mustRun(t, env, "plugins", "list", "--format", "json")
 	var list []struct {
 		Name    string `json:"name"`
@@ -24,7 +26,7 @@ func TestPluginsListAndDescribe(t *testing.T) {
 	for _, p := range list {
 		if p.Name == "databento" {
 			found = true
-			if p.Version == "" || !strings.HasPrefix(p.Path, binaries(t)) || len(p.Streams) < 20 {
+			if p.Version == "" || !strings.HasPrefix(p.Path, testbin.Dir(t)) || len(p.Streams) < 20 {
 				t.Fatalf("databento plugin: %+v", p)
 			}
 		}

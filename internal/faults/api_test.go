@@ -9,6 +9,7 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/bench"
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 )
 
@@ -35,7 +36,7 @@ func cleanRun(t *testing.T, srv *dbfake.Server, days int) string {
 	t.Helper()
 	url, pool := migratedDB(t)
 	mustHDI(t, apiEnv(t, url, srv), apiArgs(days)...)
-	sum := checksum(t, pool, "trades")
+	sum := pgtest.Checksum(t, pool, "trades")
 	if strings.HasPrefix(sum, "0:") {
 		t.Fatal("the clean run loaded nothing")
 	}
@@ -90,7 +91,7 @@ func TestPluginKilledMidStream(t *testing.T) {
 	if !strings.Contains(stderr, "unit failed, retrying") || !strings.Contains(stderr, "0 failed") {
 		t.Fatalf("the unit should be retried and the run succeed:\n%s", stderr)
 	}
-	if got := checksum(t, pool, "trades"); got != want {
+	if got := pgtest.Checksum(t, pool, "trades"); got != want {
 		t.Fatalf("after the plugin was killed the table differs from a clean run: %s vs %s", got, want)
 	}
 }
@@ -132,7 +133,7 @@ func TestFakeAPIFaults(t *testing.T) {
 			r := hdi(t, apiEnv(t, url, srv), apiArgs(days)...)
 			if tc.fail != nil {
 				wantFail(t, r, 0, tc.fail...)
-				if n := scalar(t, pool, `SELECT count(*) FROM trades`); n != 0 {
+				if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 0 {
 					t.Fatalf("a failed run left %d rows", n)
 				}
 				return
@@ -140,7 +141,7 @@ func TestFakeAPIFaults(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("a transient fault should be retried: %s", r)
 			}
-			if got := checksum(t, pool, "trades"); got != want {
+			if got := pgtest.Checksum(t, pool, "trades"); got != want {
 				t.Fatalf("after %s the table differs from a clean run: %s vs %s\n%s", tc.name, got, want, r.stderr)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/synth"
 )
 
@@ -39,17 +40,17 @@ func TestDatabaseErrorMidUnit(t *testing.T) {
 	}
 	r := hdi(t, env(t, dbURL), "ingest", "--provider", "databento", "--file", file)
 	wantFail(t, r, 0, "boom: sequence 150000 refused", "failed unit databento:file:GLBX.MDP3:trades:", "0 done", "1 failed")
-	if got := scalar(t, pool, `SELECT count(*) FROM trades`); got != 0 {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != 0 {
 		t.Fatalf("a failed unit left %d rows", got)
 	}
-	if got := scalar(t, pool, `SELECT count(*) FROM units WHERE status = 'failed' AND error LIKE '%boom%'`); got != 1 {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'failed' AND error LIKE '%boom%'`); got != 1 {
 		t.Fatalf("the ledger should record the failed unit with its error (%d rows)", got)
 	}
 	if _, err := pool.Exec(ctx, `DROP TRIGGER boom ON trades`); err != nil {
 		t.Fatal(err)
 	}
 	mustHDI(t, env(t, dbURL), "ingest", "--provider", "databento", "--file", file)
-	if got := scalar(t, pool, `SELECT count(*) FROM trades`); got != n {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != n {
 		t.Fatalf("re-run: %d rows, want %d", got, n)
 	}
 }
@@ -98,7 +99,7 @@ func TestCorruptAndTruncatedDBN(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := hdi(t, env(t, dbURL), "ingest", "--provider", "databento", "--file", f)
 			wantFail(t, r, 0, f, "byte")
-			if got := scalar(t, pool, `SELECT count(*) FROM trades`); got != 0 {
+			if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != 0 {
 				t.Fatalf("a bad file loaded %d rows", got)
 			}
 			for _, line := range strings.Split(r.stderr, "\n") {
@@ -111,7 +112,7 @@ func TestCorruptAndTruncatedDBN(t *testing.T) {
 		})
 	}
 	mustHDI(t, env(t, dbURL), "ingest", "--provider", "databento", "--file", good)
-	if got := scalar(t, pool, `SELECT count(*) FROM trades`); got != n {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != n {
 		t.Fatalf("good file: %d rows, want %d", got, n)
 	}
 }

@@ -1,51 +1,21 @@
 package faults
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
-
-// binaries builds hdi and the databento plugin once per test run.
-func binaries(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "hdi-faults-bin-"); binErr != nil {
-			return
-		}
-		for name, pkg := range map[string]string{
-			"hdi":                    "github.com/hdi-dev/hdi/cmd/hdi",
-			"hdi-provider-databento": "github.com/hdi-dev/hdi/plugins/databento",
-		} {
-			if out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg).CombinedOutput(); err != nil {
-				binErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binDir
-}
 
 // result is a finished hdi process.
 type result struct {
@@ -66,7 +36,7 @@ func env(t *testing.T, url string, extra ...string) []string {
 			e = append(e, kv)
 		}
 	}
-	e = append(e, "HOME="+t.TempDir(), "HDI_PLUGIN_PATH="+binaries(t))
+	e = append(e, "HOME="+t.TempDir(), "HDI_PLUGIN_PATH="+testbin.Dir(t))
 	if url != "" {
 		e = append(e, "DATABASE_URL="+url)
 	}
@@ -74,7 +44,7 @@ func env(t *testing.T, url string, extra ...string) []string {
 }
 
 func hdiCmd(t *testing.T, env []string, args ...string) *exec.Cmd {
-	c := exec.Command(filepath.Join(binaries(t), "hdi"), args...)
+	c := exec.Command(filepath.Join(testbin.Dir(t), "hdi"), args...)
 	c.Env = env
 	return c
 }
@@ -127,26 +97,6 @@ func migratedDB(t *testing.T) (string, *pgxpool.Pool) {
 	url := pgtest.NewDB(t)
 	mustHDI(t, env(t, url), "migrate", "up")
 	return url, pgtest.Connect(t, url)
-}
-
-func scalar(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
-// checksum is an order-independent digest of a table's rows.
-func checksum(t *testing.T, pool *pgxpool.Pool, table string) string {
-	t.Helper()
-	var s string
-	q := fmt.Sprintf(`SELECT count(*) || ':' || coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(x::text) h FROM %s x) s`, table)
-	if err := pool.QueryRow(context.Background(), q).Scan(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.

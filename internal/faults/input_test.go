@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 )
 
@@ -34,7 +35,7 @@ func TestMalformedJobYAML(t *testing.T) {
 			t.Logf("%s", strings.TrimSpace(r.stderr))
 		})
 	}
-	if n := scalar(t, pool, `SELECT count(*) FROM runs`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs`); n != 0 {
 		t.Fatalf("a malformed job started %d runs", n)
 	}
 }
@@ -65,7 +66,7 @@ func TestBadDates(t *testing.T) {
 	if n := len(srv.RequestsTo("timeseries.get_range")); n != 0 {
 		t.Fatalf("bad dates still fetched data (%d requests)", n)
 	}
-	if n := scalar(t, pool, `SELECT count(*) FROM trades`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 0 {
 		t.Fatal("bad dates loaded rows")
 	}
 }
@@ -90,7 +91,7 @@ func TestUnknownNames(t *testing.T) {
 		t.Fatalf("an unknown symbol must be named: %s", r)
 	}
 	t.Logf("symbol: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
-	if n := scalar(t, pool, `SELECT count(*) FROM trades`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 0 {
 		t.Fatalf("unknown names loaded %d rows", n)
 	}
 }
@@ -140,7 +141,7 @@ func TestTenThousandSymbols(t *testing.T) {
 			t.Fatalf("a request carried %d symbols", n)
 		}
 	}
-	if n := scalar(t, pool, `SELECT count(DISTINCT instrument_id) FROM trades`); n != 2 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(DISTINCT instrument_id) FROM trades`); n != 2 {
 		t.Fatalf("want the 2 real instruments loaded, got %d (exit %d)", n, r.code)
 	}
 }
@@ -171,10 +172,10 @@ func TestConcurrentRunsSameJob(t *testing.T) {
 			t.Fatalf("a concurrent run failed: %s", r)
 		}
 	}
-	if got := checksum(t, pool, "trades"); got != want {
+	if got := pgtest.Checksum(t, pool, "trades"); got != want {
 		t.Fatalf("two concurrent runs: %s, one clean run: %s", got, want)
 	}
-	if n := scalar(t, pool, `SELECT count(*) FROM units WHERE status = 'done'`); n != days {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done'`); n != days {
 		t.Fatalf("%d done units, want %d", n, days)
 	}
 }

@@ -65,7 +65,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if got := scalar(t, pool, `SELECT count(*) FROM trades`); got != n {
+	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got != n {
 		t.Fatalf("after a server restart: %d rows, want %d\n%s", got, n, stderr)
 	}
 }

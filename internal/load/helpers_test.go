@@ -126,15 +126,6 @@ func (bn *bundle) apply(t testing.TB, rec arrow.RecordBatch) *mapping.Batch {
 	return b
 }
 
-func (bn *bundle) count(t testing.TB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := bn.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // bookkeepingOnly is goose/00001 alone: the tests make their own target
 // tables and do not depend on the market-data migrations.
 func bookkeepingOnly(t testing.TB) fs.FS {

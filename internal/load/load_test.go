@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
 var sprintf = fmt.Sprintf
@@ -30,7 +32,7 @@ func TestCopyPathAndLedger(t *testing.T) {
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 998 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 998 {
 		t.Fatalf("rows = %d", n)
 	}
 	// exact values, time column from ts_recv, char side, nulls
@@ -44,7 +46,7 @@ func TestCopyPathAndLedger(t *testing.T) {
 	if want := base.Add(3 * time.Microsecond); !ts.Equal(want) || side == nil || *side != "A" || price != nil || ds != "XNAS.ITCH" {
 		t.Fatalf("row 3: ts=%v side=%v price=%v ds=%s", ts, side, price, ds)
 	}
-	if n := bn.count(t, `SELECT price FROM trades WHERE sequence = 4`); n != 4_500_250_000_004 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT price FROM trades WHERE sequence = 4`); n != 4_500_250_000_004 {
 		t.Fatalf("price = %d", n)
 	}
 	var status string
@@ -77,10 +79,10 @@ func TestCopyPathAndLedger(t *testing.T) {
 	if err := u.Commit(ctx, Counts{Loaded: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades_copy`); n != 10 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades_copy`); n != 10 {
 		t.Fatalf("trades_copy has %d rows", n)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM units WHERE unit_key = 'u1' AND status = 'done'`); n != 2 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM units WHERE unit_key = 'u1' AND status = 'done'`); n != 2 {
 		t.Fatalf("%d done ledger rows for u1, want one per table", n)
 	}
 }
@@ -128,10 +130,10 @@ func TestDuplicateBatchOnlyTakesFallback(t *testing.T) {
 	if err := u.Commit(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 500+905 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 500+905 {
 		t.Fatalf("rows = %d", n)
 	}
-	if n := bn.count(t, `SELECT rows_deduplicated FROM units WHERE unit_key = 'u1'`); n != 105 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT rows_deduplicated FROM units WHERE unit_key = 'u1'`); n != 105 {
 		t.Fatalf("ledger dedup = %d", n)
 	}
 }
@@ -160,10 +162,10 @@ func TestConflictUpdate(t *testing.T) {
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades WHERE size = 0`); n != 5 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades WHERE size = 0`); n != 5 {
 		t.Fatalf("rows not corrected: %d still size 0, want 5 (seq 0..4)", n)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 20 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 20 {
 		t.Fatalf("rows = %d", n)
 	}
 }
@@ -181,7 +183,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	if err := u.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units) + (SELECT count(*) FROM quarantine)`); n != 0 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units) + (SELECT count(*) FROM quarantine)`); n != 0 {
 		t.Fatalf("%d rows left after rollback", n)
 	}
 	// a failure recorded separately, then retried
@@ -223,7 +225,7 @@ func TestStatementErrorMidUnit(t *testing.T) {
 	if err := u.Commit(ctx, u.Counts()); err == nil {
 		t.Fatal("commit of an aborted transaction succeeded")
 	}
-	if n := bn.count(t, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units)`); n != 0 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT (SELECT count(*) FROM trades) + (SELECT count(*) FROM units)`); n != 0 {
 		t.Fatalf("%d rows half-committed", n)
 	}
 }
@@ -247,7 +249,7 @@ func TestQuarantineKeepsRecords(t *testing.T) {
 	if price != "9223372036854775806" || ts != 1704205800000000123 {
 		t.Fatalf("record not exact: %s %d", price, ts)
 	}
-	if n := bn.count(t, `SELECT rows_quarantined FROM units WHERE unit_key = 'u1'`); n != 1 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT rows_quarantined FROM units WHERE unit_key = 'u1'`); n != 1 {
 		t.Fatalf("rows_quarantined = %d", n)
 	}
 }
@@ -281,10 +283,10 @@ func TestReplaceRange(t *testing.T) {
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades WHERE instrument_id = 7`); n != 60 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades WHERE instrument_id = 7`); n != 60 {
 		t.Fatalf("instrument 7: %d rows, want 50 new + 10 outside the range", n)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades WHERE instrument_id = 8`); n != 100 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades WHERE instrument_id = 8`); n != 100 {
 		t.Fatalf("instrument 8 (not in the new data) lost rows: %d", n)
 	}
 	// all symbols: the whole dataset range goes
@@ -329,7 +331,7 @@ func TestConcurrentBeginUnit(t *testing.T) {
 	if !errors.Is(err2, ErrAlreadyDone) {
 		t.Fatalf("second BeginUnit: %v, want ErrAlreadyDone", err2)
 	}
-	if n := bn.count(t, `SELECT count(*) FROM trades`); n != 100 {
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 100 {
 		t.Fatalf("rows = %d", n)
 	}
 }

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +63,29 @@ func TestWithDatabase(t *testing.T) {
 		if got := withDatabase(tc.in, tc.old, tc.name); got != tc.want {
 			t.Errorf("withDatabase(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestChecksum: the same rows in another order give the same checksum,
+// other rows another one, and the count leads it.
+func TestChecksum(t *testing.T) {
+	pool := Connect(t, NewDB(t))
+	for _, q := range []string{
+		`CREATE TABLE a (x int, y text)`, `CREATE TABLE b (x int, y text)`, `CREATE TABLE c (x int, y text)`, `CREATE TABLE e (x int)`,
+		`INSERT INTO a VALUES (1, 'p'), (2, 'q')`, `INSERT INTO b VALUES (2, 'q'), (1, 'p')`, `INSERT INTO c VALUES (1, 'p'), (2, 'r')`,
+	} {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, c := Checksum(t, pool, "a"), Checksum(t, pool, "b"), Checksum(t, pool, "c")
+	if a != b || a == c || !strings.HasPrefix(a, "2:") {
+		t.Errorf("a %s, b %s, c %s", a, b, c)
+	}
+	if e := Checksum(t, pool, "e"); e != "0:" {
+		t.Errorf("empty table: %q", e)
+	}
+	if n := Scalar[int64](t, pool, `SELECT sum(x) FROM a`); n != 3 {
+		t.Errorf("Scalar = %d", n)
 	}
 }

@@ -171,23 +171,3 @@ func run(t *testing.T, r *runner.Runner, job *jobspec.Job) (*runner.Summary, err
 	}
 	return r.Run(context.Background(), p)
 }
-
-func count(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
-// checksum is an order-independent digest of the table's content.
-func checksum(t *testing.T, pool *pgxpool.Pool) string {
-	t.Helper()
-	var s string
-	q := `SELECT coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') FROM ticks t`
-	if err := pool.QueryRow(context.Background(), q).Scan(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}

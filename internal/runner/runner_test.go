@@ -26,23 +26,23 @@ func TestRunLoadsThenSkipsThenForces(t *testing.T) {
 	if s.UnitsDone != 4 || s.RowsLoaded != 10000 || s.Status != "succeeded" {
 		t.Fatalf("first run: %+v", s)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 10000 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`); n != 10000 {
 		t.Fatalf("rows = %d", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM units WHERE status = 'done' AND rows_loaded = 2500`); n != 4 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done' AND rows_loaded = 2500`); n != 4 {
 		t.Fatalf("ledger rows = %d", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM runs WHERE status = 'succeeded' AND rows_loaded = 10000 AND units_done = 4`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs WHERE status = 'succeeded' AND rows_loaded = 10000 AND units_done = 4`); n != 1 {
 		t.Fatal("runs row not recorded")
 	}
-	if n := count(t, pool, `SELECT count(*) FROM symbol_mappings WHERE dataset = 'TEST.ONE' AND stype_in_symbol = 'X' AND instrument_id = 7`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM symbol_mappings WHERE dataset = 'TEST.ONE' AND stype_in_symbol = 'X' AND instrument_id = 7`); n != 1 {
 		t.Fatalf("symbol mappings = %d, want the one mapping once", n)
 	}
 	// ts is filled from ts_recv.
-	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE ts <> to_timestamp(ts_recv / 1e9) AT TIME ZONE 'UTC' AT TIME ZONE 'UTC'`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks WHERE ts <> to_timestamp(ts_recv / 1e9) AT TIME ZONE 'UTC' AT TIME ZONE 'UTC'`); n != 0 {
 		t.Fatalf("%d rows have a ts that is not ts_recv", n)
 	}
-	sum := checksum(t, pool)
+	sum := pgtest.Checksum(t, pool, "ticks")
 
 	s, err = run(t, newRunner(pool, fake, false), tickJob())
 	if err != nil || s.UnitsSkipped != 4 || s.UnitsDone != 0 {
@@ -52,7 +52,7 @@ func TestRunLoadsThenSkipsThenForces(t *testing.T) {
 	if err != nil || s.UnitsDone != 4 || s.RowsLoaded != 10000 {
 		t.Fatalf("forced run: %+v %v", s, err)
 	}
-	if checksum(t, pool) != sum || count(t, pool, `SELECT count(*) FROM ticks`) != 10000 {
+	if pgtest.Checksum(t, pool, "ticks") != sum || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 10000 {
 		t.Fatal("forced run changed the content")
 	}
 }
@@ -84,14 +84,14 @@ func TestQuarantineAndWarnRules(t *testing.T) {
 	if s.Rules["positive-price"] != 20 || s.Rules["small-size"] == 0 || s.RowsWarned != s.Rules["small-size"] {
 		t.Fatalf("rule counts %+v warned %d", s.Rules, s.RowsWarned)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE price < 0`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks WHERE price < 0`); n != 0 {
 		t.Fatalf("%d negative prices loaded", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE size > 3`); n == 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks WHERE size > 3`); n == 0 {
 		t.Fatal("warn rows must be loaded")
 	}
 	// The quarantine keeps the full record, the rule and the message.
-	if n := count(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'positive-price' AND severity = 'error'
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'positive-price' AND severity = 'error'
 		AND (record->>'price')::bigint = -5 AND record ? 'ts_recv' AND record->>'side' IN ('A','B') AND message <> ''`); n != 20 {
 		t.Fatalf("quarantine rows = %d", n)
 	}
@@ -120,10 +120,10 @@ func TestQuarantineThresholdFailsTheUnit(t *testing.T) {
 	if err == nil || s.UnitsFailed != 1 || !strings.Contains(err.Error(), "quarantine.max_percent") {
 		t.Fatalf("want the unit to fail on the threshold: %+v %v", s, err)
 	}
-	if count(t, pool, `SELECT count(*) FROM ticks`) != 0 || count(t, pool, `SELECT count(*) FROM quarantine`) != 0 {
+	if pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 0 || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine`) != 0 {
 		t.Fatal("a failed unit must leave nothing behind")
 	}
-	if n := count(t, pool, `SELECT count(*) FROM units WHERE status = 'failed' AND error LIKE '%max_percent%'`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'failed' AND error LIKE '%max_percent%'`); n != 1 {
 		t.Fatal("the failed unit must have a failed ledger row")
 	}
 }
@@ -135,7 +135,7 @@ func TestFailedUnitRollsBackAndRerunCompletes(t *testing.T) {
 	if _, err := run(t, newRunner(clean, newFake(4, 3000), false), tickJob()); err != nil {
 		t.Fatal(err)
 	}
-	want := checksum(t, clean)
+	want := pgtest.Checksum(t, clean, "ticks")
 
 	fake := newFake(4, 3000)
 	fake.failUnit, fake.failures = 2, 1
@@ -143,14 +143,14 @@ func TestFailedUnitRollsBackAndRerunCompletes(t *testing.T) {
 	if err == nil || s.UnitsFailed != 1 || s.UnitsDone != 3 {
 		t.Fatalf("want one failed unit: %+v %v", s, err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ticks WHERE ts_recv >= $1 AND ts_recv < $2`, fake.start+2*day, fake.start+3*day); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks WHERE ts_recv >= $1 AND ts_recv < $2`, fake.start+2*day, fake.start+3*day); n != 0 {
 		t.Fatalf("the failed unit left %d rows", n)
 	}
 	s, err = run(t, newRunner(pool, fake, false), tickJob())
 	if err != nil || s.UnitsDone != 1 || s.UnitsSkipped != 3 {
 		t.Fatalf("re-run: %+v %v", s, err)
 	}
-	if got := checksum(t, pool); got != want || count(t, pool, `SELECT count(*) FROM ticks`) != 12000 {
+	if got := pgtest.Checksum(t, pool, "ticks"); got != want || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 12000 {
 		t.Fatal("after the re-run the table must equal a clean run's")
 	}
 }
@@ -173,7 +173,7 @@ func TestRetryableFailureIsRetriedInTheSameRun(t *testing.T) {
 	if fake.fetches["fake:ticks:1"] != 2 {
 		t.Fatalf("unit 1 fetched %d times, want 2", fake.fetches["fake:ticks:1"])
 	}
-	if count(t, pool, `SELECT count(*) FROM ticks`) != 3000 {
+	if pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 3000 {
 		t.Fatal("a retried unit must not duplicate rows")
 	}
 }
@@ -200,14 +200,14 @@ func TestStopRollsBackTheUnitInFlight(t *testing.T) {
 	if !errors.Is(err, runner.ErrInterrupted) || s.Status != "interrupted" || !strings.Contains(err.Error(), "run the same command again") {
 		t.Fatalf("want an interrupted run: %+v %v", s, err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 0 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`); n != 0 {
 		t.Fatalf("an interrupted unit left %d rows", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM runs WHERE status = 'interrupted'`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs WHERE status = 'interrupted'`); n != 1 {
 		t.Fatal("the run must be recorded as interrupted")
 	}
 	s, err = run(t, newRunner(pool, newFake(3, 5000), false), job)
-	if err != nil || s.UnitsDone != 3 || count(t, pool, `SELECT count(*) FROM ticks`) != 15000 {
+	if err != nil || s.UnitsDone != 3 || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 15000 {
 		t.Fatalf("resume: %+v %v", s, err)
 	}
 }
@@ -223,7 +223,7 @@ func TestRowErrorsAreQuarantined(t *testing.T) {
 	if err != nil || s.RowsQuarantined != 1 || s.RowsLoaded != 10 {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'source' AND message = 'f.csv:3: bad number' AND record->>'raw' = 'x,y'`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'source' AND message = 'f.csv:3: bad number' AND record->>'raw' = 'x,y'`); n != 1 {
 		t.Fatal("the provider's row error must be quarantined with its raw record")
 	}
 }
@@ -265,7 +265,7 @@ func TestMaxCostRefusesTheRun(t *testing.T) {
 	if !errors.Is(err, runner.ErrCostTooHigh) || !strings.Contains(err.Error(), "$4.50") {
 		t.Fatalf("want a refusal naming the cost: %v", err)
 	}
-	if len(fake.fetches) != 0 || count(t, pool, `SELECT count(*) FROM runs`) != 0 {
+	if len(fake.fetches) != 0 || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs`) != 0 {
 		t.Fatal("a refused run must not start")
 	}
 }
@@ -287,7 +287,7 @@ func TestConcurrentRunsOfOneJobNeverDuplicate(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := count(t, pool, `SELECT count(*) FROM ticks`); n != 8000 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`); n != 8000 {
 		t.Fatalf("rows = %d, want 8000", n)
 	}
 	if done := sums[0].UnitsDone + sums[1].UnitsDone; done != 4 {
@@ -305,12 +305,12 @@ func TestForceWithoutTimeRangeReloadsWithDedup(t *testing.T) {
 	if _, err := run(t, newRunner(pool, fake, false), job); err != nil {
 		t.Fatal(err)
 	}
-	sum := checksum(t, pool)
+	sum := pgtest.Checksum(t, pool, "ticks")
 	s, err := run(t, newRunner(pool, fake, true), job)
 	if err != nil || s.UnitsDone != 2 || s.RowsLoaded != 0 || s.RowsDeduplicated != 1000 {
 		t.Fatalf("forced run without ranges: %+v %v", s, err)
 	}
-	if checksum(t, pool) != sum {
+	if pgtest.Checksum(t, pool, "ticks") != sum {
 		t.Fatal("the table changed")
 	}
 }
