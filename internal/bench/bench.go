@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/mapping"
 	"github.com/hdi-dev/hdi/internal/synth"
 )
 
@@ -322,17 +323,19 @@ func createDB(ctx context.Context, adminURL, prefix string) (string, func() erro
 }
 
 // columns lists a table's writable columns in order.
+// columns are the table's columns a loader writes (generated ones excluded).
 func columns(ctx context.Context, conn *pgx.Conn, table string) ([]string, error) {
-	rows, err := conn.Query(ctx, `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0
-		AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, table)
+	ti, err := mapping.IntrospectTable(ctx, conn, table)
 	if err != nil {
 		return nil, err
 	}
-	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err == nil && len(cols) == 0 {
-		err = fmt.Errorf("bench: table %s has no columns", table)
+	var cols []string
+	for _, c := range ti.Columns {
+		if !c.Generated {
+			cols = append(cols, c.Name)
+		}
 	}
-	return cols, err
+	return cols, nil
 }
 
 func quoteCols(cols []string) string {
