@@ -463,15 +463,15 @@ func TestQueryPerTable(t *testing.T) {
 			t.Fatalf("CreateRun: %v", err)
 		}
 		if err := q.RecordUnit(ctx, dbq.RecordUnitParams{UnitKey: "u1", RunID: run.RunID, Provider: "databento", Dataset: ptr(ds),
-			Schema: ptr("trades"), TargetTable: "trades", Symbols: []string{"ES.c.0"}, Status: "done", RowsLoaded: 1,
+			Schema: ptr("trades"), TargetTable: "trades", Symbols: []string{"ES.c.0"}, Status: "done", RowsInserted: 1,
 			StartedAt: time.Now()}); err != nil {
 			t.Fatalf("RecordUnit: %v", err)
 		}
-		if _, err := q.InsertQuarantine(ctx, dbq.InsertQuarantineParams{RunID: run.RunID, UnitKey: "u1", TargetTable: "trades",
-			Rule: "price_positive", Severity: "error", Message: "price <= 0", Field: ptr("price"), Record: []byte(`{"price":-1}`)}); err != nil {
-			t.Fatalf("InsertQuarantine: %v", err)
+		if n, err := q.CopyQuarantine(ctx, []dbq.CopyQuarantineParams{{RunID: run.RunID, UnitKey: "u1", TargetTable: "trades",
+			Rule: "price_positive", Severity: "error", Message: "price <= 0", Field: ptr("price"), Record: []byte(`{"price":-1}`)}}); err != nil || n != 1 {
+			t.Fatalf("CopyQuarantine: %d, %v", n, err)
 		}
-		if err := q.FinishRun(ctx, dbq.FinishRunParams{RunID: run.RunID, Status: "succeeded", UnitsTotal: 1, UnitsDone: 1, RowsLoaded: 1, RowsQuarantined: 1}); err != nil {
+		if err := q.FinishRun(ctx, dbq.FinishRunParams{RunID: run.RunID, Status: "succeeded", UnitsTotal: 1, UnitsDone: 1, RowsInserted: 1, RowsQuarantined: 1}); err != nil {
 			t.Fatalf("FinishRun: %v", err)
 		}
 		keys, err := q.DoneUnitKeys(ctx, dbq.DoneUnitKeysParams{UnitKeys: []string{"u1", "u2"}, TargetTable: "trades"})
@@ -502,7 +502,7 @@ func TestResolveSymbol(t *testing.T) {
 		ctx := testCtx(t)
 		q := dbq.New(db)
 		const ds = "GLBX.MDP3"
-		maps := []dbq.InsertSymbolMappingParams{
+		maps := []dbq.InsertSymbolMappingsParams{
 			{StypeIn: "continuous", StypeInSymbol: "ES.c.0", StypeOutSymbol: "5482", StartDate: date("2023-12-15"), EndDate: date("2024-03-08")},
 			{StypeIn: "continuous", StypeInSymbol: "ES.c.0", StypeOutSymbol: "4916", StartDate: date("2024-03-08"), EndDate: date("2024-06-14")},
 			{StypeIn: "parent", StypeInSymbol: "ES.FUT", StypeOutSymbol: "5482", StartDate: date("2023-12-15"), EndDate: date("2024-03-16")},
@@ -512,13 +512,17 @@ func TestResolveSymbol(t *testing.T) {
 		}
 		for i := range maps {
 			maps[i].Dataset, maps[i].StypeOut, maps[i].Source = ds, "instrument_id", "dbn_metadata"
-			if n, err := q.InsertSymbolMapping(ctx, maps[i]); err != nil || n != 1 {
-				t.Fatalf("insert mapping %d: %d, %v", i, n, err)
-			}
+		}
+		if err := q.InsertSymbolMappings(ctx, maps).Close(); err != nil {
+			t.Fatalf("insert mappings: %v", err)
 		}
 		// Reloading is a no-op.
-		if n, err := q.InsertSymbolMapping(ctx, maps[0]); err != nil || n != 0 {
-			t.Errorf("reinsert: %d, %v", n, err)
+		if err := q.InsertSymbolMappings(ctx, maps[:1]).Close(); err != nil {
+			t.Fatalf("reinsert: %v", err)
+		}
+		var n int64
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM symbol_mappings`).Scan(&n); err != nil || n != int64(len(maps)) {
+			t.Errorf("%d mappings after a reload, want %d (%v)", n, len(maps), err)
 		}
 		// Definitions, including ESU4 which has no mapping, and an older
 		// definition of 5482 under another symbol.

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/jobs"
+	"github.com/hdi-dev/hdi/plugins/databento/dbprov"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 // A tiny JSON Schema checker for the keywords job.schema.json uses: type,
@@ -28,7 +31,7 @@ type checker struct {
 	t    *testing.T
 }
 
-var annotations = map[string]bool{"$schema": true, "$id": true, "title": true, "description": true, "$defs": true}
+var annotations = map[string]bool{"$schema": true, "$id": true, "$comment": true, "title": true, "description": true, "$defs": true}
 
 func (c *checker) check(s map[string]any, v any, path string) []string {
 	var errs []string
@@ -274,27 +277,24 @@ func TestSchemaRejectsWhatTheParserRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := map[string]string{
-		"unknown key":          good + "concurency: 2\n",
-		"unknown nested":       good + "target: {table: t, mod: x}\n",
-		"bad mode":             good + "target: {mode: upsert}\n",
-		"bad databento schema": strings.Replace(good, "schema: trades", "schema: ohlcv-5m", 1),
-		"bad dataset":          strings.Replace(good, "GLBX.MDP3", "glbx", 1),
-		"bad stype":            strings.Replace(good, "stype_in: continuous", "stype_in: symbol", 1),
-		"missing schema":       strings.Replace(good, "schema: trades, ", "", 1),
-		"missing name":         strings.Replace(good, "name: t\n", "", 1),
-		"min without min":      good + "rules: [{type: min, field: p}]\n",
-		"min without field":    good + "rules: [{type: min, min: 0}]\n",
-		"param not taken":      good + "rules: [{type: min, field: p, min: 0, pattern: x}]\n",
-		"bad rule type":        good + "rules: [{type: minimum, field: p}]\n",
-		"bad severity":         good + "rules: [{type: unique, field: p, severity: fatal}]\n",
-		"two sources":          good + "mapping: {columns: [{column: c, from: a, const: b}]}\n",
-		"no source":            good + "mapping: {columns: [{column: c}]}\n",
-		"bad cast":             good + "mapping: {columns: [{column: c, from: a, cast: float}]}\n",
-		"concurrency":          good + "concurrency: 65\n",
-		"quarantine":           good + "quarantine: {max_percent: 101}\n",
-		"max_cost":             good + "max_cost: -1\n",
-		"bad chunk":            good + "chunking: {time: 5 days}\n",
-		"wrong type":           good + "default_rules: maybe\n",
+		"unknown key":       good + "concurency: 2\n",
+		"unknown nested":    good + "target: {table: t, mod: x}\n",
+		"bad mode":          good + "target: {mode: upsert}\n",
+		"missing name":      strings.Replace(good, "name: t\n", "", 1),
+		"bad column":        strings.Replace(good, "schema: trades, ", "schema: trades, columns: [price], ", 1),
+		"min without min":   good + "rules: [{type: min, field: p}]\n",
+		"min without field": good + "rules: [{type: min, min: 0}]\n",
+		"param not taken":   good + "rules: [{type: min, field: p, min: 0, pattern: x}]\n",
+		"bad rule type":     good + "rules: [{type: minimum, field: p}]\n",
+		"bad severity":      good + "rules: [{type: unique, field: p, severity: fatal}]\n",
+		"two sources":       good + "mapping: {columns: [{column: c, from: a, const: b}]}\n",
+		"no source":         good + "mapping: {columns: [{column: c}]}\n",
+		"bad cast":          good + "mapping: {columns: [{column: c, from: a, cast: float}]}\n",
+		"concurrency":       good + "concurrency: 65\n",
+		"quarantine":        good + "quarantine: {max_percent: 101}\n",
+		"max_cost":          good + "max_cost: -1\n",
+		"bad chunk":         good + "chunking: {time: 5 days}\n",
+		"wrong type":        good + "default_rules: maybe\n",
 	}
 	for name, doc := range bad {
 		if errs := c.check(c.root, toJSON(t, []byte(doc)), name); len(errs) == 0 {
@@ -302,6 +302,29 @@ func TestSchemaRejectsWhatTheParserRejects(t *testing.T) {
 		}
 		if _, err := jobspec.ParseWith(name, []byte(doc), opts); err == nil {
 			t.Errorf("%s: parser accepts it", name)
+		}
+	}
+	// What only Databento knows the schema checks for editors, and the
+	// provider when it plans: hdi's parser leaves it to the provider.
+	provider := map[string]string{
+		"bad databento schema": strings.Replace(good, "schema: trades", "schema: ohlcv-5m", 1),
+		"bad dataset":          strings.Replace(good, "GLBX.MDP3", "glbx", 1),
+		"bad stype":            strings.Replace(good, "stype_in: continuous", "stype_in: symbol", 1),
+	}
+	for name, doc := range provider {
+		if errs := c.check(c.root, toJSON(t, []byte(doc)), name); len(errs) == 0 {
+			t.Errorf("%s: schema accepts it", name)
+		}
+		job, err := jobspec.ParseWith(name, []byte(doc), opts)
+		if err != nil {
+			t.Fatalf("%s: the parser must leave it to the provider: %v", name, err)
+		}
+		sj, _, err := job.ProviderJob(jobspec.ProviderJobOptions{Now: opts.Now(), Stream: job.Source.Schema, Offline: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dbprov.New().Plan(context.Background(), sj); err == nil || sdk.FieldOf(err) == "" {
+			t.Errorf("%s: the provider accepts it, or its error names no field: %v", name, err)
 		}
 	}
 }
@@ -315,15 +338,16 @@ func TestSchemaInSyncWithGoTypes(t *testing.T) {
 		schema map[string]any
 		goType any
 	}{
-		"job":        {c.root, jobspec.Job{}},
-		"provider":   {defs["provider"].(map[string]any), jobspec.Provider{}},
-		"source":     {defs["source"].(map[string]any), jobspec.Source{}},
-		"chunking":   {defs["chunking"].(map[string]any), jobspec.Chunking{}},
-		"target":     {defs["target"].(map[string]any), jobspec.Target{}},
-		"rule":       {defs["rule"].(map[string]any), jobspec.RuleSpec{}},
-		"quarantine": {defs["quarantine"].(map[string]any), jobspec.Quarantine{}},
-		"mapping":    {defs["mapping"].(map[string]any), jobspec.Mapping{}},
-		"column":     {defs["column"].(map[string]any), jobspec.ColumnSpec{}},
+		"job":          {c.root, jobspec.Job{}},
+		"provider":     {defs["provider"].(map[string]any), jobspec.Provider{}},
+		"source":       {defs["source"].(map[string]any), jobspec.Source{}},
+		"chunking":     {defs["chunking"].(map[string]any), jobspec.Chunking{}},
+		"target":       {defs["target"].(map[string]any), jobspec.Target{}},
+		"rule":         {defs["rule"].(map[string]any), jobspec.RuleSpec{}},
+		"quarantine":   {defs["quarantine"].(map[string]any), jobspec.Quarantine{}},
+		"mapping":      {defs["mapping"].(map[string]any), jobspec.Mapping{}},
+		"column":       {defs["column"].(map[string]any), jobspec.ColumnSpec{}},
+		"sourceColumn": {defs["sourceColumn"].(map[string]any), jobspec.Column{}},
 	}
 	for name, o := range objs {
 		var schemaKeys []string
@@ -348,6 +372,24 @@ func TestSchemaInSyncWithGoTypes(t *testing.T) {
 		return defs[def].(map[string]any)["properties"].(map[string]any)[key].(map[string]any)
 	}
 	dbThen := c.root["allOf"].([]any)[0].(map[string]any)["then"].(map[string]any)["properties"].(map[string]any)["source"].(map[string]any)["properties"].(map[string]any)
+	// The Databento block is the databento provider's declaration, for
+	// editors: its streams and its stype parameters' allowed values.
+	desc, err := dbprov.New().Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams, stypes []string
+	for _, st := range desc.Streams {
+		streams = append(streams, st.Name)
+	}
+	for _, p := range desc.Params {
+		if p.Name == "stype_in" {
+			stypes = p.Allowed
+		}
+	}
+	sort.Strings(streams)
+	schemaStreams := enum(dbThen["schema"].(map[string]any))
+	sort.Strings(schemaStreams)
 	for _, e := range []struct {
 		name      string
 		got, want []string
@@ -357,9 +399,9 @@ func TestSchemaInSyncWithGoTypes(t *testing.T) {
 		{"modes", enum(prop("target", "mode")), jobspec.Modes},
 		{"transforms", enum(prop("column", "transform")), jobspec.Transforms},
 		{"casts", enum(prop("column", "cast")), jobspec.Casts},
-		{"databento schemas", enum(dbThen["schema"].(map[string]any)), jobspec.DatabentoSchemas},
-		{"databento stype_in", enum(dbThen["stype_in"].(map[string]any)), jobspec.DatabentoStypes},
-		{"databento stype_out", enum(dbThen["stype_out"].(map[string]any)), jobspec.DatabentoStypes},
+		{"databento schemas", schemaStreams, streams},
+		{"databento stype_in", enum(dbThen["stype_in"].(map[string]any)), stypes},
+		{"databento stype_out", enum(dbThen["stype_out"].(map[string]any)), stypes},
 	} {
 		if !reflect.DeepEqual(e.got, e.want) {
 			t.Errorf("%s: schema %v, Go %v", e.name, e.got, e.want)

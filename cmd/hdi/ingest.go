@@ -21,6 +21,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 func init() { addCommand(newIngestCmd) }
@@ -29,12 +30,22 @@ type ingestFlags struct {
 	job                                          string
 	provider, dataset, schema, stypeIn, stypeOut string
 	symbols, files, params                       []string
-	start, end, chunk, table, mode               string
+	start, end, chunk, table, mode, columns      string
 	limit                                        int64
 	concurrency                                  int
 	maxCost                                      float64
 	dryRun, force, migrate                       bool
 	format                                       string
+}
+
+// ingestFlagKeys maps the job keys an ingest flag sets to the flag, so an
+// error about a value names what the user typed.
+var ingestFlagKeys = map[string]string{
+	"provider": "provider.name", "dataset": "source.dataset", "schema": "source.schema",
+	"symbols": "source.symbols", "stype-in": "source.stype_in", "stype-out": "source.stype_out",
+	"limit": "source.limit", "file": "source.files", "chunk": "chunking.time", "columns": "source.columns",
+	"start": "source.start", "end": "source.end", "table": "target.table", "mode": "target.mode",
+	"concurrency": "concurrency", "max-cost": "max_cost", "param": "source.params",
 }
 
 func newIngestCmd(app *App) *cobra.Command {
@@ -51,11 +62,20 @@ A job is a YAML file (--job NAME|FILE, see jobs/README.md) or given by flags
 with the same meaning. --start/--end override a job's range: a date-only end
 is included, a timestamp end is excluded.`,
 		Example: `  hdi ingest --job es-nq-ohlcv-1d
-  hdi ingest --job jobs/es-nq-trades.yaml --start 2024-03-01 --end 2024-03-31 --dry-run
+  hdi ingest --job jobs/es-nq-trades.yaml --start 2024-01-08 --end 2024-01-09 --dry-run
   hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1d --symbols ES.c.0,NQ.c.0 --stype-in continuous --start 2024-01-01 --end 2024-12-31
-  hdi ingest --provider databento --file ./downloads/*.dbn.zst`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  hdi ingest --provider databento --file ./downloads/*.dbn.zst
+  hdi ingest --provider csv --file prices.csv --table my_prices`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			// A shell glob after --file expands to several words: the first
+			// is the flag's value, the rest arrive as arguments.
+			if len(args) > 0 && !cmd.Flags().Changed("file") {
+				return usageErrorf("unexpected argument %q: ingest takes its input from flags (did you mean --file %s?)", args[0], args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.files = append(f.files, args...)
 			job, err := app.ingestJob(cmd, &f)
 			if err != nil {
 				return err
@@ -73,10 +93,11 @@ is included, a timestamp end is excluded.`,
 	fl.StringVar(&f.stypeOut, "stype-out", "", "output symbology (default instrument_id)")
 	fl.StringVar(&f.start, "start", "", "start: a date, an RFC 3339 time, or relative (-30d, yesterday)")
 	fl.StringVar(&f.end, "end", "", "end: a date (included), an RFC 3339 time (excluded), or relative (today)")
-	fl.StringArrayVar(&f.files, "file", nil, "local file, directory or glob (repeatable); uses the provider's file source")
+	fl.StringArrayVar(&f.files, "file", nil, "local files, directories or globs: --file A B C, or repeated (uses the provider's file source)")
+	fl.StringVar(&f.columns, "columns", "", "columns of a file source without a fixed schema (csv): "+sdk.ColumnSyntax)
 	fl.Int64Var(&f.limit, "limit", 0, "maximum records to fetch (0: no limit)")
 	fl.StringArrayVar(&f.params, "param", nil, "provider parameter KEY=VALUE (repeatable; overrides the job's), e.g. --param parts=1")
-	fl.StringVar(&f.chunk, "chunk", "", "unit length: 1d, 1w, 1mo, 1y or a duration such as 6h")
+	fl.StringVar(&f.chunk, "chunk", "", "unit length: "+timerange.ChunkSyntax)
 	fl.StringVar(&f.table, "table", "", "target table (default: the schema's table)")
 	fl.StringVar(&f.mode, "mode", "", "load mode: dedupe-append (default) or replace-range")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "units loaded at once (default 2)")
@@ -88,10 +109,11 @@ is included, a timestamp end is excluded.`,
 	return cmd
 }
 
-// ingestJob builds the job from --job or from the ad-hoc flags.
+// ingestJob builds the job from --job or from the ad-hoc flags. Values are
+// parsed by the same code as the job file's keys; an error names the flag.
 func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error) {
 	changed := cmd.Flags().Changed
-	adhoc := []string{"provider", "dataset", "schema", "symbols", "stype-in", "stype-out", "limit", "file", "chunk"}
+	adhoc := []string{"provider", "dataset", "schema", "symbols", "stype-in", "stype-out", "limit", "file", "chunk", "columns"}
 	var job *jobspec.Job
 	if f.job != "" {
 		for _, name := range adhoc {
@@ -104,9 +126,14 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 			return nil, err
 		}
 		job = j
+		job.Flags = map[string]string{}
 	} else {
 		if f.provider == "" {
 			return nil, usageErrorf("give --job NAME|FILE, or --provider with the source flags for an ad-hoc job")
+		}
+		chunk, err := timerange.ParseChunk(f.chunk)
+		if err != nil {
+			return nil, usageErrorf("--chunk: %v", err)
 		}
 		job = &jobspec.Job{
 			Name:     adhocName(f),
@@ -115,7 +142,26 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 				Dataset: f.dataset, Schema: f.schema, Symbols: f.symbols, StypeIn: f.stypeIn, StypeOut: f.stypeOut,
 				Limit: f.limit, Files: f.files,
 			},
-			Chunking: jobspec.Chunking{Time: f.chunk},
+			Chunking: jobspec.Chunking{Time: chunk},
+		}
+		if f.columns != "" {
+			cols, err := sdk.ParseColumns(f.columns)
+			if err != nil {
+				return nil, usageErrorf("--columns: %v", err)
+			}
+			for _, c := range cols {
+				job.Source.Columns = append(job.Source.Columns, jobspec.ColumnFromSDK(c))
+			}
+		}
+		// Every key of an ad-hoc job is a flag's, set or not.
+		job.Flags = map[string]string{}
+		for flag, key := range ingestFlagKeys {
+			job.Flags[key] = "--" + flag
+		}
+	}
+	for flag, key := range ingestFlagKeys {
+		if changed(flag) {
+			job.Flags[key] = "--" + flag
 		}
 	}
 	if changed("start") {
@@ -135,13 +181,15 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
 			return nil, usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
 		}
 		if job.Source.Params == nil {
 			job.Source.Params = map[string]string{}
 		}
-		job.Source.Params[strings.TrimSpace(k)] = v
+		job.Source.Params[k] = strings.TrimSpace(v)
+		job.Flags["source.params."+k] = "--param " + k
 	}
 	if changed("max-cost") {
 		job.MaxCost = &f.maxCost
@@ -191,14 +239,12 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 	if isTerminal(a.Stderr) && a.Config.LogFormat != "json" && !f.dryRun {
 		progress = &runner.Bar{W: a.Stderr}
 	}
-	r := runner.New(runner.Options{
-		Pool:           pool,
-		Open:           func(ctx context.Context, name string) (sdk.Provider, error) { return host.Open(ctx, name) },
-		ProviderConfig: a.Config.ProviderConfig,
-		Logger:         a.Logger,
-		Progress:       progress,
-		Force:          f.force,
-		Stop:           stop,
+	r := a.newRunner(pool, host, runner.Options{
+		Progress: progress,
+		Force:    f.force,
+		Stop:     stop,
+		// A file source needs no network, not even to plan.
+		Offline: f.dryRun && len(job.Source.Files) > 0,
 	})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
@@ -208,10 +254,8 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 		a.Logger.Warn(w, "job", job.Name)
 	}
 	if f.dryRun {
-		for _, p := range plans {
-			if err := writePlan(a, p, f.format); err != nil {
-				return err
-			}
+		if err := writePlans(a, plans, f.format); err != nil {
+			return err
 		}
 		for _, p := range plans {
 			if err := p.CheckCost(); err != nil {
@@ -228,7 +272,9 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 		if summary == nil {
 			return runErr
 		}
-		if err := summary.WriteText(a.Stderr); err != nil {
+		if a.Config.LogFormat == "json" {
+			summary.Log(a.Logger)
+		} else if err := summary.WriteText(a.Stderr); err != nil {
 			return err
 		}
 		if runErr != nil {
@@ -285,33 +331,58 @@ type planRow struct {
 	CostUSD *float64 `json:"estimated_cost_usd"`
 }
 
-func writePlan(a *App, p *runner.Planned, format string) error {
-	rows := make([]planRow, 0, len(p.Units))
-	for _, u := range p.Units {
-		r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD}
-		if u.Start != 0 {
-			r.Start = time.Unix(0, u.Start).UTC().Format(time.RFC3339Nano)
+// planDoc is one stream's plan in a dry run's JSON.
+type planDoc struct {
+	Job              string    `json:"job"`
+	Stream           string    `json:"stream"`
+	Table            string    `json:"table"`
+	Units            []planRow `json:"units"`
+	EstimatedRows    *int64    `json:"estimated_rows"`
+	EstimatedBytes   int64     `json:"estimated_bytes"`
+	EstimatedCostUSD *float64  `json:"estimated_cost_usd"`
+	MaxCostUSD       *float64  `json:"max_cost_usd"`
+	Warnings         []string  `json:"warnings"`
+}
+
+// writePlans prints a dry run: one table per stream, or one JSON document
+// ({"plans": [...]}) for all of them.
+func writePlans(a *App, plans []*runner.Planned, format string) error {
+	docs := make([]planDoc, len(plans))
+	for i, p := range plans {
+		d := planDoc{Job: p.Job.Name, Stream: p.Stream.Name, Table: p.Table.Plain(), Units: make([]planRow, 0, len(p.Units)),
+			EstimatedRows: known(p.KnownRows, p.Rows), EstimatedBytes: p.Bytes, EstimatedCostUSD: knownF(p.KnownCost, p.CostUSD),
+			MaxCostUSD: p.Job.MaxCost, Warnings: p.Warnings}
+		if d.Warnings == nil {
+			d.Warnings = []string{}
 		}
-		if u.End != 0 {
-			r.End = time.Unix(0, u.End).UTC().Format(time.RFC3339Nano)
+		for _, u := range p.Units {
+			r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD}
+			if u.Start != 0 {
+				r.Start = time.Unix(0, u.Start).UTC().Format(time.RFC3339Nano)
+			}
+			if u.End != 0 {
+				r.End = time.Unix(0, u.End).UTC().Format(time.RFC3339Nano)
+			}
+			d.Units = append(d.Units, r)
 		}
-		rows = append(rows, r)
+		docs[i] = d
 	}
 	if format == "json" {
 		enc := json.NewEncoder(a.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{
-			"job": p.Job.Name, "table": p.Table.Table, "units": rows,
-			"estimated_rows": known(p.KnownRows, p.Rows), "estimated_bytes": p.Bytes, "estimated_cost_usd": knownF(p.KnownCost, p.CostUSD),
-			"max_cost_usd": p.Job.MaxCost, "warnings": p.Warnings,
-		})
+		return enc.Encode(map[string]any{"plans": docs})
 	}
 	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD))
+	for i, d := range docs {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST")
+		for _, r := range d.Units {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD))
+		}
+		fmt.Fprintf(tw, "total: %d units of %s into %s\t\t\t\t%s\t%d\t%s\n", len(d.Units), d.Stream, d.Table, optInt(d.EstimatedRows), d.EstimatedBytes, optCost(d.EstimatedCostUSD))
 	}
-	fmt.Fprintf(tw, "total: %d units into %s\t\t\t\t%s\t%d\t%s\n", len(rows), p.Table.Table, optInt(known(p.KnownRows, p.Rows)), p.Bytes, optCost(knownF(p.KnownCost, p.CostUSD)))
 	return tw.Flush()
 }
 

@@ -242,7 +242,7 @@ func TestIngestParamFlag(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	code, _, errOut = runCLI(t, env, "ingest", "--migrate", "--provider", "databento", "--file", file, "--param", "parts=0")
-	if code == 0 || !strings.Contains(errOut, `parts "0": want a whole number from 1 to 64`) {
+	if code == 0 || !strings.Contains(errOut, `hdi: --param parts: "0": want a whole number from 1 to 64`) {
 		t.Fatalf("the provider must check the parameter: exit %d: %s", code, errOut)
 	}
 }
@@ -368,22 +368,24 @@ func TestIngestDryRunShowsCostAndMaxCostRefuses(t *testing.T) {
 	srv := dbfake.New(dbfake.Generate(dbfake.GenOptions{Days: 3, PerDay: 100, Schemas: []dbn.Schema{dbn.SchemaOhlcv1D, dbn.SchemaTrades}}))
 	defer srv.Close()
 	env := ingestEnv(t, url)
-	// The plugin process reads these from the real environment.
-	t.Setenv("DATABENTO_BASE_URL", srv.URL)
-	t.Setenv("DATABENTO_API_KEY", srv.Key)
+	// hdi reads the variables the provider declares and passes them on.
+	env["DATABENTO_BASE_URL"], env["DATABENTO_API_KEY"] = srv.URL, srv.Key
 	args := []string{"ingest", "--migrate", "--provider", "databento", "--dataset", "GLBX.MDP3", "--schema", "trades",
 		"--symbols", "ESH4", "--start", "2024-01-02", "--end", "2024-01-04"}
 	out, _ := mustRun(t, env, append(args, "--dry-run", "--format", "json")...)
-	var plan struct {
-		Units []struct {
-			Key  string   `json:"key"`
+	var doc struct {
+		Plans []struct {
+			Units []struct {
+				Key  string   `json:"key"`
+				Cost *float64 `json:"estimated_cost_usd"`
+			} `json:"units"`
 			Cost *float64 `json:"estimated_cost_usd"`
-		} `json:"units"`
-		Cost *float64 `json:"estimated_cost_usd"`
+		} `json:"plans"`
 	}
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
-		t.Fatalf("dry-run json: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Plans) != 1 {
+		t.Fatalf("dry-run json: one document with one plan: %v\n%s", err, out)
 	}
+	plan := doc.Plans[0]
 	if len(plan.Units) != 3 || plan.Cost == nil || *plan.Cost <= 0 {
 		t.Fatalf("want 3 daily units with a cost: %s", out)
 	}

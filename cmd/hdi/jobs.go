@@ -15,7 +15,7 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/jobspec"
-	"github.com/hdi-dev/hdi/internal/timerange"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 func init() { addCommand(newJobsCmd) }
@@ -176,7 +176,7 @@ Unset environment variables are left as ${NAME} and reported.`,
 			for _, w := range warns {
 				fmt.Fprintf(app.Stdout, "# warning: %s\n", w)
 			}
-			if c, err := job.Chunk(); err == nil && !c.IsZero() && !r.IsZero() {
+			if c := job.Chunking.Time; !c.IsZero() && !r.IsZero() {
 				fmt.Fprintf(app.Stdout, "# chunks: %d of %s\n", len(timerange.Split(r, c)), c)
 			}
 			_, err = app.Stdout.Write(out)

@@ -73,7 +73,7 @@ func TestJobsShow(t *testing.T) {
 	if strings.Contains(out, "TOPSECRET") {
 		t.Fatalf("secret shown:\n%s", out)
 	}
-	for _, want := range []string{"api_key: '****'", "gateway: hist", "concurrency: 2", "mode: dedupe-append", "stype_out: instrument_id",
+	for _, want := range []string{"api_key: '****'", "gateway: hist", "concurrency: 2", "mode: dedupe-append",
 		"# time range: [2024-01-02T00:00:00Z, 2024-01-06T00:00:00Z) (96h0m0s)", "# chunks: 4 of 1d", "# file: " + filepath.Join(dir, "mine.yaml")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)

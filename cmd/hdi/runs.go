@@ -51,11 +51,11 @@ func newRunsCmd(app *App) *cobra.Command {
 					return writeJSON(app, runs)
 				}
 				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "RUN\tJOB\tSTATUS\tSTARTED\tDURATION\tUNITS DONE/SKIPPED/FAILED\tROWS LOADED\tDEDUPED\tQUARANTINED")
+				fmt.Fprintln(tw, "RUN\tJOB\tSTATUS\tSTARTED\tDURATION\tUNITS DONE/SKIPPED/FAILED\tINSERTED\tUPDATED\tDEDUPED\tQUARANTINED")
 				for _, r := range runs {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d/%d/%d of %d\t%d\t%d\t%d\n", r.RunID, r.Job, r.Status,
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d/%d/%d of %d\t%d\t%d\t%d\t%d\n", r.RunID, r.Job, r.Status,
 						r.StartedAt.UTC().Format(time.RFC3339), runDuration(r), r.UnitsDone, r.UnitsSkipped, r.UnitsFailed, r.UnitsTotal,
-						r.RowsLoaded, r.RowsDeduplicated, r.RowsQuarantined)
+						r.RowsInserted, r.RowsUpdated, r.RowsDeduplicated, r.RowsQuarantined)
 				}
 				return tw.Flush()
 			})
@@ -98,7 +98,8 @@ func newRunsCmd(app *App) *cobra.Command {
 				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(tw, "run\t%d\njob\t%s\nstatus\t%s\nstarted\t%s\nduration\t%s\n", run.RunID, run.Job, run.Status, run.StartedAt.UTC().Format(time.RFC3339), runDuration(run))
 				fmt.Fprintf(tw, "units\t%d done, %d skipped, %d failed, of %d\n", run.UnitsDone, run.UnitsSkipped, run.UnitsFailed, run.UnitsTotal)
-				fmt.Fprintf(tw, "rows\t%d loaded, %d deduplicated, %d quarantined, %d warned\n", run.RowsLoaded, run.RowsDeduplicated, run.RowsQuarantined, run.RowsWarned)
+				fmt.Fprintf(tw, "rows\t%d inserted, %d updated, %d unchanged, %d deduplicated, %d quarantined, %d warned\n",
+					run.RowsInserted, run.RowsUpdated, run.RowsUnchanged, run.RowsDeduplicated, run.RowsQuarantined, run.RowsWarned)
 				if run.Error != nil {
 					fmt.Fprintf(tw, "error\t%s\n", *run.Error)
 				}
@@ -106,13 +107,14 @@ func newRunsCmd(app *App) *cobra.Command {
 				tw.Flush()
 				fmt.Fprintln(app.Stdout)
 				tw = tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "UNIT\tSTATUS\tLOADED\tDEDUPED\tQUARANTINED\tERROR")
+				fmt.Fprintln(tw, "UNIT\tTABLE\tSTATUS\tINSERTED\tUPDATED\tUNCHANGED\tDEDUPED\tQUARANTINED\tWARNED\tERROR")
 				for _, u := range units {
 					msg := ""
 					if u.Error != nil {
 						msg = *u.Error
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", u.UnitKey, u.Status, u.RowsLoaded, u.RowsDeduplicated, u.RowsQuarantined, msg)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", u.UnitKey, u.TargetTable, u.Status,
+						u.RowsInserted, u.RowsUpdated, u.RowsUnchanged, u.RowsDeduplicated, u.RowsQuarantined, u.RowsWarned, msg)
 				}
 				return tw.Flush()
 			})

@@ -6,8 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/status"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 // pluginDirs lists the plugin search path: plugin_path (HDI_PLUGIN_PATH),
@@ -70,4 +74,16 @@ func (a *App) statusPlugins(context.Context) ([]status.Plugin, string) {
 		return out, err.Error()
 	}
 	return out, ""
+}
+
+// newRunner is a runner wired to the database (nil: plan only), the plugin
+// host and hdi's configuration, with o's run options.
+func (a *App) newRunner(pool *pgxpool.Pool, host *pluginhost.Host, o runner.Options) *runner.Runner {
+	o.Pool = pool
+	o.Open = func(ctx context.Context, name string) (sdk.Provider, error) { return host.Open(ctx, name) }
+	o.ProviderConfig = a.Config.ProviderConfig
+	o.LookupEnv = a.lookupEnv
+	o.Secret = func(s string) { a.Redactor.Add(s) }
+	o.Logger = a.Logger
+	return runner.New(o)
 }

@@ -3,20 +3,20 @@ package bench
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/internal/mapping"
+	"github.com/hdi-dev/hdi/plugins/databento/dbprov"
 )
 
 // bareCopy is the hand-written loader hdi is measured against: it decodes
 // the DBN file itself and feeds one pgx CopyFrom with one []any per row,
 // with the same column semantics as hdi's default mapping (Databento's field
 // names, undefined sentinels and NUL characters as NULL, the time column from
-// the first of mapping.TimeSourceOrder, dataset from the metadata), and no
+// the provider's declared time field, dataset from the metadata), and no
 // rules, plugin, Arrow, savepoints or ledger.
 //
 // With batch > 0 it instead copies batch rows per COPY, each in a savepoint,
@@ -94,11 +94,10 @@ func (s *bareSource) plan(cols []string) error {
 		case f != nil:
 			s.cols = append(s.cols, fieldValue(f))
 		case c == mapping.TimeColumn:
-			i := slices.IndexFunc(mapping.TimeSourceOrder, func(n string) bool { return rt.Field(n) != nil })
-			if i < 0 {
+			tf := rt.Field(dbprov.TimeField(meta.Schema))
+			if tf == nil {
 				return fmt.Errorf("no time source field for %s", meta.Schema)
 			}
-			tf := rt.Field(mapping.TimeSourceOrder[i])
 			s.cols = append(s.cols, func(rec []byte) any {
 				if tf.IsUndef(rec) {
 					return nil

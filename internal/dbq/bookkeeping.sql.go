@@ -7,140 +7,16 @@ package dbq
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
-type CopyQuarantineParams struct {
-	RunID       int64           `json:"run_id"`
-	UnitKey     string          `json:"unit_key"`
-	TargetTable string          `json:"target_table"`
-	Rule        string          `json:"rule"`
-	Severity    string          `json:"severity"`
-	Message     string          `json:"message"`
-	Field       *string         `json:"field"`
-	Record      json.RawMessage `json:"record"`
-}
-
-const createRun = `-- name: CreateRun :one
-
-INSERT INTO runs (job, parameters) VALUES ($1, $2)
-RETURNING run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error
-`
-
-type CreateRunParams struct {
-	Job        string          `json:"job"`
-	Parameters json.RawMessage `json:"parameters"`
-}
-
-// Bookkeeping: runs, the unit ledger, the quarantine.
-// CreateRun: start a run of a job; returns it.
-func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, error) {
-	row := q.db.QueryRow(ctx, createRun, arg.Job, arg.Parameters)
-	var i Run
-	err := row.Scan(
-		&i.RunID,
-		&i.Job,
-		&i.Parameters,
-		&i.Status,
-		&i.StartedAt,
-		&i.FinishedAt,
-		&i.UnitsTotal,
-		&i.UnitsDone,
-		&i.UnitsSkipped,
-		&i.UnitsFailed,
-		&i.RowsLoaded,
-		&i.RowsDeduplicated,
-		&i.RowsQuarantined,
-		&i.RowsWarned,
-		&i.Error,
-	)
-	return i, err
-}
-
-const doneUnitKeys = `-- name: DoneUnitKeys :many
-SELECT unit_key FROM units
-WHERE unit_key = ANY($1::text[]) AND target_table = $2 AND status = 'done'
-`
-
-type DoneUnitKeysParams struct {
-	UnitKeys    []string `json:"unit_keys"`
-	TargetTable string   `json:"target_table"`
-}
-
-// DoneUnitKeys: which of these unit keys are done into a target table.
-func (q *Queries) DoneUnitKeys(ctx context.Context, arg DoneUnitKeysParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, doneUnitKeys, arg.UnitKeys, arg.TargetTable)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var unit_key string
-		if err := rows.Scan(&unit_key); err != nil {
-			return nil, err
-		}
-		items = append(items, unit_key)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const finishRun = `-- name: FinishRun :exec
-UPDATE runs SET
-    status = $1,
-    finished_at = now(),
-    units_total = $2,
-    units_done = $3,
-    units_skipped = $4,
-    units_failed = $5,
-    rows_loaded = $6,
-    rows_deduplicated = $7,
-    rows_quarantined = $8,
-    rows_warned = $9,
-    error = $10
-WHERE run_id = $11
-`
-
-type FinishRunParams struct {
-	Status           string  `json:"status"`
-	UnitsTotal       int32   `json:"units_total"`
-	UnitsDone        int32   `json:"units_done"`
-	UnitsSkipped     int32   `json:"units_skipped"`
-	UnitsFailed      int32   `json:"units_failed"`
-	RowsLoaded       int64   `json:"rows_loaded"`
-	RowsDeduplicated int64   `json:"rows_deduplicated"`
-	RowsQuarantined  int64   `json:"rows_quarantined"`
-	RowsWarned       int64   `json:"rows_warned"`
-	Error            *string `json:"error"`
-	RunID            int64   `json:"run_id"`
-}
-
-// FinishRun: record a run's end, status and counts.
-func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) error {
-	_, err := q.db.Exec(ctx, finishRun,
-		arg.Status,
-		arg.UnitsTotal,
-		arg.UnitsDone,
-		arg.UnitsSkipped,
-		arg.UnitsFailed,
-		arg.RowsLoaded,
-		arg.RowsDeduplicated,
-		arg.RowsQuarantined,
-		arg.RowsWarned,
-		arg.Error,
-		arg.RunID,
-	)
-	return err
-}
-
 const getRun = `-- name: GetRun :one
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error FROM runs WHERE run_id = $1
+
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs WHERE run_id = $1
 `
 
+// Bookkeeping: runs, the unit ledger, the quarantine (read only; hdi's own
+// writes are in sql/internal).
 // GetRun: one run.
 func (q *Queries) GetRun(ctx context.Context, runID int64) (Run, error) {
 	row := q.db.QueryRow(ctx, getRun, runID)
@@ -156,82 +32,15 @@ func (q *Queries) GetRun(ctx context.Context, runID int64) (Run, error) {
 		&i.UnitsDone,
 		&i.UnitsSkipped,
 		&i.UnitsFailed,
-		&i.RowsLoaded,
+		&i.RowsInserted,
 		&i.RowsDeduplicated,
 		&i.RowsQuarantined,
 		&i.RowsWarned,
 		&i.Error,
+		&i.RowsUpdated,
+		&i.RowsUnchanged,
 	)
 	return i, err
-}
-
-const getUnit = `-- name: GetUnit :one
-SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at FROM units WHERE unit_key = $1 AND target_table = $2
-`
-
-type GetUnitParams struct {
-	UnitKey     string `json:"unit_key"`
-	TargetTable string `json:"target_table"`
-}
-
-// GetUnit: a unit's ledger row by key and target table.
-func (q *Queries) GetUnit(ctx context.Context, arg GetUnitParams) (Unit, error) {
-	row := q.db.QueryRow(ctx, getUnit, arg.UnitKey, arg.TargetTable)
-	var i Unit
-	err := row.Scan(
-		&i.UnitKey,
-		&i.RunID,
-		&i.Provider,
-		&i.Dataset,
-		&i.Schema,
-		&i.TargetTable,
-		&i.Symbols,
-		&i.RangeStart,
-		&i.RangeEnd,
-		&i.Status,
-		&i.RowsLoaded,
-		&i.RowsDeduplicated,
-		&i.RowsQuarantined,
-		&i.RowsWarned,
-		&i.Error,
-		&i.StartedAt,
-		&i.FinishedAt,
-	)
-	return i, err
-}
-
-const insertQuarantine = `-- name: InsertQuarantine :one
-INSERT INTO quarantine (run_id, unit_key, target_table, rule, severity, message, field, record)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING quarantine_id
-`
-
-type InsertQuarantineParams struct {
-	RunID       int64           `json:"run_id"`
-	UnitKey     string          `json:"unit_key"`
-	TargetTable string          `json:"target_table"`
-	Rule        string          `json:"rule"`
-	Severity    string          `json:"severity"`
-	Message     string          `json:"message"`
-	Field       *string         `json:"field"`
-	Record      json.RawMessage `json:"record"`
-}
-
-// InsertQuarantine: keep a rejected (or warned) source record.
-func (q *Queries) InsertQuarantine(ctx context.Context, arg InsertQuarantineParams) (int64, error) {
-	row := q.db.QueryRow(ctx, insertQuarantine,
-		arg.RunID,
-		arg.UnitKey,
-		arg.TargetTable,
-		arg.Rule,
-		arg.Severity,
-		arg.Message,
-		arg.Field,
-		arg.Record,
-	)
-	var quarantine_id int64
-	err := row.Scan(&quarantine_id)
-	return quarantine_id, err
 }
 
 const quarantine = `-- name: Quarantine :many
@@ -327,71 +136,8 @@ func (q *Queries) QuarantineSummary(ctx context.Context, runID *int64) ([]Quaran
 	return items, nil
 }
 
-const recordUnit = `-- name: RecordUnit :exec
-INSERT INTO units (unit_key, run_id, provider, dataset, schema, target_table, symbols,
-                   range_start, range_end, status, rows_loaded, rows_deduplicated,
-                   rows_quarantined, rows_warned, error, started_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10, $11, $12,
-        $13, $14, $15, $16)
-ON CONFLICT (unit_key, target_table) DO UPDATE SET
-    run_id = excluded.run_id,
-    status = excluded.status,
-    rows_loaded = excluded.rows_loaded,
-    rows_deduplicated = excluded.rows_deduplicated,
-    rows_quarantined = excluded.rows_quarantined,
-    rows_warned = excluded.rows_warned,
-    error = excluded.error,
-    started_at = excluded.started_at,
-    finished_at = now()
-WHERE units.status <> 'done'
-`
-
-type RecordUnitParams struct {
-	UnitKey          string     `json:"unit_key"`
-	RunID            int64      `json:"run_id"`
-	Provider         string     `json:"provider"`
-	Dataset          *string    `json:"dataset"`
-	Schema           *string    `json:"schema"`
-	TargetTable      string     `json:"target_table"`
-	Symbols          []string   `json:"symbols"`
-	RangeStart       *time.Time `json:"range_start"`
-	RangeEnd         *time.Time `json:"range_end"`
-	Status           string     `json:"status"`
-	RowsLoaded       int64      `json:"rows_loaded"`
-	RowsDeduplicated int64      `json:"rows_deduplicated"`
-	RowsQuarantined  int64      `json:"rows_quarantined"`
-	RowsWarned       int64      `json:"rows_warned"`
-	Error            *string    `json:"error"`
-	StartedAt        time.Time  `json:"started_at"`
-}
-
-// RecordUnit: write a unit's ledger row (in the transaction that loaded its
-// rows). A failed unit's row is replaced when it is retried.
-func (q *Queries) RecordUnit(ctx context.Context, arg RecordUnitParams) error {
-	_, err := q.db.Exec(ctx, recordUnit,
-		arg.UnitKey,
-		arg.RunID,
-		arg.Provider,
-		arg.Dataset,
-		arg.Schema,
-		arg.TargetTable,
-		arg.Symbols,
-		arg.RangeStart,
-		arg.RangeEnd,
-		arg.Status,
-		arg.RowsLoaded,
-		arg.RowsDeduplicated,
-		arg.RowsQuarantined,
-		arg.RowsWarned,
-		arg.Error,
-		arg.StartedAt,
-	)
-	return err
-}
-
 const runs = `-- name: Runs :many
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error FROM runs
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs
 WHERE ($1::text IS NULL OR job = $1::text)
 ORDER BY started_at DESC, run_id DESC
 LIMIT $2
@@ -423,11 +169,13 @@ func (q *Queries) Runs(ctx context.Context, arg RunsParams) ([]Run, error) {
 			&i.UnitsDone,
 			&i.UnitsSkipped,
 			&i.UnitsFailed,
-			&i.RowsLoaded,
+			&i.RowsInserted,
 			&i.RowsDeduplicated,
 			&i.RowsQuarantined,
 			&i.RowsWarned,
 			&i.Error,
+			&i.RowsUpdated,
+			&i.RowsUnchanged,
 		); err != nil {
 			return nil, err
 		}
@@ -440,7 +188,7 @@ func (q *Queries) Runs(ctx context.Context, arg RunsParams) ([]Run, error) {
 }
 
 const units = `-- name: Units :many
-SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_loaded, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at FROM units WHERE run_id = $1 ORDER BY started_at, unit_key
+SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at, rows_updated, rows_unchanged FROM units WHERE run_id = $1 ORDER BY started_at, unit_key
 `
 
 // Units: the units of a run.
@@ -464,13 +212,15 @@ func (q *Queries) Units(ctx context.Context, runID int64) ([]Unit, error) {
 			&i.RangeStart,
 			&i.RangeEnd,
 			&i.Status,
-			&i.RowsLoaded,
+			&i.RowsInserted,
 			&i.RowsDeduplicated,
 			&i.RowsQuarantined,
 			&i.RowsWarned,
 			&i.Error,
 			&i.StartedAt,
 			&i.FinishedAt,
+			&i.RowsUpdated,
+			&i.RowsUnchanged,
 		); err != nil {
 			return nil, err
 		}

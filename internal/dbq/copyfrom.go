@@ -44,7 +44,7 @@ func (r iteratorForCopyQuarantine) Err() error {
 	return nil
 }
 
-// CopyQuarantine: bulk-insert quarantined records.
+// CopyQuarantine: bulk-insert quarantined records (in the unit's transaction).
 func (q *Queries) CopyQuarantine(ctx context.Context, arg []CopyQuarantineParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"quarantine"}, []string{"run_id", "unit_key", "target_table", "rule", "severity", "message", "field", "record"}, &iteratorForCopyQuarantine{rows: arg})
 }
@@ -91,9 +91,8 @@ func (r iteratorForCopyTrades) Err() error {
 	return nil
 }
 
-// CopyTrades: bulk-load trades with COPY (pgx CopyFrom). A batch that hits
-// trades_key fails whole with SQLSTATE 23505; the loader then takes the
-// staging + ON CONFLICT DO NOTHING path.
+// CopyTrades: bulk-load trades with COPY (pgx CopyFrom), for tests and
+// tools that write trades without a provider.
 func (q *Queries) CopyTrades(ctx context.Context, arg []CopyTradesParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"trades"}, []string{"dataset", "ts", "ts_recv", "ts_event", "rtype", "publisher_id", "instrument_id", "action", "side", "depth", "price", "size", "flags", "ts_in_delta", "sequence"}, &iteratorForCopyTrades{rows: arg})
 }

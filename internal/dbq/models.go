@@ -954,11 +954,13 @@ type Run struct {
 	UnitsDone        int32           `json:"units_done"`
 	UnitsSkipped     int32           `json:"units_skipped"`
 	UnitsFailed      int32           `json:"units_failed"`
-	RowsLoaded       int64           `json:"rows_loaded"`
+	RowsInserted     int64           `json:"rows_inserted"`
 	RowsDeduplicated int64           `json:"rows_deduplicated"`
 	RowsQuarantined  int64           `json:"rows_quarantined"`
 	RowsWarned       int64           `json:"rows_warned"`
 	Error            *string         `json:"error"`
+	RowsUpdated      int64           `json:"rows_updated"`
+	RowsUnchanged    int64           `json:"rows_unchanged"`
 }
 
 type StatType struct {
@@ -1238,11 +1240,13 @@ type Unit struct {
 	RangeStart       *time.Time `json:"range_start"`
 	RangeEnd         *time.Time `json:"range_end"`
 	Status           string     `json:"status"`
-	RowsLoaded       int64      `json:"rows_loaded"`
+	RowsInserted     int64      `json:"rows_inserted"`
 	RowsDeduplicated int64      `json:"rows_deduplicated"`
 	RowsQuarantined  int64      `json:"rows_quarantined"`
 	RowsWarned       int64      `json:"rows_warned"`
 	Error            *string    `json:"error"`
 	StartedAt        time.Time  `json:"started_at"`
 	FinishedAt       time.Time  `json:"finished_at"`
+	RowsUpdated      int64      `json:"rows_updated"`
+	RowsUnchanged    int64      `json:"rows_unchanged"`
 }

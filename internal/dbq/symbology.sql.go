@@ -64,46 +64,6 @@ func (q *Queries) Datasets(ctx context.Context) ([]string, error) {
 	return items, nil
 }
 
-const insertSymbolMapping = `-- name: InsertSymbolMapping :execrows
-INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol,
-                             start_date, end_date, source, run_id)
-VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9)
-ON CONFLICT DO NOTHING
-`
-
-type InsertSymbolMappingParams struct {
-	Dataset        string    `json:"dataset"`
-	StypeIn        string    `json:"stype_in"`
-	StypeInSymbol  string    `json:"stype_in_symbol"`
-	StypeOut       string    `json:"stype_out"`
-	StypeOutSymbol string    `json:"stype_out_symbol"`
-	StartDate      time.Time `json:"start_date"`
-	EndDate        time.Time `json:"end_date"`
-	Source         string    `json:"source"`
-	RunID          *int64    `json:"run_id"`
-}
-
-// InsertSymbolMapping: record one mapping interval; a mapping already there
-// is left alone (reloads are idempotent). Returns the rows inserted (0 or 1).
-func (q *Queries) InsertSymbolMapping(ctx context.Context, arg InsertSymbolMappingParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertSymbolMapping,
-		arg.Dataset,
-		arg.StypeIn,
-		arg.StypeInSymbol,
-		arg.StypeOut,
-		arg.StypeOutSymbol,
-		arg.StartDate,
-		arg.EndDate,
-		arg.Source,
-		arg.RunID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const resolveSymbol = `-- name: ResolveSymbol :many
 
 SELECT r.instrument_id::bigint AS instrument_id,

@@ -10,24 +10,6 @@ import (
 	"time"
 )
 
-type CopyTradesParams struct {
-	Dataset      string    `json:"dataset"`
-	Ts           time.Time `json:"ts"`
-	TsRecv       int64     `json:"ts_recv"`
-	TsEvent      *int64    `json:"ts_event"`
-	Rtype        int16     `json:"rtype"`
-	PublisherID  int32     `json:"publisher_id"`
-	InstrumentID int64     `json:"instrument_id"`
-	Action       string    `json:"action"`
-	Side         string    `json:"side"`
-	Depth        int16     `json:"depth"`
-	Price        *int64    `json:"price"`
-	Size         *int64    `json:"size"`
-	Flags        int16     `json:"flags"`
-	TsInDelta    int32     `json:"ts_in_delta"`
-	Sequence     int64     `json:"sequence"`
-}
-
 const symbolTrades = `-- name: SymbolTrades :many
 SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol, b.ts_recv, b.ts_event,
        b.publisher_id, b.action, b.side, b.depth, b.price, b.size, b.flags,

@@ -47,10 +47,10 @@ func TestBadDates(t *testing.T) {
 	url, pool := migratedDB(t)
 	future := time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
 	cases := []struct{ start, end, want string }{
-		{"2024-01-05", "2024-01-02", `source.end "2024-01-02": is not after source.start "2024-01-05"`},
-		{"2024-02-30", "2024-03-01", `source.start "2024-02-30": is not a real date or time (day out of range)`},
-		{"2024-01-02", "2024-13-01", `source.end "2024-13-01": is not a real date or time (month out of range)`},
-		{future, "", `source.start "` + future + `": is in the future`},
+		{"2024-01-05", "2024-01-02", `hdi: --end: "2024-01-02" is not after --start "2024-01-05"`},
+		{"2024-02-30", "2024-03-01", `hdi: --start: "2024-02-30" is not a real date or time (day out of range)`},
+		{"2024-01-02", "2024-13-01", `hdi: --end: "2024-13-01" is not a real date or time (month out of range)`},
+		{future, "", `hdi: --start: "` + future + `" is in the future`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.start+".."+tc.end, func(t *testing.T) {
@@ -113,15 +113,18 @@ func TestTenThousandSymbols(t *testing.T) {
 	}
 	e := apiEnv(t, url, srv)
 	out := mustHDI(t, e, "ingest", "--job", job, "--dry-run", "--format", "json").stdout
-	var plan struct {
-		Units []struct {
-			Key     string   `json:"key"`
-			Symbols []string `json:"symbols"`
-		} `json:"units"`
+	var doc struct {
+		Plans []struct {
+			Units []struct {
+				Key     string   `json:"key"`
+				Symbols []string `json:"symbols"`
+			} `json:"units"`
+		} `json:"plans"`
 	}
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Plans) != 1 {
 		t.Fatalf("dry-run json: %v\n%.2000s", err, out)
 	}
+	plan := doc.Plans[0]
 	seen := map[string]bool{}
 	for _, u := range plan.Units {
 		if len(u.Symbols) > dbfake.MaxSymbols {

@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"encoding"
 	"fmt"
 	"math"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hdi-dev/hdi/internal/suggest"
 )
 
 // maxNodes bounds the nodes one file may expand to (aliases can multiply them).
@@ -122,6 +125,24 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, inConfig bo
 	}
 	if isNull(n) {
 		return // leave the zero value: "key:" with nothing is "not set"
+	}
+	if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok && v.Kind() != reflect.Pointer {
+		// A typed value parsed by its own type (a chunk length, a number, a
+		// column in NAME:TYPE form): the same code reads flags and the SDK.
+		switch {
+		case n.Kind == yaml.ScalarNode:
+			if strings.Contains(n.Value, "${") {
+				d.errorf(n.Line, "%s: ${...} interpolation is only allowed in provider.config values (for secrets)", path)
+				return
+			}
+			if err := tu.UnmarshalText([]byte(n.Value)); err != nil {
+				d.errorf(n.Line, "%s: %v", path, err)
+			}
+			return
+		case v.Kind() != reflect.Struct || len(keysOf(v.Type())) == 0:
+			d.errorf(n.Line, "%s: expected a single value, got %s", path, kindName(n))
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
@@ -246,7 +267,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			names[i] = f.key
 		}
 		msg := fmt.Sprintf("%s: unknown key %q", orTop(path), key)
-		if s := closest(key, names); s != "" {
+		if s := suggest.Closest(key, names); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		d.errorf(k.Line, "%s; known keys: %s", msg, strings.Join(names, ", "))
@@ -263,38 +284,4 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string, inConfig
 		m.SetMapIndex(reflect.ValueOf(key), ev)
 	})
 	v.Set(m)
-}
-
-// closest suggests the known key nearest to a misspelt one.
-func closest(key string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if dd := editDistance(key, n); dd < bestD {
-			best, bestD = n, dd
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hdi-dev/hdi/jobs"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 var testNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
@@ -83,13 +84,13 @@ func TestParseMinimalAndDefaults(t *testing.T) {
 	if job.File != "j.yaml" || job.Concurrency != 2 || job.Target.Mode != ModeDedupeAppend || !*job.DefaultRules || !*job.Mapping.Defaults {
 		t.Errorf("defaults: %+v", job)
 	}
-	if job.Source.StypeOut != "instrument_id" || job.Rules[0].Severity != "error" {
-		t.Errorf("defaults: %+v", job.Source)
+	if job.Source.StypeOut != "" || job.Rules[0].Severity != "error" {
+		t.Errorf("defaults: the host fills no provider's defaults: %+v", job.Source)
 	}
 	if job.Rules[0].Line != 14 || job.Mapping.Columns[0].Line != 19 {
 		t.Errorf("lines: rule %d column %d", job.Rules[0].Line, job.Mapping.Columns[0].Line)
 	}
-	if *job.Rules[0].Min != 0 || *job.Mapping.Columns[0].Const != "GLBX" {
+	if *job.Rules[0].Min != "0" || *job.Mapping.Columns[0].Const != "GLBX" {
 		t.Errorf("values: %+v", job.Rules[0])
 	}
 }
@@ -132,16 +133,16 @@ func TestErrors(t *testing.T) {
 		{"unterminated interpolation", replace("${DATABENTO_API_KEY}", "${DATABENTO_API_KEY"), secretEnv, `j.yaml:5: provider.config.api_key: unterminated ${ (write ${NAME} or ${NAME:-default})`},
 		{"missing name", strings.Replace(minimal, "name: t\n", "description: x\n", 1), secretEnv, "j.yaml:1: name: is required"},
 		{"missing provider name", replace("  name: databento\n", "  config2: x\n"), secretEnv, `j.yaml:3: provider: unknown key "config2"...`},
-		{"missing schema", replace("  schema: trades\n", ""), secretEnv, "j.yaml:6: source.schema: is required (e.g. ohlcv-1d, trades)"},
-		{"bad databento schema", replace("schema: trades", "schema: ohlcv-5m"), secretEnv, `j.yaml:8: source.schema: "ohlcv-5m" is not a Databento schema; use one of mbo, mbp-1, ...`},
-		{"bad dataset", replace("GLBX.MDP3", "glbx.mdp3"), secretEnv, `j.yaml:7: source.dataset: "glbx.mdp3" is not a Databento dataset code...`},
-		{"bad stype", replace("stype_in: continuous", "stype_in: continous"), secretEnv, `j.yaml:10: source.stype_in: "continous" is not a Databento stype; use one of instrument_id, ...`},
-		{"continuous symbol as raw", replace("  stype_in: continuous\n", ""), secretEnv, `j.yaml:9: source.symbols[0]: "ES.c.0" is a continuous symbol; set source.stype_in: continuous`},
-		{"impossible date", replace("start: 2024-01-02", "start: 2024-02-30"), secretEnv, `j.yaml:11: source.start "2024-02-30": is not a real date or time (day out of range)`},
-		{"end before start", replace("end: 2024-01-05", "end: 2024-01-01"), secretEnv, `j.yaml:12: source.end "2024-01-01": is not after source.start "2024-01-02" (a date-only end is included...`},
-		{"future start", replace("start: 2024-01-02", "start: 2025-07-01"), secretEnv, `j.yaml:11: source.start "2025-07-01": is in the future (now is 2025-06-15T12:00:00Z)`},
-		{"bad relative", replace("start: 2024-01-02", "start: -3q"), secretEnv, `j.yaml:11: source.start "-3q": unknown unit "q": use h, d, w, mo (or m) or y`},
-		{"bad chunk", minimal + "chunking:\n  time: 5 days\n", secretEnv, `j.yaml:14: chunking.time: chunk size "5 days": use 1d, 7d (or 1w), 1mo, 1y, or a duration such as 6h`},
+		{"impossible date", replace("start: 2024-01-02", "start: 2024-02-30"), secretEnv, `j.yaml:11: source.start: "2024-02-30" is not a real date or time (day out of range)`},
+		{"end before start", replace("end: 2024-01-05", "end: 2024-01-01"), secretEnv, `j.yaml:12: source.end: "2024-01-01" is not after source.start "2024-01-02" (a date-only end is included...`},
+		{"future start", replace("start: 2024-01-02", "start: 2025-07-01"), secretEnv, `j.yaml:11: source.start: "2025-07-01" is in the future (now is 2025-06-15T12:00:00Z)`},
+		{"bad relative", replace("start: 2024-01-02", "start: -3q"), secretEnv, `j.yaml:11: source.start: "-3q" unknown unit "q": use h, d, w, mo (or m) or y`},
+		{"bad chunk", minimal + "chunking:\n  time: 5 days\n", secretEnv, `j.yaml:14: chunking.time: chunk length "5 days": use 1d, 7d (or 1w), 2w, 1mo, 3mo, 1y, a duration of at least 1m such as 6h, or none`},
+		{"chunk as a mapping", minimal + "chunking:\n  time: {days: 1}\n", secretEnv, `j.yaml:14: chunking.time: expected a single value, got a mapping`},
+		{"bad column text", replace("  schema: trades\n", "  schema: trades\n  columns: [price]\n"), secretEnv, `j.yaml:9: source.columns[0]: column "price": want NAME:TYPE...`},
+		{"bad column type", replace("  schema: trades\n", "  schema: trades\n  columns: [{name: p, type: money}]\n"), secretEnv, `j.yaml:9: source.columns[0]: column "p": unknown type "money"...`},
+		{"column declared twice", replace("  schema: trades\n", "  schema: trades\n  columns: [p:int64, p:string]\n"), secretEnv, `j.yaml:9: source.columns[1]: column "p" is declared twice (first source.columns[0])`},
+		{"bad rule bound", minimal + "rules:\n  - type: min\n    field: price\n    min: lots\n", secretEnv, `j.yaml:16: rules[0].min: "lots" is not a number`},
 		{"bad mode", minimal + "target:\n  mode: upsert\n", secretEnv, `j.yaml:14: target.mode: unknown load mode "upsert"; use dedupe-append or replace-range`},
 		{"concurrency zero", minimal + "concurrency: 0\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 0`},
 		{"concurrency high", minimal + "concurrency: 65\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 65`},
@@ -194,10 +195,10 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSeveralErrorsInLineOrder(t *testing.T) {
-	doc := "name: t\nprovider: {name: databento}\nsource:\n  schema: ohlcv-5m\n  dataset: X\nconcurrency: 99\n"
+	doc := "name: t\nprovider: {name: databento}\nsource:\n  start: 2024-02-30\n  limit: -1\nconcurrency: 99\n"
 	_, err := ParseWith("j.yaml", []byte(doc), testOpts(nil))
 	got := err.Error()
-	want := []string{"j.yaml:4: source.schema:", "j.yaml:5: source.dataset:", "j.yaml:6: concurrency:"}
+	want := []string{"j.yaml:4: source.start:", "j.yaml:5: source.limit:", "j.yaml:6: concurrency:"}
 	lines := strings.Split(got, "\n")
 	for i, w := range want {
 		found := false
@@ -282,9 +283,9 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func TestValidateJobInCode(t *testing.T) {
-	j := &Job{Name: "x", Provider: Provider{Name: "csv"}}
+	j := &Job{Name: "x", Provider: Provider{Name: "csv"}, Source: Source{Limit: -1}}
 	err := j.Validate(testNow)
-	if err == nil || err.Error() != "source.schema: is required (e.g. ohlcv-1d, trades)" {
+	if err == nil || err.Error() != "source.limit: must be >= 0 (0: no limit)" {
 		t.Errorf("got %v", err)
 	}
 }
@@ -351,5 +352,91 @@ func TestFindAndList(t *testing.T) {
 		if !e.Builtin || e.Overrides {
 			t.Errorf("repo jobs dir: %+v", e)
 		}
+	}
+}
+
+// TestTypedValues: chunk lengths, columns and rule bounds are parsed once,
+// by the contract's own parsers, into typed values.
+func TestTypedValues(t *testing.T) {
+	doc := minimal + "chunking:\n  time: 14d\nrules:\n  - {type: range, field: price, min: 5100.25, max: 1e4}\n"
+	doc = strings.Replace(doc, "  schema: trades\n", "  schema: trades\n  columns: [ts:timestamp(unix_ms), 'px:numeric(4)!', {name: qty, type: int64, nullable: false}]\n", 1)
+	job, err := ParseWith("j.yaml", []byte(doc), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Chunking.Time.String(); got != "2w" {
+		t.Errorf("chunk %q, want 2w", got)
+	}
+	var cols []string
+	for _, c := range job.Source.Columns {
+		sc, err := c.SDK()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, sc.String())
+	}
+	if got := strings.Join(cols, ","); got != "ts:timestamp(unix_ms),px:numeric(4)!,qty:int64!" {
+		t.Errorf("columns %s", got)
+	}
+	r := job.Rules[0]
+	if *r.Min != "5100.25" || r.Min.Rat().FloatString(2) != "5100.25" || r.Max.Rat().FloatString(0) != "10000" {
+		t.Errorf("bounds %s %s", *r.Min, *r.Max)
+	}
+}
+
+// TestErrorsNameWhatTheUserTyped: an error about a key set by a flag names
+// the flag; a provider's field error lands on the job file's key and line.
+func TestErrorsNameWhatTheUserTyped(t *testing.T) {
+	job, err := ParseWith("j.yaml", []byte(minimal), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.ProviderError(sdk.FieldError("stype_in", "%q is not a symbology type", "x")).Error(); got != `j.yaml:10: source.stype_in: "x" is not a symbology type` {
+		t.Errorf("file: %s", got)
+	}
+	if got := job.ProviderError(sdk.FieldError("symbols[0]", "bad")).Error(); got != `j.yaml:9: source.symbols[0]: bad` {
+		t.Errorf("indexed: %s", got)
+	}
+	job.Flags = map[string]string{"source.stype_in": "--stype-in", "source.params.parts": "--param parts"}
+	if got := job.ProviderError(sdk.FieldError("stype_in", "bad")).Error(); got != "--stype-in: bad" {
+		t.Errorf("flag: %s", got)
+	}
+	if got := job.ProviderError(sdk.FieldError("params.parts", "bad")).Error(); got != "--param parts: bad" {
+		t.Errorf("param flag: %s", got)
+	}
+	if got := job.ProviderError(sdk.FieldError("config.base_url", "bad")).Error(); got != "providers.databento.base_url: bad" {
+		t.Errorf("config from hdi's config: %s", got)
+	}
+	plain := errors.New("no field")
+	if got := job.ProviderError(plain); got != plain {
+		t.Errorf("a plain error changed: %v", got)
+	}
+	job.Flags = map[string]string{"source.start": "--start"}
+	job.Source.Start = "2024-02-30"
+	err = job.Validate(testNow)
+	if err == nil || err.Error() != `--start: "2024-02-30" is not a real date or time (day out of range)` {
+		t.Errorf("validate with a flag: %v", err)
+	}
+}
+
+// TestProviderJob: the one conversion of a job into the provider's.
+func TestProviderJob(t *testing.T) {
+	job, err := ParseWith("j.yaml", []byte(minimal+"chunking:\n  time: 1mo\ntarget:\n  mode: replace-range\n"), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sj, warns, err := job.ProviderJob(ProviderJobOptions{Now: testNow, Config: map[string]string{"k": "v"}, Stream: "trades"})
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	if sj.Stream != "trades" || sj.Dataset != "GLBX.MDP3" || sj.Chunking.Length.String() != "1mo" || !sj.Replace || sj.Config["k"] != "v" {
+		t.Errorf("job %+v", sj)
+	}
+	if sj.Start != time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC).UnixNano() || sj.End != time.Date(2024, 1, 6, 0, 0, 0, 0, time.UTC).UnixNano() {
+		t.Errorf("range %d..%d: the date-only end must be included", sj.Start, sj.End)
+	}
+	tableCols := []sdk.Column{{Name: "x", Type: sdk.ColumnInt64}}
+	if sj, _, _ := job.ProviderJob(ProviderJobOptions{Now: testNow, Columns: tableCols}); len(sj.Columns) != 1 {
+		t.Errorf("table columns not used when the job declares none: %+v", sj.Columns)
 	}
 }

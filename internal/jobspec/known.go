@@ -1,8 +1,5 @@
 package jobspec
 
-// ProviderDatabento is the provider name that turns on the Databento checks.
-const ProviderDatabento = "databento"
-
 // Rule types.
 const (
 	RuleNotNull        = "not_null"
@@ -57,21 +54,6 @@ var Transforms = []string{"fixed_to_decimal", "ns_to_timestamptz", "upper", "low
 
 // Casts lists the PostgreSQL types a mapping may cast to.
 var Casts = []string{"bigint", "integer", "smallint", "numeric", "double precision", "text", "boolean", "timestamptz"}
-
-// DatabentoSchemas lists Databento's schema names.
-var DatabentoSchemas = []string{
-	"mbo", "mbp-1", "mbp-10", "tbbo", "trades", "bbo-1s", "bbo-1m",
-	"cmbp-1", "cbbo-1s", "cbbo-1m", "tcbbo",
-	"ohlcv-1s", "ohlcv-1m", "ohlcv-1h", "ohlcv-1d", "ohlcv-eod",
-	"definition", "statistics", "status", "imbalance",
-}
-
-// DatabentoStypes lists Databento's symbology types (stype_in, stype_out).
-var DatabentoStypes = []string{
-	"instrument_id", "raw_symbol", "smart", "continuous", "parent",
-	"nasdaq_symbol", "cms_symbol", "isin", "us_code",
-	"bbg_comp_id", "bbg_comp_ticker", "figi", "figi_ticker",
-}
 
 // MaxConcurrency is the highest concurrency a job may ask for.
 const MaxConcurrency = 64

@@ -196,15 +196,12 @@ const (
 	DefaultConcurrency = 2
 	DefaultMode        = ModeDedupeAppend
 	DefaultSeverity    = SeverityError
-	// DefaultStypeIn and DefaultStypeOut are Databento's own defaults.
-	DefaultStypeIn  = "raw_symbol"
-	DefaultStypeOut = "instrument_id"
 )
 
 // ApplyDefaults fills what the file left out: concurrency 2, mode
 // dedupe-append, default_rules and mapping.defaults true, rule severity
-// error, and for provider databento stype_in raw_symbol and stype_out
-// instrument_id. The target table and chunking stay empty: the plan decides.
+// error. The stream, target table, chunking and symbology stay empty: the
+// provider decides.
 func (j *Job) ApplyDefaults() {
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency
@@ -222,14 +219,6 @@ func (j *Job) ApplyDefaults() {
 	for i := range j.Rules {
 		if j.Rules[i].Severity == "" {
 			j.Rules[i].Severity = DefaultSeverity
-		}
-	}
-	if j.Provider.Name == ProviderDatabento {
-		if j.Source.StypeIn == "" {
-			j.Source.StypeIn = DefaultStypeIn
-		}
-		if j.Source.StypeOut == "" {
-			j.Source.StypeOut = DefaultStypeOut
 		}
 	}
 }

@@ -2,6 +2,15 @@
 // how to check it, how to map it, and where and how to load it.
 package jobspec
 
+import (
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
+)
+
 // Job is one parsed job file.
 type Job struct {
 	Name        string `yaml:"name" json:"name"`
@@ -30,6 +39,10 @@ type Job struct {
 	// UnsetEnv lists the variables of provider.config left unresolved
 	// (only with Options.KeepUnsetEnv).
 	UnsetEnv []string `yaml:"-" json:"-"`
+	// Flags maps the keys whose value came from a command-line flag to
+	// that flag ("source.start": "--start"), so errors name what the user
+	// typed.
+	Flags map[string]string `yaml:"-" json:"-"`
 
 	// pos maps key paths (source.schema, rules[1].min) to their lines.
 	pos map[string]int
@@ -44,8 +57,10 @@ type Provider struct {
 
 // Source holds the parameters passed to the provider's Plan.
 type Source struct {
-	Dataset  string   `yaml:"dataset,omitempty" json:"dataset,omitempty"`
-	Schema   string   `yaml:"schema" json:"schema"`
+	Dataset string `yaml:"dataset,omitempty" json:"dataset,omitempty"`
+	// Schema is the provider's stream; optional when the provider has one
+	// stream, or when files name theirs.
+	Schema   string   `yaml:"schema,omitempty" json:"schema,omitempty"`
 	Symbols  []string `yaml:"symbols,omitempty" json:"symbols,omitempty"`
 	StypeIn  string   `yaml:"stype_in,omitempty" json:"stype_in,omitempty"`
 	StypeOut string   `yaml:"stype_out,omitempty" json:"stype_out,omitempty"`
@@ -58,14 +73,18 @@ type Source struct {
 	Limit int64  `yaml:"limit,omitempty" json:"limit,omitempty"`
 	// Files are local paths, directories or globs (file sources).
 	Files []string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Columns declare the columns of a stream whose schema the job gives
+	// (csv): NAME:TYPE text (sdk.ParseColumn) or a mapping per column.
+	Columns []Column `yaml:"columns,omitempty" json:"columns,omitempty"`
 	// Params are provider-specific parameters passed through as they are.
 	Params map[string]string `yaml:"params,omitempty" json:"params,omitempty"`
 }
 
 // Chunking splits the work into units.
 type Chunking struct {
-	// Time is the length of one unit's time range: a duration (6h) or 1d, 7d, 1mo, 1y.
-	Time string `yaml:"time,omitempty" json:"time,omitempty"`
+	// Time is the length of one unit's time range: 1d, 1w, 1mo, 1y, a
+	// duration such as 6h, or none (the zero Chunk: the provider chooses).
+	Time timerange.Chunk `yaml:"time,omitempty" json:"time,omitzero"`
 	// SymbolsPerUnit caps the symbols in one unit (0: the provider's default).
 	SymbolsPerUnit int `yaml:"symbols_per_unit,omitempty" json:"symbols_per_unit,omitempty"`
 }
@@ -98,8 +117,8 @@ type RuleSpec struct {
 	Type     string   `yaml:"type" json:"type"`
 	Field    string   `yaml:"field,omitempty" json:"field,omitempty"`
 	Fields   []string `yaml:"fields,omitempty" json:"fields,omitempty"`
-	Min      *float64 `yaml:"min,omitempty" json:"min,omitempty"`
-	Max      *float64 `yaml:"max,omitempty" json:"max,omitempty"`
+	Min      *Number  `yaml:"min,omitempty" json:"min,omitempty"`
+	Max      *Number  `yaml:"max,omitempty" json:"max,omitempty"`
 	Values   []string `yaml:"values,omitempty" json:"values,omitempty"`
 	Pattern  string   `yaml:"pattern,omitempty" json:"pattern,omitempty"`
 	Expr     string   `yaml:"expr,omitempty" json:"expr,omitempty"`
@@ -139,3 +158,75 @@ type ColumnSpec struct {
 	Enum map[string]string `yaml:"enum,omitempty" json:"enum,omitempty"`
 	Line int               `yaml:"-" json:"-"`
 }
+
+// Column declares one column of a stream whose schema the job gives. In a
+// job file it is either NAME:TYPE text (see sdk.ParseColumn) or a mapping
+// with name, type and the options below.
+type Column struct {
+	Name string `yaml:"name" json:"name"`
+	// Type is int64, float64, string, bool, timestamp, decimal or numeric.
+	Type string `yaml:"type" json:"type"`
+	// Format, for timestamps: auto (default), rfc3339, unix, unix_ms,
+	// unix_us, unix_ns, or a Go layout.
+	Format string `yaml:"format,omitempty" json:"format,omitempty"`
+	// Timezone, for timestamps without a zone: an IANA name (default UTC).
+	Timezone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+	// Nullable: an empty field is NULL (default true).
+	Nullable *bool `yaml:"nullable,omitempty" json:"nullable,omitempty"`
+	// Source is the column's name in the file when it differs from name.
+	Source string `yaml:"source,omitempty" json:"source,omitempty"`
+	// Scale, for numeric: digits after the decimal point.
+	Scale int `yaml:"scale,omitempty" json:"scale,omitempty"`
+}
+
+// UnmarshalText reads the NAME:TYPE text form.
+func (c *Column) UnmarshalText(b []byte) error {
+	sc, err := sdk.ParseColumn(string(b))
+	if err != nil {
+		return err
+	}
+	*c = ColumnFromSDK(sc)
+	return nil
+}
+
+// SDK returns the column as the provider contract has it, checked.
+func (c Column) SDK() (sdk.Column, error) {
+	t, ok := sdk.ParseColumnType(c.Type)
+	if !ok {
+		return sdk.Column{}, fmt.Errorf("column %q: unknown type %q: want int64, float64, string, bool, timestamp, decimal or numeric", c.Name, c.Type)
+	}
+	out := sdk.Column{Name: c.Name, Type: t, Format: c.Format, Timezone: c.Timezone, Nullable: c.Nullable == nil || *c.Nullable, Source: c.Source, Scale: c.Scale}
+	return out, out.Check()
+}
+
+// ColumnFromSDK is the job file's form of a contract column.
+func ColumnFromSDK(c sdk.Column) Column {
+	nullable := c.Nullable
+	return Column{Name: c.Name, Type: c.Type.String(), Format: c.Format, Timezone: c.Timezone, Nullable: &nullable, Source: c.Source, Scale: c.Scale}
+}
+
+// Number is a rule bound as written (exact decimal text such as 0, -1.5 or
+// 5100.25); rules compare it with the field's raw values exactly.
+type Number string
+
+// UnmarshalText checks the text is a decimal number.
+func (n *Number) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if _, ok := new(big.Rat).SetString(s); !ok || strings.ContainsAny(s, "/") {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*n = Number(s)
+	return nil
+}
+
+// Rat returns the number's exact value.
+func (n Number) Rat() *big.Rat {
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		return new(big.Rat)
+	}
+	return r
+}
+
+// NumberOf is a Number from an exact value's text.
+func NumberOf(s string) *Number { n := Number(s); return &n }

@@ -9,7 +9,8 @@ import (
 
 	"github.com/expr-lang/expr"
 
-	"github.com/hdi-dev/hdi/internal/timerange"
+	"github.com/hdi-dev/hdi/internal/suggest"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 var (
@@ -17,10 +18,6 @@ var (
 	providerNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	identRe        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
 	columnRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
-	datasetRe      = regexp.MustCompile(`^[A-Z0-9]{4}\.[A-Z0-9]+$`)
-	continuousRe   = regexp.MustCompile(`^[^.\s]+\.[cnv]\.[0-9]+$`)
-	parentRe       = regexp.MustCompile(`^[^.\s]+\.(FUT|OPT)$`)
-	digitsRe       = regexp.MustCompile(`^[0-9]+$`)
 )
 
 // validator collects problems with the line of the key they concern.
@@ -29,36 +26,19 @@ type validator struct {
 	errs Errors
 }
 
-// line finds the line of path, or of its nearest recorded parent.
-func (v *validator) line(path string) int {
-	for path != "" {
-		if l, ok := v.j.pos[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-	}
-	if v.j.pos == nil {
-		return 0 // a job built in code
-	}
-	return 1
-}
-
 func (v *validator) errorf(path, format string, args ...any) {
-	v.add(path, path+": "+fmt.Sprintf(format, args...))
+	v.errs = append(v.errs, v.j.KeyError(path, fmt.Sprintf(format, args...)))
 }
 
 func (v *validator) set(path string) bool { _, ok := v.j.pos[path]; return ok }
 
-// Validate checks the job's values: required keys, known modes, severities,
-// rule types with the parameters each needs (regex and expr must compile),
-// mapping columns with exactly one value source, transforms and casts,
-// limits, the chunk size and the dates (resolved against now). For provider
-// databento it also checks the dataset code, schema, stypes and symbols.
-// The error is an Errors with one "file:line: message" per problem.
+// Validate checks the job's own values: required keys, known modes,
+// severities, rule types with the parameters each needs (regex and expr must
+// compile), mapping columns with exactly one value source, transforms and
+// casts, limits, declared columns and the dates (resolved against now).
+// What only the provider knows (its datasets, streams, symbols and params)
+// it checks when the job is planned (see the runner's Validate). The error
+// is an Errors with one "file:line: message" per problem.
 func (j *Job) Validate(now time.Time) error {
 	v := &validator{j: j}
 	v.job(now)
@@ -85,11 +65,6 @@ func (v *validator) job(now time.Time) {
 		}
 	}
 	v.source(now)
-	if j.Chunking.Time != "" {
-		if _, err := timerange.ParseChunk(j.Chunking.Time); err != nil {
-			v.errorf("chunking.time", "%v", err)
-		}
-	}
 	if j.Chunking.SymbolsPerUnit < 0 {
 		v.errorf("chunking.symbols_per_unit", "must be >= 0 (0: the provider's default)")
 	}
@@ -118,10 +93,6 @@ func (v *validator) job(now time.Time) {
 func (v *validator) source(now time.Time) {
 	j := v.j
 	s := &j.Source
-	if s.Schema == "" && len(s.Files) == 0 {
-		// Files carry their schema (DBN metadata); the provider's plan says it.
-		v.errorf("source.schema", "is required (e.g. ohlcv-1d, trades)")
-	}
 	seen := map[string]bool{}
 	for i, sym := range s.Symbols {
 		p := fmt.Sprintf("source.symbols[%d]", i)
@@ -141,78 +112,31 @@ func (v *validator) source(now time.Time) {
 	if s.Limit < 0 {
 		v.errorf("source.limit", "must be >= 0 (0: no limit)")
 	}
+	names := map[string]int{}
+	for i, c := range s.Columns {
+		p := fmt.Sprintf("source.columns[%d]", i)
+		if _, err := c.SDK(); err != nil {
+			v.errorf(p, "%v", err)
+		}
+		if prev, dup := names[c.Name]; dup {
+			v.errorf(p, "column %q is declared twice (first source.columns[%d])", c.Name, prev)
+		}
+		names[c.Name] = i
+	}
 	if _, _, err := j.TimeRange(now); err != nil {
 		var te *timerange.Error
-		path := "source.start"
 		if errors.As(err, &te) {
-			path = te.Field
-		}
-		v.add(path, err.Error())
-	}
-	if j.Provider.Name == ProviderDatabento {
-		v.databento()
-	}
-}
-
-// add records a message that already names its key.
-func (v *validator) add(path, msg string) {
-	v.errs = append(v.errs, &Error{File: v.j.File, Line: v.line(path), Msg: msg})
-}
-
-func (v *validator) databento() {
-	s := &v.j.Source
-	local := len(s.Files) > 0
-	switch {
-	case s.Dataset == "" && !local:
-		v.errorf("source.dataset", "is required for databento (e.g. GLBX.MDP3, XNAS.ITCH, DBEQ.BASIC, OPRA.PILLAR)")
-	case s.Dataset != "" && !datasetRe.MatchString(s.Dataset):
-		v.errorf("source.dataset", "%q is not a Databento dataset code (4 uppercase letters or digits, a dot, then uppercase letters or digits, e.g. GLBX.MDP3)", truncate(s.Dataset))
-	}
-	if s.Schema != "" && !contains(DatabentoSchemas, s.Schema) {
-		v.errorf("source.schema", "%q is not a Databento schema; use one of %s", truncate(s.Schema), strings.Join(DatabentoSchemas, ", "))
-	}
-	for _, st := range []struct{ path, val string }{{"source.stype_in", s.StypeIn}, {"source.stype_out", s.StypeOut}} {
-		if st.val != "" && !contains(DatabentoStypes, st.val) {
-			v.errorf(st.path, "%q is not a Databento stype; use one of %s", truncate(st.val), strings.Join(DatabentoStypes, ", "))
-		}
-	}
-	if local {
-		return
-	}
-	if len(s.Symbols) == 0 {
-		v.errorf("source.symbols", "is required for databento (symbols, or [ALL_SYMBOLS])")
-	}
-	if s.Start == "" {
-		v.errorf("source.start", "is required for databento (a date such as 2024-01-02, or -30d)")
-	}
-	stype := s.StypeIn
-	if stype == "" {
-		stype = DefaultStypeIn
-	}
-	for i, sym := range s.Symbols {
-		p := fmt.Sprintf("source.symbols[%d]", i)
-		if sym == "ALL_SYMBOLS" || strings.TrimSpace(sym) == "" {
-			continue
-		}
-		switch stype {
-		case "continuous":
-			if !continuousRe.MatchString(sym) {
-				v.errorf(p, "%q is not a continuous symbol (ROOT.c.N, ROOT.n.N or ROOT.v.N, e.g. ES.c.0)", truncate(sym))
+			msg := te.Msg
+			if te.Value != "" {
+				msg = fmt.Sprintf("%q %s", te.Value, te.Msg)
 			}
-		case "parent":
-			if !parentRe.MatchString(sym) {
-				v.errorf(p, "%q is not a parent symbol (ROOT.FUT or ROOT.OPT, e.g. ES.FUT)", truncate(sym))
+			key := "source.start"
+			if te.Field == j.keyName("source.end") {
+				key = "source.end"
 			}
-		case "instrument_id":
-			if !digitsRe.MatchString(sym) {
-				v.errorf(p, "%q is not an instrument_id (digits)", truncate(sym))
-			}
-		case "raw_symbol":
-			if continuousRe.MatchString(sym) {
-				v.errorf(p, "%q is a continuous symbol; set source.stype_in: continuous", truncate(sym))
-			} else if parentRe.MatchString(sym) {
-				v.errorf(p, "%q is a parent symbol; set source.stype_in: parent", truncate(sym))
-			}
+			v.errorf(key, "%s", msg)
+		} else {
+			v.errorf("source.start", "%v", err)
 		}
 	}
 }
@@ -223,13 +147,10 @@ func (v *validator) databento() {
 func (j *Job) TimeRange(now time.Time) (timerange.Range, []string, error) {
 	return timerange.Parse(j.Source.Start, j.Source.End, timerange.Options{
 		Now:        func() time.Time { return now },
-		StartField: "source.start",
-		EndField:   "source.end",
+		StartField: j.keyName("source.start"),
+		EndField:   j.keyName("source.end"),
 	})
 }
-
-// Chunk parses chunking.time (the zero Chunk when unset).
-func (j *Job) Chunk() (timerange.Chunk, error) { return timerange.ParseChunk(j.Chunking.Time) }
 
 func (v *validator) rule(i int, names map[string]int) {
 	r := &v.j.Rules[i]
@@ -250,7 +171,7 @@ func (v *validator) rule(i int, names map[string]int) {
 	spec, ok := ruleParams[r.Type]
 	if !ok {
 		msg := fmt.Sprintf("unknown rule type %q", truncate(r.Type))
-		if s := closest(r.Type, RuleTypes); s != "" {
+		if s := suggest.Closest(r.Type, RuleTypes); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		v.errorf(p+".type", "%s; use one of %s", msg, strings.Join(RuleTypes, ", "))
@@ -293,8 +214,8 @@ func (v *validator) rule(i int, names map[string]int) {
 	}
 	switch r.Type {
 	case RuleRange:
-		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
-			v.errorf(p+".max", "max %g is below min %g", *r.Max, *r.Min)
+		if r.Min != nil && r.Max != nil && r.Max.Rat().Cmp(r.Min.Rat()) < 0 {
+			v.errorf(p+".max", "max %s is below min %s", *r.Max, *r.Min)
 		}
 	case RuleRegex:
 		if r.Pattern != "" {

@@ -65,7 +65,7 @@ func BenchmarkLoad1M(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, _, err := u.WriteBatch(ctx, mb, nil); err != nil {
+			if _, err := u.WriteBatch(ctx, mb, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

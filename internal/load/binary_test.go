@@ -80,7 +80,7 @@ func TestBinaryCopyMatchesPgx(t *testing.T) {
 		plan, err := mapping.NewPlan(jobspec.Mapping{Columns: []jobspec.ColumnSpec{
 			from("ts", "ts_ns", "ns_to_timestamptz"), from("px", "px", "fixed_to_decimal"),
 			{Column: "src", Const: new(string)}, {Column: "n", Const: &n},
-		}}, schema, ti, "")
+		}}, mapping.Source{Schema: schema}, ti)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestBinaryCopyEncodingErrorIsOurs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := mapping.NewPlan(jobspec.Mapping{}, schema, ti, "")
+	plan, err := mapping.NewPlan(jobspec.Mapping{}, mapping.Source{Schema: schema}, ti)
 	if err != nil {
 		t.Fatal(err)
 	}

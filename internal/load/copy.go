@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -47,11 +48,12 @@ func CopySource(b *mapping.Batch, rejected []bool) pgx.CopyFromSource { return n
 // WriteBatch loads the batch's rows not marked in rejected (nil: none) into
 // the target: plain COPY inside a savepoint; if that COPY hits a unique
 // violation (23505), the savepoint is rolled back and this batch alone goes
-// through the staging table with ON CONFLICT. It returns the rows written
-// and the rows deduplicated. Any other error fails the unit: roll it back.
-func (u *UnitTx) WriteBatch(ctx context.Context, b *mapping.Batch, rejected []bool) (loaded, deduped int64, err error) {
+// through the staging table with ON CONFLICT. It adds to the unit's counts
+// and returns what the batch did. Any other error fails the unit: roll it
+// back.
+func (u *UnitTx) WriteBatch(ctx context.Context, b *mapping.Batch, rejected []bool) (Counts, error) {
 	if u.done {
-		return 0, 0, fmt.Errorf("load: unit %s: already finished", u.info.Key)
+		return Counts{}, fmt.Errorf("load: unit %s: already finished", u.info.Key)
 	}
 	n := int64(b.Len())
 	for _, r := range rejected {
@@ -60,44 +62,44 @@ func (u *UnitTx) WriteBatch(ctx context.Context, b *mapping.Batch, rejected []bo
 		}
 	}
 	if n == 0 {
-		return 0, 0, nil
+		return Counts{}, nil
 	}
 	if u.replaceIDs != nil {
 		if err := u.replaceInstruments(ctx, b, rejected); err != nil {
-			return 0, 0, err
+			return Counts{}, err
 		}
 	}
 	sp, err := u.tx.Begin(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("load: unit %s: savepoint: %w", u.info.Key, err)
+		return Counts{}, fmt.Errorf("load: unit %s: savepoint: %w", u.info.Key, err)
 	}
 	copied, err := copyBatch(ctx, sp, u.table.Ident(), b, rejected)
 	if err == nil {
 		if err := sp.Commit(ctx); err != nil {
-			return 0, 0, fmt.Errorf("load: unit %s: release savepoint: %w", u.info.Key, err)
+			return Counts{}, fmt.Errorf("load: unit %s: release savepoint: %w", u.info.Key, err)
 		}
 		u.stats.CopyBatches++
-		u.counts.Loaded += copied
-		return copied, 0, nil
+		c := Counts{Inserted: copied}
+		u.counts.Add(c)
+		return c, nil
 	}
 	if rerr := sp.Rollback(ctx); rerr != nil {
-		return 0, 0, fmt.Errorf("load: unit %s: copy into %s: %w (and rollback to savepoint: %v)", u.info.Key, u.info.Table, err, rerr)
+		return Counts{}, fmt.Errorf("load: unit %s: copy into %s: %w (and rollback to savepoint: %v)", u.info.Key, u.info.Table, err, rerr)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
-		return 0, 0, fmt.Errorf("load: unit %s: copy into %s: %w", u.info.Key, u.info.Table, err)
+		return Counts{}, fmt.Errorf("load: unit %s: copy into %s: %w", u.info.Key, u.info.Table, err)
 	}
 	if len(u.table.UniqueKey) == 0 {
-		return 0, 0, fmt.Errorf("load: unit %s: %s: unique violation but no unique key found to resolve it on: %w", u.info.Key, u.info.Table, err)
+		return Counts{}, fmt.Errorf("load: unit %s: %s: unique violation but no unique key found to resolve it on: %w", u.info.Key, u.info.Table, err)
 	}
-	loaded, deduped, err = u.viaStaging(ctx, b, rejected, n)
+	c, err := u.viaStaging(ctx, b, rejected, n)
 	if err != nil {
-		return 0, 0, err
+		return Counts{}, err
 	}
 	u.stats.FallbackBatches++
-	u.counts.Loaded += loaded
-	u.counts.Deduplicated += deduped
-	return loaded, deduped, nil
+	u.counts.Add(c)
+	return c, nil
 }
 
 // stagingTable is the per-transaction staging table (dropped at commit).
@@ -105,24 +107,24 @@ const stagingTable = "hdi_stage"
 
 // viaStaging copies the batch into the staging table and moves it into the
 // target with INSERT ... ON CONFLICT.
-func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bool, n int64) (loaded, deduped int64, err error) {
+func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bool, n int64) (Counts, error) {
 	cols := b.Plan.Columns
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("load: unit %s: %s (dedupe path for %s): %w", u.info.Key, what, u.info.Table, err)
 	}
 	colList := quoteList(cols)
-	if u.staged == nil || !equalStrings(u.staged, cols) {
+	if u.staged == nil || !slices.Equal(u.staged, cols) {
 		sql := "DROP TABLE IF EXISTS pg_temp." + stagingTable + "; CREATE TEMP TABLE " + stagingTable +
 			" ON COMMIT DROP AS SELECT " + colList + " FROM " + u.table.Ident().Sanitize() + " WITH NO DATA"
 		if _, err := u.tx.Exec(ctx, sql); err != nil {
-			return 0, 0, wrap("create staging table", err)
+			return Counts{}, wrap("create staging table", err)
 		}
 		u.staged = cols
 	} else if _, err := u.tx.Exec(ctx, "TRUNCATE pg_temp."+stagingTable); err != nil {
-		return 0, 0, wrap("truncate staging table", err)
+		return Counts{}, wrap("truncate staging table", err)
 	}
 	if _, err := copyBatch(ctx, u.tx, pgx.Identifier{"pg_temp", stagingTable}, b, rejected); err != nil {
-		return 0, 0, wrap("copy into staging table", err)
+		return Counts{}, wrap("copy into staging table", err)
 	}
 	key := quoteList(u.table.UniqueKey)
 	target := u.table.Ident().Sanitize()
@@ -130,32 +132,36 @@ func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bo
 		tag, err := u.tx.Exec(ctx, "INSERT INTO "+target+" ("+colList+") SELECT "+colList+
 			" FROM pg_temp."+stagingTable+" ON CONFLICT ("+key+") DO NOTHING")
 		if err != nil {
-			return 0, 0, wrap("insert from staging", err)
+			return Counts{}, wrap("insert from staging", err)
 		}
-		return tag.RowsAffected(), n - tag.RowsAffected(), nil
+		return Counts{Inserted: tag.RowsAffected(), Deduplicated: n - tag.RowsAffected()}, nil
 	}
 	// DO UPDATE may touch a row once per statement: keep the last row of
-	// each key within the batch (staging rows are in COPY order).
-	var sets []string
+	// each key within the batch (staging rows are in COPY order). A row
+	// whose values are already stored is left alone and counted unchanged.
+	var sets, olds, news []string
 	for _, c := range cols {
-		if !contains(u.table.UniqueKey, c) {
+		if !slices.Contains(u.table.UniqueKey, c) {
 			q := pgx.Identifier{c}.Sanitize()
 			sets = append(sets, q+" = EXCLUDED."+q)
+			olds = append(olds, "t."+q)
+			news = append(news, "EXCLUDED."+q)
 		}
 	}
 	action := "DO NOTHING"
 	if len(sets) > 0 {
-		action = "DO UPDATE SET " + strings.Join(sets, ", ")
+		action = "DO UPDATE SET " + strings.Join(sets, ", ") +
+			" WHERE (" + strings.Join(olds, ", ") + ") IS DISTINCT FROM (" + strings.Join(news, ", ") + ")"
 	}
-	sql := "WITH w AS (INSERT INTO " + target + " (" + colList + ") SELECT DISTINCT ON (" + key + ") " + colList +
-		" FROM pg_temp." + stagingTable + " ORDER BY " + key + ", ctid DESC ON CONFLICT (" + key + ") " + action +
-		" RETURNING xmax = 0 AS inserted) SELECT count(*) FILTER (WHERE inserted), count(*) FROM w"
-	var inserted, written int64
-	if err := u.tx.QueryRow(ctx, sql).Scan(&inserted, &written); err != nil {
-		return 0, 0, wrap("upsert from staging", err)
+	sql := "WITH s AS (SELECT DISTINCT ON (" + key + ") " + colList + " FROM pg_temp." + stagingTable +
+		" ORDER BY " + key + ", ctid DESC), w AS (INSERT INTO " + target + " AS t (" + colList + ") SELECT " + colList +
+		" FROM s ON CONFLICT (" + key + ") " + action + " RETURNING xmax = 0 AS inserted)" +
+		" SELECT (SELECT count(*) FROM s), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
+	var distinct, inserted, updated int64
+	if err := u.tx.QueryRow(ctx, sql).Scan(&distinct, &inserted, &updated); err != nil {
+		return Counts{}, wrap("upsert from staging", err)
 	}
-	u.stats.Updated += written - inserted
-	return written, n - written, nil
+	return Counts{Inserted: inserted, Updated: updated, Unchanged: distinct - inserted - updated, Deduplicated: n - distinct}, nil
 }
 
 func quoteList(cols []string) string {
@@ -164,25 +170,4 @@ func quoteList(cols []string) string {
 		q[i] = pgx.Identifier{c}.Sanitize()
 	}
 	return strings.Join(q, ", ")
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

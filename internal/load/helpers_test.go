@@ -26,7 +26,7 @@ var tradesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "ts_recv", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "ts_event", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "instrument_id", Type: arrow.PrimitiveTypes.Uint32},
-	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
+	{Name: "side", Type: arrow.PrimitiveTypes.Uint8, Metadata: arrow.NewMetadata([]string{"hdi.kind"}, []string{"char"})},
 	{Name: "price", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "size", Type: arrow.PrimitiveTypes.Uint32},
 	{Name: "sequence", Type: arrow.PrimitiveTypes.Uint32},
@@ -105,7 +105,7 @@ func setup(t testing.TB, tables ...string) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bn.plan, err = mapping.NewPlan(jobspec.Mapping{}, tradesSchema, ti, "XNAS.ITCH")
+	bn.plan, err = mapping.NewPlan(jobspec.Mapping{}, mapping.Source{Schema: tradesSchema, TimeField: "ts_recv", Dataset: "XNAS.ITCH"}, ti)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,13 +126,18 @@ func (bn *bundle) apply(t testing.TB, rec arrow.RecordBatch) *mapping.Batch {
 	return b
 }
 
-// bookkeepingOnly is goose/00001 alone: the tests make their own target
-// tables and do not depend on the market-data migrations.
+// bookkeepingOnly is the migrations of the bookkeeping tables alone: the
+// tests make their own target tables and do not depend on the market-data
+// migrations.
 func bookkeepingOnly(t testing.TB) fs.FS {
 	t.Helper()
-	b, err := fs.ReadFile(migrations.FS, "00001_bookkeeping.sql")
-	if err != nil {
-		t.Fatal(err)
+	out := fstest.MapFS{}
+	for _, name := range []string{"00001_bookkeeping.sql", "00008_honest_counts.sql"} {
+		b, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = &fstest.MapFile{Data: b}
 	}
-	return fstest.MapFS{"00001_bookkeeping.sql": {Data: b}}
+	return out
 }

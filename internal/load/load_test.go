@@ -25,9 +25,9 @@ func TestCopyPathAndLedger(t *testing.T) {
 	}
 	rej := make([]bool, 1000)
 	rej[5], rej[6] = true, true
-	loaded, dd, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(1000, 7, 0)), rej)
-	if err != nil || loaded != 998 || dd != 0 {
-		t.Fatalf("WriteBatch = %d, %d, %v", loaded, dd, err)
+	c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(1000, 7, 0)), rej)
+	if err != nil || c != (Counts{Inserted: 998}) {
+		t.Fatalf("WriteBatch = %+v, %v", c, err)
 	}
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestCopyPathAndLedger(t *testing.T) {
 	}
 	var status string
 	var rl int64
-	if err := bn.pool.QueryRow(ctx, `SELECT status, rows_loaded FROM units WHERE unit_key = 'u1'`).Scan(&status, &rl); err != nil || status != "done" || rl != 998 {
+	if err := bn.pool.QueryRow(ctx, `SELECT status, rows_inserted FROM units WHERE unit_key = 'u1'`).Scan(&status, &rl); err != nil || status != "done" || rl != 998 {
 		t.Fatalf("ledger: %s %d %v", status, rl, err)
 	}
 	if done, err := Done(ctx, bn.pool, "u1", "trades"); !done || err != nil {
@@ -73,10 +73,10 @@ func TestCopyPathAndLedger(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the same unit into another table: %v", err)
 	}
-	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
+	if _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.Commit(ctx, Counts{Loaded: 10}); err != nil {
+	if err := u.Commit(ctx, Counts{Inserted: 10}); err != nil {
 		t.Fatal(err)
 	}
 	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades_copy`); n != 10 {
@@ -92,7 +92,7 @@ func TestDuplicateBatchOnlyTakesFallback(t *testing.T) {
 	ctx := context.Background()
 	// rows 0..499 already loaded by an earlier (overlapping) unit
 	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
-	if _, _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 0)), nil); err != nil {
+	if _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := u0.Commit(ctx, u0.Counts()); err != nil {
@@ -104,27 +104,27 @@ func TestDuplicateBatchOnlyTakesFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// clean batch
-	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(300, 8, 0)), nil); err != nil || l != 300 || d != 0 {
-		t.Fatalf("clean: %d %d %v", l, d, err)
+	if c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(300, 8, 0)), nil); err != nil || c != (Counts{Inserted: 300}) {
+		t.Fatalf("clean: %+v %v", c, err)
 	}
 	// overlapping batch: 400..899, 100 duplicates
-	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 400)), nil); err != nil || l != 400 || d != 100 {
-		t.Fatalf("dup: %d %d %v", l, d, err)
+	if c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(500, 7, 400)), nil); err != nil || c != (Counts{Inserted: 400, Deduplicated: 100}) {
+		t.Fatalf("dup: %+v %v", c, err)
 	}
 	// another clean batch after the fallback
-	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(200, 9, 0)), nil); err != nil || l != 200 || d != 0 {
-		t.Fatalf("clean 2: %d %d %v", l, d, err)
+	if c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(200, 9, 0)), nil); err != nil || c != (Counts{Inserted: 200}) {
+		t.Fatalf("clean 2: %+v %v", c, err)
 	}
 	// a batch duplicated within itself and with the table: the second fallback reuses the staging table
-	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 9, 195)), nil); err != nil || l != 5 || d != 5 {
-		t.Fatalf("dup 2: %d %d %v", l, d, err)
+	if c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 9, 195)), nil); err != nil || c != (Counts{Inserted: 5, Deduplicated: 5}) {
+		t.Fatalf("dup 2: %+v %v", c, err)
 	}
 	st := u.Stats()
 	if st.CopyBatches != 2 || st.FallbackBatches != 2 {
 		t.Fatalf("stats = %+v, want 2 plain COPY and 2 fallback batches", st)
 	}
 	c := u.Counts()
-	if c.Loaded != 905 || c.Deduplicated != 105 {
+	if c.Inserted != 905 || c.Deduplicated != 105 {
 		t.Fatalf("counts = %+v", c)
 	}
 	if err := u.Commit(ctx, c); err != nil {
@@ -142,11 +142,12 @@ func TestConflictUpdate(t *testing.T) {
 	bn := setup(t)
 	ctx := context.Background()
 	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
-	if _, _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
+	if _, err := u0.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
 	_ = u0.Commit(ctx, u0.Counts())
-	if _, err := bn.pool.Exec(ctx, `UPDATE trades SET size = 0`); err != nil {
+	// Rows 0..2 stay as loaded; 3..9 change; 10..19 are new.
+	if _, err := bn.pool.Exec(ctx, `UPDATE trades SET size = 0 WHERE sequence >= 3`); err != nil {
 		t.Fatal(err)
 	}
 	info := bn.unit("u1")
@@ -155,18 +156,22 @@ func TestConflictUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(15, 7, 5)), nil)
-	if err != nil || l != 15 || d != 0 || u.Stats().Updated != 5 {
-		t.Fatalf("upsert: %d %d %v %+v", l, d, err, u.Stats())
+	c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(20, 7, 0)), nil)
+	if err != nil || c != (Counts{Inserted: 10, Updated: 7, Unchanged: 3}) {
+		t.Fatalf("upsert: %+v %v", c, err)
 	}
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
 	}
-	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades WHERE size = 0`); n != 5 {
-		t.Fatalf("rows not corrected: %d still size 0, want 5 (seq 0..4)", n)
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades WHERE size = 0`); n != 0 {
+		t.Fatalf("rows not corrected: %d still size 0", n)
 	}
 	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 20 {
 		t.Fatalf("rows = %d", n)
+	}
+	var ins, upd, unch int64
+	if err := bn.pool.QueryRow(ctx, `SELECT rows_inserted, rows_updated, rows_unchanged FROM units WHERE unit_key = 'u1'`).Scan(&ins, &upd, &unch); err != nil || ins != 10 || upd != 7 || unch != 3 {
+		t.Fatalf("ledger counts %d/%d/%d, %v", ins, upd, unch, err)
 	}
 }
 
@@ -174,7 +179,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	bn := setup(t)
 	ctx := context.Background()
 	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
-	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+	if _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.Quarantine(ctx, []QuarantineRow{{Rule: "r", Message: "m", Record: []byte(`{"a":1}`)}}); err != nil {
@@ -197,7 +202,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry of failed unit: %v", err)
 	}
-	_, _, _ = u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil)
+	_, _ = u.WriteBatch(ctx, bn.apply(t, tradesBatch(10, 7, 0)), nil)
 	if err := u.Commit(ctx, u.Counts()); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +217,7 @@ func TestStatementErrorMidUnit(t *testing.T) {
 	bn := setup(t)
 	ctx := context.Background()
 	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
-	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+	if _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
 	err := u.Exec(ctx, func(tx pgx.Tx) error {
@@ -258,8 +263,8 @@ func TestReplaceRange(t *testing.T) {
 	bn := setup(t)
 	ctx := context.Background()
 	u0, _ := BeginUnit(ctx, bn.pool, bn.unit("u0"))
-	_, _, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil)
-	_, _, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 8, 0)), nil)
+	_, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil)
+	_, _ = u0.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 8, 0)), nil)
 	if err := u0.Commit(ctx, u0.Counts()); err != nil {
 		t.Fatal(err)
 	}
@@ -274,8 +279,8 @@ func TestReplaceRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// new data for instrument 7 only: 50 rows
-	if l, d, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(50, 7, 0)), nil); err != nil || l != 50 || d != 0 {
-		t.Fatalf("replace: %d %d %v", l, d, err)
+	if c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(50, 7, 0)), nil); err != nil || c != (Counts{Inserted: 50}) {
+		t.Fatalf("replace: %+v %v", c, err)
 	}
 	if u.Stats().Deleted != 100 || u.Stats().FallbackBatches != 0 {
 		t.Fatalf("stats = %+v", u.Stats())
@@ -321,7 +326,7 @@ func TestConcurrentBeginUnit(t *testing.T) {
 	}()
 	<-started
 	time.Sleep(200 * time.Millisecond) // the second waits on the advisory lock
-	if _, _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
+	if _, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 0)), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.Commit(ctx, u.Counts()); err != nil {

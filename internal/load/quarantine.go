@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/hdi-dev/hdi/internal/dbq"
 )
 
 // QuarantineRow is one rejected source record. Rule holds every failing
@@ -24,17 +24,24 @@ func (u *UnitTx) Quarantine(ctx context.Context, rows []QuarantineRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	n, err := u.tx.CopyFrom(ctx, quarantineTable, quarantineColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		r := rows[i]
+	params := make([]dbq.CopyQuarantineParams, len(rows))
+	for i, r := range rows {
 		sev := r.Severity
 		if sev == "" {
 			sev = "error"
 		}
-		return []any{u.info.RunID, u.info.Key, u.info.Table, r.Rule, sev, r.Message, json.RawMessage(r.Record)}, nil
-	}))
+		params[i] = dbq.CopyQuarantineParams{
+			RunID: u.info.RunID, UnitKey: u.info.Key, TargetTable: u.info.Table,
+			Rule: r.Rule, Severity: sev, Message: r.Message, Record: json.RawMessage(r.Record),
+		}
+	}
+	n, err := dbq.New(u.tx).CopyQuarantine(ctx, params)
 	if err != nil {
 		return fmt.Errorf("load: unit %s: write %d quarantine rows: %w", u.info.Key, len(rows), err)
 	}
 	u.counts.Quarantined += n
 	return nil
 }
+
+// Warned counts n loaded rows that failed a warn rule.
+func (u *UnitTx) Warned(n int64) { u.counts.Warned += n }

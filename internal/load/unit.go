@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/mapping"
 )
@@ -42,7 +43,8 @@ type UnitInfo struct {
 	Start, End time.Time
 	// Mode is jobspec.ModeDedupeAppend ("" too) or jobspec.ModeReplaceRange.
 	Mode string
-	// Force loads a unit whose ledger says done, replacing its range.
+	// Force loads a unit whose ledger says done, replacing its range
+	// (--force, and every unit of a replace-range run).
 	Force bool
 	// ConflictUpdate makes rows that collide on the unique key overwrite the
 	// existing ones (definitions, statistics), instead of being skipped.
@@ -53,16 +55,36 @@ type UnitInfo struct {
 
 // Counts are a unit's row tallies, as written to its ledger row.
 type Counts struct {
-	Loaded       int64 // rows written (inserted, or updated with ConflictUpdate)
-	Deduplicated int64 // rows skipped because their key was already there
+	Inserted     int64 // new rows
+	Updated      int64 // stored rows a newer record changed (ConflictUpdate)
+	Unchanged    int64 // records that arrived again with the stored values (ConflictUpdate)
+	Deduplicated int64 // records whose key was already stored or repeated in a batch
 	Quarantined  int64 // rows sent to the quarantine table
+	Warned       int64 // loaded rows that failed a warn rule
+}
+
+// Written is the rows the unit inserted or changed.
+func (c Counts) Written() int64 { return c.Inserted + c.Updated }
+
+// Seen is every record the unit handled.
+func (c Counts) Seen() int64 {
+	return c.Inserted + c.Updated + c.Unchanged + c.Deduplicated + c.Quarantined
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Inserted += o.Inserted
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Deduplicated += o.Deduplicated
+	c.Quarantined += o.Quarantined
+	c.Warned += o.Warned
 }
 
 // Stats tell how a unit's batches went.
 type Stats struct {
 	CopyBatches     int   // batches loaded by plain COPY
 	FallbackBatches int   // batches that hit 23505 and went through staging
-	Updated         int64 // rows overwritten (ConflictUpdate)
 	Deleted         int64 // rows deleted by replace-range
 }
 
@@ -98,13 +120,14 @@ func BeginUnit(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx,
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, lockUnitSQL, info.Key, info.Table); err != nil {
+	q := dbq.New(tx)
+	if err := q.LockUnit(ctx, dbq.LockUnitParams{UnitKey: info.Key, TargetTable: info.Table}); err != nil {
 		return fail(fmt.Errorf("load: unit %s: lock: %w", info.Key, err))
 	}
 	if !info.Force {
-		var done bool
-		if err := tx.QueryRow(ctx, unitDoneSQL, info.Key, info.Table).Scan(&done); err != nil {
-			return fail(fmt.Errorf("load: unit %s: read ledger (is the database migrated? run `hdi migrate`): %w", info.Key, err))
+		done, err := q.UnitDone(ctx, dbq.UnitDoneParams{UnitKey: info.Key, TargetTable: info.Table})
+		if err != nil {
+			return fail(fmt.Errorf("load: unit %s: read ledger (is the database migrated? run `hdi migrate up`): %w", info.Key, err))
 		}
 		if done {
 			return fail(ErrAlreadyDone)
@@ -155,7 +178,7 @@ func (u *UnitTx) Commit(ctx context.Context, c Counts) error {
 		return fmt.Errorf("load: unit %s: already finished", u.info.Key)
 	}
 	u.done = true
-	if _, err := u.tx.Exec(ctx, upsertUnitSQL, ledgerArgs(u.info, "done", c, "", u.started)...); err != nil {
+	if err := dbq.New(u.tx).RecordUnit(ctx, ledgerRow(u.info, "done", c, "", u.started)); err != nil {
 		_ = u.tx.Rollback(context.WithoutCancel(ctx))
 		return fmt.Errorf("load: unit %s: write ledger row: %w", u.info.Key, err)
 	}
@@ -186,7 +209,7 @@ func RecordFailure(ctx context.Context, pool *pgxpool.Pool, info UnitInfo, cause
 	if cause != nil {
 		msg = cause.Error()
 	}
-	if _, err := pool.Exec(ctx, upsertUnitSQL, ledgerArgs(info, "failed", Counts{}, msg, time.Now())...); err != nil {
+	if err := dbq.New(pool).RecordUnit(ctx, ledgerRow(info, "failed", Counts{}, msg, time.Now())); err != nil {
 		return fmt.Errorf("load: unit %s: record failure: %w", info.Key, err)
 	}
 	return nil
@@ -194,28 +217,36 @@ func RecordFailure(ctx context.Context, pool *pgxpool.Pool, info UnitInfo, cause
 
 // Done reports whether the ledger says unit key is loaded into table.
 func Done(ctx context.Context, pool *pgxpool.Pool, key, table string) (bool, error) {
-	var done bool
-	if err := pool.QueryRow(ctx, unitDoneSQL, key, table).Scan(&done); err != nil {
+	done, err := dbq.New(pool).UnitDone(ctx, dbq.UnitDoneParams{UnitKey: key, TargetTable: table})
+	if err != nil {
 		return false, fmt.Errorf("load: read ledger for unit %s: %w", key, err)
 	}
 	return done, nil
 }
 
-func ledgerArgs(u UnitInfo, status string, c Counts, errMsg string, started time.Time) []any {
-	var errArg, start, end any
-	if errMsg != "" {
-		errArg = errMsg
+func ledgerRow(u UnitInfo, status string, c Counts, errMsg string, started time.Time) dbq.RecordUnitParams {
+	r := dbq.RecordUnitParams{
+		UnitKey: u.Key, RunID: u.RunID, Provider: u.Provider, TargetTable: u.Table, Symbols: slices.Clone(u.Symbols),
+		Status: status, RowsInserted: c.Inserted, RowsUpdated: c.Updated, RowsUnchanged: c.Unchanged,
+		RowsDeduplicated: c.Deduplicated, RowsQuarantined: c.Quarantined, RowsWarned: c.Warned, StartedAt: started,
+	}
+	if r.Symbols == nil {
+		r.Symbols = []string{}
+	}
+	if u.Dataset != "" {
+		r.Dataset = &u.Dataset
+	}
+	if u.Schema != "" {
+		r.Schema = &u.Schema
 	}
 	if !u.Start.IsZero() {
-		start = u.Start
+		r.RangeStart = &u.Start
 	}
 	if !u.End.IsZero() {
-		end = u.End
+		r.RangeEnd = &u.End
 	}
-	syms := u.Symbols
-	if syms == nil {
-		syms = []string{}
+	if errMsg != "" {
+		r.Error = &errMsg
 	}
-	return []any{u.Key, u.RunID, u.Provider, u.Dataset, u.Schema, u.Table, slices.Clone(syms),
-		start, end, status, c.Loaded, c.Deduplicated, c.Quarantined, errArg, started}
+	return r
 }

@@ -40,10 +40,7 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 		if id != arrow.INT64 || (k != kNumeric) {
 			return cp, mismatch(col, f, "fixed_to_decimal needs an int64 field and a numeric column")
 		}
-		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
-			arr := rec.Column(fi)
-			return &decimalReader{arr: arr, vals: arr.(*array.Int64).Int64Values()}, nil
-		}
+		cp.bind = decimalBinder(fi, 9)
 		return cp, nil
 	case "ns_to_timestamptz":
 		if (id != arrow.INT64 && id != arrow.TIMESTAMP) || (k != kTimestamptz && k != kTimestamp) {
@@ -60,7 +57,15 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 		return cp, fmt.Errorf("mapping: column %q: unknown transform %q (want fixed_to_decimal, ns_to_timestamptz, upper, lower or trim)", col.Name, transform)
 	}
 	char := arrowval.IsChar(f)
+	scale, scaled := arrowval.Scale(f)
 	switch {
+	case id == arrow.INT64 && scaled && k == kNumeric:
+		cp.bind = decimalBinder(fi, scale)
+	case id == arrow.DECIMAL128 && k == kNumeric:
+		sc := f.Type.(*arrow.Decimal128Type).Scale
+		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
+			return &decimal128Reader{a: rec.Column(fi).(*array.Decimal128), scale: sc}, nil
+		}
 	case char && k == kText:
 		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
 			return &charReader{a: rec.Column(fi).(*array.Uint8)}, nil
@@ -96,7 +101,7 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
 			return &boolReader{a: rec.Column(fi).(*array.Boolean)}, nil
 		}
-	case id == arrow.TIMESTAMP && (k == kTimestamptz || k == kTimestamp):
+	case id == arrow.TIMESTAMP && (k == kTimestamptz || k == kTimestamp || k == kDate):
 		unit := f.Type.(*arrow.TimestampType).Unit
 		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
 			a := rec.Column(fi).(*array.Timestamp)
@@ -117,6 +122,15 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 		return cp, mismatch(col, f, "type mismatch: "+hint)
 	}
 	return cp, nil
+}
+
+// decimalBinder reads an int64 field of fixed-point units of 10^-scale into
+// an exact numeric.
+func decimalBinder(fi int, scale int32) func(arrow.RecordBatch) (reader, error) {
+	return func(rec arrow.RecordBatch) (reader, error) {
+		arr := rec.Column(fi)
+		return &decimalReader{arr: arr, vals: arr.(*array.Int64).Int64Values(), scale: scale}, nil
+	}
 }
 
 // slowBinder reads through arrowval.Value, applies fn (may be nil) and

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 var src = arrow.NewSchema([]arrow.Field{
 	{Name: "ts_event", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "instrument_id", Type: arrow.PrimitiveTypes.Uint32},
-	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
+	{Name: "side", Type: arrow.PrimitiveTypes.Uint8, Metadata: arrow.NewMetadata([]string{"hdi.kind"}, []string{"char"})},
 	{Name: "price", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "code", Type: arrow.BinaryTypes.String},
 	{Name: "qty", Type: arrow.BinaryTypes.String},
@@ -66,7 +67,7 @@ func TestPlanApplyCopy(t *testing.T) {
 		{Column: "src", Const: str("dbn")},
 		{Column: "twice", Expr: "instrument_id * 2"},
 	}, Drop: nil}
-	p, err := NewPlan(spec, src, ti, "GLBX.MDP3")
+	p, err := NewPlan(spec, Source{Schema: src, TimeField: "ts_event", Dataset: "GLBX.MDP3"}, ti)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,22 +110,22 @@ func TestPlanErrors(t *testing.T) {
 		{Name: "qty", Type: "text", TypeOID: 25},
 		{Name: "must", Type: "text", TypeOID: 25, NotNull: true},
 	}}
-	_, err := NewPlan(jobspec.Mapping{}, src, ti, "")
+	_, err := NewPlan(jobspec.Mapping{}, Source{Schema: src, TimeField: "ts_event"}, ti)
 	if err == nil || !strings.Contains(err.Error(), `column "code" (bigint) <- field "code" (utf8): type mismatch`) {
 		t.Fatalf("mismatch: %v", err)
 	}
 	ti.Columns[5].TypeOID, ti.Columns[5].Type = 25, "text"
-	_, err = NewPlan(jobspec.Mapping{}, src, ti, "")
+	_, err = NewPlan(jobspec.Mapping{}, Source{Schema: src, TimeField: "ts_event"}, ti)
 	if err == nil || !strings.Contains(err.Error(), `column "must" (text NOT NULL) has no source`) {
 		t.Fatalf("missing: %v", err)
 	}
 	ti.Columns = ti.Columns[:7]
 	ti.Columns = append(ti.Columns[:6], ColumnInfo{Name: "other", Type: "text", TypeOID: 25})
-	_, err = NewPlan(jobspec.Mapping{}, src, ti, "")
+	_, err = NewPlan(jobspec.Mapping{}, Source{Schema: src, TimeField: "ts_event"}, ti)
 	if err == nil || !strings.Contains(err.Error(), "field(s) qty (utf8) have no column") {
 		t.Fatalf("extra: %v", err)
 	}
-	p, err := NewPlan(jobspec.Mapping{Drop: []string{"qty"}}, src, ti, "")
+	p, err := NewPlan(jobspec.Mapping{Drop: []string{"qty"}}, Source{Schema: src, TimeField: "ts_event"}, ti)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +134,67 @@ func TestPlanErrors(t *testing.T) {
 	vals := make([]any, len(p.Columns))
 	if err := b.Values(0, vals); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Fatalf("narrowing: %v", err)
+	}
+}
+
+// TestDropNotNull: dropping the field of a NOT NULL column says so, rather
+// than that the stream lacks the field.
+func TestDropNotNull(t *testing.T) {
+	ti := TableInfo{Schema: "public", Table: "t", Columns: []ColumnInfo{
+		{Name: "ts_event", Type: "bigint", TypeOID: 20, NotNull: true},
+		{Name: "code", Type: "text", TypeOID: 25, NotNull: true},
+	}}
+	s := arrow.NewSchema([]arrow.Field{{Name: "ts_event", Type: arrow.PrimitiveTypes.Int64}, {Name: "code", Type: arrow.BinaryTypes.String}}, nil)
+	_, err := NewPlan(jobspec.Mapping{Drop: []string{"code"}}, Source{Schema: s}, ti)
+	if err == nil || err.Error() != `mapping: drop: field "code" fills column "code" (text NOT NULL, no default): map the column from another field or a const under `+"`columns:`"+`, or do not drop it` {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestExactDecimals: int64 decimals with a declared scale and decimal128
+// fields load into numeric columns exactly, and DeclareColumns gives csv
+// the table's types.
+func TestExactDecimals(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := pool.Exec(ctx, `CREATE TABLE px (a numeric(12,4) NOT NULL, b numeric, c bigint, d text, e date, f timestamptz DEFAULT now() NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	ti, err := IntrospectTable(ctx, pool, "px")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decl []string
+	for _, c := range DeclareColumns(ti) {
+		decl = append(decl, c.String())
+	}
+	if got := strings.Join(decl, ","); got != "a:numeric(4)!,b:numeric(18),c:int64,d:string,e:timestamp,f:timestamp" {
+		t.Errorf("declared %s", got)
+	}
+	s := arrow.NewSchema([]arrow.Field{
+		{Name: "a", Type: &arrow.Decimal128Type{Precision: 38, Scale: 4}},
+		{Name: "b", Type: arrow.PrimitiveTypes.Int64, Metadata: arrow.NewMetadata([]string{"hdi.scale"}, []string{"9"})},
+	}, nil)
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	bld.Field(0).(*array.Decimal128Builder).Append(decimal128.FromI64(51002500))
+	bld.Field(1).(*array.Int64Builder).Append(-1)
+	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Apply(bld.NewRecordBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]any, len(p.Columns))
+	if err := b.Values(0, row); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.CopyFrom(ctx, ti.Ident(), p.Columns, pgx.CopyFromRows([][]any{row})); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := pool.QueryRow(ctx, `SELECT a::text || '|' || b::text FROM px`).Scan(&got); err != nil || got != "5100.2500|-0.000000001" {
+		t.Fatalf("stored %q, %v", got, err)
 	}
 }

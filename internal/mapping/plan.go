@@ -47,10 +47,20 @@ type colPlan struct {
 	constVal any
 }
 
-// NewPlan builds and checks a mapping from the source schema src into table.
-// dataset fills the dataset column. Errors name the column, the field and
-// both types, and say what to change.
-func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset string) (*Plan, error) {
+// Source is what a mapping reads from: the stream's Arrow schema, the field
+// the provider declares as each record's time, and the unit's dataset.
+type Source struct {
+	Schema *arrow.Schema
+	// TimeField fills the time column (TimeColumn) unless mapped; "" for none.
+	TimeField string
+	// Dataset fills the dataset column when the stream has no such field.
+	Dataset string
+}
+
+// NewPlan builds and checks a mapping from the source into table. Errors
+// name the column, the field and both types, and say what to change.
+func NewPlan(spec jobspec.Mapping, source Source, table TableInfo) (*Plan, error) {
+	src, dataset := source.Schema, source.Dataset
 	p := &Plan{Table: table, src: src, InstrumentColumn: -1}
 	defaults := spec.Defaults == nil || *spec.Defaults
 	byCol := map[string]jobspec.ColumnSpec{}
@@ -71,7 +81,10 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 		dropped[d] = true
 	}
 	used := map[string]bool{}
-	timeSrc := p.timeSource(src, table)
+	timeSrc := ""
+	if source.TimeField != "" && src.FieldIndices(source.TimeField) != nil {
+		timeSrc = source.TimeField
+	}
 
 	for _, col := range table.Columns {
 		if col.Generated {
@@ -101,6 +114,8 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 			cp, err = planField(col, k, src, timeSrc, "ns_to_timestamptz")
 		case !col.NotNull || col.HasDefault:
 			ok = false // left to NULL or its default
+		case dropped[col.Name]:
+			return nil, fmt.Errorf("mapping: drop: field %q fills column %q (%s NOT NULL, no default): map the column from another field or a const under `columns:`, or do not drop it", col.Name, col.Name, col.Type)
 		default:
 			return nil, fmt.Errorf("mapping: column %q (%s NOT NULL) has no source: no field %q in the stream (fields: %s); map it with `columns: [{column: %s, from: FIELD}]` or give it a default", col.Name, col.Type, col.Name, fieldNames(src), col.Name)
 		}
@@ -137,19 +152,6 @@ func NewPlan(spec jobspec.Mapping, src *arrow.Schema, table TableInfo, dataset s
 	}
 	p.prepareBinary()
 	return p, nil
-}
-
-// timeSource applies the time-column rule (see TimeColumn).
-func (p *Plan) timeSource(src *arrow.Schema, table TableInfo) string {
-	if f, ok := TimeSourceByTable[table.Table]; ok && src.FieldIndices(f) != nil {
-		return f
-	}
-	for _, f := range TimeSourceOrder {
-		if src.FieldIndices(f) != nil {
-			return f
-		}
-	}
-	return ""
 }
 
 func at(line int) string {

@@ -203,12 +203,14 @@ func (r *nsTimeReader) value(i int) (any, error) {
 	return &r.slot, nil
 }
 
-// decimalReader turns int64 fixed-point (1e-9) into an exact numeric.
+// decimalReader turns int64 fixed-point (units of 10^-scale) into an exact
+// numeric.
 type decimalReader struct {
-	arr  arrow.Array
-	vals []int64
-	n    big.Int
-	slot pgtype.Numeric
+	arr   arrow.Array
+	vals  []int64
+	scale int32
+	n     big.Int
+	slot  pgtype.Numeric
 }
 
 func (r *decimalReader) value(i int) (any, error) {
@@ -216,7 +218,22 @@ func (r *decimalReader) value(i int) (any, error) {
 		return nil, nil
 	}
 	r.n.SetInt64(r.vals[i])
-	r.slot = pgtype.Numeric{Int: &r.n, Exp: -9, Valid: true}
+	r.slot = pgtype.Numeric{Int: &r.n, Exp: -r.scale, Valid: true}
+	return &r.slot, nil
+}
+
+// decimal128Reader turns an Arrow decimal128 into an exact numeric.
+type decimal128Reader struct {
+	a     *array.Decimal128
+	scale int32
+	slot  pgtype.Numeric
+}
+
+func (r *decimal128Reader) value(i int) (any, error) {
+	if r.a.IsNull(i) {
+		return nil, nil
+	}
+	r.slot = pgtype.Numeric{Int: r.a.Value(i).BigInt(), Exp: -r.scale, Valid: true}
 	return &r.slot, nil
 }
 

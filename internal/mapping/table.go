@@ -42,6 +42,16 @@ type TableInfo struct {
 // Ident returns the table as a pgx.Identifier (schema, table).
 func (t TableInfo) Ident() pgx.Identifier { return pgx.Identifier{t.Schema, t.Table} }
 
+// Plain is the table's name as people write it: "trades", or
+// "schema.table" outside the public schema. The ledger and the quarantine
+// record it so.
+func (t TableInfo) Plain() string {
+	if t.Schema == "" || t.Schema == "public" {
+		return t.Table
+	}
+	return t.Schema + "." + t.Table
+}
+
 // Column returns the column called name.
 func (t TableInfo) Column(name string) (ColumnInfo, bool) {
 	for _, c := range t.Columns {

@@ -93,7 +93,7 @@ func TestCSVProvider(t *testing.T) {
 			t.Fatalf("%s: row errors %+v, want 1", kind, c.RowErrors)
 		}
 		re := c.RowErrors[0]
-		wantPrefix := path + ":3: column \"price\": \"not-a-price\" is not a valid decimal"
+		wantPrefix := path + ":3:3: column \"price\": \"not-a-price\" is not a decimal number with at most 9 places"
 		if !strings.HasPrefix(re.Error(), wantPrefix) || re.Raw != "2024-01-02 09:30:01,ESH4,not-a-price,1,false" {
 			t.Errorf("%s: row error %q raw %q, want %q...", kind, re.Error(), re.Raw, wantPrefix)
 		}

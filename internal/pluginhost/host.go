@@ -146,12 +146,14 @@ func (h *Host) Close() error {
 // start launches one plugin process and performs the handshake.
 func (h *Host) start(ctx context.Context, f Found) (*Plugin, error) {
 	log := h.log.With("plugin", f.Name)
+	cmd := exec.Command(f.Path)
+	dieWithParent(cmd)
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig: sdk.Handshake,
 		Plugins: plugin.PluginSet{
 			sdk.PluginName: &sdk.GRPCPlugin{ClientOptions: sdk.ClientOptions{HangTimeout: h.opts.HangTimeout}},
 		},
-		Cmd:              exec.Command(f.Path),
+		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLog(log),
 		Stderr:           io.Discard, // stderr reaches the Logger line by line

@@ -155,7 +155,7 @@ func (e *FetchError) Unwrap() error { return e.Err }
 func (p *Plugin) wrap(op, unit string, err error) error {
 	fe := &FetchError{Plugin: p.name, Op: op, Unit: unit, Err: err}
 	var recv *sdk.ReceiverError
-	var remote *sdk.RemoteError
+	var remote *sdk.Error
 	switch {
 	case errors.As(err, &recv):
 		fe.Kind = FailReceiver

@@ -23,7 +23,7 @@ func BenchmarkDefaultsTrades64k(b *testing.B) {
 		rb.Field(5).(*array.StringBuilder).Append("AAPL")
 	}
 	rec := rb.NewRecordBatch()
-	set, err := Compile(nil, trades, Options{Defaults: Defaults("trades")})
+	set, err := Compile(nil, trades, Options{Defaults: FromSDK(tradeDefaults)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"strconv"
 
@@ -147,32 +148,28 @@ func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wro
 	if !isNumeric(f.Type.ID()) {
 		return wrongType(f, "a numeric field")
 	}
-	flo, fhi := math.Inf(-1), math.Inf(1)
+	var lob, hib *jobspec.Number // nil: unbounded
 	switch spec.Type {
 	case "min":
 		if spec.Min == nil {
 			return ruleErr(spec, opts, "min needs `min:`")
 		}
-		flo = *spec.Min
+		lob = spec.Min
 	case "max":
 		if spec.Max == nil {
 			return ruleErr(spec, opts, "max needs `max:`")
 		}
-		fhi = *spec.Max
+		hib = spec.Max
 	case "range":
 		if spec.Min == nil && spec.Max == nil {
 			return ruleErr(spec, opts, "range needs `min:` and/or `max:`")
 		}
-		if spec.Min != nil {
-			flo = *spec.Min
-		}
-		if spec.Max != nil {
-			fhi = *spec.Max
-		}
+		lob, hib = spec.Min, spec.Max
 	case "non_negative":
-		flo = 0
+		lob = jobspec.NumberOf("0")
 	}
-	lo, hi := intBound(flo, true), intBound(fhi, false)
+	lo, flo := bound(lob, true)
+	hi, fhi := bound(hib, false)
 	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
 		rangeCheck(rec.Column(fi), lo, hi, flo, fhi, s)
 	}
@@ -181,27 +178,47 @@ func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wro
 		switch {
 		case spec.Type == "non_negative":
 			return fmt.Sprintf("%s = %s is negative", f.Name, v)
-		case math.IsInf(fhi, 1):
-			return fmt.Sprintf("%s = %s < min %v", f.Name, v, flo)
-		case math.IsInf(flo, -1):
-			return fmt.Sprintf("%s = %s > max %v", f.Name, v, fhi)
+		case hib == nil:
+			return fmt.Sprintf("%s = %s < min %s", f.Name, v, *lob)
+		case lob == nil:
+			return fmt.Sprintf("%s = %s > max %s", f.Name, v, *hib)
 		}
-		return fmt.Sprintf("%s = %s outside [%v, %v]", f.Name, v, flo, fhi)
+		return fmt.Sprintf("%s = %s outside [%s, %s]", f.Name, v, *lob, *hib)
 	}
 	return nil
 }
 
-// intBound turns a float bound into the equivalent integer bound.
-func intBound(b float64, lower bool) int64 {
-	switch {
-	case math.IsInf(b, -1) || b < math.MinInt64:
-		return math.MinInt64
-	case math.IsInf(b, 1) || b >= math.MaxInt64:
-		return math.MaxInt64
-	case lower:
-		return int64(math.Ceil(b))
+// bound turns an exact bound into the integer bound integer fields compare
+// with (the least integer >= a lower bound, the greatest <= an upper one,
+// clamped to int64) and the float64 that float fields compare with. A nil
+// bound is unbounded.
+func bound(n *jobspec.Number, lower bool) (int64, float64) {
+	if n == nil {
+		if lower {
+			return math.MinInt64, math.Inf(-1)
+		}
+		return math.MaxInt64, math.Inf(1)
 	}
-	return int64(math.Floor(b))
+	r := n.Rat()
+	f, _ := r.Float64()
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	// QuoRem truncates towards zero: step to the ceiling (lower bounds) or
+	// the floor (upper bounds) when there is a remainder.
+	if m.Sign() != 0 {
+		if lower && r.Sign() > 0 {
+			q.Add(q, big.NewInt(1))
+		}
+		if !lower && r.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		}
+	}
+	switch {
+	case q.IsInt64():
+		return q.Int64(), f
+	case q.Sign() < 0:
+		return math.MinInt64, f
+	}
+	return math.MaxInt64, f
 }
 
 type intElem interface {

@@ -10,12 +10,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 var trades = arrow.NewSchema([]arrow.Field{
 	{Name: "ts_recv", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "instrument_id", Type: arrow.PrimitiveTypes.Uint32},
-	{Name: "side", Type: arrow.PrimitiveTypes.Uint8},
+	{Name: "side", Type: arrow.PrimitiveTypes.Uint8, Metadata: arrow.NewMetadata([]string{"hdi.kind"}, []string{"char"})},
 	{Name: "price", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "size", Type: arrow.PrimitiveTypes.Uint32},
 	{Name: "symbol", Type: arrow.BinaryTypes.String},
@@ -31,6 +32,23 @@ type row struct {
 }
 
 func p(v int64) *int64 { return &v }
+
+// tradeDefaults and barDefaults are default rules as a provider declares them.
+var (
+	tradeDefaults = []sdk.Rule{
+		{Type: "not_null", Fields: []string{"ts_recv"}},
+		{Type: "not_null", Fields: []string{"price"}},
+		{Type: "min", Fields: []string{"price"}, Min: "0", Severity: "warn"},
+		{Type: "non_negative", Fields: []string{"size"}},
+		{Type: "one_of", Fields: []string{"side"}, Values: []string{"A", "B", "N"}},
+		{Type: "monotonic", Fields: []string{"ts_recv"}, Severity: "warn"},
+	}
+	barDefaults = []sdk.Rule{
+		{Type: "not_null", Fields: []string{"ts_event"}},
+		{Type: "ohlc_consistent"},
+		{Type: "non_negative", Fields: []string{"volume"}},
+	}
+)
 
 func batch(rows []row) arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, trades)
@@ -61,7 +79,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{jobspec.RuleSpec{Name: "x", Type: "not_null", Field: "foo", Line: 12}, `rule "x" (job.yaml:12): field "foo" not in stream trades (fields: ts_recv, instrument_id, side, price, size, symbol)`},
 		{jobspec.RuleSpec{Type: "regex", Field: "price", Pattern: "a"}, `field "price" is int64, regex needs a string field`},
-		{jobspec.RuleSpec{Type: "min", Field: "symbol", Min: new(float64)}, `min needs a numeric field`},
+		{jobspec.RuleSpec{Type: "min", Field: "symbol", Min: jobspec.NumberOf("0")}, `min needs a numeric field`},
 		{jobspec.RuleSpec{Type: "bogus"}, `unknown rule type "bogus"`},
 		{jobspec.RuleSpec{Type: "expr", Expr: "price >"}, `expr "price >"`},
 		{jobspec.RuleSpec{Type: "one_of", Field: "side", Values: []string{"AB"}}, `value "AB" is not one`},
@@ -72,7 +90,7 @@ func TestCompileErrors(t *testing.T) {
 		}
 	}
 	// defaults naming missing fields are skipped
-	set, err := Compile(nil, trades, Options{Defaults: Defaults("ohlcv-1m")})
+	set, err := Compile(nil, trades, Options{Defaults: FromSDK(barDefaults)})
 	if err != nil || len(set.Rules()) != 0 {
 		t.Fatalf("ohlcv defaults on trades: %v %v", set.Rules(), err)
 	}
@@ -85,7 +103,7 @@ func TestCheck(t *testing.T) {
 		{Type: "unique", Fields: []string{"instrument_id", "ts_recv"}},
 		{Type: "time_in_range", Field: "ts_recv"},
 	}
-	set, err := Compile(specs, trades, Options{Stream: "trades", Defaults: Defaults("trades")})
+	set, err := Compile(specs, trades, Options{Stream: "trades", Defaults: FromSDK(tradeDefaults)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +170,7 @@ func TestOHLC(t *testing.T) {
 		}
 		b.Field(5).(*array.Uint64Builder).Append(1)
 	}
-	set, err := Compile(nil, s, Options{Defaults: Defaults("ohlcv-1m")})
+	set, err := Compile(nil, s, Options{Defaults: FromSDK(barDefaults)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,4 +202,83 @@ func equal(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestRuleNames: a job rule named like a default replaces it (writing a
+// default out again is no conflict), unnamed repeats get suffixes, and a
+// per-field rule over several fields is one rule per field.
+func TestRuleNames(t *testing.T) {
+	specs := []jobspec.RuleSpec{
+		{Type: "min", Field: "price", Min: jobspec.NumberOf("0")},                // the default min_price, now an error rule
+		{Type: "min", Field: "price", Min: jobspec.NumberOf("100")},              // a second unnamed min on price
+		{Type: "not_null", Fields: []string{"instrument_id", "symbol"}},          // two rules
+		{Name: "pos", Type: "non_negative", Fields: []string{"size", "ts_recv"}}, // pos.size, pos.ts_recv
+	}
+	set, err := Compile(specs, trades, Options{Stream: "trades", Defaults: FromSDK(tradeDefaults)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	sev := map[string]string{}
+	for _, r := range set.Rules() {
+		names = append(names, r.Name)
+		sev[r.Name] = r.Severity
+	}
+	want := "not_null_ts_recv,not_null_price,non_negative_size,one_of_side,monotonic_ts_recv,min_price,min_price_2,not_null_instrument_id,not_null_symbol,pos.size,pos.ts_recv"
+	if got := strings.Join(names, ","); got != want {
+		t.Errorf("rules\n got %s\nwant %s", got, want)
+	}
+	if sev["min_price"] != "error" {
+		t.Errorf("the job's min_price (severity error) must replace the default (warn): %s", sev["min_price"])
+	}
+	res, err := set.NewUnit(time.Time{}, time.Time{}).Check(batch([]row{{ts: 1, inst: 1, side: 'A', price: p(50), size: 1, sym: "A"}}))
+	if err != nil || len(res.Rejections) != 1 || strings.Join(res.Rejections[0].Rules, ",") != "min_price_2" {
+		t.Fatalf("price 50 must fail min_price_2 only: %+v %v", res.Rejections, err)
+	}
+	if _, err := Compile([]jobspec.RuleSpec{{Name: "x", Type: "unique", Field: "size"}, {Name: "x", Type: "unique", Field: "price"}}, trades, Options{}); err == nil || !strings.Contains(err.Error(), `duplicate rule name "x"`) {
+		t.Errorf("named duplicates: %v", err)
+	}
+}
+
+// TestExactBounds: bounds compare exactly and print as written.
+func TestExactBounds(t *testing.T) {
+	for _, tc := range []struct {
+		min, max string
+		price    int64
+		fail     bool
+	}{
+		{"5130000000000", "", 5130000000000, false},
+		{"5130000000000", "", 5129999999999, true},
+		{"", "9007199254740993", 9007199254740993, false}, // 2^53+1: a float would round it
+		{"", "9007199254740993", 9007199254740994, true},
+		{"-1.5", "", -1, false},
+		{"-1.5", "", -2, true},
+		{"", "2.5", 2, false},
+		{"", "2.5", 3, true},
+	} {
+		spec := jobspec.RuleSpec{Name: "r", Type: "range", Field: "price"}
+		if tc.min != "" {
+			spec.Min = jobspec.NumberOf(tc.min)
+		}
+		if tc.max != "" {
+			spec.Max = jobspec.NumberOf(tc.max)
+		}
+		set, err := Compile([]jobspec.RuleSpec{spec}, trades, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := set.NewUnit(time.Time{}, time.Time{}).Check(batch([]row{{ts: 1, price: p(tc.price), side: 'A'}}))
+		if failed := res.RejectedCount() == 1; failed != tc.fail {
+			t.Errorf("min %s max %s price %d: failed %v, want %v", tc.min, tc.max, tc.price, failed, tc.fail)
+		}
+		if tc.fail {
+			bound := tc.min
+			if bound == "" {
+				bound = tc.max
+			}
+			if msg := res.Rejections[0].Messages[0]; !strings.Contains(msg, bound) || strings.Contains(msg, "e+") {
+				t.Errorf("message %q must show the bound %s as written", msg, bound)
+			}
+		}
+	}
 }

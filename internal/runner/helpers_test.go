@@ -60,7 +60,7 @@ func newFake(days, rows int) *fakeProvider {
 }
 
 func (f *fakeProvider) Describe(context.Context) (*sdk.Description, error) {
-	return &sdk.Description{Name: "fake", Version: "1", Streams: []sdk.Stream{{Name: "ticks", Schema: ticksSchema}}}, nil
+	return &sdk.Description{Name: "fake", Version: "1", Streams: []sdk.Stream{{Name: "ticks", Schema: ticksSchema, TimeField: "ts_recv"}}}, nil
 }
 
 func (f *fakeProvider) Check(context.Context, map[string]string) (*sdk.CheckResult, error) {
@@ -129,7 +129,7 @@ func (f *fakeProvider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk
 			}
 			batch++
 			if d == f.failUnit && attempt <= f.failures {
-				return fmt.Errorf("provider stream cut after %d rows (retryable)", i+1)
+				return sdk.Retryable(fmt.Errorf("provider stream cut after %d rows", i+1))
 			}
 		}
 		if ctx.Err() != nil {

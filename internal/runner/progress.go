@@ -12,69 +12,139 @@ import (
 
 // Progress receives a run's progress.
 type Progress interface {
-	Start(units int, estimatedRows int64)
-	UnitProgress(unit string, p sdk.Progress)
-	UnitDone(unit string, o Outcome, rows int64)
+	// Start begins a run of these units.
+	Start(units []sdk.Unit)
+	// UnitRows reports the records a unit has handled so far.
+	UnitRows(unit string, rows int64)
+	// UnitSource reports the provider's own progress through a unit (bytes
+	// of a file read, records of a stream), with its total when known.
+	UnitSource(unit string, p sdk.Progress)
+	// UnitDone reports a unit's end.
+	UnitDone(unit string, o Outcome)
 	Finish()
 }
 
 type nopProgress struct{}
 
-func (nopProgress) Start(int, int64)                  {}
-func (nopProgress) UnitProgress(string, sdk.Progress) {}
-func (nopProgress) UnitDone(string, Outcome, int64)   {}
-func (nopProgress) Finish()                           {}
+func (nopProgress) Start([]sdk.Unit)                {}
+func (nopProgress) UnitRows(string, int64)          {}
+func (nopProgress) UnitSource(string, sdk.Progress) {}
+func (nopProgress) UnitDone(string, Outcome)        {}
+func (nopProgress) Finish()                         {}
 
-// progressState is shared by the bar and the log reporter.
+// unitProgress is what is known of one unit's way to the end.
+type unitProgress struct {
+	weight   float64 // share of the run: its estimated bytes or rows, else 1
+	estRows  int64
+	rows     int64   // records handled
+	fraction float64 // from the provider's progress with a total; -1: none
+	done     bool
+}
+
+// progressState is shared by the bar and the log reporter. The fraction of
+// the run done weighs each unit by its estimated size; a unit's own
+// fraction is the provider's progress against its total (a file's bytes),
+// else its records against the estimate, else unknown until it ends.
 type progressState struct {
 	mu             sync.Mutex
-	units, done    int
-	rows, estRows  int64
-	inflight       map[string]int64 // records done per running unit
+	order          []string
+	units          map[string]*unitProgress
 	started        time.Time
 	stop, finished chan struct{}
 }
 
-func (s *progressState) init(units int, est int64) {
-	s.units, s.estRows, s.started = units, est, time.Now()
-	s.inflight = map[string]int64{}
+func (s *progressState) init(units []sdk.Unit) {
+	s.started = time.Now()
+	s.units = make(map[string]*unitProgress, len(units))
+	s.order = s.order[:0]
+	allBytes, allRows := len(units) > 0, len(units) > 0
+	for _, u := range units {
+		allBytes = allBytes && u.EstimatedBytes != nil && *u.EstimatedBytes > 0
+		allRows = allRows && u.EstimatedRows != nil && *u.EstimatedRows > 0
+	}
+	for _, u := range units {
+		up := &unitProgress{weight: 1, fraction: -1}
+		if u.EstimatedRows != nil {
+			up.estRows = *u.EstimatedRows
+		}
+		switch {
+		case allBytes:
+			up.weight = float64(*u.EstimatedBytes)
+		case allRows:
+			up.weight = float64(*u.EstimatedRows)
+		}
+		s.units[u.Key] = up
+		s.order = append(s.order, u.Key)
+	}
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
 }
 
-func (s *progressState) snapshot() (done, units int, rows int64, rate float64, eta time.Duration) {
+// snapshot returns the units done, the records handled, the rate, the
+// fraction of the run done (-1: nothing known yet) and the time left (0:
+// unknown).
+func (s *progressState) snapshot() (done, units int, rows int64, rate, frac float64, eta time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows = s.rows
-	for _, n := range s.inflight {
-		rows += n
+	var total, known float64
+	signal := false
+	for _, up := range s.units {
+		total += up.weight
+		rows += up.rows
+		switch {
+		case up.done:
+			done++
+			known += up.weight
+			signal = true
+		case up.fraction >= 0:
+			known += up.weight * up.fraction
+			signal = true
+		case up.estRows > 0 && up.rows > 0:
+			known += up.weight * min(float64(up.rows)/float64(up.estRows), 0.99)
+			signal = true
+		}
 	}
+	units = len(s.units)
 	el := time.Since(s.started).Seconds()
 	if el > 0 {
 		rate = float64(rows) / el
 	}
-	switch {
-	case s.estRows > 0 && rate > 0 && rows < s.estRows:
-		eta = time.Duration(float64(s.estRows-rows) / rate * float64(time.Second))
-	case s.done > 0 && s.done < s.units:
-		eta = time.Duration(el / float64(s.done) * float64(s.units-s.done) * float64(time.Second))
+	frac = -1
+	if signal && total > 0 {
+		frac = known / total
+		if frac > 0 && frac < 1 {
+			eta = time.Duration(el * (1 - frac) / frac * float64(time.Second))
+		}
 	}
-	return s.done, s.units, rows, rate, eta
+	return done, units, rows, rate, frac, eta
 }
 
-func (s *progressState) UnitProgress(unit string, p sdk.Progress) {
-	if p.Unit != sdk.ProgressRecords {
-		return
+func (s *progressState) unit(key string) *unitProgress {
+	up := s.units[key]
+	if up == nil {
+		up = &unitProgress{weight: 1, fraction: -1}
+		s.units[key] = up
 	}
+	return up
+}
+
+func (s *progressState) UnitRows(unit string, rows int64) {
 	s.mu.Lock()
-	s.inflight[unit] = p.Done
+	s.unit(unit).rows = rows
 	s.mu.Unlock()
 }
 
-func (s *progressState) UnitDone(unit string, _ Outcome, rows int64) {
+func (s *progressState) UnitSource(unit string, p sdk.Progress) {
+	if !p.HasTotal || p.Total <= 0 {
+		return
+	}
 	s.mu.Lock()
-	s.done++
-	s.rows += rows
-	delete(s.inflight, unit) // its records are in rows now
+	s.unit(unit).fraction = min(float64(p.Done)/float64(p.Total), 1)
+	s.mu.Unlock()
+}
+
+func (s *progressState) UnitDone(unit string, _ Outcome) {
+	s.mu.Lock()
+	s.unit(unit).done = true
 	s.mu.Unlock()
 }
 
@@ -101,17 +171,18 @@ type Bar struct {
 }
 
 // Start begins drawing.
-func (b *Bar) Start(units int, est int64) {
-	b.init(units, est)
+func (b *Bar) Start(units []sdk.Unit) {
+	b.init(units)
 	b.loop(200*time.Millisecond, b.draw)
 }
 
 func (b *Bar) draw() {
-	done, units, rows, rate, eta := b.snapshot()
+	done, units, rows, rate, frac, eta := b.snapshot()
 	const width = 24
-	filled := 0
-	if units > 0 {
-		filled = width * done / units
+	filled, pct := 0, "  ?%"
+	if frac >= 0 {
+		filled = int(width * frac)
+		pct = fmt.Sprintf("%3.0f%%", 100*frac)
 	}
 	bar := make([]byte, width)
 	for i := range bar {
@@ -124,7 +195,7 @@ func (b *Bar) draw() {
 	if eta > 0 {
 		etaS = eta.Round(time.Second).String()
 	}
-	fmt.Fprintf(b.W, "\r[%s] units %d/%d  rows %d  %.0f rows/s  ETA %s   ", bar, done, units, rows, rate, etaS)
+	fmt.Fprintf(b.W, "\r[%s] %s  units %d/%d  rows %d  %.0f rows/s  ETA %s   ", bar, pct, done, units, rows, rate, etaS)
 }
 
 // Finish stops drawing and ends the line.
@@ -136,7 +207,7 @@ func (b *Bar) Finish() {
 }
 
 // LogProgress logs a progress line every Every (default 10s): for pipes,
-// files and JSON logs.
+// files and JSON logs. A time left that is not known yet is left out.
 type LogProgress struct {
 	Logger *slog.Logger
 	Every  time.Duration
@@ -144,8 +215,8 @@ type LogProgress struct {
 }
 
 // Start begins reporting.
-func (l *LogProgress) Start(units int, est int64) {
-	l.init(units, est)
+func (l *LogProgress) Start(units []sdk.Unit) {
+	l.init(units)
 	every := l.Every
 	if every <= 0 {
 		every = 10 * time.Second
@@ -154,8 +225,15 @@ func (l *LogProgress) Start(units int, est int64) {
 }
 
 func (l *LogProgress) report() {
-	done, units, rows, rate, eta := l.snapshot()
-	l.Logger.Info("progress", "units_done", done, "units", units, "rows", rows, "rows_per_s", int64(rate), "eta", eta.Round(time.Second).String())
+	done, units, rows, rate, frac, eta := l.snapshot()
+	attrs := []any{"units_done", done, "units", units, "rows", rows, "rows_per_s", int64(rate)}
+	if frac >= 0 {
+		attrs = append(attrs, "percent", fmt.Sprintf("%.1f", 100*frac))
+	}
+	if eta > 0 {
+		attrs = append(attrs, "eta", eta.Round(time.Second).String())
+	}
+	l.Logger.Info("progress", attrs...)
 }
 
 // Finish stops reporting.

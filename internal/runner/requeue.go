@@ -13,17 +13,19 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/load"
 	"github.com/hdi-dev/hdi/internal/mapping"
 	"github.com/hdi-dev/hdi/internal/rules"
 	"github.com/hdi-dev/hdi/internal/rules/arrowval"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 // RetryResult tells what a quarantine retry did.
 type RetryResult struct {
 	Checked       int // quarantined records re-validated
-	Loaded        int // now valid, loaded and marked retried
+	Loaded        int // now valid and loaded (inserted or updated)
 	Deduplicated  int // now valid but already in the table
 	StillRejected int // still failing the job's rules; left in quarantine
 	Skipped       int // records the provider could not parse (rule "source"): fix the source and re-run the job
@@ -32,44 +34,34 @@ type RetryResult struct {
 type quarantined struct {
 	id      int64
 	unitKey string
+	table   string
 	dataset string
 	schema  string
 	record  []byte
 }
 
 // RetryQuarantine re-validates the quarantined records of a run against the
-// job's current rules and mapping, and loads those that now pass, marking
-// them retried, in one transaction per unit. Records that still fail stay.
+// job's current rules and mapping, and loads those that now pass into the
+// table they were meant for, marking them retried, in one transaction per
+// unit. Records that still fail stay. The run's counts follow.
 func (r *Runner) RetryQuarantine(ctx context.Context, job *jobspec.Job, runID int64) (RetryResult, error) {
 	var res RetryResult
-	rows, err := r.opts.Pool.Query(ctx, `SELECT q.quarantine_id, q.unit_key, coalesce(u.dataset, ''), coalesce(u.schema, ''), q.record, q.rule
-		FROM quarantine q LEFT JOIN units u ON u.unit_key = q.unit_key AND u.target_table = q.target_table
-		WHERE q.run_id = $1 AND q.retried_at IS NULL AND q.severity = 'error'
-		ORDER BY q.unit_key, q.quarantine_id`, runID)
+	rows, err := dbq.New(r.opts.Pool).QuarantineToRetry(ctx, runID)
 	if err != nil {
 		return res, fmt.Errorf("read quarantine of run %d: %w", runID, err)
 	}
 	byUnit := map[string][]quarantined{}
 	var order []string
-	for rows.Next() {
-		var q quarantined
-		var rule string
-		if err := rows.Scan(&q.id, &q.unitKey, &q.dataset, &q.schema, &q.record, &rule); err != nil {
-			rows.Close()
-			return res, err
-		}
-		if rule == "source" {
+	for _, row := range rows {
+		if row.Rule == "source" {
 			res.Skipped++
 			continue
 		}
+		q := quarantined{id: row.QuarantineID, unitKey: row.UnitKey, table: row.TargetTable, dataset: row.Dataset, schema: row.Schema, record: row.Record}
 		if _, ok := byUnit[q.unitKey]; !ok {
 			order = append(order, q.unitKey)
 		}
 		byUnit[q.unitKey] = append(byUnit[q.unitKey], q)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return res, err
 	}
 	if len(order) == 0 {
 		return res, nil
@@ -92,7 +84,7 @@ func (r *Runner) RetryQuarantine(ctx context.Context, job *jobspec.Job, runID in
 		if !ok || stream.Schema == nil {
 			return res, fmt.Errorf("unit %s: provider %s has no fixed schema for stream %q, so its quarantined records cannot be rebuilt; re-run the job instead", key, job.Provider.Name, schemaName)
 		}
-		n, err := r.retryUnit(ctx, job, runID, stream.Schema, schemaName, qs)
+		n, err := r.retryUnit(ctx, job, runID, stream, qs)
 		res.Checked += len(qs)
 		res.Loaded += n.Loaded
 		res.Deduplicated += n.Deduplicated
@@ -104,18 +96,14 @@ func (r *Runner) RetryQuarantine(ctx context.Context, job *jobspec.Job, runID in
 	return res, nil
 }
 
-func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, schema *arrow.Schema, stream string, qs []quarantined) (RetryResult, error) {
+func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, stream sdk.Stream, qs []quarantined) (RetryResult, error) {
 	var res RetryResult
-	rec, err := recordsToBatch(schema, qs)
+	rec, err := recordsToBatch(stream.Schema, qs)
 	if err != nil {
 		return res, fmt.Errorf("unit %s: rebuild quarantined records: %w", qs[0].unitKey, err)
 	}
 	defer rec.Release()
-	table := job.Target.Table
-	if table == "" {
-		table = DefaultTable(stream)
-	}
-	info, err := mapping.IntrospectTable(ctx, r.opts.Pool, table)
+	info, err := mapping.IntrospectTable(ctx, r.opts.Pool, qs[0].table)
 	if err != nil {
 		return res, err
 	}
@@ -123,15 +111,16 @@ func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, s
 	if dataset == "" {
 		dataset = job.Source.Dataset
 	}
-	plan, err := mapping.NewPlan(job.Mapping, schema, info, dataset)
+	p := &Planned{Job: job, Stream: stream, Table: info}
+	plan, err := mapping.NewPlan(job.Mapping, p.source(dataset), info)
 	if err != nil {
 		return res, err
 	}
-	ropts := rules.Options{File: job.File, Stream: stream}
+	ropts := rules.Options{File: job.File, Stream: stream.Name}
 	if job.DefaultRules == nil || *job.DefaultRules {
-		ropts.Defaults = rules.Defaults(stream)
+		ropts.Defaults = rules.FromSDK(stream.DefaultRules)
 	}
-	set, err := rules.Compile(job.Rules, schema, ropts)
+	set, err := rules.Compile(job.Rules, stream.Schema, ropts)
 	if err != nil {
 		return res, err
 	}
@@ -151,8 +140,8 @@ func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, s
 	}
 	ui := load.UnitInfo{
 		Key:   fmt.Sprintf("quarantine-retry:%d:%s:%d", runID, qs[0].unitKey, time.Now().UnixNano()),
-		RunID: runID, Provider: job.Provider.Name, Dataset: dataset, Schema: stream, Table: info.Ident().Sanitize(),
-		ConflictUpdate: conflictUpdateTables[info.Table], TableInfo: &info,
+		RunID: runID, Provider: job.Provider.Name, Dataset: dataset, Schema: stream.Name, Table: info.Plain(),
+		ConflictUpdate: p.ConflictUpdate(), TableInfo: &info,
 	}
 	tx, err := load.BeginUnit(ctx, r.opts.Pool, ui)
 	if err != nil {
@@ -160,17 +149,23 @@ func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, s
 	}
 	batch, err := plan.Apply(rec)
 	if err == nil {
-		_, _, err = tx.WriteBatch(ctx, batch, checked.Rejected)
+		_, err = tx.WriteBatch(ctx, batch, checked.Rejected)
 	}
+	c := tx.Counts()
 	if err == nil {
 		err = tx.Exec(ctx, func(t pgx.Tx) error {
-			_, err := t.Exec(ctx, `UPDATE quarantine SET retried_at = now() WHERE quarantine_id = ANY($1)`, retried)
-			return err
+			q := dbq.New(t)
+			if err := q.MarkQuarantineRetried(ctx, retried); err != nil {
+				return err
+			}
+			return q.AddRetriedRows(ctx, dbq.AddRetriedRowsParams{
+				RunID: runID, RowsInserted: c.Inserted, RowsUpdated: c.Updated, RowsUnchanged: c.Unchanged,
+				RowsDeduplicated: c.Deduplicated, RowsRetried: int64(len(retried)),
+			})
 		})
 	}
 	if err == nil {
-		c := tx.Counts()
-		res.Loaded, res.Deduplicated = int(c.Loaded), int(c.Deduplicated)
+		res.Loaded, res.Deduplicated = int(c.Written()), int(c.Deduplicated+c.Unchanged)
 		err = tx.Commit(ctx, c)
 	}
 	if err != nil {

@@ -5,20 +5,27 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
-// Retryable reports whether a unit that failed with err may succeed if tried
-// again: the database connection was lost or the server restarted, or the
-// provider's stream was cut or the provider says the failure is transient.
-func Retryable(err error) bool {
+// Retryable reports whether a unit that failed with err may succeed if
+// tried again, and how long the source asked to wait (0: the runner's own
+// backoff). It decides from types alone, never from message text:
+//   - the database: a lost connection, a server restart, a serialization
+//     failure or deadlock (SQLSTATE classes);
+//   - the plugin process: it crashed, hung, or its stream broke off (it is
+//     restarted for the retry);
+//   - the provider's own error: its kind on the wire (retryable,
+//     rate_limited with its delay; permanent, auth and not_found are not
+//     retried).
+func Retryable(err error) (bool, time.Duration) {
 	if err == nil || errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) {
-		return false
+		return false, 0
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -26,37 +33,31 @@ func Retryable(err error) bool {
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdown, crash, cannot connect now
 			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
-			return true
+			return true, 0
 		}
-		return false
+		return false, 0
 	}
-	// A provider's failure: transient when the plugin process crashed or
-	// hung or its stream broke off (it is restarted for the retry), or when the provider marks it so
-	// with gRPC code Aborted (a stream cut, a 429 or 5xx that outlasted its
-	// own retries). Its message text is not evidence: a truncated file says
-	// "unexpected EOF" too, and retrying it cannot help.
 	var fe *pluginhost.FetchError
 	if errors.As(err, &fe) {
 		switch fe.Kind {
 		case pluginhost.FailCrashed, pluginhost.FailHung, pluginhost.FailIncomplete, pluginhost.FailTransport:
-			return true
+			return true, 0
 		case pluginhost.FailReceiver:
 			return Retryable(fe.Err) // our own (database) error, raised while loading
+		case pluginhost.FailProvider:
+			kind, after := sdk.KindOf(fe.Err)
+			return kind.Retry(), after
 		}
-		return status.Code(fe.Err) == codes.Aborted
+		return false, 0
 	}
-	if status.Code(err) == codes.Aborted {
-		return true
+	var se *sdk.Error
+	if errors.As(err, &se) { // an in-process provider
+		kind, after := sdk.KindOf(se)
+		return kind.Retry(), after
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
-		return true
+		return true, 0
 	}
-	msg := err.Error()
-	for _, s := range []string{"unexpected EOF", "connection reset", "broken pipe", "conn closed", "(retryable)"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
+	return false, 0
 }

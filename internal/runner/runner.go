@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,18 +31,28 @@ type OpenFunc func(ctx context.Context, name string) (sdk.Provider, error)
 
 // Options configure a Runner.
 type Options struct {
+	// Pool is the database. Without one (validation) plans are checked
+	// against everything but the target table.
 	Pool *pgxpool.Pool
 	Open OpenFunc
 	// ProviderConfig returns configuration for a provider from hdi's own
 	// config file; the job's provider.config overrides it.
 	ProviderConfig func(name string) map[string]string
-	Logger         *slog.Logger
+	// LookupEnv reads the environment variables providers declare for their
+	// config keys (default os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+	// Secret, when set, is called with every secret value of a provider's
+	// configuration (API keys), so the caller can keep it out of its output.
+	Secret func(string)
+	Logger *slog.Logger
 	// Progress receives progress events (nil: none).
 	Progress Progress
 	// Now is the clock for relative dates (nil: time.Now).
 	Now func() time.Time
 	// Force reloads units the ledger says are done.
 	Force bool
+	// Offline plans without network access (validation, dry runs of files).
+	Offline bool
 	// MaxAttempts bounds how often a unit that failed with a retryable error
 	// (connection lost, provider stream cut) is tried (default 3).
 	MaxAttempts int
@@ -67,6 +78,9 @@ func New(opts Options) *Runner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
 	}
@@ -88,23 +102,30 @@ type Planned struct {
 	Job      *jobspec.Job
 	Provider sdk.Provider
 	SDKJob   *sdk.Job
+	// Stream is what the provider declares of the stream loaded: its
+	// schema, conflict policy, time field and default rules.
 	Stream   sdk.Stream
 	Units    []sdk.Unit
 	Warnings []string
-	Table    mapping.TableInfo
-	Rules    *rules.Set
-	// Mode is the effective load mode; ConflictUpdate is true for tables
-	// where a correction must win (definition, statistics).
-	ConflictUpdate bool
+	// Table is the target table (zero when planned without a database).
+	Table mapping.TableInfo
+	Rules *rules.Set
 	// Estimated totals over the units; Known* say whether every unit had one.
 	Rows, Bytes          int64
 	CostUSD              float64
 	KnownRows, KnownCost bool
 }
 
-// conflictUpdateTables are the tables where a newer record for the same key
-// replaces the stored one: a corrected definition or statistic must win.
-var conflictUpdateTables = map[string]bool{"definition": true, "statistics": true}
+// ConflictUpdate reports whether a newer record replaces a stored one of
+// the same key (the provider's ConflictReplace streams: corrections win).
+func (p *Planned) ConflictUpdate() bool { return p.Stream.OnConflict == sdk.ConflictReplace }
+
+// Reload reports whether units the ledger says are done load again: with
+// --force, and in replace-range mode (which deletes each unit's range and
+// loads it afresh).
+func (p *Planned) Reload(force bool) bool {
+	return force || p.Job.Target.Mode == jobspec.ModeReplaceRange
+}
 
 // DefaultTable is the target table of a provider stream: the stream name
 // with dashes turned into underscores (ohlcv-1d -> ohlcv_1d).
@@ -132,12 +153,12 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 // without source.schema): one Planned per stream, in name order, each with
 // its own target table, rules and mapping. A job that names its schema gets
 // exactly one.
+//
+// Before the provider plans, the job's provider config and params are
+// checked against what the provider declares (sdk.ParseParams, the same
+// code the provider runs): a mistake is reported with the job's key and
+// line, or the flag the user typed, and nothing is asked of the provider.
 func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, error) {
-	now := r.opts.Now()
-	rng, warnings, err := job.TimeRange(now)
-	if err != nil {
-		return nil, err
-	}
 	prov, err := r.opts.Open(ctx, job.Provider.Name)
 	if err != nil {
 		return nil, err
@@ -146,42 +167,43 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	if err != nil {
 		return nil, err
 	}
-	cfg := map[string]string{}
-	if r.opts.ProviderConfig != nil {
-		maps.Copy(cfg, r.opts.ProviderConfig(job.Provider.Name))
+	cfg, err := r.providerConfig(job, desc)
+	if err != nil {
+		return nil, err
 	}
-	maps.Copy(cfg, job.Provider.Config)
+	if _, err := sdk.ParseParams("params", desc.Params, job.Source.Params); err != nil {
+		return nil, job.ProviderError(err)
+	}
 	check, err := prov.Check(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("provider %s rejected the configuration: %w", job.Provider.Name, err)
+		return nil, job.ProviderError(fmt.Errorf("provider %s rejected the configuration: %w", job.Provider.Name, err))
 	}
-	warnings = append(warnings, check.Warnings...)
-
-	sj := &sdk.Job{
-		Config:   cfg,
-		Stream:   job.Source.Schema,
-		Dataset:  job.Source.Dataset,
-		Symbols:  job.Source.Symbols,
-		StypeIn:  job.Source.StypeIn,
-		StypeOut: job.Source.StypeOut,
-		Limit:    job.Source.Limit,
-		Chunking: sdk.Chunking{Period: job.Chunking.Time, SymbolsPerUnit: job.Chunking.SymbolsPerUnit},
-		Files:    job.Source.Files,
-		Params:   job.Source.Params,
-		Replace:  job.Target.Mode == jobspec.ModeReplaceRange || r.opts.Force,
+	streamName := job.Source.Schema
+	if streamName == "" && len(desc.Streams) == 1 {
+		streamName = desc.Streams[0].Name
 	}
-	if !rng.IsZero() {
-		sj.Start, sj.End = rng.Start.UnixNano(), rng.End.UnixNano()
+	var tableCols []sdk.Column
+	if st, ok := desc.Stream(streamName); ok && st.Schema == nil && len(job.Source.Columns) == 0 && r.opts.Pool != nil {
+		if tableCols, err = r.tableColumns(ctx, job, streamName); err != nil {
+			return nil, err
+		}
+	}
+	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{
+		Now: r.opts.Now(), Config: cfg, Stream: streamName, Columns: tableCols,
+		Replace: r.opts.Force, Offline: r.opts.Offline,
+	})
+	if err != nil {
+		return nil, err
 	}
 	plan, err := prov.Plan(ctx, sj)
 	if err != nil {
-		return nil, fmt.Errorf("plan job %s: %w", job.Name, err)
+		return nil, job.ProviderError(fmt.Errorf("plan job %s: %w", job.Name, err))
 	}
-	warnings = append(warnings, plan.Warnings...)
+	warnings = append(append(warnings, check.Warnings...), plan.Warnings...)
 
 	groups := map[string][]sdk.Unit{}
-	if job.Source.Schema != "" {
-		groups[job.Source.Schema] = plan.Units
+	if streamName != "" {
+		groups[streamName] = plan.Units
 	} else {
 		// Files name their own schema: the units say which stream they fill.
 		if len(plan.Units) == 0 {
@@ -215,17 +237,58 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	return out, nil
 }
 
+// providerConfig is the provider configuration of a job: the provider's
+// declared environment variables, under hdi's config file, under the job's
+// provider.config; checked against the provider's declaration.
+func (r *Runner) providerConfig(job *jobspec.Job, desc *sdk.Description) (map[string]string, error) {
+	cfg := map[string]string{}
+	for _, k := range desc.Config {
+		if k.Env == "" {
+			continue
+		}
+		if v, ok := r.opts.LookupEnv(k.Env); ok && v != "" {
+			cfg[k.Name] = v
+		}
+	}
+	if r.opts.ProviderConfig != nil {
+		maps.Copy(cfg, r.opts.ProviderConfig(job.Provider.Name))
+	}
+	maps.Copy(cfg, job.Provider.Config)
+	if _, err := sdk.ParseParams("config", desc.Config, cfg); err != nil {
+		return nil, job.ProviderError(err)
+	}
+	for _, k := range desc.Config {
+		if v := cfg[k.Name]; k.Secret && v != "" && r.opts.Secret != nil {
+			r.opts.Secret(v)
+		}
+	}
+	return cfg, nil
+}
+
+// tableColumns declares the target table's columns for a stream whose
+// schema the job gives but does not (csv without source.columns).
+func (r *Runner) tableColumns(ctx context.Context, job *jobspec.Job, stream string) ([]sdk.Column, error) {
+	if job.Target.Table == "" {
+		return nil, job.KeyError("target.table", fmt.Sprintf("the %s provider's stream %q takes its columns from the target table: name the table, or declare the columns under source.columns", job.Provider.Name, stream))
+	}
+	ti, err := mapping.IntrospectTable(ctx, r.opts.Pool, job.Target.Table)
+	if err != nil {
+		return nil, job.KeyError("target.table", err.Error())
+	}
+	return mapping.DeclareColumns(ti), nil
+}
+
 // prepare resolves one stream of a plan: its schema, its target table, and
 // the rules and mapping checked against both, before any data moves.
-func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provider, desc *sdk.Description, declared []sdk.Stream, sj *sdk.Job, units []sdk.Unit) (*Planned, error) {
+func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provider, desc *sdk.Description, resolved []sdk.Stream, sj *sdk.Job, units []sdk.Unit) (*Planned, error) {
 	stream, ok := desc.Stream(job.Source.Schema)
-	for _, s := range declared { // job-declared schemas (csv)
-		if s.Name == job.Source.Schema {
-			stream, ok = s, true
+	for _, s := range resolved { // schemas the job declares (csv), resolved by the plan
+		if s.Name == job.Source.Schema && s.Schema != nil {
+			stream.Name, stream.Schema, ok = s.Name, s.Schema, true
 		}
 	}
 	if !ok || stream.Schema == nil {
-		return nil, fmt.Errorf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc))
+		return nil, job.KeyError("source.schema", fmt.Sprintf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc)))
 	}
 	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: units, KnownRows: true, KnownCost: true}
 	for _, u := range units {
@@ -243,32 +306,38 @@ func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provide
 			p.KnownCost = false
 		}
 	}
-
+	var err error
+	ropts := rules.Options{File: job.File, Stream: stream.Name}
+	if job.DefaultRules == nil || *job.DefaultRules {
+		ropts.Defaults = rules.FromSDK(stream.DefaultRules)
+	}
+	if p.Rules, err = rules.Compile(job.Rules, stream.Schema, ropts); err != nil {
+		return nil, fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	if r.opts.Pool == nil {
+		return p, nil
+	}
 	table := job.Target.Table
 	if table == "" {
 		table = DefaultTable(stream.Name)
 	}
-	var err error
 	if p.Table, err = mapping.IntrospectTable(ctx, r.opts.Pool, table); err != nil {
 		return nil, fmt.Errorf("job %s: target table: %w", job.Name, err)
 	}
-	p.ConflictUpdate = conflictUpdateTables[p.Table.Table]
 	// Checked once here; each unit builds its own with its dataset.
 	dataset := job.Source.Dataset
 	if dataset == "" && len(units) > 0 {
 		dataset = units[0].Dataset // files name their dataset
 	}
-	if _, err := mapping.NewPlan(job.Mapping, stream.Schema, p.Table, dataset); err != nil {
-		return nil, fmt.Errorf("job %s: %w", job.Name, err)
-	}
-	ropts := rules.Options{File: job.File, Stream: stream.Name}
-	if job.DefaultRules == nil || *job.DefaultRules {
-		ropts.Defaults = rules.Defaults(stream.Name)
-	}
-	if p.Rules, err = rules.Compile(job.Rules, stream.Schema, ropts); err != nil {
+	if _, err := mapping.NewPlan(job.Mapping, p.source(dataset), p.Table); err != nil {
 		return nil, fmt.Errorf("job %s: %w", job.Name, err)
 	}
 	return p, nil
+}
+
+// source is what the mapping reads for a unit of the given dataset.
+func (p *Planned) source(dataset string) mapping.Source {
+	return mapping.Source{Schema: p.Stream.Schema, TimeField: p.Stream.TimeField, Dataset: dataset}
 }
 
 func streamNames(d *sdk.Description) string {
@@ -298,6 +367,9 @@ func (r *Runner) Run(ctx context.Context, p *Planned) (*Summary, error) {
 	if err := p.CheckCost(); err != nil {
 		return nil, err
 	}
+	if r.opts.Pool == nil {
+		return nil, errors.New("runner: a run needs a database")
+	}
 	s := newSummary(p)
 	runID, err := startRun(ctx, r.opts.Pool, p)
 	if err != nil {
@@ -305,7 +377,7 @@ func (r *Runner) Run(ctx context.Context, p *Planned) (*Summary, error) {
 	}
 	s.RunID = runID
 	r.log.Info("run started", "run", runID, "job", p.Job.Name, "units", len(p.Units), "table", p.Table.Table)
-	r.opts.Progress.Start(len(p.Units), p.Rows)
+	r.opts.Progress.Start(p.Units)
 
 	workers := p.Job.Concurrency
 	if workers <= 0 {
@@ -321,14 +393,16 @@ func (r *Runner) Run(ctx context.Context, p *Planned) (*Summary, error) {
 			for u := range units {
 				res := r.unitWithRetries(ctx, p, runID, u)
 				s.add(res)
-				r.opts.Progress.UnitDone(u.Key, res.Outcome, res.Counts.Loaded)
+				r.opts.Progress.UnitDone(u.Key, res.Outcome)
 			}
 		}()
 	}
+	queued := 0
 feed:
 	for _, u := range p.Units {
 		select {
 		case units <- u:
+			queued++
 		case <-ctx.Done():
 			break feed
 		case <-r.opts.Stop:
@@ -337,16 +411,20 @@ feed:
 	}
 	close(units)
 	wg.Wait()
+	s.notStarted(len(p.Units) - queued)
 	r.opts.Progress.Finish()
-	s.finish(r.opts.Stop, ctx)
+	s.finish()
 	if err := finishRun(context.WithoutCancel(ctx), r.opts.Pool, s); err != nil {
 		r.log.Error("could not record the run's end", "run", runID, "err", err)
 	}
 	return s, s.Err()
 }
 
-// retryWait is the pause before the n-th retry of a unit (1, 2, 4 ... s).
-func retryWait(n int) time.Duration { return time.Second << min(n-1, 5) }
+// retryWait is the pause before the n-th retry of a unit (1, 2, 4 ... s),
+// or longer when the provider asked for it (rate limits).
+func retryWait(n int, asked time.Duration) time.Duration {
+	return max(time.Second<<min(n-1, 5), min(asked, 10*time.Minute))
+}
 
 func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
 	var res UnitResult
@@ -363,10 +441,14 @@ func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u
 			prov = reopened
 		}
 		res = r.runUnit(ctx, p, prov, runID, u)
-		if res.Outcome != OutcomeFailed || !Retryable(res.Err) || attempt >= r.opts.MaxAttempts || stopped(ctx, r.opts.Stop) {
+		if res.Outcome == OutcomeFailed && (stopped(ctx, r.opts.Stop) || errors.Is(res.Err, ErrInterrupted)) {
+			res.Outcome = OutcomeInterrupted
+		}
+		retry, asked := Retryable(res.Err)
+		if res.Outcome != OutcomeFailed || !retry || attempt >= r.opts.MaxAttempts {
 			break
 		}
-		wait := retryWait(attempt)
+		wait := retryWait(attempt, asked)
 		r.log.Warn("unit failed, retrying", "unit", u.Key, "attempt", attempt, "wait", wait, "err", res.Err)
 		select {
 		case <-time.After(wait):
@@ -374,7 +456,7 @@ func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u
 		case <-r.opts.Stop:
 		}
 	}
-	if res.Outcome == OutcomeFailed && !errors.Is(res.Err, ErrInterrupted) {
+	if res.Outcome == OutcomeFailed {
 		info := p.unitInfo(runID, u, r.opts.Force)
 		if err := load.RecordFailure(context.WithoutCancel(ctx), r.opts.Pool, info, res.Err); err != nil {
 			r.log.Error("could not record the unit's failure", "unit", u.Key, "err", err)
@@ -398,8 +480,8 @@ func stopped(ctx context.Context, stop <-chan struct{}) bool {
 func (p *Planned) unitInfo(runID int64, u sdk.Unit, force bool) load.UnitInfo {
 	info := load.UnitInfo{
 		Key: u.Key, RunID: runID, Provider: p.Job.Provider.Name, Dataset: u.Dataset, Schema: p.Stream.Name,
-		Table: p.Table.Ident().Sanitize(), Symbols: u.Symbols, Mode: p.Job.Target.Mode, Force: force,
-		ConflictUpdate: p.ConflictUpdate, TableInfo: &p.Table,
+		Table: p.Table.Plain(), Symbols: u.Symbols, Mode: p.Job.Target.Mode, Force: p.Reload(force),
+		ConflictUpdate: p.ConflictUpdate(), TableInfo: &p.Table,
 	}
 	if info.Dataset == "" {
 		info.Dataset = p.Job.Source.Dataset

@@ -23,16 +23,16 @@ func TestRunLoadsThenSkipsThenForces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.UnitsDone != 4 || s.RowsLoaded != 10000 || s.Status != "succeeded" {
+	if s.UnitsDone != 4 || s.Rows.Inserted != 10000 || s.Status != "succeeded" {
 		t.Fatalf("first run: %+v", s)
 	}
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`); n != 10000 {
 		t.Fatalf("rows = %d", n)
 	}
-	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done' AND rows_loaded = 2500`); n != 4 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done' AND rows_inserted = 2500`); n != 4 {
 		t.Fatalf("ledger rows = %d", n)
 	}
-	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs WHERE status = 'succeeded' AND rows_loaded = 10000 AND units_done = 4`); n != 1 {
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs WHERE status = 'succeeded' AND rows_inserted = 10000 AND units_done = 4`); n != 1 {
 		t.Fatal("runs row not recorded")
 	}
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM symbol_mappings WHERE dataset = 'TEST.ONE' AND stype_in_symbol = 'X' AND instrument_id = 7`); n != 1 {
@@ -49,7 +49,7 @@ func TestRunLoadsThenSkipsThenForces(t *testing.T) {
 		t.Fatalf("re-run should skip every unit: %+v %v", s, err)
 	}
 	s, err = run(t, newRunner(pool, fake, true), tickJob())
-	if err != nil || s.UnitsDone != 4 || s.RowsLoaded != 10000 {
+	if err != nil || s.UnitsDone != 4 || s.Rows.Inserted != 10000 {
 		t.Fatalf("forced run: %+v %v", s, err)
 	}
 	if pgtest.Checksum(t, pool, "ticks") != sum || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 10000 {
@@ -70,19 +70,19 @@ func TestQuarantineAndWarnRules(t *testing.T) {
 	job := tickJob()
 	job.Source.End = "2024-01-02"
 	job.Rules = []jobspec.RuleSpec{
-		{Name: "positive-price", Type: "min", Field: "price", Min: ptr(0), Severity: "error"},
-		{Name: "small-size", Type: "max", Field: "size", Max: ptr(3), Severity: "warn"},
+		{Name: "positive-price", Type: "min", Field: "price", Min: jobspec.NumberOf("0"), Severity: "error"},
+		{Name: "small-size", Type: "max", Field: "size", Max: jobspec.NumberOf("3"), Severity: "warn"},
 	}
 	job.ApplyDefaults()
 	s, err := run(t, newRunner(pool, fake, false), job)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.RowsQuarantined != 20 || s.RowsLoaded != 1980 {
+	if s.Rows.Quarantined != 20 || s.Rows.Inserted != 1980 {
 		t.Fatalf("summary %+v", s)
 	}
-	if s.Rules["positive-price"] != 20 || s.Rules["small-size"] == 0 || s.RowsWarned != s.Rules["small-size"] {
-		t.Fatalf("rule counts %+v warned %d", s.Rules, s.RowsWarned)
+	if s.Rules["positive-price"] != 20 || s.Rules["small-size"] == 0 || s.Rows.Warned != s.Rules["small-size"] {
+		t.Fatalf("rule counts %+v warned %d", s.Rules, s.Rows.Warned)
 	}
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks WHERE price < 0`); n != 0 {
 		t.Fatalf("%d negative prices loaded", n)
@@ -113,7 +113,7 @@ func TestQuarantineThresholdFailsTheUnit(t *testing.T) {
 	fake.price = func(_, i int) int64 { return int64(i%2*2-1) * 5 } // half negative
 	job := tickJob()
 	job.Source.End = "2024-01-01"
-	job.Rules = []jobspec.RuleSpec{{Name: "positive-price", Type: "min", Field: "price", Min: ptr(0), Severity: "error"}}
+	job.Rules = []jobspec.RuleSpec{{Name: "positive-price", Type: "min", Field: "price", Min: jobspec.NumberOf("0"), Severity: "error"}}
 	job.Quarantine.MaxPercent = 10
 	job.ApplyDefaults()
 	s, err := run(t, newRunner(pool, fake, false), job)
@@ -167,7 +167,7 @@ func TestRetryableFailureIsRetriedInTheSameRun(t *testing.T) {
 	}
 	p.Units = p.Units[:2]
 	s, err := r.Run(context.Background(), p)
-	if err != nil || s.UnitsDone != 2 || s.RowsLoaded != 3000 {
+	if err != nil || s.UnitsDone != 2 || s.Rows.Inserted != 3000 {
 		t.Fatalf("the cut unit should succeed on its retry: %+v %v", s, err)
 	}
 	if fake.fetches["fake:ticks:1"] != 2 {
@@ -220,7 +220,7 @@ func TestRowErrorsAreQuarantined(t *testing.T) {
 	job := tickJob()
 	job.Source.End = "2024-01-01"
 	s, err := run(t, newRunner(pool, fake, false), job)
-	if err != nil || s.RowsQuarantined != 1 || s.RowsLoaded != 10 {
+	if err != nil || s.Rows.Quarantined != 1 || s.Rows.Inserted != 10 {
 		t.Fatalf("%+v %v", s, err)
 	}
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'source' AND message = 'f.csv:3: bad number' AND record->>'raw' = 'x,y'`); n != 1 {
@@ -252,7 +252,8 @@ func TestMaxCostRefusesTheRun(t *testing.T) {
 	fake := newFake(3, 10)
 	fake.cost = 1.5
 	job := tickJob()
-	job.MaxCost = ptr(4)
+	maxCost := 4.0
+	job.MaxCost = &maxCost
 	r := newRunner(pool, fake, false)
 	p, err := r.Plan(context.Background(), job)
 	if err != nil {
@@ -307,15 +308,13 @@ func TestForceWithoutTimeRangeReloadsWithDedup(t *testing.T) {
 	}
 	sum := pgtest.Checksum(t, pool, "ticks")
 	s, err := run(t, newRunner(pool, fake, true), job)
-	if err != nil || s.UnitsDone != 2 || s.RowsLoaded != 0 || s.RowsDeduplicated != 1000 {
+	if err != nil || s.UnitsDone != 2 || s.Rows.Inserted != 0 || s.Rows.Deduplicated != 1000 {
 		t.Fatalf("forced run without ranges: %+v %v", s, err)
 	}
 	if pgtest.Checksum(t, pool, "ticks") != sum {
 		t.Fatal("the table changed")
 	}
 }
-
-func ptr(v float64) *float64 { return &v }
 
 func openFake(p *fakeProvider) runner.OpenFunc {
 	return func(context.Context, string) (sdk.Provider, error) { return p, nil }

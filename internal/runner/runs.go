@@ -27,7 +27,7 @@ func runParameters(p *Planned) ([]byte, error) {
 		"source":          p.Job.Source,
 		"start_ns":        p.SDKJob.Start,
 		"end_ns":          p.SDKJob.End,
-		"table":           p.Table.Table,
+		"table":           p.Table.Plain(),
 		"mode":            p.Job.Target.Mode,
 		"units":           len(p.Units),
 		"file":            p.Job.File,
@@ -55,6 +55,7 @@ func finishRun(ctx context.Context, pool *pgxpool.Pool, s *Summary) error {
 	return dbq.New(pool).FinishRun(ctx, dbq.FinishRunParams{
 		RunID: s.RunID, Status: s.Status, Error: msg,
 		UnitsTotal: int32(s.UnitsTotal), UnitsDone: int32(s.UnitsDone), UnitsSkipped: int32(s.UnitsSkipped), UnitsFailed: int32(s.UnitsFailed),
-		RowsLoaded: s.RowsLoaded, RowsDeduplicated: s.RowsDeduplicated, RowsQuarantined: s.RowsQuarantined, RowsWarned: s.RowsWarned,
+		RowsInserted: s.Rows.Inserted, RowsUpdated: s.Rows.Updated, RowsUnchanged: s.Rows.Unchanged,
+		RowsDeduplicated: s.Rows.Deduplicated, RowsQuarantined: s.Rows.Quarantined, RowsWarned: s.Rows.Warned,
 	})
 }

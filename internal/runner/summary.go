@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hdi-dev/hdi/internal/load"
 )
 
 // Summary is what a run did.
@@ -19,8 +22,11 @@ type Summary struct {
 	Status string // succeeded, failed or interrupted
 
 	UnitsTotal, UnitsDone, UnitsSkipped, UnitsFailed int
-	RowsLoaded, RowsDeduplicated, RowsQuarantined    int64
-	RowsWarned                                       int64
+	// UnitsInterrupted counts the units stopped before they committed and
+	// those never started: a re-run loads them.
+	UnitsInterrupted int
+	// Rows totals the committed units' counts.
+	Rows load.Counts
 	// Rules counts the rows each rule flagged (error and warn).
 	Rules map[string]int64
 	// Failures lists the failed units with their errors.
@@ -33,7 +39,7 @@ type Summary struct {
 }
 
 func newSummary(p *Planned) *Summary {
-	return &Summary{Job: p.Job.Name, Table: p.Table.Table, UnitsTotal: len(p.Units), Rules: map[string]int64{}, Started: time.Now()}
+	return &Summary{Job: p.Job.Name, Table: p.Table.Plain(), UnitsTotal: len(p.Units), Rules: map[string]int64{}, Started: time.Now()}
 }
 
 func (s *Summary) add(r UnitResult) {
@@ -42,25 +48,31 @@ func (s *Summary) add(r UnitResult) {
 	switch r.Outcome {
 	case OutcomeDone:
 		s.UnitsDone++
-		s.RowsLoaded += r.Counts.Loaded
-		s.RowsDeduplicated += r.Counts.Deduplicated
-		s.RowsQuarantined += r.Counts.Quarantined
-		s.RowsWarned += r.Warned
+		s.Rows.Add(r.Counts)
 		for k, v := range r.RuleCounts {
 			s.Rules[k] += v
 		}
 	case OutcomeSkipped:
 		s.UnitsSkipped++
+	case OutcomeInterrupted:
+		s.UnitsInterrupted++
 	case OutcomeFailed:
 		s.UnitsFailed++
 		s.Failures = append(s.Failures, r)
 	}
 }
 
-func (s *Summary) finish(stop <-chan struct{}, ctx context.Context) {
+// notStarted counts the units a stop kept from starting.
+func (s *Summary) notStarted(n int) {
+	s.mu.Lock()
+	s.UnitsInterrupted += n
+	s.mu.Unlock()
+}
+
+func (s *Summary) finish() {
 	s.Duration = time.Since(s.Started)
 	switch {
-	case stopped(ctx, stop) && s.UnitsDone+s.UnitsSkipped < s.UnitsTotal:
+	case s.UnitsInterrupted > 0:
 		s.Status = "interrupted"
 	case s.UnitsFailed > 0:
 		s.Status = "failed"
@@ -73,8 +85,8 @@ func (s *Summary) finish(stop <-chan struct{}, ctx context.Context) {
 func (s *Summary) Err() error {
 	switch s.Status {
 	case "interrupted":
-		return fmt.Errorf("%w: %d of %d units committed; run the same command again to resume (finished units are skipped)",
-			ErrInterrupted, s.UnitsDone+s.UnitsSkipped, s.UnitsTotal)
+		return fmt.Errorf("%w: %d of %d units committed, %d stopped before committing anything: run the same command again to resume (committed units are skipped)",
+			ErrInterrupted, s.UnitsDone+s.UnitsSkipped, s.UnitsTotal, s.UnitsInterrupted)
 	case "failed":
 		var msgs []string
 		for _, f := range s.Failures {
@@ -96,16 +108,21 @@ func (s *Summary) RowsPerSecond() float64 {
 	if s.Duration <= 0 {
 		return 0
 	}
-	return float64(s.RowsLoaded+s.RowsDeduplicated+s.RowsQuarantined) / s.Duration.Seconds()
+	return float64(s.Rows.Seen()) / s.Duration.Seconds()
 }
 
 // WriteText prints the summary for people.
 func (s *Summary) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "run %d (%s) %s in %s\n", s.RunID, s.Job, s.Status, s.Duration.Round(time.Millisecond))
-	fmt.Fprintf(&b, "  units: %d done, %d skipped (already loaded), %d failed, of %d\n", s.UnitsDone, s.UnitsSkipped, s.UnitsFailed, s.UnitsTotal)
-	fmt.Fprintf(&b, "  rows into %s: %d loaded, %d deduplicated, %d quarantined, %d loaded with warnings (%.0f rows/s)\n",
-		s.Table, s.RowsLoaded, s.RowsDeduplicated, s.RowsQuarantined, s.RowsWarned, s.RowsPerSecond())
+	fmt.Fprintf(&b, "  units: %d done, %d skipped (already loaded), %d failed", s.UnitsDone, s.UnitsSkipped, s.UnitsFailed)
+	if s.UnitsInterrupted > 0 {
+		fmt.Fprintf(&b, ", %d interrupted", s.UnitsInterrupted)
+	}
+	fmt.Fprintf(&b, ", of %d\n", s.UnitsTotal)
+	c := s.Rows
+	fmt.Fprintf(&b, "  rows into %s: %d inserted, %d updated, %d unchanged, %d deduplicated, %d quarantined, %d loaded with warnings (%.0f rows/s)\n",
+		s.Table, c.Inserted, c.Updated, c.Unchanged, c.Deduplicated, c.Quarantined, c.Warned, s.RowsPerSecond())
 	if len(s.Rules) > 0 {
 		names := make([]string, 0, len(s.Rules))
 		for k := range s.Rules {
@@ -121,9 +138,34 @@ func (s *Summary) WriteText(w io.Writer) error {
 	for _, f := range s.Failures {
 		fmt.Fprintf(&b, "  failed unit %s: %v\n", f.Key, f.Err)
 	}
-	if s.RowsQuarantined > 0 {
+	if s.UnitsInterrupted > 0 {
+		b.WriteString("  interrupted: run the same command again to resume; committed units are skipped\n")
+	}
+	if c.Quarantined > 0 {
 		fmt.Fprintf(&b, "  see the quarantined rows with: hdi quarantine list --run %d\n", s.RunID)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Log writes the summary as one log record (for --log-format json): the
+// same facts as WriteText, as attributes.
+func (s *Summary) Log(l *slog.Logger) {
+	c := s.Rows
+	failures := make([]string, 0, len(s.Failures))
+	for _, f := range s.Failures {
+		failures = append(failures, f.Key+": "+f.Err.Error())
+	}
+	level := slog.LevelInfo
+	if s.Status != "succeeded" {
+		level = slog.LevelError
+	}
+	l.Log(context.Background(), level, "run finished",
+		"run", s.RunID, "job", s.Job, "status", s.Status, "table", s.Table,
+		"duration", s.Duration.Round(time.Millisecond).String(),
+		"units_total", s.UnitsTotal, "units_done", s.UnitsDone, "units_skipped", s.UnitsSkipped,
+		"units_failed", s.UnitsFailed, "units_interrupted", s.UnitsInterrupted,
+		"rows_inserted", c.Inserted, "rows_updated", c.Updated, "rows_unchanged", c.Unchanged,
+		"rows_deduplicated", c.Deduplicated, "rows_quarantined", c.Quarantined, "rows_warned", c.Warned,
+		"rows_per_s", int64(s.RowsPerSecond()), "rule_hits", s.Rules, "failures", failures)
 }

@@ -22,9 +22,10 @@ type Outcome int
 
 // Unit outcomes.
 const (
-	OutcomeDone    Outcome = iota + 1 // loaded and committed
-	OutcomeSkipped                    // already loaded by an earlier run
-	OutcomeFailed                     // rolled back
+	OutcomeDone        Outcome = iota + 1 // loaded and committed
+	OutcomeSkipped                        // already loaded by an earlier run
+	OutcomeFailed                         // rolled back
+	OutcomeInterrupted                    // stopped (Ctrl-C) and rolled back: a re-run loads it
 )
 
 // UnitResult is one unit's end.
@@ -32,7 +33,6 @@ type UnitResult struct {
 	Key     string
 	Outcome Outcome
 	Counts  load.Counts
-	Warned  int64
 	// RuleCounts are the failures per rule (error and warn) in the unit.
 	RuleCounts map[string]int64
 	Err        error
@@ -103,7 +103,7 @@ const loadQueue = 2
 func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, runID int64, u sdk.Unit) UnitResult {
 	res := UnitResult{Key: u.Key, RuleCounts: map[string]int64{}}
 	info := p.unitInfo(runID, u, r.opts.Force)
-	if !r.opts.Force {
+	if !info.Force {
 		done, err := load.Done(ctx, r.opts.Pool, info.Key, info.Table)
 		if err == nil && !done && u.WholeKey != "" { // loaded in one piece before
 			done, err = load.Done(ctx, r.opts.Pool, u.WholeKey, info.Table)
@@ -128,7 +128,7 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, run
 	}
 	ur := &unitRun{r: r, p: p, prov: prov, ctx: ctx, runID: runID, unit: u, tx: tx, res: res, ignored: map[string]bool{}}
 	ur.checker = p.Rules.NewUnit(info.Start, info.End)
-	if ur.plan, err = mapping.NewPlan(p.Job.Mapping, p.Stream.Schema, p.Table, info.Dataset); err == nil {
+	if ur.plan, err = mapping.NewPlan(p.Job.Mapping, p.source(info.Dataset), p.Table); err == nil {
 		err = ur.fetch(ctx)
 	}
 	if err == nil {
@@ -224,7 +224,7 @@ func (ur *unitRun) enqueue(it loadItem) error {
 // finish checks the quarantine threshold, writes the symbology and commits.
 func (ur *unitRun) finish(ctx context.Context) error {
 	c := ur.tx.Counts()
-	total := c.Loaded + c.Deduplicated + c.Quarantined
+	total := c.Seen()
 	if maxPct := ur.p.Job.Quarantine.MaxPercent; maxPct > 0 && total > 0 {
 		if pct := 100 * float64(c.Quarantined) / float64(total); pct > maxPct {
 			return fmt.Errorf("unit %s: %.1f%% of its %d rows were quarantined, over the job's quarantine.max_percent of %g%%: nothing of it is loaded; fix the rules or the data, then re-run",
@@ -269,7 +269,7 @@ func (ur *unitRun) loadBatch(rec arrow.RecordBatch) error {
 		ur.res.RuleCounts[rc.Name] += int64(rc.Failed)
 		ur.r.noteRule(rc)
 	}
-	ur.res.Warned += int64(res.WarnedRows)
+	ur.tx.Warned(int64(res.WarnedRows))
 	if len(res.Rejections) > 0 {
 		rows := make([]load.QuarantineRow, 0, len(res.Rejections))
 		for _, rj := range res.Rejections {
@@ -290,11 +290,10 @@ func (ur *unitRun) loadBatch(rec arrow.RecordBatch) error {
 	if err != nil {
 		return fmt.Errorf("unit %s: map: %w", ur.unit.Key, err)
 	}
-	if _, _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected); err != nil {
+	if _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected); err != nil {
 		return err
 	}
-	c := ur.tx.Counts()
-	ur.r.opts.Progress.UnitProgress(ur.unit.Key, sdk.Progress{Done: c.Loaded + c.Deduplicated + c.Quarantined, Unit: sdk.ProgressRecords})
+	ur.r.opts.Progress.UnitRows(ur.unit.Key, ur.tx.Counts().Seen())
 	return nil
 }
 
@@ -304,11 +303,10 @@ func (ur *unitRun) Mappings(m []sdk.SymbolMapping) error {
 	return nil
 }
 
-// Progress takes the provider's progress (sdk.Sender). The runner counts
-// the rows it has loaded itself, which is what the progress bar shows, so
-// the provider's count is only logged at debug level.
+// Progress takes the provider's progress (sdk.Sender): with a total (a
+// file's size), it tells the progress bar how far the unit is.
 func (ur *unitRun) Progress(p sdk.Progress) error {
-	ur.r.log.Debug("provider progress", "unit", ur.unit.Key, "done", p.Done, "total", p.Total, "has_total", p.HasTotal)
+	ur.r.opts.Progress.UnitSource(ur.unit.Key, p)
 	return nil
 }
 
@@ -326,7 +324,11 @@ func (ur *unitRun) RowError(e sdk.RowError) error {
 
 // quarantineRowError writes a row error into the quarantine (loader).
 func (ur *unitRun) quarantineRowError(e sdk.RowError) error {
-	record, err := json.Marshal(map[string]any{"file": e.File, "line": e.Line, "raw": e.Raw, "stream": e.Stream})
+	rec := map[string]any{"file": e.File, "line": e.Line, "raw": e.Raw, "stream": e.Stream}
+	if e.Column > 0 {
+		rec["column"] = e.Column
+	}
+	record, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
-	"github.com/hdi-dev/hdi/plugins/databento/dbprov"
 	"github.com/hdi-dev/hdi/plugins/sdk"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // TestAPIEverySchema fetches every schema from the fake API.
@@ -107,14 +105,14 @@ func TestRetries(t *testing.T) {
 func TestCutAfterSent(t *testing.T) {
 	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 5000, Days: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
 	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.6})
-	job := b.apiJob("trades")
+	job := b.apiJob("trades", "ALL_SYMBOLS")
 	job.End = day("2024-01-03")
 	_, _, err := b.run(t, job, 1000)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if status.Code(err) != dbprov.RetryableCode || !strings.Contains(err.Error(), "retryable: ") || !strings.Contains(err.Error(), "stream cut after") {
-		t.Errorf("err = %v (code %v)", err, status.Code(err))
+	if k, _ := sdk.KindOf(err); k != sdk.ErrorRetryable || !strings.Contains(err.Error(), "stream cut after") {
+		t.Errorf("err = %v (kind %v)", err, k)
 	}
 	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
@@ -128,8 +126,8 @@ func TestRetriesExhausted(t *testing.T) {
 	job := b.apiJob("trades", "ESH4")
 	job.Params = map[string]string{"chunk": "none"}
 	_, _, err := b.run(t, job, 0)
-	if err == nil || status.Code(err) != dbprov.RetryableCode {
-		t.Fatalf("err = %v", err)
+	if k, _ := sdk.KindOf(err); err == nil || k != sdk.ErrorRetryable {
+		t.Fatalf("err = %v (kind %v)", err, k)
 	}
 	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 4 {
 		t.Errorf("requests = %d, want 4 (max_retries 3)", n)
@@ -145,8 +143,9 @@ func TestNoRetry(t *testing.T) {
 			job := b.apiJob("trades", "ESH4")
 			job.Params = map[string]string{"chunk": "none"}
 			_, _, err := b.run(t, job, 0)
-			if err == nil || !strings.Contains(err.Error(), detail) || dbprov.Retryable(err) || status.Code(err) == codes.Aborted {
-				t.Fatalf("err = %v", err)
+			want := map[int]sdk.ErrorKind{400: sdk.ErrorPermanent, 401: sdk.ErrorAuth, 403: sdk.ErrorAuth, 422: sdk.ErrorPermanent}[st]
+			if k, _ := sdk.KindOf(err); err == nil || !strings.Contains(err.Error(), detail) || k != want {
+				t.Fatalf("err = %v (kind %v, want %v)", err, k, want)
 			}
 			if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 1 {
 				t.Errorf("requests = %d, want 1", n)
@@ -167,14 +166,15 @@ func TestWrongKey(t *testing.T) {
 	if strings.Contains(err.Error(), "WRONGwrong") || strings.Contains(b.logs.String(), "WRONGwrong") {
 		t.Errorf("key leaked: %v", err)
 	}
-	if status.Code(err) != codes.Unauthenticated {
-		t.Errorf("code = %v", status.Code(err))
+	if k, _ := sdk.KindOf(err); k != sdk.ErrorAuth {
+		t.Errorf("kind = %v, want auth", k)
 	}
-	if _, err := b.p.Check(context.Background(), job.Config); err == nil {
-		t.Errorf("Check accepted a wrong key")
-	}
-	if _, err := b.p.Check(context.Background(), b.config()); err != nil {
+	// Check does no I/O: a job of local files needs no network.
+	if _, err := b.p.Check(context.Background(), job.Config); err != nil {
 		t.Errorf("Check: %v", err)
+	}
+	if len(b.srv.RequestsTo("metadata.list_datasets")) != 0 {
+		t.Errorf("Check called the API")
 	}
 	d, _ := b.p.Describe(context.Background())
 	if strings.Contains(fmt.Sprintf("%+v", d.Config), b.srv.Key) {
@@ -236,7 +236,7 @@ func TestPlanning(t *testing.T) {
 		t.Fatalf("ohlcv-1d: %v, %d units", err, len(p3.Units))
 	}
 	job = b.apiJob("trades", "ESH4")
-	job.Chunking.Period = "week"
+	job.Chunking.Length, _ = timerange.ParseChunk("1w")
 	p4, err := b.p.Plan(context.Background(), job)
 	if err != nil || len(p4.Units) != 1 {
 		t.Fatalf("week: %v", err)
@@ -249,20 +249,25 @@ func TestPlanning(t *testing.T) {
 func TestBadParameters(t *testing.T) {
 	b := setup(t)
 	cases := []struct {
-		name string
-		mod  func(*sdk.Job)
-		want string
+		name  string
+		mod   func(*sdk.Job)
+		want  string
+		field string
 	}{
-		{"lower dataset", func(j *sdk.Job) { j.Dataset = "glbx" }, `dataset "glbx"`},
-		{"underscore dataset", func(j *sdk.Job) { j.Dataset = "GLBX_MDP3" }, `dataset "GLBX_MDP3"`},
-		{"unknown schema", func(j *sdk.Job) { j.Stream = "trade" }, `unknown schema "trade"`},
-		{"unknown stype", func(j *sdk.Job) { j.StypeIn = "ric" }, `unknown stype_in "ric"`},
-		{"end before start", func(j *sdk.Job) { j.End = j.Start - 1 }, "is not after start"},
-		{"no range", func(j *sdk.Job) { j.Start, j.End = 0, 0 }, "start and an end"},
-		{"bad chunk", func(j *sdk.Job) { j.Params = map[string]string{"chunk": "fortnight"} }, "chunk"},
-		{"unknown param", func(j *sdk.Job) { j.Params = map[string]string{"colour": "red"} }, `unknown parameter "colour"`},
-		{"bad timeout", func(j *sdk.Job) { j.Config["timeout"] = "soon" }, "timeout"},
-		{"no key", func(j *sdk.Job) { delete(j.Config, "api_key") }, "no API key"},
+		{"lower dataset", func(j *sdk.Job) { j.Dataset = "glbx" }, `"glbx" is not a Databento dataset code`, "dataset"},
+		{"underscore dataset", func(j *sdk.Job) { j.Dataset = "GLBX_MDP3" }, `"GLBX_MDP3" is not a Databento dataset code`, "dataset"},
+		{"unknown schema", func(j *sdk.Job) { j.Stream = "trade" }, `"trade" is not a Databento schema`, "schema"},
+		{"unknown stype", func(j *sdk.Job) { j.StypeIn = "ric" }, `"ric" is not a Databento symbology type`, "stype_in"},
+		{"continuous as raw", func(j *sdk.Job) { j.Symbols = []string{"ES.c.0"} }, `"ES.c.0" is a continuous symbol: set stype_in to continuous`, "symbols[0]"},
+		{"parent not parent", func(j *sdk.Job) { j.StypeIn, j.Symbols = "parent", []string{"ESH4"} }, `"ESH4" is not a parent symbol`, "symbols[0]"},
+		{"no symbols", func(j *sdk.Job) { j.Symbols = nil }, "are required for the API source", "symbols"},
+		{"end before start", func(j *sdk.Job) { j.End = j.Start - 1 }, "is not after the start", "end"},
+		{"no range", func(j *sdk.Job) { j.Start, j.End = 0, 0 }, "is required for the API source", "start"},
+		{"bad chunk", func(j *sdk.Job) { j.Params = map[string]string{"chunk": "fortnight"} }, `"fortnight": want 1d`, "params.chunk"},
+		{"unknown param", func(j *sdk.Job) { j.Params = map[string]string{"colour": "red"} }, `unknown parameter "colour"`, "params.colour"},
+		{"bad param value", func(j *sdk.Job) { j.Params = map[string]string{"source": "ftp"} }, `"ftp": want one of api, files`, "params.source"},
+		{"bad timeout", func(j *sdk.Job) { j.Config["timeout"] = "soon" }, `"soon": want a duration`, "config.timeout"},
+		{"no key", func(j *sdk.Job) { delete(j.Config, "api_key") }, "no Databento API key", "config.api_key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -272,6 +277,9 @@ func TestBadParameters(t *testing.T) {
 			_, err := b.p.Plan(context.Background(), job)
 			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if f := sdk.FieldOf(err); f != c.field {
+				t.Errorf("field %q, want %q", f, c.field)
 			}
 			if n := len(b.srv.Requests()); n != 0 {
 				t.Errorf("%d requests made before the error", n)

@@ -32,8 +32,8 @@ func (example) Describe(context.Context) (*sdk.Description, error) {
 		Version:     "1.0.0",
 		Description: "made-up hourly ticks, to show how a provider works",
 		Streams:     []sdk.Stream{{Name: "ticks", Description: "one tick per symbol per hour", Schema: ticks}},
-		Config: []sdk.ConfigKey{{
-			Name: "base_price", Type: sdk.ConfigInt, Default: "100", HasDefault: true,
+		Config: []sdk.Param{{
+			Name: "base_price", Type: sdk.ParamInt, Default: "100", HasDefault: true,
 			Description: "price of the first tick, in whole units",
 		}},
 	}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,31 +43,23 @@ func NewClient(conn grpc.ClientConnInterface, opts ClientOptions) *Client {
 	return &Client{rpc: pb.NewProviderClient(conn), opts: opts}
 }
 
-// RemoteError is an error returned by the provider's own code (as opposed to
-// a transport failure). Its message is the provider's, without gRPC framing.
-type RemoteError struct {
-	Code    codes.Code
-	Message string
-}
-
-// Error returns the provider's message.
-func (e *RemoteError) Error() string { return e.Message }
-
-// GRPCStatus lets status.Code and status.FromError see the original code.
-func (e *RemoteError) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
-
-// remoteErr turns a gRPC error into a readable one. Transport failures
-// (Unavailable, cancellation) keep their gRPC form so callers can test them.
+// remoteErr turns a gRPC error into the provider's *Error: with the kind
+// and field of its ProviderError detail, or permanent without one.
+// Transport failures (Unavailable, cancellation) keep their gRPC form, so
+// the host can tell a dead plugin from a provider's own error.
 func remoteErr(err error) error {
-	msg, code, ok := statusMessage(err)
+	st, ok := status.FromError(err)
 	if !ok {
 		return err
 	}
-	switch code {
-	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Unimplemented, codes.ResourceExhausted:
+	if e, ok := fromStatus(st); ok {
+		return e
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Unimplemented:
 		return err
 	}
-	return &RemoteError{Code: code, Message: msg}
+	return &Error{Kind: ErrorPermanent, Msg: strings.TrimSpace(st.Message())}
 }
 
 func (c *Client) unaryCtx(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	pb "github.com/hdi-dev/hdi/plugins/sdk/providerpb"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -11,9 +12,21 @@ import (
 // protobuf types.
 
 func streamToPB(s Stream) (*pb.StreamInfo, error) {
-	out := &pb.StreamInfo{Name: s.Name, Description: s.Description, Kind: pb.StreamKind_STREAM_KIND_DATA}
+	out := &pb.StreamInfo{
+		Name: s.Name, Description: s.Description, Kind: pb.StreamKind_STREAM_KIND_DATA,
+		KeyFields: s.Key, OnConflict: pb.ConflictPolicy_CONFLICT_POLICY_KEEP, TimeField: s.TimeField,
+	}
 	if s.Kind == KindDefinition {
 		out.Kind = pb.StreamKind_STREAM_KIND_DEFINITION
+	}
+	if s.OnConflict == ConflictReplace {
+		out.OnConflict = pb.ConflictPolicy_CONFLICT_POLICY_REPLACE
+	}
+	for _, r := range s.DefaultRules {
+		out.DefaultRules = append(out.DefaultRules, &pb.Rule{
+			Name: r.Name, Type: r.Type, Fields: r.Fields, Min: r.Min, Max: r.Max,
+			Values: r.Values, Pattern: r.Pattern, Expr: r.Expr, Severity: r.Severity,
+		})
 	}
 	if s.Schema != nil {
 		b, err := EncodeSchema(s.Schema)
@@ -26,9 +39,18 @@ func streamToPB(s Stream) (*pb.StreamInfo, error) {
 }
 
 func streamFromPB(s *pb.StreamInfo) (Stream, error) {
-	out := Stream{Name: s.GetName(), Description: s.GetDescription()}
+	out := Stream{Name: s.GetName(), Description: s.GetDescription(), Key: s.GetKeyFields(), TimeField: s.GetTimeField()}
 	if s.GetKind() == pb.StreamKind_STREAM_KIND_DEFINITION {
 		out.Kind = KindDefinition
+	}
+	if s.GetOnConflict() == pb.ConflictPolicy_CONFLICT_POLICY_REPLACE {
+		out.OnConflict = ConflictReplace
+	}
+	for _, r := range s.GetDefaultRules() {
+		out.DefaultRules = append(out.DefaultRules, Rule{
+			Name: r.GetName(), Type: r.GetType(), Fields: r.GetFields(), Min: r.GetMin(), Max: r.GetMax(),
+			Values: r.GetValues(), Pattern: r.GetPattern(), Expr: r.GetExpr(), Severity: r.GetSeverity(),
+		})
 	}
 	if len(s.GetArrowSchema()) > 0 {
 		schema, err := DecodeSchema(s.GetArrowSchema())
@@ -76,17 +98,8 @@ func descriptionToPB(d *Description) (*pb.DescribeResponse, error) {
 		Streams:         streams,
 		ProtocolVersion: ProtocolVersion,
 	}
-	for _, k := range d.Config {
-		out.ConfigKeys = append(out.ConfigKeys, &pb.ConfigKey{
-			Name:         k.Name,
-			Type:         pb.ConfigType(k.Type),
-			DefaultValue: k.Default,
-			HasDefault:   k.HasDefault,
-			Description:  k.Description,
-			Secret:       k.Secret,
-			Required:     k.Required,
-		})
-	}
+	out.ConfigKeys = paramsToPB(d.Config)
+	out.Params = paramsToPB(d.Params)
 	return out, nil
 }
 
@@ -102,16 +115,51 @@ func descriptionFromPB(r *pb.DescribeResponse) (*Description, error) {
 		Streams:         streams,
 		ProtocolVersion: int(r.GetProtocolVersion()),
 	}
-	for _, k := range r.GetConfigKeys() {
-		out.Config = append(out.Config, ConfigKey{
-			Name:        k.GetName(),
-			Type:        ConfigType(k.GetType()),
-			Default:     k.GetDefaultValue(),
-			HasDefault:  k.GetHasDefault(),
-			Description: k.GetDescription(),
-			Secret:      k.GetSecret(),
-			Required:    k.GetRequired(),
+	out.Config = paramsFromPB(r.GetConfigKeys())
+	out.Params = paramsFromPB(r.GetParams())
+	return out, nil
+}
+
+func paramsToPB(ps []Param) []*pb.ConfigKey {
+	var out []*pb.ConfigKey
+	for _, k := range ps {
+		out = append(out, &pb.ConfigKey{
+			Name: k.Name, Type: pb.ConfigType(k.Type), DefaultValue: k.Default, HasDefault: k.HasDefault,
+			Description: k.Description, Secret: k.Secret, Required: k.Required, AllowedValues: k.Allowed, Env: k.Env,
 		})
+	}
+	return out
+}
+
+func paramsFromPB(ks []*pb.ConfigKey) []Param {
+	var out []Param
+	for _, k := range ks {
+		out = append(out, Param{
+			Name: k.GetName(), Type: ParamType(k.GetType()), Default: k.GetDefaultValue(), HasDefault: k.GetHasDefault(),
+			Description: k.GetDescription(), Secret: k.GetSecret(), Required: k.GetRequired(), Allowed: k.GetAllowedValues(), Env: k.GetEnv(),
+		})
+	}
+	return out
+}
+
+func chunkingToPB(c Chunking) *pb.Chunking {
+	out := &pb.Chunking{SymbolsPerUnit: int32(c.SymbolsPerUnit)}
+	if !c.Length.IsZero() {
+		out.Length = &pb.ChunkLength{Unit: pb.ChunkUnit(c.Length.Unit()), Count: c.Length.Count()}
+	}
+	return out
+}
+
+// chunkingFromPB reads the wire's chunking; a length the host should never
+// send (an unknown unit, a count out of range) is a field error.
+func chunkingFromPB(c *pb.Chunking) (Chunking, error) {
+	out := Chunking{SymbolsPerUnit: int(c.GetSymbolsPerUnit())}
+	if l := c.GetLength(); l != nil {
+		ch, err := timerange.NewChunk(timerange.ChunkUnit(l.GetUnit()), l.GetCount())
+		if err != nil {
+			return out, FieldError("chunking", "%v", err)
+		}
+		out.Length = ch
 	}
 	return out, nil
 }
@@ -130,10 +178,11 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		StartNs:  j.Start,
 		EndNs:    j.End,
 		Limit:    j.Limit,
-		Chunking: &pb.Chunking{Period: j.Chunking.Period, SymbolsPerUnit: int32(j.Chunking.SymbolsPerUnit)},
+		Chunking: chunkingToPB(j.Chunking),
 		Files:    j.Files,
 		Params:   j.Params,
 		Replace:  j.Replace,
+		Offline:  j.Offline,
 	}
 	for _, c := range j.Columns {
 		out.Columns = append(out.Columns, &pb.ColumnSpec{
@@ -143,12 +192,17 @@ func jobToPB(j *Job) *pb.PlanRequest {
 			Timezone: c.Timezone,
 			Nullable: c.Nullable,
 			Source:   c.Source,
+			Scale:    int32(c.Scale),
 		})
 	}
 	return out
 }
 
-func jobFromPB(r *pb.PlanRequest) *Job {
+func jobFromPB(r *pb.PlanRequest) (*Job, error) {
+	chunking, err := chunkingFromPB(r.GetChunking())
+	if err != nil {
+		return nil, err
+	}
 	out := &Job{
 		Config:   r.GetConfig(),
 		Stream:   r.GetStream(),
@@ -159,10 +213,11 @@ func jobFromPB(r *pb.PlanRequest) *Job {
 		Start:    r.GetStartNs(),
 		End:      r.GetEndNs(),
 		Limit:    r.GetLimit(),
-		Chunking: Chunking{Period: r.GetChunking().GetPeriod(), SymbolsPerUnit: int(r.GetChunking().GetSymbolsPerUnit())},
+		Chunking: chunking,
 		Files:    r.GetFiles(),
 		Params:   r.GetParams(),
 		Replace:  r.GetReplace(),
+		Offline:  r.GetOffline(),
 	}
 	for _, c := range r.GetColumns() {
 		out.Columns = append(out.Columns, Column{
@@ -172,9 +227,10 @@ func jobFromPB(r *pb.PlanRequest) *Job {
 			Timezone: c.GetTimezone(),
 			Nullable: c.GetNullable(),
 			Source:   c.GetSource(),
+			Scale:    int(c.GetScale()),
 		})
 	}
-	return out
+	return out, nil
 }
 
 func unitToPB(u *Unit) *pb.WorkUnit {
@@ -294,9 +350,9 @@ func progressFromPB(p *pb.Progress) Progress {
 }
 
 func rowErrorToPB(e RowError) *pb.RowError {
-	return &pb.RowError{File: e.File, Line: e.Line, Message: e.Message, Raw: e.Raw, Stream: e.Stream}
+	return &pb.RowError{File: e.File, Line: e.Line, Column: e.Column, Message: e.Message, Raw: e.Raw, Stream: e.Stream}
 }
 
 func rowErrorFromPB(e *pb.RowError) RowError {
-	return RowError{File: e.GetFile(), Line: e.GetLine(), Message: e.GetMessage(), Raw: e.GetRaw(), Stream: e.GetStream()}
+	return RowError{File: e.GetFile(), Line: e.GetLine(), Column: e.GetColumn(), Message: e.GetMessage(), Raw: e.GetRaw(), Stream: e.GetStream()}
 }

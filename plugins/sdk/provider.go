@@ -23,6 +23,8 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // Provider is a source of data. Implementations must be safe for concurrent
@@ -68,7 +70,11 @@ type Description struct {
 	Version     string // the provider's own version
 	Description string // one line for humans
 	Streams     []Stream
-	Config      []ConfigKey
+	// Config declares the provider configuration keys (hdi's config file
+	// providers.NAME.KEY, a job's provider.config): credentials, endpoints.
+	Config []Param
+	// Params declares the job parameters (source.params, --param KEY=VALUE).
+	Params []Param
 	// ProtocolVersion is filled in by the SDK (the wire protocol version the
 	// plugin was built with); providers leave it zero.
 	ProtocolVersion int
@@ -101,7 +107,29 @@ func (k StreamKind) String() string {
 	return "data"
 }
 
-// Stream is a record type a provider produces.
+// ConflictPolicy says what a record whose key is already stored does.
+type ConflictPolicy int
+
+// Conflict policies.
+const (
+	// ConflictKeep keeps the stored record; the new one is deduplicated.
+	ConflictKeep ConflictPolicy = iota
+	// ConflictReplace lets a newer record replace the stored one
+	// (corrections: definitions, statistics).
+	ConflictReplace
+)
+
+// String returns "keep" or "replace".
+func (c ConflictPolicy) String() string {
+	if c == ConflictReplace {
+		return "replace"
+	}
+	return "keep"
+}
+
+// Stream is a record type a provider produces, with what the host needs to
+// load it: its schema, its key and conflict policy, its time field and the
+// rules its records must pass.
 type Stream struct {
 	Name        string
 	Description string
@@ -109,50 +137,82 @@ type Stream struct {
 	// the schema is declared by the job (Job.Columns), as for csv.
 	Schema *arrow.Schema
 	Kind   StreamKind
+	// Key lists the fields that identify a record.
+	Key []string
+	// OnConflict says what a record whose key is already stored does.
+	OnConflict ConflictPolicy
+	// TimeField is the field holding each record's time (int64 ns or an
+	// Arrow timestamp); the host fills its time column from it.
+	TimeField string
+	// DefaultRules are validation rules for every batch of the stream,
+	// unless the job turns them off; a job rule of the same name replaces one.
+	DefaultRules []Rule
 }
 
-// ConfigType is the type of a configuration value. Values are strings on the
-// wire; the type tells the host how to validate and show them.
-type ConfigType int
+// Rule is a declarative validation rule, as a job file writes it.
+type Rule struct {
+	Name     string // empty: derived from type and fields
+	Type     string // not_null, min, max, range, one_of, regex, unique, monotonic, ohlc_consistent, non_negative, time_in_range, expr
+	Fields   []string
+	Min, Max string // exact decimal text in the field's raw units; "" when unset
+	Values   []string
+	Pattern  string
+	Expr     string
+	Severity string // "error" (default) or "warn"
+}
 
-// Configuration value types.
+// ParamType is the type of a configuration key or job parameter. Values are
+// strings on the wire; the type tells how to check and show them.
+type ParamType int
+
+// Parameter value types.
 const (
-	ConfigString ConfigType = iota + 1
-	ConfigInt
-	ConfigFloat
-	ConfigBool
-	ConfigDuration // Go duration syntax, e.g. "30s"
-	ConfigPath     // a file system path
+	ParamString   ParamType = iota + 1
+	ParamInt                // a whole number
+	ParamFloat              // a decimal number
+	ParamBool               // true or false
+	ParamDuration           // Go duration syntax, e.g. "30s"
+	ParamPath               // a file system path
+	ParamChunk              // a chunk length: 1d, 1w, 1mo, 1y, 6h, none (timerange.ParseChunk)
 )
 
 // String returns the type's lower-case name.
-func (t ConfigType) String() string {
+func (t ParamType) String() string {
 	switch t {
-	case ConfigString:
+	case ParamString:
 		return "string"
-	case ConfigInt:
+	case ParamInt:
 		return "int"
-	case ConfigFloat:
+	case ParamFloat:
 		return "float"
-	case ConfigBool:
+	case ParamBool:
 		return "bool"
-	case ConfigDuration:
+	case ParamDuration:
 		return "duration"
-	case ConfigPath:
+	case ParamPath:
 		return "path"
+	case ParamChunk:
+		return "chunk"
 	}
 	return "unspecified"
 }
 
-// ConfigKey describes one configuration key a provider accepts.
-type ConfigKey struct {
+// Param declares one configuration key or job parameter a provider
+// accepts. ParseParams checks values against it; the host does the same
+// before it calls Plan, so a user learns of a bad value up front.
+type Param struct {
 	Name        string
-	Type        ConfigType
+	Type        ParamType
 	Default     string // meaningful only when HasDefault
 	HasDefault  bool
 	Description string
 	Secret      bool // never logged or printed (API keys)
 	Required    bool
+	// Allowed, when not empty, lists the only values accepted.
+	Allowed []string
+	// Env names an environment variable the host reads the value from when
+	// neither the job nor hdi's config sets it.
+	Env string
 }
 
 // CheckResult is the outcome of a successful Check.
@@ -162,8 +222,10 @@ type CheckResult struct {
 
 // Chunking tells Plan how to cut a job into units.
 type Chunking struct {
-	Period         string // "", "none", "day", "week" or "month"
-	SymbolsPerUnit int    // 0: no limit
+	// Length is a unit's time length: zero lets the provider choose,
+	// timerange.None asks for one unit per range.
+	Length         timerange.Chunk
+	SymbolsPerUnit int // 0: no limit
 }
 
 // ColumnType is the type of a job-declared column.
@@ -177,6 +239,7 @@ const (
 	ColumnBool
 	ColumnTimestamp // Arrow timestamp[ns, UTC]
 	ColumnDecimal   // fixed-point int64 in units of 1e-9
+	ColumnNumeric   // exact decimal: Arrow decimal128(38, Scale)
 )
 
 // String returns the type's name as written in job files.
@@ -194,13 +257,15 @@ func (t ColumnType) String() string {
 		return "timestamp"
 	case ColumnDecimal:
 		return "decimal"
+	case ColumnNumeric:
+		return "numeric"
 	}
 	return "unspecified"
 }
 
 // ParseColumnType parses a type name as written in job files.
 func ParseColumnType(s string) (ColumnType, bool) {
-	for t := ColumnInt64; t <= ColumnDecimal; t++ {
+	for t := ColumnInt64; t <= ColumnNumeric; t++ {
 		if t.String() == s {
 			return t, true
 		}
@@ -221,6 +286,8 @@ type Column struct {
 	Nullable bool
 	// Source is the column's name in the source when it differs from Name.
 	Source string
+	// Scale, for numeric: digits after the decimal point (0..38).
+	Scale int
 }
 
 // Job holds the parameters of an ingest job, as given to Plan and Fetch.
@@ -242,6 +309,9 @@ type Job struct {
 	// (replace-range, --force), so units must not overlap: do not split
 	// one time range across several units.
 	Replace bool
+	// Offline: plan without network access (hdi jobs validate, dry runs of
+	// local files); leave estimates that need a remote service unset.
+	Offline bool
 }
 
 // Unit is one piece of work: Fetch loads exactly one.
@@ -318,14 +388,20 @@ type Progress struct {
 type RowError struct {
 	File    string // source file or other locator
 	Line    int64  // 1-based line or record number
+	Column  int64  // 1-based field number, when one field is at fault; else 0
 	Message string
 	Raw     string // the raw record text
 	Stream  string // the stream the row would have gone to
 }
 
-// Error formats the row error as "file:line: message".
+// Error formats the row error as "file:line: message", or
+// "file:line:column: message" when a field is at fault.
 func (e RowError) Error() string {
-	return e.File + ":" + strconv.FormatInt(e.Line, 10) + ": " + e.Message
+	loc := e.File + ":" + strconv.FormatInt(e.Line, 10)
+	if e.Column > 0 {
+		loc += ":" + strconv.FormatInt(e.Column, 10)
+	}
+	return loc + ": " + e.Message
 }
 
 // Int64 returns a pointer to v, for Unit estimates.

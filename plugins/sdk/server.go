@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/hashicorp/go-hclog"
@@ -85,7 +85,13 @@ func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *g
 // Serve runs p as a plugin: it performs the go-plugin handshake on stdout and
 // serves the provider over gRPC until hdi stops it. Call it from main; it does
 // not return. Run directly (not by hdi), the binary prints a notice and exits 1.
+// A plugin whose hdi is gone (killed, crashed) exits within a second: see
+// WatchParent.
 func Serve(p Provider) {
+	go WatchParent(parentPollInterval, func() {
+		fmt.Fprintln(processStderr, "hdi provider: the hdi process that started this plugin is gone; exiting")
+		os.Exit(1)
+	})
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: p}},
@@ -97,6 +103,26 @@ func Serve(p Provider) {
 			JSONFormat: true,
 		}),
 	})
+}
+
+// parentPollInterval is how often WatchParent looks at the parent process.
+const parentPollInterval = 250 * time.Millisecond
+
+// WatchParent calls gone once the process that started this one has exited,
+// and returns. It compares the parent process ID with the one at start: a
+// process whose parent dies is handed to another (init or a subreaper), so
+// the ID changes. hdi also asks Linux to kill its plugins when it dies (the
+// parent-death signal); this covers other systems and any gap in that.
+func WatchParent(every time.Duration, gone func()) {
+	parent := os.Getppid()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for range t.C {
+		if os.Getppid() != parent {
+			gone()
+			return
+		}
+	}
 }
 
 // NewGRPCServer creates the gRPC server a plugin serves on, with the message
@@ -212,7 +238,11 @@ func (s *grpcServer) Check(ctx context.Context, req *pb.CheckRequest) (resp *pb.
 
 func (s *grpcServer) Plan(ctx context.Context, req *pb.PlanRequest) (resp *pb.PlanResponse, err error) {
 	defer guard("Plan", &err)
-	p, err := s.impl.Plan(ctx, jobFromPB(req))
+	job, err := jobFromPB(req)
+	if err != nil {
+		return nil, toStatus(ctx, err)
+	}
+	p, err := s.impl.Plan(ctx, job)
 	if err != nil {
 		return nil, toStatus(ctx, err)
 	}
@@ -226,7 +256,11 @@ func (s *grpcServer) Fetch(req *pb.FetchRequest, stream pb.Provider_FetchServer)
 	defer guard("Fetch", &err)
 	ctx := stream.Context()
 	snd := &streamSender{stream: stream}
-	freq := &FetchRequest{Job: jobFromPB(req.GetJob()), Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows())}
+	job, err := jobFromPB(req.GetJob())
+	if err != nil {
+		return toStatus(ctx, err)
+	}
+	freq := &FetchRequest{Job: job, Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows())}
 	if freq.Unit.Params == nil {
 		freq.Unit.Params = map[string]string{}
 	}
@@ -319,14 +353,4 @@ func (s *streamSender) RowError(e RowError) error {
 	}
 	s.rowErrors++
 	return nil
-}
-
-// statusMessage returns the description of a gRPC status error, without the
-// "rpc error: code = ..." prefix, for errors the provider itself returned.
-func statusMessage(err error) (string, codes.Code, bool) {
-	st, ok := status.FromError(err)
-	if !ok {
-		return "", codes.Unknown, false
-	}
-	return strings.TrimSpace(st.Message()), st.Code(), true
 }

@@ -28,15 +28,6 @@ WHERE m.dataset = @dataset
   AND m.end_date > @start_date::date
 ORDER BY 3, 2;
 
--- InsertSymbolMapping: record one mapping interval; a mapping already there
--- is left alone (reloads are idempotent). Returns the rows inserted (0 or 1).
--- name: InsertSymbolMapping :execrows
-INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol,
-                             start_date, end_date, source, run_id)
-VALUES (@dataset, @stype_in, @stype_in_symbol, @stype_out, @stype_out_symbol,
-        @start_date, @end_date, @source, sqlc.narg(run_id))
-ON CONFLICT DO NOTHING;
-
 -- SymbolMappings: the mappings of an input symbol in a dataset.
 -- name: SymbolMappings :many
 SELECT * FROM symbol_mappings

@@ -20,18 +20,6 @@ WHERE dataset = @dataset
 ORDER BY ts, instrument_id, sequence
 LIMIT @row_limit;
 
--- CopyTrades: bulk-load trades with COPY (pgx CopyFrom). A batch that hits
--- trades_key fails whole with SQLSTATE 23505; the loader then takes the
--- staging + ON CONFLICT DO NOTHING path.
--- name: CopyTrades :copyfrom
-INSERT INTO trades (
-    dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id,
-    action, side, depth, price, size, flags, ts_in_delta, sequence
-) VALUES (
-    @dataset, @ts, @ts_recv, @ts_event, @rtype, @publisher_id, @instrument_id,
-    @action, @side, @depth, @price, @size, @flags, @ts_in_delta, @sequence
-);
-
 -- SymbolTrades: trades of symbols resolved per day (see bars.sql), with the
 -- symbol asked for, the instrument id and the contract's raw symbol; prices
 -- in 1e-9 units, ts_recv/ts_event in ns.

@@ -16,11 +16,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/jsonstr"
 )
 
-// CharFields are the uint8 fields read as one-character strings even without
-// metadata (Databento encodes side and action as ASCII bytes). A string
-// column of the same name needs no special treatment. Byte 0 reads as null.
-var CharFields = map[string]bool{"side": true, "action": true}
-
 // KindKey is the Arrow field metadata key providers use to say what a field
 // holds: price (int64, 1e-9 units), ts (int64 ns since the epoch), char (one
 // ASCII character in a uint8), int, flags or cstr.
@@ -35,9 +30,26 @@ func Kind(f arrow.Field) string {
 }
 
 // IsChar reports whether a field carries one ASCII character: a uint8 field
-// marked hdi.kind=char, or named in CharFields.
+// the provider marked hdi.kind=char (byte 0 reads as null).
 func IsChar(f arrow.Field) bool {
-	return f.Type.ID() == arrow.UINT8 && (CharFields[f.Name] || Kind(f) == "char")
+	return f.Type.ID() == arrow.UINT8 && Kind(f) == "char"
+}
+
+// ScaleKey is the Arrow field metadata key of an int64 decimal's scale: the
+// field holds units of 10^-scale (hdi.scale=9: a value of 1.5 is 1500000000).
+const ScaleKey = "hdi.scale"
+
+// Scale returns an int64 decimal field's scale, from its hdi.scale metadata.
+func Scale(f arrow.Field) (int32, bool) {
+	i := f.Metadata.FindKey(ScaleKey)
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(f.Metadata.Values()[i])
+	if err != nil || n < 0 || n > 18 {
+		return 0, false
+	}
+	return int32(n), true
 }
 
 // charStrings holds the one-byte strings, so reading a char never allocates.

@@ -1,6 +1,14 @@
 // Package csvprov is the logic of hdi-provider-csv: it reads delimited text
 // files (plain, gzip or zstd, detected by magic bytes) into Arrow record
-// batches whose schema the job declares.
+// batches.
+//
+// Columns. The job declares them (source.columns, --columns); with none
+// declared, hdi declares the target table's columns (their types from the
+// table). With a header line (the default) columns are matched by name: the
+// stream holds the declared columns the header names, in header order, and
+// header columns that are not declared as strings (map or drop them). A
+// declared column the header lacks is left out (the table's NULL or
+// default). Without a header the declared columns are positional.
 //
 // Work units: one per file. A unit's key is
 //
@@ -12,18 +20,18 @@
 //
 // Rows go to the stream "rows". A record that cannot be converted (wrong
 // field count, a value that does not parse, a CSV syntax error) is sent as a
-// row error "file:line: message" with the raw record text, and the fetch goes
-// on; the host quarantines it.
+// row error "file:line:column: message" with the raw record text, and the
+// fetch goes on; the host quarantines it.
 package csvprov
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -42,14 +50,16 @@ type Provider struct{}
 // New returns the csv provider.
 func New() *Provider { return &Provider{} }
 
-var configKeys = []sdk.ConfigKey{
-	{Name: "delimiter", Type: sdk.ConfigString, Default: ",", HasDefault: true,
+// options declares the parsing options: provider config keys, which a
+// job's params override.
+var optionParams = []sdk.Param{
+	{Name: "delimiter", Type: sdk.ParamString, Default: ",", HasDefault: true,
 		Description: `field delimiter: one character, or "tab"`},
-	{Name: "header", Type: sdk.ConfigBool, Default: "true", HasDefault: true,
+	{Name: "header", Type: sdk.ParamBool, Default: "true", HasDefault: true,
 		Description: "the first line names the columns; columns are matched by name (else by position)"},
-	{Name: "null", Type: sdk.ConfigString, Default: "", HasDefault: true,
+	{Name: "null", Type: sdk.ParamString, Default: "", HasDefault: true,
 		Description: "text that means NULL in nullable columns (an empty field always does)"},
-	{Name: "comment", Type: sdk.ConfigString,
+	{Name: "comment", Type: sdk.ParamString,
 		Description: "lines starting with this character are skipped"},
 }
 
@@ -58,12 +68,13 @@ func (*Provider) Describe(context.Context) (*sdk.Description, error) {
 	return &sdk.Description{
 		Name:        "csv",
 		Version:     Version,
-		Description: "delimited text files (plain, gzip or zstd); the job declares the columns",
+		Description: "delimited text files (plain, gzip or zstd); columns from the job or the target table",
 		Streams: []sdk.Stream{{
 			Name:        Stream,
-			Description: "one row per record; schema from the job's columns",
+			Description: "one row per record; schema from the declared columns and the header",
 		}},
-		Config: configKeys,
+		Config: optionParams,
+		Params: optionParams,
 	}, nil
 }
 
@@ -76,38 +87,38 @@ type options struct {
 }
 
 func parseOptions(config, params map[string]string) (options, error) {
-	get := func(k string) (string, bool) {
-		if v, ok := params[k]; ok {
-			return v, true
+	merged := maps.Clone(config)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	scope := "config"
+	for k, v := range params {
+		merged[k], scope = v, "params"
+	}
+	v, err := sdk.ParseParams(scope, optionParams, merged)
+	if err != nil {
+		return options{}, err
+	}
+	field := func(name string) string {
+		if _, ok := params[name]; ok {
+			return "params." + name
 		}
-		v, ok := config[k]
-		return v, ok
+		return "config." + name
 	}
-	o := options{delim: ',', header: true}
-	if v, ok := get("delimiter"); ok {
-		switch {
-		case v == "tab" || v == `\t`:
-			o.delim = '\t'
-		case len([]rune(v)) == 1 && v != "\n" && v != "\r" && v != `"`:
-			o.delim = []rune(v)[0]
-		default:
-			return o, fmt.Errorf("delimiter %q: want one character (not a quote or newline), or \"tab\"", v)
-		}
+	o := options{delim: ',', header: v.Bool("header"), null: v.String("null")}
+	switch d := merged["delimiter"]; {
+	case d == "":
+	case d == "tab" || d == `\t`:
+		o.delim = '\t'
+	case len([]rune(d)) == 1 && d != "\n" && d != "\r" && d != `"`:
+		o.delim = []rune(d)[0]
+	default:
+		return o, sdk.FieldError(field("delimiter"), "%q: want one character (not a quote or newline), or \"tab\"", d)
 	}
-	if v, ok := get("header"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return o, fmt.Errorf("header %q: want true or false", v)
-		}
-		o.header = b
-	}
-	if v, ok := get("null"); ok {
-		o.null = v
-	}
-	if v, ok := get("comment"); ok && v != "" {
-		r := []rune(v)
+	if c := merged["comment"]; c != "" {
+		r := []rune(c)
 		if len(r) != 1 || r[0] == o.delim {
-			return o, fmt.Errorf("comment %q: want one character other than the delimiter", v)
+			return o, sdk.FieldError(field("comment"), "%q: want one character other than the delimiter", c)
 		}
 		o.comment = r[0]
 	}
@@ -122,70 +133,147 @@ func (*Provider) Check(_ context.Context, config map[string]string) (*sdk.CheckR
 	return &sdk.CheckResult{}, nil
 }
 
-// Schema returns the Arrow schema for job-declared columns: int64, float64,
-// string, bool; timestamp as timestamp[ns, UTC]; decimal as int64 in units of
-// 1e-9 (field metadata hdi.scale=9).
-func Schema(cols []sdk.Column) (*arrow.Schema, error) {
-	if len(cols) == 0 {
-		return nil, errors.New("the job declares no columns: the csv provider needs the column schema (name and type of each column)")
+// arrowField is the Arrow field of a declared column: int64, float64,
+// string, bool; timestamp as timestamp[ns, UTC]; decimal as int64 in units
+// of 1e-9 (field metadata hdi.scale=9); numeric as decimal128(38, scale).
+func arrowField(c sdk.Column) (arrow.Field, error) {
+	if err := c.Check(); err != nil {
+		return arrow.Field{}, err
 	}
+	f := arrow.Field{Name: c.Name, Nullable: c.Nullable}
+	switch c.Type {
+	case sdk.ColumnInt64:
+		f.Type = arrow.PrimitiveTypes.Int64
+	case sdk.ColumnFloat64:
+		f.Type = arrow.PrimitiveTypes.Float64
+	case sdk.ColumnString:
+		f.Type = arrow.BinaryTypes.String
+	case sdk.ColumnBool:
+		f.Type = arrow.FixedWidthTypes.Boolean
+	case sdk.ColumnTimestamp:
+		f.Type = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}
+		if _, err := newTimeParser(c); err != nil {
+			return f, err
+		}
+	case sdk.ColumnDecimal:
+		f.Type = arrow.PrimitiveTypes.Int64
+		f.Metadata = arrow.NewMetadata([]string{"hdi.scale"}, []string{"9"})
+	case sdk.ColumnNumeric:
+		f.Type = &arrow.Decimal128Type{Precision: 38, Scale: int32(c.Scale)}
+	}
+	return f, nil
+}
+
+// Schema returns the Arrow schema of the columns, in order.
+func Schema(cols []sdk.Column) (*arrow.Schema, error) {
 	seen := map[string]bool{}
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
-		if c.Name == "" {
-			return nil, fmt.Errorf("column %d has no name", i+1)
-		}
 		if seen[c.Name] {
-			return nil, fmt.Errorf("column %q is declared twice", c.Name)
+			return nil, sdk.FieldError("columns", "column %q is declared twice", c.Name)
 		}
 		seen[c.Name] = true
-		f := arrow.Field{Name: c.Name, Nullable: c.Nullable}
-		switch c.Type {
-		case sdk.ColumnInt64:
-			f.Type = arrow.PrimitiveTypes.Int64
-		case sdk.ColumnFloat64:
-			f.Type = arrow.PrimitiveTypes.Float64
-		case sdk.ColumnString:
-			f.Type = arrow.BinaryTypes.String
-		case sdk.ColumnBool:
-			f.Type = arrow.FixedWidthTypes.Boolean
-		case sdk.ColumnTimestamp:
-			f.Type = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}
-		case sdk.ColumnDecimal:
-			f.Type = arrow.PrimitiveTypes.Int64
-			f.Metadata = arrow.NewMetadata([]string{"hdi.scale"}, []string{"9"})
-		default:
-			return nil, fmt.Errorf("column %q: unknown type %d (want int64, float64, string, bool, timestamp or decimal)", c.Name, c.Type)
-		}
-		if c.Type == sdk.ColumnTimestamp {
-			if _, err := newTimeParser(c); err != nil {
-				return nil, err
-			}
+		f, err := arrowField(c)
+		if err != nil {
+			return nil, sdk.FieldError("columns", "%v", err)
 		}
 		fields[i] = f
 	}
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// Plan implements sdk.Provider: one unit per file matched by the job's files
-// and globs, in path order.
-func (*Provider) Plan(_ context.Context, job *sdk.Job) (*sdk.Plan, error) {
-	if _, err := parseOptions(job.Config, job.Params); err != nil {
-		return nil, err
+// resolve matches the declared columns with a file's header: the columns of
+// the stream, in header order, each with its field index. Without a header
+// the declared columns are the stream, by position. It fails when nothing
+// is declared and there is no header to name the columns.
+func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, error) {
+	if !hasHeader {
+		if len(declared) == 0 {
+			return nil, sdk.FieldError("columns", "a file without a header needs its columns declared: source.columns in the job, or --columns NAME:TYPE,...")
+		}
+		out := make([]column, len(declared))
+		for i, c := range declared {
+			out[i] = column{Column: c, index: i}
+		}
+		return out, nil
 	}
-	schema, err := Schema(job.Columns)
+	byName := map[string]sdk.Column{}
+	for _, c := range declared {
+		src := c.Source
+		if src == "" {
+			src = c.Name
+		}
+		byName[src] = c
+	}
+	seen := map[string]bool{}
+	var out []column
+	for i, h := range head {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // UTF-8 byte order mark
+		}
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, fmt.Errorf("column %d has an empty name in the header", i+1)
+		}
+		if seen[h] {
+			return nil, fmt.Errorf("column %d: %q is named twice in the header", i+1, h)
+		}
+		seen[h] = true
+		c, ok := byName[h]
+		if !ok {
+			c = sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}
+		}
+		out = append(out, column{Column: c, index: i})
+	}
+	return out, nil
+}
+
+func columnsOf(cs []column) []sdk.Column {
+	out := make([]sdk.Column, len(cs))
+	for i, c := range cs {
+		out[i] = c.Column
+	}
+	return out
+}
+
+// Plan implements sdk.Provider: one unit per file matched by the job's files
+// and globs, in path order. With a header, it reads each file's first line:
+// the files of one job must name the same columns.
+func (*Provider) Plan(_ context.Context, job *sdk.Job) (*sdk.Plan, error) {
+	opts, err := parseOptions(job.Config, job.Params)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range job.Columns {
+		if err := c.Check(); err != nil {
+			return nil, sdk.FieldError("columns", "%v", err)
+		}
 	}
 	files, err := expand(job.Files)
 	if err != nil {
 		return nil, err
 	}
-	p := &sdk.Plan{Streams: []sdk.Stream{{Name: Stream, Schema: schema}}}
+	var schema *arrow.Schema
+	var first string
+	p := &sdk.Plan{}
 	for _, f := range files {
 		st, err := os.Stat(f)
 		if err != nil {
-			return nil, fmt.Errorf("plan: %w", err)
+			return nil, sdk.FieldError("files", "%v", err)
+		}
+		cols, err := fileColumns(f, opts, job.Columns)
+		if err != nil {
+			return nil, err
+		}
+		s, err := Schema(columnsOf(cols))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case schema == nil:
+			schema, first = s, f
+		case !schema.Equal(s):
+			return nil, sdk.FieldError("files", "%s has the columns %s but %s has %s: load files with different headers in separate runs", f, fieldNames(s), first, fieldNames(schema))
 		}
 		p.Units = append(p.Units, sdk.Unit{
 			Key:              UnitKey(f, st),
@@ -195,7 +283,43 @@ func (*Provider) Plan(_ context.Context, job *sdk.Job) (*sdk.Plan, error) {
 			EstimatedCostUSD: sdk.Float64(0),
 		})
 	}
+	p.Streams = []sdk.Stream{{Name: Stream, Schema: schema}}
 	return p, nil
+}
+
+func fieldNames(s *arrow.Schema) string {
+	names := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// fileColumns reads the file's header (when it has one) and resolves its
+// columns.
+func fileColumns(path string, opts options, declared []sdk.Column) ([]column, error) {
+	if !opts.header {
+		return resolve(declared, nil, false)
+	}
+	var n int64
+	src, closeFn, err := openDecompressed(path, &n)
+	if err != nil {
+		return nil, sdk.FieldError("files", "%v", err)
+	}
+	defer closeFn()
+	cr := newCSVReader(src, opts)
+	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, sdk.FieldError("files", "%s is empty: it has no header line (set header: false and declare the columns for files without one)", path)
+	}
+	if err != nil {
+		return nil, sdk.FieldError("files", "%s:1: header: %v", path, err)
+	}
+	cols, err := resolve(declared, head, true)
+	if err != nil {
+		return nil, sdk.FieldError("files", "%s:1: %v", path, err)
+	}
+	return cols, nil
 }
 
 // UnitKey is the stable key of the unit for file path (absolute) with info st.
@@ -207,17 +331,17 @@ func UnitKey(path string, st os.FileInfo) string {
 // and without duplicates. A pattern that matches nothing is an error.
 func expand(patterns []string) ([]string, error) {
 	if len(patterns) == 0 {
-		return nil, errors.New("the job lists no files: give the csv provider files or globs (e.g. data/*.csv.gz)")
+		return nil, sdk.FieldError("files", "none given: give the csv provider files or globs (e.g. --file data/*.csv.gz)")
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, pat := range patterns {
 		matches, err := filepath.Glob(pat)
 		if err != nil {
-			return nil, fmt.Errorf("file pattern %q: %w", pat, err)
+			return nil, sdk.FieldError("files", "pattern %q: %v", pat, err)
 		}
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("file pattern %q matches no file: check the path (relative paths start from %s)", pat, cwd())
+			return nil, sdk.FieldError("files", "%q matches no file: check the path (relative paths start from %s)", pat, cwd())
 		}
 		for _, m := range matches {
 			abs, err := filepath.Abs(m)
@@ -236,7 +360,7 @@ func expand(patterns []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("files %s match only directories", strings.Join(patterns, ", "))
+		return nil, sdk.FieldError("files", "%s match only directories", strings.Join(patterns, ", "))
 	}
 	sort.Strings(out)
 	return out, nil
@@ -256,22 +380,12 @@ func (*Provider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk.Sende
 	if err != nil {
 		return err
 	}
-	schema, err := Schema(req.Job.Columns)
-	if err != nil {
-		return err
-	}
 	files := req.Unit.Files
 	if len(files) == 0 {
 		return fmt.Errorf("unit %q lists no file", req.Unit.Key)
 	}
 	for _, f := range files {
-		r := &fileReader{
-			path:   f,
-			opts:   opts,
-			cols:   req.Job.Columns,
-			schema: schema,
-			limit:  req.Job.Limit,
-		}
+		r := &fileReader{path: f, opts: opts, declared: req.Job.Columns, limit: req.Job.Limit}
 		if err := r.read(ctx, out, req.BatchRows); err != nil {
 			return err
 		}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -21,11 +23,20 @@ import (
 
 // fileReader reads one delimited file into record batches.
 type fileReader struct {
-	path   string
-	opts   options
-	cols   []sdk.Column
-	schema *arrow.Schema
-	limit  int64
+	path     string
+	opts     options
+	declared []sdk.Column
+	limit    int64
+}
+
+// newCSVReader reads records of src with the job's options.
+func newCSVReader(src io.Reader, opts options) *csv.Reader {
+	cr := csv.NewReader(src)
+	cr.Comma = opts.delim
+	cr.Comment = opts.comment
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return cr
 }
 
 // openDecompressed opens path and, judging by its first bytes, decompresses
@@ -111,6 +122,7 @@ type column struct {
 	str *array.StringBuilder
 	bln *array.BooleanBuilder
 	ts  *array.TimestampBuilder
+	dec *array.Decimal128Builder
 }
 
 func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) error {
@@ -125,37 +137,37 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 		total = st.Size()
 	}
 	rec := &recorder{r: src}
-	cr := csv.NewReader(rec)
-	cr.Comma = r.opts.delim
-	cr.Comment = r.opts.comment
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-
-	cols := make([]column, len(r.cols))
-	for i, c := range r.cols {
-		cols[i] = column{Column: c, index: i}
-		if c.Type == sdk.ColumnTimestamp {
-			if cols[i].parse, err = newTimeParser(c); err != nil {
-				return err
-			}
-		}
-	}
+	cr := newCSVReader(rec, r.opts)
+	var head []string
 	var prevEnd int64
 	if r.opts.header {
-		head, err := cr.Read()
+		head, err = cr.Read()
 		if err == io.EOF {
 			return nil // an empty file has no rows
 		}
 		if err != nil {
-			return fmt.Errorf("%s: header: %w", r.path, err)
+			return sdk.Permanent(fmt.Errorf("%s:1: header: %w", r.path, err))
 		}
-		if err := mapHeader(cols, head); err != nil {
-			return fmt.Errorf("%s:1: %w", r.path, err)
-		}
+		head = slices.Clone(head) // the reader reuses its record
 		prevEnd = cr.InputOffset()
 	}
+	cols, err := resolve(r.declared, head, r.opts.header)
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("%s:1: %w", r.path, err))
+	}
+	schema, err := Schema(columnsOf(cols))
+	if err != nil {
+		return err
+	}
+	for i := range cols {
+		if cols[i].Type == sdk.ColumnTimestamp {
+			if cols[i].parse, err = newTimeParser(cols[i].Column); err != nil {
+				return err
+			}
+		}
+	}
 
-	w := sdk.NewBatchWriter(out, Stream, r.schema, batchRows)
+	w := sdk.NewBatchWriter(out, Stream, schema, batchRows)
 	defer w.Release()
 	for i := range cols {
 		switch b := w.Field(i).(type) {
@@ -169,6 +181,8 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			cols[i].bln = b
 		case *array.TimestampBuilder:
 			cols[i].ts = b
+		case *array.Decimal128Builder:
+			cols[i].dec = b
 		}
 	}
 	vals := make([]value, len(cols))
@@ -185,7 +199,7 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			if !errors.As(err, &pe) || end == prevEnd {
 				return fmt.Errorf("%s: %w", r.path, err)
 			}
-			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(pe.StartLine), Message: pe.Err.Error(), Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
+			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(pe.Line), Column: int64(pe.Column), Message: pe.Err.Error(), Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
 				return err
 			}
 			prevEnd = end
@@ -193,8 +207,8 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if msg := r.convert(cols, fields, vals); msg != "" {
-			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(line), Message: msg, Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
+		if col, msg := r.convert(cols, fields, vals); msg != "" {
+			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(line), Column: int64(col), Message: msg, Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
 				return err
 			}
 		} else {
@@ -222,32 +236,6 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 	return w.Flush()
 }
 
-// mapHeader sets each column's field index from the header names.
-func mapHeader(cols []column, head []string) error {
-	pos := make(map[string]int, len(head))
-	for i, h := range head {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff") // UTF-8 byte order mark
-		}
-		h = strings.TrimSpace(h)
-		if _, dup := pos[h]; !dup {
-			pos[h] = i
-		}
-	}
-	for i := range cols {
-		name := cols[i].Source
-		if name == "" {
-			name = cols[i].Name
-		}
-		j, ok := pos[name]
-		if !ok {
-			return fmt.Errorf("the header has no column %q (it has: %s): fix the job's columns or set header: false", name, strings.Join(head, ", "))
-		}
-		cols[i].index = j
-	}
-	return nil
-}
-
 // value is one converted field.
 type value struct {
 	null bool
@@ -255,15 +243,17 @@ type value struct {
 	f    float64
 	b    bool
 	s    string
+	d    decimal128.Num
 }
 
-// convert parses the record's fields into vals; it returns a message for the
-// first field that does not convert, or "".
-func (r *fileReader) convert(cols []column, fields []string, vals []value) string {
+// convert parses the record's fields into vals. For the first field that
+// does not convert it returns its 1-based number and a message saying what
+// was expected; else 0 and "".
+func (r *fileReader) convert(cols []column, fields []string, vals []value) (int, string) {
 	for i := range cols {
 		c := &cols[i]
 		if c.index >= len(fields) {
-			return fmt.Sprintf("the record has %d fields, column %q needs field %d", len(fields), c.Name, c.index+1)
+			return 0, fmt.Sprintf("the record has %d fields, column %q is field %d", len(fields), c.Name, c.index+1)
 		}
 		s := fields[c.index]
 		v := &vals[i]
@@ -274,7 +264,7 @@ func (r *fileReader) convert(cols []column, fields []string, vals []value) strin
 				continue
 			}
 			if c.Type != sdk.ColumnString || s != "" {
-				return fmt.Sprintf("column %q: empty value, and the column is not nullable", c.Name)
+				return c.index + 1, fmt.Sprintf("column %q: empty, but the column is NOT NULL", c.Name)
 			}
 		}
 		var err error
@@ -291,16 +281,37 @@ func (r *fileReader) convert(cols []column, fields []string, vals []value) strin
 			v.i, err = c.parse(s)
 		case sdk.ColumnDecimal:
 			v.i, err = parseDecimal(s)
+		case sdk.ColumnNumeric:
+			v.d, err = parseNumeric(s, c.Scale)
 		}
 		if err != nil {
 			var ne *strconv.NumError
 			if errors.As(err, &ne) {
 				err = ne.Err
 			}
-			return fmt.Sprintf("column %q: %q is not a valid %s: %v", c.Name, s, c.Type, err)
+			return c.index + 1, fmt.Sprintf("column %q: %q is not %s: %v", c.Name, s, typeNoun(c.Column), err)
 		}
 	}
-	return ""
+	return 0, ""
+}
+
+// typeNoun says what a column's type expects, for messages.
+func typeNoun(c sdk.Column) string {
+	switch c.Type {
+	case sdk.ColumnInt64:
+		return "a whole number"
+	case sdk.ColumnFloat64:
+		return "a number"
+	case sdk.ColumnBool:
+		return "true or false"
+	case sdk.ColumnTimestamp:
+		return "a timestamp"
+	case sdk.ColumnDecimal:
+		return "a decimal number with at most 9 places"
+	case sdk.ColumnNumeric:
+		return fmt.Sprintf("a decimal number with at most %d places", c.Scale)
+	}
+	return "a " + c.Type.String()
 }
 
 func appendRow(cols []column, vals []value) {
@@ -336,6 +347,12 @@ func appendRow(cols []column, vals []value) {
 				c.ts.AppendNull()
 			} else {
 				c.ts.Append(arrow.Timestamp(v.i))
+			}
+		case c.dec != nil:
+			if v.null {
+				c.dec.AppendNull()
+			} else {
+				c.dec.Append(v.d)
 			}
 		}
 	}

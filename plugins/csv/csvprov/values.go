@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
@@ -73,6 +75,64 @@ func parseDecimal(s string) (int64, error) {
 	return int64(v), nil
 }
 
+// parseNumeric parses a decimal number exactly into a decimal128 with the
+// given scale: an optional sign, digits, and at most scale decimal places
+// (more only when the extra digits are zeros), 38 digits in all.
+func parseNumeric(s string, scale int) (decimal128.Num, error) {
+	s = strings.TrimSpace(s)
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if intPart == "" && (!hasDot || frac == "") {
+		return decimal128.Num{}, errors.New("not a decimal number")
+	}
+	if len(frac) > scale {
+		if strings.Trim(frac[scale:], "0") != "" {
+			return decimal128.Num{}, fmt.Errorf("more than %d decimal places", scale)
+		}
+		frac = frac[:scale]
+	}
+	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
+	if strings.TrimLeft(digits, "0") == "" {
+		return decimal128.Num{}, nil
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return decimal128.Num{}, errors.New("not a decimal number")
+		}
+	}
+	if len(strings.TrimLeft(digits, "0")) > 38 {
+		return decimal128.Num{}, errors.New("more than 38 digits")
+	}
+	n, ok := new(big.Int).SetString(digits, 10)
+	if !ok {
+		return decimal128.Num{}, errors.New("not a decimal number")
+	}
+	if neg {
+		n.Neg(n)
+	}
+	return decimal128.FromBigInt(n), nil
+}
+
+// autoLayouts are the timestamp forms a column without a format reads, in
+// order: RFC 3339 (a zone, or Z), then a date and time with a space or a
+// T and no zone, then a date alone (midnight). Times without a zone are in
+// the column's time zone (UTC by default).
+var autoLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
 // timeParser parses one timestamp column's text into ns since the epoch.
 type timeParser func(string) (int64, error)
 
@@ -107,7 +167,17 @@ func newTimeParser(c sdk.Column) (timeParser, error) {
 		return unit(1_000), nil
 	case "unix_ns":
 		return unit(1), nil
-	case "", "rfc3339":
+	case "", "auto":
+		return func(s string) (int64, error) {
+			s = strings.TrimSpace(s)
+			for _, l := range autoLayouts {
+				if t, err := time.ParseInLocation(l, s, loc); err == nil {
+					return t.UnixNano(), nil
+				}
+			}
+			return 0, errors.New("want 2024-03-01T14:30:00Z, 2024-03-01 14:30:00 or 2024-03-01 (a format: declares others)")
+		}, nil
+	case "rfc3339":
 		return func(s string) (int64, error) {
 			t, err := time.ParseInLocation(time.RFC3339Nano, strings.TrimSpace(s), loc)
 			if err != nil {

@@ -99,6 +99,7 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 func (c *client) do(ctx context.Context, method, endpoint string, form url.Values) (*http.Response, context.CancelFunc, error) {
 	u := c.base + apiVersion + endpoint
 	var lastErr error
+	var lastAfter string
 	for attempt := 0; ; attempt++ {
 		resp, cancel, retryAfter, err := c.once(ctx, method, u, endpoint, form)
 		if err == nil {
@@ -106,18 +107,23 @@ func (c *client) do(ctx context.Context, method, endpoint string, form url.Value
 		}
 		var ae *APIError
 		if errors.As(err, &ae) && !retryableStatus(ae.Status) {
-			return nil, nil, classify(ae)
+			return nil, nil, classify(ae, 0)
 		}
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		lastErr = err
+		lastErr, lastAfter = err, retryAfter
 		if attempt >= c.retries {
 			break
 		}
 		if err := c.sleep(ctx, c.delay(attempt+1, retryAfter)); err != nil {
 			return nil, nil, err
 		}
+	}
+	var ae *APIError
+	if errors.As(lastErr, &ae) {
+		after, _ := parseRetryAfter(lastAfter)
+		return nil, nil, classify(ae, after)
 	}
 	return nil, nil, retryableErr(lastErr, "databento %s failed after %d attempts: %s; the unit will be retried", endpoint, c.retries+1, c.redact(lastErr.Error()))
 }

@@ -2,56 +2,32 @@ package dbprov
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"time"
+
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
-// RetryableCode is the gRPC status code of errors after which the runner
-// should retry the whole unit later (rate limits and server errors that
-// outlasted the provider's own retries, connection failures, a stream cut
-// after rows were sent). The message of such an error also starts with
-// RetryablePrefix. Every other error (bad parameters, authentication,
-// entitlements) will fail again the same way and must not be retried.
-const RetryableCode = codes.Aborted
+// Errors cross the plugin boundary as *sdk.Error with a kind (permanent,
+// retryable, auth, not_found, rate_limited), which alone decides whether
+// the host retries a unit.
 
-// RetryablePrefix starts the message of every retryable error.
-const RetryablePrefix = "retryable: "
-
-// Error is an error of this provider carrying a gRPC status code, which
-// survives the plugin boundary (the host sees it through status.Code).
-type Error struct {
-	Code codes.Code
-	Msg  string
-	Err  error // cause, for errors.Is/As inside the plugin
+// retryable reports whether err says the unit may succeed if retried.
+func retryable(err error) bool {
+	k, _ := sdk.KindOf(err)
+	return k.Retry()
 }
 
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// GRPCStatus makes the code cross the plugin boundary.
-func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Msg) }
-
-// Retryable reports whether err says the unit may succeed if retried.
-func Retryable(err error) bool {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code == RetryableCode
-	}
-	return status.Code(err) == RetryableCode
-}
-
+// retryableErr is a transient failure: the host retries the unit.
 func retryableErr(cause error, format string, args ...any) error {
-	return &Error{Code: RetryableCode, Msg: RetryablePrefix + fmt.Sprintf(format, args...), Err: cause}
+	return &sdk.Error{Kind: sdk.ErrorRetryable, Msg: fmt.Sprintf(format, args...), Err: cause}
 }
 
-func invalidArg(format string, args ...any) error {
-	return &Error{Code: codes.InvalidArgument, Msg: fmt.Sprintf(format, args...)}
+// permanent is a failure a retry cannot mend.
+func permanent(format string, args ...any) error {
+	return &sdk.Error{Kind: sdk.ErrorPermanent, Msg: fmt.Sprintf(format, args...)}
 }
 
 // APIError is an HTTP error response from the Databento API.
@@ -110,25 +86,32 @@ func fixHint(e *APIError) string {
 		return "check the dataset and symbols parameters"
 	case 409:
 		return "the request conflicts with an existing resource"
+	case 429:
+		return "the API asks to slow down: lower concurrency, or retry later"
+	}
+	if retryableStatus(e.Status) {
+		return "a server error that outlasted the retries: the unit will be retried"
 	}
 	return "fix the job's parameters (dataset, schema, symbols, stype_in, stype_out, start, end, limit)"
 }
 
-// classify turns an APIError that will not be retried into an Error with a
-// gRPC code and a message that quotes the detail and names what to fix.
-func classify(e *APIError) error {
-	code := codes.InvalidArgument
-	switch e.Status {
-	case 401:
-		code = codes.Unauthenticated
-	case 402, 403:
-		code = codes.PermissionDenied
-	case 404:
-		code = codes.NotFound
-	case 409:
-		code = codes.AlreadyExists
+// classify turns an APIError that will not be retried into an *sdk.Error
+// whose kind fits the HTTP status and whose message quotes the detail and
+// names what to fix. A 429 that outlasted the retries is rate_limited with
+// the server's Retry-After.
+func classify(e *APIError, retryAfter time.Duration) error {
+	kind := sdk.ErrorPermanent
+	switch {
+	case e.Status == 401, e.Status == 402, e.Status == 403:
+		kind = sdk.ErrorAuth
+	case e.Status == 404:
+		kind = sdk.ErrorNotFound
+	case e.Status == 429:
+		kind = sdk.ErrorRateLimited
+	case retryableStatus(e.Status):
+		kind = sdk.ErrorRetryable
 	}
-	return &Error{Code: code, Msg: fmt.Sprintf("databento %s: HTTP %d: %q: %s", e.Endpoint, e.Status, e.Detail, fixHint(e)), Err: e}
+	return &sdk.Error{Kind: kind, RetryAfter: retryAfter, Msg: fmt.Sprintf("databento %s: HTTP %d: %q: %s", e.Endpoint, e.Status, e.Detail, fixHint(e)), Err: e}
 }
 
 // retryableStatus reports whether an HTTP status is worth retrying.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/hdi-dev/hdi/internal/dbn"
-	"github.com/hdi-dev/hdi/internal/timerange"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
@@ -31,7 +31,7 @@ func (*Provider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk.Sende
 	u := &req.Unit
 	if s := u.Params["schema"]; s != "" {
 		if r.Schema, err = dbn.ParseSchema(s); err != nil {
-			return invalidArg("databento: unit %s: unknown schema %q", u.Key, s)
+			return permanent("databento: unit %s: unknown schema %q", u.Key, s)
 		}
 	}
 	rows := req.BatchRows
@@ -211,7 +211,7 @@ func (e *emitter) progress() error {
 // fetchFiles loads one file unit.
 func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
 	if len(u.Files) != 1 {
-		return invalidArg("databento: unit %s: want exactly one file, got %d", u.Key, len(u.Files))
+		return permanent("databento: unit %s: want exactly one file, got %d", u.Key, len(u.Files))
 	}
 	path := u.Files[0]
 	f, err := os.Open(path)
@@ -221,7 +221,7 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	defer f.Close()
 	rd, err := dbn.NewReader(f)
 	if err != nil {
-		return invalidArg("databento: %s is not a readable DBN file: %v", path, err)
+		return permanent("databento: %s is not a readable DBN file: %v", path, err)
 	}
 	defer rd.Close()
 	meta := rd.Metadata()
@@ -292,7 +292,7 @@ func (e *emitter) resolveMissing(ctx context.Context, c *client, meta *dbn.Metad
 	for _, g := range symbolGroups(syms, MaxSymbolsPerRequest) {
 		ms, warns, err := c.resolve(ctx, ds, g, in, out, start, end)
 		if err != nil {
-			if Retryable(err) {
+			if retryable(err) {
 				e.warns = append(e.warns, "databento: symbology.resolve failed; no symbol mappings for this unit: "+err.Error())
 				return nil
 			}
@@ -310,14 +310,14 @@ func (e *emitter) resolveMissing(ctx context.Context, c *client, meta *dbn.Metad
 // retryable and the runner retries the unit.
 func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
 	if u.Start == 0 || u.End <= u.Start {
-		return invalidArg("databento: unit %s has no time range: re-plan the job", u.Key)
+		return permanent("databento: unit %s has no time range: re-plan the job", u.Key)
 	}
 	syms := u.Symbols
 	if len(syms) == 0 {
 		syms = []string{AllSymbols}
 	}
 	if len(syms) > MaxSymbolsPerRequest {
-		return invalidArg("databento: unit %s has %d symbols, more than the %d Databento takes per request: re-plan the job", u.Key, len(syms), MaxSymbolsPerRequest)
+		return permanent("databento: unit %s has %d symbols, more than the %d Databento takes per request: re-plan the job", u.Key, len(syms), MaxSymbolsPerRequest)
 	}
 	rg := unitRange(u)
 	form := apiForm(r, syms, rg)
@@ -340,7 +340,7 @@ func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var pe *Error
+		var pe *sdk.Error
 		var se *sendError
 		if errors.As(err, &se) {
 			return se.err
@@ -375,7 +375,7 @@ func streamOnce(ctx context.Context, c *client, r *request, syms []string, rg ti
 	defer rd.Close()
 	meta := rd.Metadata()
 	if meta.Schema != dbn.SchemaNone && meta.Schema != r.Schema {
-		return invalidArg("databento timeseries.get_range: asked for schema %s, got %s", r.Schema, meta.Schema)
+		return permanent("databento timeseries.get_range: asked for schema %s, got %s", r.Schema, meta.Schema)
 	}
 	e.maps = metadataMappings(meta, r)
 	if len(e.maps) == 0 && r.Resolve {

@@ -42,10 +42,10 @@ func expandFiles(in []string) ([]string, error) {
 		if strings.ContainsAny(p, "*?[") {
 			m, err := filepath.Glob(p)
 			if err != nil {
-				return nil, invalidArg("databento: file pattern %q: %v", p, err)
+				return nil, permanent("databento: file pattern %q: %v", p, err)
 			}
 			if len(m) == 0 {
-				return nil, invalidArg("databento: file pattern %q matches no file", p)
+				return nil, permanent("databento: file pattern %q matches no file", p)
 			}
 			matches = m
 		} else {
@@ -54,7 +54,7 @@ func expandFiles(in []string) ([]string, error) {
 		for _, m := range matches {
 			st, err := os.Stat(m)
 			if err != nil {
-				return nil, invalidArg("databento: file %s: %v", m, err)
+				return nil, permanent("databento: file %s: %v", m, err)
 			}
 			if !st.IsDir() {
 				if err := add(m); err != nil {
@@ -76,7 +76,7 @@ func expandFiles(in []string) ([]string, error) {
 				}
 			}
 			if n == 0 {
-				return nil, invalidArg("databento: directory %s holds no .dbn or .dbn.zst file", m)
+				return nil, permanent("databento: directory %s holds no .dbn or .dbn.zst file", m)
 			}
 		}
 	}
@@ -145,7 +145,7 @@ func filePart(u *sdk.Unit) (k, n int64, err error) {
 		return 1, 1, nil
 	}
 	if _, err := fmt.Sscanf(v, "%d/%d", &k, &n); err != nil || n < 1 || k < 1 || k > n {
-		return 0, 0, invalidArg("databento: unit %s: part %q: want K/P with 1 <= K <= P", u.Key, v)
+		return 0, 0, permanent("databento: unit %s: part %q: want K/P with 1 <= K <= P", u.Key, v)
 	}
 	return k, n, nil
 }
@@ -165,11 +165,11 @@ func planFiles(r *request) (*sdk.Plan, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, invalidArg("databento: file %s: %v", p, err)
+			return nil, permanent("databento: file %s: %v", p, err)
 		}
 		rd, err := dbn.Open(p)
 		if err != nil {
-			return nil, invalidArg("databento: file %s is not a readable DBN file: %v", p, err)
+			return nil, permanent("databento: file %s is not a readable DBN file: %v", p, err)
 		}
 		meta := rd.Metadata()
 		_ = rd.Close()
@@ -178,7 +178,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 			return nil, err
 		}
 		if r.Dataset != "" && meta.Dataset != "" && meta.Dataset != r.Dataset {
-			return nil, invalidArg("databento: file %s holds dataset %s but the job asks for %s", p, meta.Dataset, r.Dataset)
+			return nil, permanent("databento: file %s holds dataset %s but the job asks for %s", p, meta.Dataset, r.Dataset)
 		}
 		h, err := fileHash(p, st.Size())
 		if err != nil {
@@ -254,11 +254,11 @@ func narrowFileUnit(u *sdk.Unit, r *request) {
 func fileSchema(path string, meta *dbn.Metadata, want dbn.Schema) (dbn.Schema, error) {
 	switch {
 	case meta.Schema == dbn.SchemaNone && want == dbn.SchemaNone:
-		return 0, invalidArg("databento: file %s mixes schemas (its metadata has none): set the job's stream to the schema to load from it", path)
+		return 0, permanent("databento: file %s mixes schemas (its metadata has none): set the job's stream to the schema to load from it", path)
 	case meta.Schema == dbn.SchemaNone:
 		return want, nil
 	case want != dbn.SchemaNone && meta.Schema != want:
-		return 0, invalidArg("databento: file %s holds schema %s but the job asks for %s: fix the job's stream or pick other files", path, meta.Schema, want)
+		return 0, permanent("databento: file %s holds schema %s but the job asks for %s: fix the job's stream or pick other files", path, meta.Schema, want)
 	}
 	return meta.Schema, nil
 }

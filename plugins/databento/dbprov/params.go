@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
-	"github.com/hdi-dev/hdi/internal/timerange"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // AllSymbols is Databento's symbol for every instrument of a dataset.
@@ -22,19 +22,31 @@ const AllSymbols = "ALL_SYMBOLS"
 // timeseries.get_range (and metadata, symbology) request.
 const MaxSymbolsPerRequest = 2000
 
-// params lists the job parameters (Job.Params) this provider accepts.
-var params = map[string]string{
-	"source":    "api or files",
-	"schema":    "the Databento schema (default: the job's stream)",
-	"chunk":     "unit time span: 1d, 1w, 1mo, 1y, 6h, ... or none",
-	"stype_in":  "input symbology (default raw_symbol)",
-	"stype_out": "output symbology (default instrument_id)",
-	"resolve":   "true/false: call symbology.resolve when the data carries no mappings (default true)",
-	"parts":     "files: units per file, loaded in parallel (default 2 for a file of 8 MiB or more, else 1)",
+// stypeNames lists the symbology types a job may use (smart is gone from
+// the API).
+var stypeNames = []string{
+	"instrument_id", "raw_symbol", "continuous", "parent", "nasdaq_symbol", "cms_symbol",
+	"isin", "us_code", "bbg_comp_id", "bbg_comp_ticker", "figi", "figi_ticker",
 }
 
-// datasetRe: Databento dataset codes are VENUE.FEED in upper case.
-var datasetRe = regexp.MustCompile(`^[A-Z0-9]{2,}\.[A-Z0-9]{2,}$`)
+// params is what Describe declares of the job parameters (Job.Params).
+var params = []sdk.Param{
+	{Name: "source", Type: sdk.ParamString, Allowed: []string{"api", "files"}, Description: "api (historical API) or files (local DBN files); default: files when the job names files, else api"},
+	{Name: "schema", Type: sdk.ParamString, Description: "the Databento schema, when it differs from the stream's name (default: the job's stream)"},
+	{Name: "chunk", Type: sdk.ParamChunk, Description: "API unit length (as chunking.time); default per schema: 1d for tick schemas, 1w for 1s bars/bbo/cbbo, 1mo for 1m, 1y for 1h/1d/eod bars and definitions"},
+	{Name: "stype_in", Type: sdk.ParamString, Allowed: stypeNames, Description: "input symbology (as source.stype_in; default raw_symbol)"},
+	{Name: "stype_out", Type: sdk.ParamString, Allowed: stypeNames, Description: "output symbology (as source.stype_out; default instrument_id)"},
+	{Name: "resolve", Type: sdk.ParamBool, Default: "true", HasDefault: true, Description: "call symbology.resolve when the data carries no symbol mappings"},
+	{Name: "parts", Type: sdk.ParamInt, Description: "files: units per file, loaded in parallel (1..64; default 2 for a file of 8 MiB or more, else 1)"},
+}
+
+// Symbol forms, checked against stype_in; dataset codes are VENUE.FEED in
+// upper case.
+var (
+	datasetRe    = regexp.MustCompile(`^[A-Z0-9]{2,}\.[A-Z0-9]{2,}$`)
+	continuousRe = regexp.MustCompile(`^[^.\s]+\.[cnv]\.[0-9]+$`)
+	parentRe     = regexp.MustCompile(`^[^.\s]+\.(FUT|OPT)$`)
+)
 
 // request is a validated job.
 type request struct {
@@ -56,52 +68,38 @@ type request struct {
 
 func checkDataset(ds string) error {
 	if !datasetRe.MatchString(ds) {
-		return invalidArg("dataset %q: want a Databento dataset code such as GLBX.MDP3 or XNAS.ITCH (VENUE.FEED, upper case)", ds)
+		return sdk.FieldError("dataset", "%q is not a Databento dataset code: want VENUE.FEED in upper case, such as GLBX.MDP3, XNAS.ITCH, DBEQ.BASIC or OPRA.PILLAR", ds)
 	}
 	return nil
 }
 
 // parseJob validates everything about a job before any request is made.
+// Its errors name the job field they are about (sdk.FieldError).
 func parseJob(job *sdk.Job, cfg *config) (*request, error) {
-	p := job.Params
-	for k := range p {
-		if _, ok := params[k]; !ok {
-			names := make([]string, 0, len(params))
-			for n := range params {
-				names = append(names, n)
-			}
-			slices.Sort(names)
-			return nil, invalidArg("databento: unknown parameter %q (known: %s)", k, strings.Join(names, ", "))
-		}
+	p, err := sdk.ParseParams("params", params, job.Params)
+	if err != nil {
+		return nil, err
 	}
-	r := &request{Files: job.Files, Resolve: true}
-	r.Source = p["source"]
-	if r.Source == "" {
-		r.Source = cfg.Source
-	}
+	r := &request{Files: job.Files, Resolve: p.Bool("resolve")}
+	r.Source = firstOf(p.String("source"), cfg.Source)
 	if r.Source == "" {
 		r.Source = "api"
 		if len(job.Files) > 0 {
 			r.Source = "files"
 		}
 	}
-	switch r.Source {
-	case "api", "files":
-	default:
-		return nil, invalidArg("databento: source %q: want api or files", r.Source)
-	}
 	if r.Source == "files" && len(job.Files) == 0 {
-		return nil, invalidArg("databento: source files needs files (hdi ingest --provider databento --file PATH, or files: in the job)")
+		return nil, sdk.FieldError("files", "source files needs files: give --file PATH, or files: in the job")
 	}
 	if r.Source == "api" && len(job.Files) > 0 {
-		return nil, invalidArg("databento: the job names files but source is api: drop the files or set source: files")
+		return nil, sdk.FieldError("params.source", "the job names files but source is api: drop the files or set source to files")
 	}
 
 	// Schema: the param, the stream, or (files) the files' metadata.
-	schemaName := p["schema"]
+	schemaName := p.String("schema")
 	if job.Stream != "" {
 		if schemaName != "" && schemaName != job.Stream {
-			return nil, invalidArg("databento: schema %q and stream %q differ: the stream is named after the schema; give one of them", schemaName, job.Stream)
+			return nil, sdk.FieldError("params.schema", "%q differs from the stream %q: the stream is named after the schema; give one of them", schemaName, job.Stream)
 		}
 		schemaName = job.Stream
 	}
@@ -109,11 +107,11 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 	if schemaName != "" {
 		s, err := dbn.ParseSchema(schemaName)
 		if err != nil {
-			return nil, invalidArg("databento: unknown schema %q: want one of %s", schemaName, schemaList())
+			return nil, sdk.FieldError("schema", "%q is not a Databento schema: want one of %s", schemaName, schemaList())
 		}
 		r.Schema = s
 	} else if r.Source == "api" {
-		return nil, invalidArg("databento: no schema: set the job's stream (or param schema) to one of %s", schemaList())
+		return nil, sdk.FieldError("schema", "is required: one of %s", schemaList())
 	}
 
 	r.Dataset = strings.TrimSpace(job.Dataset)
@@ -122,54 +120,53 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 			return nil, err
 		}
 	} else if r.Source == "api" {
-		return nil, invalidArg("databento: no dataset: set dataset to a code such as GLBX.MDP3")
+		return nil, sdk.FieldError("dataset", "is required: a dataset code such as GLBX.MDP3")
 	}
 
-	var err error
-	if r.StypeIn, err = parseSType("stype_in", firstOf(p["stype_in"], job.StypeIn), dbn.STypeRawSymbol); err != nil {
+	if r.StypeIn, err = parseSType("stype_in", firstOf(p.String("stype_in"), job.StypeIn), dbn.STypeRawSymbol); err != nil {
 		return nil, err
 	}
-	if r.StypeOut, err = parseSType("stype_out", firstOf(p["stype_out"], job.StypeOut), dbn.STypeInstrumentID); err != nil {
+	if r.StypeOut, err = parseSType("stype_out", firstOf(p.String("stype_out"), job.StypeOut), dbn.STypeInstrumentID); err != nil {
 		return nil, err
 	}
-	if v := p["resolve"]; v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, invalidArg("databento: resolve %q: want true or false", v)
+	if p.Has("parts") {
+		n := p.Int("parts")
+		if n < 1 || n > maxParts {
+			return nil, sdk.FieldError("params.parts", "%q: want a whole number from 1 to %d", p.String("parts"), maxParts)
 		}
-		r.Resolve = b
-	}
-	if v := p["parts"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxParts {
-			return nil, invalidArg("databento: parts %q: want a whole number from 1 to %d", v, maxParts)
-		}
-		r.Parts = n
+		r.Parts = int(n)
 	}
 
-	if r.Symbols, err = normSymbols(job.Symbols, r.StypeIn); err != nil {
+	if r.Symbols, err = normSymbols(job.Symbols, r.StypeIn, r.Source == "api"); err != nil {
 		return nil, err
 	}
 
 	if job.Start != 0 || job.End != 0 {
-		if job.Start == 0 || job.End == 0 {
-			return nil, invalidArg("databento: give both start and end (got only one)")
+		if job.Start == 0 {
+			return nil, sdk.FieldError("start", "is required when an end is given")
+		}
+		if job.End == 0 {
+			return nil, sdk.FieldError("end", "is required when a start is given")
 		}
 		if job.End <= job.Start {
-			return nil, invalidArg("databento: end %s is not after start %s", fmtNS(job.End), fmtNS(job.Start))
+			return nil, sdk.FieldError("end", "%s is not after the start %s", fmtNS(job.End), fmtNS(job.Start))
 		}
 		r.Range = timerange.Range{Start: time.Unix(0, job.Start).UTC(), End: time.Unix(0, job.End).UTC()}
 	} else if r.Source == "api" {
-		return nil, invalidArg("databento: the API source needs a start and an end")
+		return nil, sdk.FieldError("start", "is required for the API source: a date such as 2024-01-02, or -30d")
 	}
 	if job.Limit < 0 {
-		return nil, invalidArg("databento: limit %d: want 0 (none) or a positive count", job.Limit)
+		return nil, sdk.FieldError("limit", "%d: want 0 (none) or a positive count", job.Limit)
 	}
 	r.Limit = job.Limit
 	r.Replace = job.Replace
 
-	if r.Chunk, r.ChunkSet, err = parseChunking(job, r.Schema); err != nil {
-		return nil, err
+	r.Chunk, r.ChunkSet = job.Chunking.Length, !job.Chunking.Length.IsZero()
+	if p.Has("chunk") {
+		r.Chunk, r.ChunkSet = p.Chunk("chunk"), true
+	}
+	if !r.ChunkSet {
+		r.Chunk = defaultChunk(r.Schema)
 	}
 	return r, nil
 }
@@ -191,34 +188,36 @@ func schemaList() string {
 	return strings.Join(names, ", ")
 }
 
-func parseSType(param, v string, def dbn.SType) (dbn.SType, error) {
+func parseSType(field, v string, def dbn.SType) (dbn.SType, error) {
 	if v == "" {
 		return def, nil
 	}
 	s, err := dbn.ParseSType(v)
 	if err != nil || s == dbn.STypeSmart {
-		return 0, invalidArg("databento: unknown %s %q: want one of instrument_id, raw_symbol, continuous, parent, nasdaq_symbol, cms_symbol, isin, us_code, bbg_comp_id, bbg_comp_ticker, figi, figi_ticker", param, v)
+		return 0, sdk.FieldError(field, "%q is not a Databento symbology type: want one of %s", v, strings.Join(stypeNames, ", "))
 	}
 	return s, nil
 }
 
 // normSymbols trims, deduplicates and sorts the symbols (so symbol groups
-// and unit keys do not depend on the order given) and checks them.
-func normSymbols(in []string, stypeIn dbn.SType) ([]string, error) {
+// and unit keys do not depend on the order given) and checks each against
+// stype_in. The API needs symbols; files may be given none.
+func normSymbols(in []string, stypeIn dbn.SType, api bool) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	for _, s := range in {
+	for i, s := range in {
 		s = strings.TrimSpace(s)
+		field := fmt.Sprintf("symbols[%d]", i)
 		switch {
 		case s == "":
-			return nil, invalidArg("databento: empty symbol in symbols")
+			return nil, sdk.FieldError(field, "empty symbol")
 		case strings.ContainsAny(s, ",\n"):
-			return nil, invalidArg("databento: symbol %q contains a comma or newline: give symbols as a list", s)
+			return nil, sdk.FieldError(field, "%q contains a comma or newline: give symbols as a list", s)
 		case strings.EqualFold(s, AllSymbols):
 			s = AllSymbols
-		case stypeIn == dbn.STypeInstrumentID:
-			if _, err := strconv.ParseUint(s, 10, 32); err != nil {
-				return nil, invalidArg("databento: symbol %q is not an instrument ID, but stype_in is instrument_id", s)
+		default:
+			if err := checkSymbol(field, s, stypeIn); err != nil {
+				return nil, err
 			}
 		}
 		if !seen[s] {
@@ -227,13 +226,42 @@ func normSymbols(in []string, stypeIn dbn.SType) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
+		if api {
+			return nil, sdk.FieldError("symbols", "are required for the API source: symbols, or ALL_SYMBOLS for the whole dataset")
+		}
 		return []string{AllSymbols}, nil
 	}
 	if seen[AllSymbols] && len(out) > 1 {
-		return nil, invalidArg("databento: ALL_SYMBOLS cannot be combined with other symbols")
+		return nil, sdk.FieldError("symbols", "ALL_SYMBOLS cannot be combined with other symbols")
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// checkSymbol checks a symbol's form against its symbology type.
+func checkSymbol(field, s string, stypeIn dbn.SType) error {
+	switch stypeIn {
+	case dbn.STypeContinuous:
+		if !continuousRe.MatchString(s) {
+			return sdk.FieldError(field, "%q is not a continuous symbol: want ROOT.c.N, ROOT.n.N or ROOT.v.N, e.g. ES.c.0", s)
+		}
+	case dbn.STypeParent:
+		if !parentRe.MatchString(s) {
+			return sdk.FieldError(field, "%q is not a parent symbol: want ROOT.FUT or ROOT.OPT, e.g. ES.FUT", s)
+		}
+	case dbn.STypeInstrumentID:
+		if _, err := strconv.ParseUint(s, 10, 32); err != nil {
+			return sdk.FieldError(field, "%q is not an instrument ID (a whole number), but stype_in is instrument_id", s)
+		}
+	case dbn.STypeRawSymbol:
+		if continuousRe.MatchString(s) {
+			return sdk.FieldError(field, "%q is a continuous symbol: set stype_in to continuous", s)
+		}
+		if parentRe.MatchString(s) {
+			return sdk.FieldError(field, "%q is a parent symbol: set stype_in to parent", s)
+		}
+	}
+	return nil
 }
 
 // symbolGroups cuts sorted symbols into groups of at most n.
@@ -262,47 +290,18 @@ func symbolsTag(syms []string) string {
 // defaultChunk is the unit time span when the job does not choose one:
 // a day for tick schemas, a week for 1s bars, a month for 1m bars, a year
 // for hourly and daily bars and for definitions.
-func defaultChunk(s dbn.Schema) string {
+func defaultChunk(s dbn.Schema) timerange.Chunk {
+	v := "1d"
 	switch s {
 	case dbn.SchemaOhlcv1S, dbn.SchemaBbo1S, dbn.SchemaCbbo1S:
-		return "1w"
+		v = "1w"
 	case dbn.SchemaOhlcv1M, dbn.SchemaBbo1M, dbn.SchemaCbbo1M:
-		return "1mo"
+		v = "1mo"
 	case dbn.SchemaOhlcv1H, dbn.SchemaOhlcv1D, dbn.SchemaOhlcvEod, dbn.SchemaDefinition:
-		return "1y"
+		v = "1y"
 	}
-	return "1d"
-}
-
-func parseChunking(job *sdk.Job, s dbn.Schema) (timerange.Chunk, bool, error) {
-	v := job.Params["chunk"]
-	if v == "" {
-		switch job.Chunking.Period {
-		case "":
-		case "day":
-			v = "1d"
-		case "week":
-			v = "1w"
-		case "month":
-			v = "1mo"
-		case "none":
-			v = "none"
-		default:
-			return timerange.Chunk{}, false, invalidArg("databento: chunking period %q: want day, week, month or none", job.Chunking.Period)
-		}
-	}
-	set := v != ""
-	if v == "none" {
-		return timerange.Chunk{}, true, nil
-	}
-	if v == "" {
-		v = defaultChunk(s)
-	}
-	c, err := timerange.ParseChunk(v)
-	if err != nil {
-		return timerange.Chunk{}, false, invalidArg("databento: chunk: %v", err)
-	}
-	return c, set, nil
+	c, _ := timerange.ParseChunk(v)
+	return c
 }
 
 // unitKey builds the stable key of an API unit.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hdi-dev/hdi/internal/timerange"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // perUnitEstimateLimit is the largest plan whose units are estimated one by
@@ -35,8 +35,10 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 	if r.Source == "files" {
 		return planFiles(r)
 	}
-	if err := cfg.needKey(); err != nil {
-		return nil, err
+	if !job.Offline {
+		if err := cfg.needKey(); err != nil {
+			return nil, err
+		}
 	}
 	plan := &sdk.Plan{}
 	groups := symbolGroups(r.Symbols, job.Chunking.SymbolsPerUnit)
@@ -55,6 +57,9 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 	}
 	if len(groups) > 1 {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %d symbols split into %d groups (at most %d symbols per request)", len(r.Symbols), len(groups), len(groups[0])))
+	}
+	if job.Offline {
+		return plan, nil // estimates need the API
 	}
 	c := newClient(cfg)
 	warn, err := estimate(ctx, c, r, plan.Units, groups)
@@ -149,7 +154,7 @@ func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, grou
 	}
 	wg.Wait()
 	for _, err := range errs {
-		if err != nil && !Retryable(err) {
+		if err != nil && !retryable(err) {
 			return "", err
 		}
 	}

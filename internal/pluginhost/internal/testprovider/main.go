@@ -66,9 +66,9 @@ func (provider) Describe(context.Context) (*sdk.Description, error) {
 			{Name: "trades", Description: "generated trades", Schema: TradesSchema},
 			{Name: "dyn", Description: "schema declared by the job"},
 		},
-		Config: []sdk.ConfigKey{
-			{Name: "token", Type: sdk.ConfigString, Description: "any value but \"bad\"", Secret: true},
-			{Name: "seed", Type: sdk.ConfigInt, Default: "1", HasDefault: true, Description: "generator seed"},
+		Config: []sdk.Param{
+			{Name: "token", Type: sdk.ParamString, Description: "any value but \"bad\"", Secret: true},
+			{Name: "seed", Type: sdk.ParamInt, Default: "1", HasDefault: true, Description: "generator seed"},
 		},
 	}, nil
 }

@@ -108,7 +108,7 @@ func TestDefaultFieldNames(t *testing.T) {
 func TestParseChunk(t *testing.T) {
 	ok := map[string]string{
 		"1d": "1d", "7d": "1w", "1w": "1w", "14d": "2w", "1mo": "1mo", "3MO": "3mo", "1y": "1y",
-		"6h": "6h0m0s", "30m": "30m0s", "1h30m": "1h30m0s", "24h": "1d", "168h": "1w", "": "",
+		"6h": "6h", "30m": "30m", "1h30m": "1h30m", "none": "none", "NONE": "none", "24h": "1d", "168h": "1w", "": "",
 	}
 	for in, want := range ok {
 		c, err := ParseChunk(in)
@@ -200,13 +200,13 @@ func TestSplitProperties(t *testing.T) {
 					if len(again) != 2 || !again[1].Start.Equal(p.Start) {
 						t.Fatalf("%s: boundary %s not on the grid", cs, Format(p.Start))
 					}
-					if c.unit != "" && !p.Start.Equal(truncDay(p.Start)) {
+					if c.unit != UnitFixed && !p.Start.Equal(truncDay(p.Start)) {
 						t.Fatalf("%s: calendar boundary %s not at midnight", cs, Format(p.Start))
 					}
-					if c.unit == "w" && p.Start.Weekday() != time.Monday {
+					if c.unit == UnitWeek && p.Start.Weekday() != time.Monday {
 						t.Fatalf("%s: week boundary %s not a Monday", cs, Format(p.Start))
 					}
-					if (c.unit == "mo" || c.unit == "y") && p.Start.Day() != 1 {
+					if (c.unit == UnitMonth || c.unit == UnitYear) && p.Start.Day() != 1 {
 						t.Fatalf("%s: month boundary %s not the 1st", cs, Format(p.Start))
 					}
 				}
@@ -227,9 +227,53 @@ func TestSplitEdge(t *testing.T) {
 	if got := Split(r, Chunk{}); len(got) != 1 || got[0] != r {
 		t.Errorf("zero chunk: %v", got)
 	}
+	if got := Split(r, None); len(got) != 1 || got[0] != r {
+		t.Errorf("none: %v", got)
+	}
 	c, _ := ParseChunk("1d")
 	if got := Split(r, c); len(got) != 2 {
 		t.Errorf("aligned 2 days: %v", got)
+	}
+}
+
+// TestChunkRoundTrip: every text form survives unit+count (the wire) and
+// text (job files) unchanged, and none/unset stay distinct.
+func TestChunkRoundTrip(t *testing.T) {
+	for _, s := range []string{"", "none", "1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "6h", "1m", "1h30m", "1m30s"} {
+		c, err := ParseChunk(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if c.String() != s {
+			t.Errorf("%q: canonical form %q", s, c.String())
+		}
+		back, err := NewChunk(c.Unit(), c.Count())
+		if err != nil || back != c {
+			t.Errorf("%q: wire round trip gives %v, %v", s, back, err)
+		}
+		var txt Chunk
+		if err := txt.UnmarshalText([]byte(s)); err != nil || txt != c {
+			t.Errorf("%q: text round trip gives %v, %v", s, txt, err)
+		}
+	}
+	if c, _ := ParseChunk("14d"); c.String() != "2w" {
+		t.Errorf("14d reads as %s, want 2w", c)
+	}
+	if c, _ := ParseChunk("24h"); c.String() != "1d" {
+		t.Errorf("24h reads as %s, want 1d", c)
+	}
+	if (Chunk{}).IsNone() || !None.IsNone() || None.IsZero() {
+		t.Error("none and unset must differ")
+	}
+	for _, bad := range []string{"day", "1x", "0d", "30s", "-1d", "10001d"} {
+		if _, err := ParseChunk(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		} else if !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: error %q does not quote the value", bad, err)
+		}
+	}
+	if _, err := NewChunk(ChunkUnit(42), 1); err == nil {
+		t.Error("unknown unit: want an error")
 	}
 }
 
