@@ -9,8 +9,8 @@
 -- indexes, and the roll-ups stay plain views. Set hdi.timescaledb=off (e.g.
 -- options=-c%20hdi.timescaledb%3Doff in the URL) to stay plain on purpose.
 -- After installing TimescaleDB on a database migrated without it, `hdi
--- migrate redo` re-runs this migration and converts the tables with their
--- data.
+-- migrate timescale` re-runs this migration and converts the tables with
+-- their data.
 --
 -- Everything below runs in one transaction: a failure leaves no
 -- half-converted schema. Continuous aggregates are created WITH NO DATA
@@ -36,7 +36,7 @@ BEGIN
             CREATE EXTENSION timescaledb;
         EXCEPTION WHEN others THEN
             RAISE WARNING 'hdi: TimescaleDB is installed but cannot be loaded (%): market tables stay plain PostgreSQL tables', SQLERRM
-                USING HINT = 'add timescaledb to shared_preload_libraries, restart the server, then run: hdi migrate redo';
+                USING HINT = 'add timescaledb to shared_preload_libraries, restart the server, then run: hdi migrate timescale';
             RETURN;
         END;
     END IF;

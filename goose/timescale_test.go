@@ -1,7 +1,9 @@
 package migrations_test
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
@@ -157,4 +160,59 @@ func allTrades(t *testing.T, db *pgxpool.Pool) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMigrateTimescale: a database migrated without TimescaleDB (here: with
+// hdi.timescaledb off) becomes hypertables with its rows, compression and
+// continuous aggregates under `hdi migrate timescale`; a second run changes
+// nothing, and plain PostgreSQL says what to install.
+func TestMigrateTimescale(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := testCtx(t)
+		url := b.newDB(t)
+		db := pgtest.Connect(t, url)
+		if b.timescale {
+			// The PGlite server is one session: the setting holds for the
+			// migrator's connections too.
+			exec(t, db, `SET hdi.timescaledb = 'off'`)
+		}
+		m := openMigrator(t, url)
+		defer m.Close()
+		if _, err := m.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ts := time.Date(2024, 3, 1, 14, 30, 0, 0, time.UTC)
+		exec(t, db, `INSERT INTO ohlcv_1d (dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume)
+			VALUES ('GLBX.MDP3', $1, $2, 35, 1, 5482, 5100250000000, 5110000000000, 5090000000000, 5105000000000, 1200)`, ts, ts.UnixNano())
+		if !b.timescale {
+			_, _, err := m.Timescale(ctx)
+			if !errors.Is(err, migrate.ErrNoTimescale) || !strings.Contains(err.Error(), "shared_preload_libraries") {
+				t.Fatalf("plain PostgreSQL: %v", err)
+			}
+			return
+		}
+		if n := pgtest.Scalar[int64](t, db, `SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'`); n != 0 {
+			t.Fatal("the database should start plain")
+		}
+		exec(t, db, `RESET hdi.timescaledb`)
+		rs, hts, err := m.Timescale(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 2 || rs[0].Direction != "down" || rs[1].Direction != "up" || len(hts) != len(sortedTables()) {
+			t.Fatalf("results %+v, hypertables %v", rs, hts)
+		}
+		if n := pgtest.Scalar[int64](t, db, `SELECT count(*) FROM ohlcv_1d WHERE close = 5105000000000`); n != 1 {
+			t.Fatalf("the row did not survive the conversion: %d", n)
+		}
+		caggs := pgtest.Scalar[int64](t, db, `SELECT count(*) FROM timescaledb_information.continuous_aggregates`)
+		if caggs != 4 {
+			t.Errorf("%d continuous aggregates, want 4", caggs)
+		}
+		rs, hts2, err := m.Timescale(ctx)
+		if err != nil || len(rs) != 0 || !slices.Equal(hts, hts2) {
+			t.Fatalf("second run: %+v %v %v", rs, hts2, err)
+		}
+	})
 }

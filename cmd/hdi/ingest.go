@@ -206,6 +206,9 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
 	pool, err := a.openSchemaPool(ctx, f.migrate, job.Concurrency+2)
+	if errors.Is(err, migrate.ErrBehind) {
+		return fmt.Errorf("%w (or pass --migrate)", err)
+	}
 	if err != nil {
 		return err
 	}

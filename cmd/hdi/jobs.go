@@ -15,6 +15,8 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
@@ -199,18 +201,37 @@ func newJobsValidateCmd(app *App) *cobra.Command {
 	var skipEnv bool
 	cmd := &cobra.Command{
 		Use:   "validate NAME|FILE...",
-		Short: "Check job files strictly; print one file:line: message per problem",
-		Long: `Parse and validate each job: unknown keys, wrong types, bad dates, rule and
-mapping parameters, Databento datasets, schemas and stypes. Prints "ok FILE"
-for each valid job on stdout and one "file:line: message" line per problem on
-stderr; exits 1 if any job is invalid. Unset environment variables in
-provider.config are problems unless --skip-env is given (for CI without secrets).`,
-		Example: "  hdi jobs validate jobs/*.yaml\n  hdi jobs validate es-nq-trades\n  hdi jobs validate --skip-env my-job.yaml",
+		Short: "Check jobs as a run would, without running them; one file:line: message per problem",
+		Long: `Check each job the way a run plans it, without fetching data or using the
+network: the file strictly (unknown keys, wrong types, bad dates, rule and
+mapping parameters), then the provider's view (its params and config against
+what it declares, its datasets, streams, symbols), the rules compiled against
+the stream's schema, and, when a database is reachable (configured, or hdi's
+local cluster running), the mapping against the target table.
+
+Prints "ok FILE" for each valid job on stdout and one "file:line: message"
+line per problem on stderr; exits 1 if any job is invalid. Unset environment
+variables in provider.config are problems unless --skip-env is given (for CI
+without secrets).`,
+		Example: "  hdi jobs validate jobs/*.yaml\n  hdi jobs validate es-nq-trades\n  hdi jobs validate --skip-env jobs/es-nq-trades.yaml",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			pool, err := app.reachablePool(ctx)
+			if err != nil {
+				app.Logger.Info("the mappings are not checked against their tables: no database reachable", "why", err)
+			} else {
+				defer pool.Close()
+			}
+			host := pluginhost.New(app.pluginHostOptions())
+			defer host.Close()
+			r := app.newRunner(pool, host, runner.Options{Offline: true})
 			failed := false
 			for _, a := range args {
 				job, err := jobspec.FindWith(app.jobsDir(), a, app.jobOpts(skipEnv))
+				if err == nil {
+					_, err = r.PlanAll(ctx, job)
+				}
 				if err != nil {
 					failed = true
 					var es jobspec.Errors
@@ -219,7 +240,11 @@ provider.config are problems unless --skip-env is given (for CI without secrets)
 							fmt.Fprintln(app.Stderr, app.Redactor.Scrub(e.Error()))
 						}
 					} else {
-						fmt.Fprintf(app.Stderr, "%s: %s\n", a, app.Redactor.Scrub(err.Error()))
+						msg := err.Error()
+						if !strings.Contains(msg, a) && (job == nil || !strings.Contains(msg, job.File)) {
+							msg = a + ": " + msg
+						}
+						fmt.Fprintln(app.Stderr, app.Redactor.Scrub(msg))
 					}
 					continue
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,13 +21,13 @@ func newMigrateCmd(app *App) *cobra.Command {
 		Short: "Apply, roll back or list hdi's database migrations",
 		Long: `hdi's tables come from goose migrations embedded in the binary. Concurrent
 runs are safe: an advisory lock makes a second 'hdi migrate up' wait for the first.`,
-		Example: "  hdi migrate up\n  hdi migrate status",
+		Example: "  hdi migrate up\n  hdi migrate status\n  hdi migrate timescale",
 	}
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:     "up",
 			Short:   "Apply every pending migration",
-			Example: "  hdi migrate up\n  DATABASE_URL=postgres://hdi:hdi@127.0.0.1:5433/hdi hdi migrate up",
+			Example: "  hdi migrate up\n  hdi --database-url \"$(hdi db url)\" migrate up",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return app.withMigrator(cmd.Context(), func(ctx context.Context, m *migrate.Migrator) error {
@@ -51,6 +52,35 @@ runs are safe: an advisory lock makes a second 'hdi migrate up' wait for the fir
 			},
 		},
 		newMigrateStatusCmd(app),
+		&cobra.Command{
+			Use:   "timescale",
+			Short: "Convert a database migrated without TimescaleDB, once the extension is installed",
+			Long: `On a server without TimescaleDB, hdi's market tables are plain PostgreSQL
+tables and the roll-ups plain views. Once TimescaleDB is installed on the
+server (the package, and timescaledb in shared_preload_libraries), this
+converts the database in place: the extension, every market table a
+hypertable with its rows and compression, the roll-ups continuous
+aggregates. It applies migration 00005 again in the migration lock; the
+other migrations are untouched. A database already converted is left as it
+is; a server without TimescaleDB is an error that says what to install.`,
+			Example: "  hdi migrate timescale",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return app.withMigrator(cmd.Context(), func(ctx context.Context, m *migrate.Migrator) error {
+					rs, hts, err := m.Timescale(ctx)
+					app.reportMigrations(rs, "re-applied")
+					if err != nil {
+						return err
+					}
+					if len(rs) == 0 {
+						fmt.Fprintf(app.Stderr, "already on TimescaleDB: %d hypertables\n", len(hts))
+					} else {
+						fmt.Fprintf(app.Stderr, "converted to TimescaleDB: %d hypertables (%s)\n", len(hts), strings.Join(hts, ", "))
+					}
+					return nil
+				})
+			},
+		},
 	)
 	return cmd
 }

@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/status"
@@ -86,4 +89,26 @@ func (a *App) newRunner(pool *pgxpool.Pool, host *pluginhost.Host, o runner.Opti
 	o.Secret = func(s string) { a.Redactor.Add(s) }
 	o.Logger = a.Logger
 	return runner.New(o)
+}
+
+// reachablePool connects to the configured database, or to the local
+// cluster when it is already running, without creating or starting
+// anything, and checks its schema is current. Without one it returns nil and
+// says why: callers that can do without (validation) go on.
+func (a *App) reachablePool(ctx context.Context) (*pgxpool.Pool, error) {
+	url, _, err := a.statusDatabaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pool, err := dbconn.Open(cctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate.CheckSchema(cctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }

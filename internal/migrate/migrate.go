@@ -212,7 +212,7 @@ func (m *Migrator) Check(ctx context.Context) error {
 		return err
 	}
 	if current < latest {
-		return fmt.Errorf("%w: it is at migration %d, this hdi needs %d; run `hdi migrate up` (or pass --migrate)", ErrBehind, current, latest)
+		return fmt.Errorf("%w: it is at migration %d, this hdi needs %d; run `hdi migrate up`", ErrBehind, current, latest)
 	}
 	if current > latest {
 		return fmt.Errorf("database schema is at migration %d, newer than this hdi knows (%d): upgrade hdi", current, latest)
@@ -262,4 +262,79 @@ func CheckSchema(ctx context.Context, q Querier) error {
 		return fmt.Errorf("database schema is at migration %d, newer than this hdi knows (%d): upgrade hdi", current, latest)
 	}
 	return nil
+}
+
+// TimescaleVersion is the migration that makes the market tables
+// hypertables with compression and the roll-ups continuous aggregates
+// (00005_timescaledb.sql). On a server without TimescaleDB it does nothing.
+const TimescaleVersion = 5
+
+// ErrNoTimescale is returned by Timescale when the server cannot load
+// TimescaleDB.
+var ErrNoTimescale = errors.New("TimescaleDB is not available on this server")
+
+// Timescale converts a database migrated without TimescaleDB, once the
+// extension is installed: it applies migration 00005 again (its down, then
+// its up, in the migration lock), which creates the extension, turns every
+// market table into a compressed hypertable with its rows, and replaces the
+// roll-up views with continuous aggregates. It returns the hypertables; a
+// database already converted is left as it is.
+func (m *Migrator) Timescale(ctx context.Context) ([]Result, []string, error) {
+	current, _, err := m.Versions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if current < TimescaleVersion {
+		return nil, nil, fmt.Errorf("migrate timescale: the database is at migration %d: run `hdi migrate up` first", current)
+	}
+	var available, loaded bool
+	if err := m.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),
+		EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')`).Scan(&available, &loaded); err != nil {
+		return nil, nil, fmt.Errorf("migrate timescale: %w", err)
+	}
+	if !available {
+		return nil, nil, fmt.Errorf("%w: install the TimescaleDB package for this PostgreSQL, add timescaledb to shared_preload_libraries, restart the server, then run `hdi migrate timescale` again", ErrNoTimescale)
+	}
+	if loaded {
+		if hts, err := m.hypertables(ctx); err != nil || len(hts) > 0 {
+			return nil, hts, err
+		}
+	}
+	var rs []Result
+	for _, up := range []bool{false, true} {
+		r, err := m.provider.ApplyVersion(ctx, TimescaleVersion, up)
+		if r != nil {
+			rs = append(rs, results([]*goose.MigrationResult{r})...)
+		}
+		if err != nil {
+			return rs, nil, wrap("timescale", err)
+		}
+	}
+	hts, err := m.hypertables(ctx)
+	if err != nil {
+		return rs, nil, err
+	}
+	if len(hts) == 0 {
+		return rs, nil, fmt.Errorf("%w: the extension is installed but did not load (is timescaledb in shared_preload_libraries? is hdi.timescaledb off in the connection?): the tables are still plain", ErrNoTimescale)
+	}
+	return rs, hts, nil
+}
+
+// hypertables lists the hypertables of the current schema.
+func (m *Migrator) hypertables(ctx context.Context) ([]string, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT hypertable_name::text FROM timescaledb_information.hypertables
+		WHERE hypertable_schema = current_schema() ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list hypertables: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
