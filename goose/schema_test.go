@@ -211,7 +211,7 @@ func TestViewsDecimals(t *testing.T) {
 			t.Fatalf("copy trades: %v", err)
 		}
 		rows, err := q.TradesDecimal(ctx, dbq.TradesDecimalParams{Dataset: "GLBX.MDP3", InstrumentIds: []int64{5482},
-			StartTs: ts, EndTs: ts.Add(time.Minute), RowLimit: 10})
+			StartTs: ts, EndTs: ts.Add(time.Minute), RowLimit: ptr(int64(10))})
 		if err != nil {
 			t.Fatalf("TradesDecimal: %v", err)
 		}
@@ -247,7 +247,7 @@ func TestViewsDecimals(t *testing.T) {
 			VALUES ('GLBX.MDP3', $1, $2, $2, 24, 1, 5482, NULL, 5012250000000, NULL, 9, 0, 3, 0, 1, 1),
 			       ('GLBX.MDP3', $1, $2, $2, 24, 1, 5482, $2, NULL, 123456, 10, 0, 9, 0, 1, 0)`, ts, baseNs)
 		stats, err := q.StatisticsDecimal(ctx, dbq.StatisticsDecimalParams{Dataset: "GLBX.MDP3", InstrumentIds: []int64{5482},
-			StartTs: ts, EndTs: ts.Add(time.Minute), RowLimit: 10})
+			StartTs: ts, EndTs: ts.Add(time.Minute), RowLimit: ptr(int64(10))})
 		if err != nil {
 			t.Fatalf("StatisticsDecimal: %v", err)
 		}
@@ -348,94 +348,94 @@ func TestQueryPerTable(t *testing.T) {
 			}
 			exec(t, db, sql, args...)
 		}
-		ds, ids, from, to, limit := "TEST.DS", []int64{1}, baseTime.Add(-time.Hour), baseTime.Add(time.Hour), int32(10)
+		ds, ids, from, to, limit := "TEST.DS", []int64{1}, baseTime.Add(-time.Hour), baseTime.Add(time.Hour), int64(10)
 		type countFn func() (int, error)
 		n := func(l int, err error) (int, error) { return l, err }
 		queries := map[string]countFn{
 			"mbo": func() (int, error) {
-				r, err := q.Mbo(ctx, dbq.MboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Mbo(ctx, dbq.MboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"mbp_1": func() (int, error) {
-				r, err := q.Mbp1(ctx, dbq.Mbp1Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Mbp1(ctx, dbq.Mbp1Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"mbp_10": func() (int, error) {
-				r, err := q.Mbp10(ctx, dbq.Mbp10Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Mbp10(ctx, dbq.Mbp10Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				if err == nil && len(r) == 1 && (r[0].AskCt09 != 1 || r[0].BidPx09 == nil) {
 					t.Errorf("mbp_10 levels: %+v", r[0])
 				}
 				return n(len(r), err)
 			},
 			"tbbo": func() (int, error) {
-				r, err := q.Tbbo(ctx, dbq.TbboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Tbbo(ctx, dbq.TbboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"trades": func() (int, error) {
-				r, err := q.Trades(ctx, dbq.TradesParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Trades(ctx, dbq.TradesParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"bbo_1s": func() (int, error) {
-				r, err := q.Bbo1s(ctx, dbq.Bbo1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Bbo1s(ctx, dbq.Bbo1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"bbo_1m": func() (int, error) {
-				r, err := q.Bbo1m(ctx, dbq.Bbo1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Bbo1m(ctx, dbq.Bbo1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"cmbp_1": func() (int, error) {
-				r, err := q.Cmbp1(ctx, dbq.Cmbp1Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Cmbp1(ctx, dbq.Cmbp1Params{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"tcbbo": func() (int, error) {
-				r, err := q.Tcbbo(ctx, dbq.TcbboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Tcbbo(ctx, dbq.TcbboParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"cbbo_1s": func() (int, error) {
-				r, err := q.Cbbo1s(ctx, dbq.Cbbo1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Cbbo1s(ctx, dbq.Cbbo1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"cbbo_1m": func() (int, error) {
-				r, err := q.Cbbo1m(ctx, dbq.Cbbo1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Cbbo1m(ctx, dbq.Cbbo1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"ohlcv_1s": func() (int, error) {
-				r, err := q.Ohlcv1s(ctx, dbq.Ohlcv1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Ohlcv1s(ctx, dbq.Ohlcv1sParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"ohlcv_1m": func() (int, error) {
-				r, err := q.Ohlcv1m(ctx, dbq.Ohlcv1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Ohlcv1m(ctx, dbq.Ohlcv1mParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"ohlcv_1h": func() (int, error) {
-				r, err := q.Ohlcv1h(ctx, dbq.Ohlcv1hParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Ohlcv1h(ctx, dbq.Ohlcv1hParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"ohlcv_1d": func() (int, error) {
-				r, err := q.Ohlcv1d(ctx, dbq.Ohlcv1dParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Ohlcv1d(ctx, dbq.Ohlcv1dParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"ohlcv_eod": func() (int, error) {
-				r, err := q.OhlcvEod(ctx, dbq.OhlcvEodParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.OhlcvEod(ctx, dbq.OhlcvEodParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"statistics": func() (int, error) {
-				r, err := q.Statistics(ctx, dbq.StatisticsParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit, StatTypes: []int32{1}})
+				r, err := q.Statistics(ctx, dbq.StatisticsParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit, StatTypes: []int32{1}})
 				return n(len(r), err)
 			},
 			"status": func() (int, error) {
-				r, err := q.Status(ctx, dbq.StatusParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Status(ctx, dbq.StatusParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				if err == nil && len(r) == 1 && show(r[0].ActionName) != "pre_open" {
 					t.Errorf("status action name %v", show(r[0].ActionName))
 				}
 				return n(len(r), err)
 			},
 			"imbalance": func() (int, error) {
-				r, err := q.Imbalance(ctx, dbq.ImbalanceParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Imbalance(ctx, dbq.ImbalanceParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 			"definition": func() (int, error) {
-				r, err := q.Definitions(ctx, dbq.DefinitionsParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: limit})
+				r, err := q.Definitions(ctx, dbq.DefinitionsParams{Dataset: ds, InstrumentIds: ids, StartTs: from, EndTs: to, RowLimit: &limit})
 				return n(len(r), err)
 			},
 		}
@@ -450,7 +450,7 @@ func TestQueryPerTable(t *testing.T) {
 			}
 		}
 		// Outside the range, or another instrument: nothing.
-		if r, err := q.Trades(ctx, dbq.TradesParams{Dataset: ds, InstrumentIds: ids, StartTs: to, EndTs: to.Add(time.Hour), RowLimit: limit}); err != nil || len(r) != 0 {
+		if r, err := q.Trades(ctx, dbq.TradesParams{Dataset: ds, InstrumentIds: ids, StartTs: to, EndTs: to.Add(time.Hour), RowLimit: &limit}); err != nil || len(r) != 0 {
 			t.Errorf("trades out of range: %d, %v", len(r), err)
 		}
 		// Definitions leg 0 at a time, and as instruments.
@@ -482,11 +482,11 @@ func TestQueryPerTable(t *testing.T) {
 		if keys, err := q.DoneUnitKeys(ctx, dbq.DoneUnitKeysParams{UnitKeys: []string{"u1"}, TargetTable: "my_trades"}); err != nil || len(keys) != 0 {
 			t.Errorf("DoneUnitKeys into another table: %v, %v", keys, err)
 		}
-		qs, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run.RunID, RowLimit: 10})
+		qs, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run.RunID, RowLimit: ptr(int64(10))})
 		if err != nil || len(qs) != 1 || string(qs[0].Record) != `{"price": -1}` {
 			t.Errorf("Quarantine: %+v, %v", qs, err)
 		}
-		runs, err := q.Runs(ctx, dbq.RunsParams{Job: ptr("test"), RowLimit: 5})
+		runs, err := q.Runs(ctx, dbq.RunsParams{Job: ptr("test"), RowLimit: ptr(int64(5))})
 		if err != nil || len(runs) != 1 || runs[0].Status != "succeeded" || runs[0].FinishedAt == nil {
 			t.Errorf("Runs: %+v, %v", runs, err)
 		}

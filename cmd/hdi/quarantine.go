@@ -42,7 +42,7 @@ func newQuarantineListCmd(app *App) *cobra.Command {
 	var (
 		run    int64
 		unit   string
-		limit  int32
+		limit  int64
 		format string
 	)
 	cmd := &cobra.Command{
@@ -77,7 +77,7 @@ func newQuarantineListCmd(app *App) *cobra.Command {
 				if unit != "" {
 					up = &unit
 				}
-				rows, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run, UnitKey: up, RowLimit: limit})
+				rows, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run, UnitKey: up, RowLimit: &limit})
 				if err != nil {
 					return fmt.Errorf("quarantine of run %d: %w", run, err)
 				}
@@ -99,7 +99,7 @@ func newQuarantineListCmd(app *App) *cobra.Command {
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "list the rows of this run")
 	cmd.Flags().StringVar(&unit, "unit", "", "with --run: only this unit")
-	cmd.Flags().Int32Var(&limit, "limit", 100, "with --run: at most this many rows")
+	cmd.Flags().Int64Var(&limit, "limit", 100, "with --run: at most this many rows")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +14,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 	sqlfiles "github.com/hdi-dev/hdi/sql"
 )
 
@@ -106,6 +105,11 @@ func (a *App) queryConn(ctx context.Context) (*pgx.Conn, error) {
 		conn.Close(ctx)
 		return nil, err
 	}
+	// Queries read: a statement that writes fails, whatever the file says.
+	if _, err := conn.Exec(ctx, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("make the query session read-only: %w", err)
+	}
 	return conn, nil
 }
 
@@ -180,50 +184,98 @@ Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
 func newQueryListCmd(app *App) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the queries with their parameters and descriptions",
+		Use:   "list",
+		Short: "List the queries with their parameters and descriptions",
+		Long: `List every read query (built in and of the queries directory) with its
+parameters (? marks one that may be omitted) and the first sentence of its
+description. Parameter types come from PostgreSQL when a database is
+reachable (configured, or hdi's local cluster running); --format json gives
+them in full.`,
 		Example: "  hdi query list\n  hdi query list --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" {
+				return usageErrorf("--format %q: want table or json", format)
+			}
 			cat, err := app.queryCatalog()
 			if err != nil {
 				return err
 			}
 			qs := cat.Queries()
-			switch format {
-			case "json":
-				enc := json.NewEncoder(app.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(qs)
-			case "table", "":
-			default:
-				return usageErrorf("--format %q: want table or json", format)
+			if err := app.typeParams(cmd.Context(), qs); err != nil {
+				app.Logger.Info("parameter types are shown where the query files declare them: no database reachable", "why", err)
 			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPARAMETERS\tDESCRIPTION")
-			for _, q := range qs {
-				var ps []string
-				for _, p := range q.Params {
-					s := p.Name
-					if p.Type != "" {
-						s += " " + p.Type
-					}
-					if p.Optional {
-						s += "?"
-					}
-					ps = append(ps, s)
-				}
-				desc := q.Description
-				if len(desc) > 100 {
-					desc = desc[:99] + "…"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", q.Name, strings.Join(ps, ", "), desc)
+			if format == "json" {
+				return writeJSON(app, qs)
 			}
-			return tw.Flush()
+			return writeQueryTable(app.Stdout, qs)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table or json")
 	return cmd
+}
+
+// typeParams fills the parameter types of the queries from PostgreSQL,
+// without creating or starting a database.
+func (a *App) typeParams(ctx context.Context, qs []*query.Query) error {
+	url, _, err := a.statusDatabaseURL(ctx)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, q := range qs {
+		p, err := query.Prepare(ctx, conn, q)
+		if err != nil {
+			return err
+		}
+		q.Params = p.Params
+	}
+	return nil
+}
+
+// queryTableWidth is the widest line `query list` prints.
+const queryTableWidth = 120
+
+// writeQueryTable lists queries in three columns, each line at most
+// queryTableWidth wide: descriptions are cut to their first sentence and
+// to the room left.
+func writeQueryTable(w io.Writer, qs []*query.Query) error {
+	type row struct{ name, params, desc string }
+	rows := make([]row, len(qs))
+	nameW, paramW := len("NAME"), len("PARAMETERS")
+	for i, q := range qs {
+		var ps []string
+		for _, p := range q.Params {
+			s := p.Name
+			if p.Optional {
+				s += "?"
+			}
+			ps = append(ps, s)
+		}
+		desc, _, _ := strings.Cut(q.Description, ". ")
+		rows[i] = row{q.Name, strings.Join(ps, ", "), strings.TrimSuffix(desc, ".")}
+		nameW, paramW = max(nameW, len(q.Name)), max(paramW, len(rows[i].params))
+	}
+	paramW = min(paramW, 54)
+	descW := max(queryTableWidth-nameW-paramW-4, 20)
+	cut := func(s string, n int) string {
+		if r := []rune(s); len(r) > n {
+			return string(r[:n-1]) + "…"
+		}
+		return s
+	}
+	fmt.Fprintf(w, "%-*s  %-*s  %s\n", nameW, "NAME", paramW, "PARAMETERS", "DESCRIPTION")
+	for _, r := range rows {
+		line := fmt.Sprintf("%-*s  %-*s  %s", nameW, r.name, paramW, cut(r.params, paramW), cut(r.desc, descW))
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newSymbolQueryCmd builds `hdi query bars|trades|tbbo|statistics|definitions`.
@@ -267,22 +319,13 @@ raw symbol. --start and --end are dates (both included) or RFC 3339 instants
 				return usageErrorf("--symbols (-s) is required, e.g. -s ES.c.0,NQ.c.0")
 			}
 			if start == "" || end == "" {
-				return usageErrorf("--start and --end are required (YYYY-MM-DD, both included, or RFC 3339)")
+				return usageErrorf("--start and --end are required: dates (both included), RFC 3339 times, or relative (-7d, today)")
 			}
-			s, _, err := query.ParseTime(start)
+			rng, _, err := timerange.Parse(start, end, timerange.Options{StartField: "--start", EndField: "--end"})
 			if err != nil {
-				return usageErrorf("--start %s: not a date (want YYYY-MM-DD or RFC 3339)", start)
+				return usageError{err}
 			}
-			e, dateOnly, err := query.ParseTime(end)
-			if err != nil {
-				return usageErrorf("--end %s: not a date (want YYYY-MM-DD or RFC 3339)", end)
-			}
-			if dateOnly {
-				e = e.AddDate(0, 0, 1)
-			}
-			if !e.After(s) {
-				return usageErrorf("--end %s is before --start %s", end, start)
-			}
+			s, e := rng.Start, rng.End
 			name := map[string]string{"trades": "SymbolTrades", "tbbo": "SymbolTbbo", "statistics": "SymbolStatistics", "definitions": "SymbolDefinitions"}[kind]
 			values := map[string]any{"symbols": symbols, "start_ts": s, "end_ts": e}
 			switch kind {

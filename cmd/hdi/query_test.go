@@ -54,7 +54,7 @@ func TestQueryCommands(t *testing.T) {
 
 	// A bad parameter value: one line, usage... (exit 1: it is the query's error).
 	code, _, stderr = runCLI(t, env, "query", "SymbolBars1d", "--param", "dataset=X", "--param", "symbols=ES", "--param", "start_ts=2024-13-01", "--param", "end_ts=2024-01-01")
-	if code == 0 || !strings.Contains(stderr, "--param start_ts=2024-13-01: not a date (want YYYY-MM-DD or RFC 3339)") {
+	if code == 0 || !strings.Contains(stderr, "--param start_ts=2024-13-01: not a time (want YYYY-MM-DD, RFC 3339, today, yesterday, now, or -30d") {
 		t.Errorf("bad date: exit %d, %s", code, stderr)
 	}
 
@@ -67,13 +67,73 @@ func TestQueryCommands(t *testing.T) {
 		t.Errorf("override: exit %d %q", code, stdout)
 	}
 	code, stdout, _ = runCLI(t, env, "query", "list")
-	if code != 0 || !strings.Contains(stdout, "Runs") || !strings.Contains(stdout, "my own runs.") ||
-		!strings.Contains(stdout, "SymbolBars1m") || !strings.Contains(stdout, "symbols text[]") {
+	if code != 0 || !strings.Contains(stdout, "Runs") || !strings.Contains(stdout, "my own runs") ||
+		!strings.Contains(stdout, "SymbolBars1m") || !strings.Contains(stdout, "symbols, start_ts, end_ts, row_limit?") {
 		t.Errorf("list: exit %d\n%s", code, stdout)
 	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if n := len([]rune(line)); n > 120 {
+			t.Errorf("list line of %d characters: %s", n, line)
+		}
+	}
 	code, stdout, _ = runCLI(t, env, "query", "list", "--format", "json")
-	if code != 0 || !strings.Contains(stdout, `"name": "SymbolBars1m"`) {
-		t.Errorf("list json: exit %d", code)
+	if code != 0 || !strings.Contains(stdout, `"name": "SymbolBars1m"`) || !strings.Contains(stdout, `"type": "timestamptz"`) || strings.Contains(stdout, `"type": ""`) {
+		t.Errorf("list json: exit %d: every parameter must have its type", code)
 	}
 	_ = pgtest.EnvURL
+}
+
+// TestQueryReadsOnly: write statements are not offered, and a write that
+// hides in a CTE still fails (the session is read-only).
+func TestQueryReadsOnly(t *testing.T) {
+	url, pool := querytest.Migrated(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "w.sql"), []byte("-- name: Wipe :exec\nDELETE FROM runs;\n\n-- name: Sneaky :many\nWITH x AS (DELETE FROM runs RETURNING 1) SELECT * FROM x;\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "f.sql"), []byte("-- name: Fn :many\nSELECT pg_catalog.set_config('x.y', '1', false) AS v FROM (SELECT 1) s WHERE EXISTS (SELECT 1 FROM runs);\n"), 0o644)
+	env := map[string]string{"DATABASE_URL": url, "HDI_QUERIES_DIR": dir}
+	code, stdout, _ := runCLI(t, env, "query", "list")
+	if code != 0 || strings.Contains(stdout, "Wipe") || strings.Contains(stdout, "Sneaky") || strings.Contains(stdout, "CopyTrades") || strings.Contains(stdout, "RecordUnit") {
+		t.Errorf("list offers write statements:\n%s", stdout)
+	}
+	for _, name := range []string{"Wipe", "Sneaky", "CopyTrades", "FinishRun"} {
+		code, _, stderr := runCLI(t, env, "query", name)
+		if code == 0 || (!strings.Contains(stderr, "hdi query runs queries that read") && !strings.Contains(stderr, "no query named")) {
+			t.Errorf("%s: exit %d: %s", name, code, stderr)
+		}
+	}
+	if _, err := pool.Exec(t.Context(), `INSERT INTO runs (job) VALUES ('keep')`); err != nil {
+		t.Fatal(err)
+	}
+	// A function with a side effect runs in a read-only session.
+	os.WriteFile(filepath.Join(dir, "g.sql"), []byte("-- name: Ins :many\nSELECT * FROM (VALUES (1)) v(a) WHERE EXISTS (SELECT 1 FROM runs);\n"), 0o644)
+	if code, _, stderr := runCLI(t, env, "query", "Ins"); code != 0 {
+		t.Errorf("a read in a read-only session: %s", stderr)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs`); n != 1 {
+		t.Errorf("runs has %d rows", n)
+	}
+}
+
+// TestQueryRelativeDatesAndOptionalParams: queries take the same dates as
+// ingest (relative ones too), and sqlc.narg parameters may be omitted.
+func TestQueryRelativeDatesAndOptionalParams(t *testing.T) {
+	url, pool := querytest.Migrated(t)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO runs (job) VALUES ('a'), ('b')`); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": url}
+	if code, stdout, stderr := runCLI(t, env, "query", "Runs", "--format", "csv"); code != 0 || strings.Count(stdout, "\n") != 3 {
+		t.Errorf("Runs without row_limit: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, env, "query", "Runs", "--param", "row_limit=1", "--format", "csv"); code != 0 || strings.Count(stdout, "\n") != 2 {
+		t.Errorf("Runs with row_limit=1: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{
+		{"query", "SymbolBars1d", "--param", "dataset=GLBX.MDP3", "--param", "symbols=ES.c.0", "--param", "start_ts=-7d", "--param", "end_ts=today"},
+		{"query", "bars", "-s", "ESH1", "--dataset", "GLBX.MDP3", "--interval", "1d", "--start", "-1y", "--end", "yesterday"},
+	} {
+		if code, _, stderr := runCLI(t, env, args...); code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
 }

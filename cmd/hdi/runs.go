@@ -27,7 +27,7 @@ func newRunsCmd(app *App) *cobra.Command {
 	var (
 		format string
 		job    string
-		limit  int32
+		limit  int64
 	)
 	list := &cobra.Command{
 		Use:     "list",
@@ -43,7 +43,7 @@ func newRunsCmd(app *App) *cobra.Command {
 				if job != "" {
 					jp = &job
 				}
-				runs, err := dbq.New(pool).Runs(ctx, dbq.RunsParams{Job: jp, RowLimit: limit})
+				runs, err := dbq.New(pool).Runs(ctx, dbq.RunsParams{Job: jp, RowLimit: &limit})
 				if err != nil {
 					return fmt.Errorf("list runs: %w", err)
 				}
@@ -63,7 +63,7 @@ func newRunsCmd(app *App) *cobra.Command {
 	}
 	list.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	list.Flags().StringVar(&job, "job", "", "only runs of this job")
-	list.Flags().Int32Var(&limit, "limit", 20, "how many runs")
+	list.Flags().Int64Var(&limit, "limit", 20, "how many runs")
 
 	var showFormat string
 	show := &cobra.Command{

@@ -175,7 +175,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Ohlcv1dParams struct {
@@ -183,12 +183,12 @@ type Ohlcv1dParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Ohlcv1d: daily bars (UTC date).
 // Rows of ohlcv_1d for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Ohlcv1d(ctx context.Context, arg Ohlcv1dParams) ([]Ohlcv1d, error) {
 	rows, err := q.db.Query(ctx, ohlcv1d,
 		arg.Dataset,
@@ -234,7 +234,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Ohlcv1hParams struct {
@@ -242,12 +242,12 @@ type Ohlcv1hParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Ohlcv1h: one-hour bars.
 // Rows of ohlcv_1h for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Ohlcv1h(ctx context.Context, arg Ohlcv1hParams) ([]Ohlcv1h, error) {
 	rows, err := q.db.Query(ctx, ohlcv1h,
 		arg.Dataset,
@@ -293,7 +293,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Ohlcv1mParams struct {
@@ -301,12 +301,12 @@ type Ohlcv1mParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Ohlcv1m: one-minute bars.
 // Rows of ohlcv_1m for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Ohlcv1m(ctx context.Context, arg Ohlcv1mParams) ([]Ohlcv1m, error) {
 	rows, err := q.db.Query(ctx, ohlcv1m,
 		arg.Dataset,
@@ -353,7 +353,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Ohlcv1sParams struct {
@@ -361,14 +361,14 @@ type Ohlcv1sParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Bars: Databento's ohlcv schemas and the roll-ups (views on plain
 // PostgreSQL, continuous aggregates on TimescaleDB).
 // Ohlcv1s: one-second bars.
 // Rows of ohlcv_1s for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Ohlcv1s(ctx context.Context, arg Ohlcv1sParams) ([]Ohlcv1, error) {
 	rows, err := q.db.Query(ctx, ohlcv1s,
 		arg.Dataset,
@@ -414,7 +414,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type OhlcvEodParams struct {
@@ -422,12 +422,12 @@ type OhlcvEodParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // OhlcvEod: daily bars (trading session).
 // Rows of ohlcv_eod for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) OhlcvEod(ctx context.Context, arg OhlcvEodParams) ([]OhlcvEod, error) {
 	rows, err := q.db.Query(ctx, ohlcvEod,
 		arg.Dataset,

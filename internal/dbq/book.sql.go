@@ -16,7 +16,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Bbo1mParams struct {
@@ -24,12 +24,12 @@ type Bbo1mParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Bbo1m: BBO sampled each minute.
 // Rows of bbo_1m for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Bbo1m(ctx context.Context, arg Bbo1mParams) ([]Bbo1m, error) {
 	rows, err := q.db.Query(ctx, bbo1m,
 		arg.Dataset,
@@ -82,7 +82,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Bbo1sParams struct {
@@ -90,12 +90,12 @@ type Bbo1sParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Bbo1s: BBO sampled each second.
 // Rows of bbo_1s for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Bbo1s(ctx context.Context, arg Bbo1sParams) ([]Bbo1, error) {
 	rows, err := q.db.Query(ctx, bbo1s,
 		arg.Dataset,
@@ -148,7 +148,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Cbbo1mParams struct {
@@ -156,12 +156,12 @@ type Cbbo1mParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Cbbo1m: consolidated BBO sampled each minute.
 // Rows of cbbo_1m for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Cbbo1m(ctx context.Context, arg Cbbo1mParams) ([]Cbbo1m, error) {
 	rows, err := q.db.Query(ctx, cbbo1m,
 		arg.Dataset,
@@ -213,7 +213,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Cbbo1sParams struct {
@@ -221,12 +221,12 @@ type Cbbo1sParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Cbbo1s: consolidated BBO sampled each second.
 // Rows of cbbo_1s for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Cbbo1s(ctx context.Context, arg Cbbo1sParams) ([]Cbbo1, error) {
 	rows, err := q.db.Query(ctx, cbbo1s,
 		arg.Dataset,
@@ -278,7 +278,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Cmbp1Params struct {
@@ -286,12 +286,12 @@ type Cmbp1Params struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Cmbp1: consolidated top-of-book events.
 // Rows of cmbp_1 for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Cmbp1(ctx context.Context, arg Cmbp1Params) ([]Cmbp1, error) {
 	rows, err := q.db.Query(ctx, cmbp1,
 		arg.Dataset,
@@ -346,7 +346,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type MboParams struct {
@@ -354,13 +354,13 @@ type MboParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Order book schemas: mbo, mbp-1, mbp-10, tbbo, bbo, cmbp-1, tcbbo, cbbo.
 // Mbo: market-by-order events.
 // Rows of mbo for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Mbo(ctx context.Context, arg MboParams) ([]Mbo, error) {
 	rows, err := q.db.Query(ctx, mbo,
 		arg.Dataset,
@@ -411,7 +411,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Mbp1Params struct {
@@ -419,12 +419,12 @@ type Mbp1Params struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Mbp1: top-of-book events.
 // Rows of mbp_1 for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Mbp1(ctx context.Context, arg Mbp1Params) ([]Mbp1, error) {
 	rows, err := q.db.Query(ctx, mbp1,
 		arg.Dataset,
@@ -480,7 +480,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type Mbp10Params struct {
@@ -488,12 +488,12 @@ type Mbp10Params struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Mbp10: 10-level book events.
 // Rows of mbp_10 for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Mbp10(ctx context.Context, arg Mbp10Params) ([]Mbp10, error) {
 	rows, err := q.db.Query(ctx, mbp10,
 		arg.Dataset,
@@ -698,7 +698,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type TbboParams struct {
@@ -706,12 +706,12 @@ type TbboParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Tbbo: trades with the BBO before each.
 // Rows of tbbo for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Tbbo(ctx context.Context, arg TbboParams) ([]Tbbo, error) {
 	rows, err := q.db.Query(ctx, tbbo,
 		arg.Dataset,
@@ -767,7 +767,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type TcbboParams struct {
@@ -775,12 +775,12 @@ type TcbboParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Tcbbo: trades with the consolidated BBO before each.
 // Rows of tcbbo for a dataset and instrument ids in the half-open time range
-// [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Tcbbo(ctx context.Context, arg TcbboParams) ([]Tcbbo, error) {
 	rows, err := q.db.Query(ctx, tcbbo,
 		arg.Dataset,

@@ -48,13 +48,13 @@ SELECT quarantine_id, run_id, unit_key, target_table, rule, severity, message, f
 WHERE run_id = $1
   AND ($2::text IS NULL OR unit_key = $2::text)
 ORDER BY quarantine_id
-LIMIT $3
+LIMIT $3::bigint
 `
 
 type QuarantineParams struct {
 	RunID    int64   `json:"run_id"`
 	UnitKey  *string `json:"unit_key"`
-	RowLimit int32   `json:"row_limit"`
+	RowLimit *int64  `json:"row_limit"`
 }
 
 // Quarantine: quarantined records of a run, optionally of one unit.
@@ -140,12 +140,12 @@ const runs = `-- name: Runs :many
 SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs
 WHERE ($1::text IS NULL OR job = $1::text)
 ORDER BY started_at DESC, run_id DESC
-LIMIT $2
+LIMIT $2::bigint
 `
 
 type RunsParams struct {
 	Job      *string `json:"job"`
-	RowLimit int32   `json:"row_limit"`
+	RowLimit *int64  `json:"row_limit"`
 }
 
 // Runs: the latest runs, newest first, of one job or (job NULL) of all.

@@ -17,7 +17,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id, leg_index
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type DefinitionsParams struct {
@@ -25,7 +25,7 @@ type DefinitionsParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Instrument definitions (schema definition) and the instruments view.

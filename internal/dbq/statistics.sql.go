@@ -139,7 +139,7 @@ WHERE dataset = $1
   AND ts >= $3 AND ts < $4
   AND ($5::integer[] IS NULL OR stat_type = ANY($5::integer[]))
 ORDER BY ts, instrument_id, stat_type
-LIMIT $6
+LIMIT $6::bigint
 `
 
 type StatisticsParams struct {
@@ -148,7 +148,7 @@ type StatisticsParams struct {
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
 	StatTypes     []int32   `json:"stat_types"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Venue statistics (schema statistics).
@@ -205,7 +205,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id, stat_type
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type StatisticsDecimalParams struct {
@@ -213,7 +213,7 @@ type StatisticsDecimalParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // StatisticsDecimal: statistics with the stat type's name, an exact decimal

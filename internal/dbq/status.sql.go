@@ -16,7 +16,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type ImbalanceParams struct {
@@ -24,7 +24,7 @@ type ImbalanceParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Imbalance: auction imbalances for a dataset and instrument ids in
@@ -93,7 +93,7 @@ WHERE s.dataset = $1
   AND s.instrument_id = ANY($2::bigint[])
   AND s.ts >= $3 AND s.ts < $4
 ORDER BY s.ts, s.instrument_id
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type StatusParams struct {
@@ -101,7 +101,7 @@ type StatusParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 type StatusRow struct {

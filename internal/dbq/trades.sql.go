@@ -105,7 +105,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id, sequence
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type TradesParams struct {
@@ -113,12 +113,12 @@ type TradesParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // Trades (schema trades).
 // Trades: rows of trades for a dataset and instrument ids in the half-open
-// time range [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+// time range [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 func (q *Queries) Trades(ctx context.Context, arg TradesParams) ([]Trade, error) {
 	rows, err := q.db.Query(ctx, trades,
 		arg.Dataset,
@@ -168,7 +168,7 @@ WHERE dataset = $1
   AND instrument_id = ANY($2::bigint[])
   AND ts >= $3 AND ts < $4
 ORDER BY ts, instrument_id, sequence
-LIMIT $5
+LIMIT $5::bigint
 `
 
 type TradesDecimalParams struct {
@@ -176,7 +176,7 @@ type TradesDecimalParams struct {
 	InstrumentIds []int64   `json:"instrument_ids"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
-	RowLimit      int32     `json:"row_limit"`
+	RowLimit      *int64    `json:"row_limit"`
 }
 
 // TradesDecimal: the same rows as Trades with exact decimal prices and

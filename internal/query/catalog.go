@@ -50,6 +50,41 @@ type Query struct {
 	Params []Param `json:"params"`
 	// SQL is the statement as written (named parameters, comments).
 	SQL string `json:"-"`
+	// Writes names the statement's write command (INSERT, UPDATE, ...) when
+	// it is not a read: such a file is not offered (hdi query reads only).
+	Writes string `json:"-"`
+}
+
+// writeKeywords start statements that change data or schema.
+var writeKeywords = map[string]bool{
+	"INSERT": true, "UPDATE": true, "DELETE": true, "MERGE": true, "TRUNCATE": true, "COPY": true,
+	"CREATE": true, "DROP": true, "ALTER": true, "GRANT": true, "REVOKE": true, "CALL": true, "DO": true,
+	"VACUUM": true, "REINDEX": true, "CLUSTER": true, "REFRESH": true, "LOCK": true, "SET": true, "RESET": true,
+	"COMMENT": true, "SECURITY": true, "IMPORT": true, "LOAD": true, "DISCARD": true,
+}
+
+var (
+	sqlComment  = regexp.MustCompile(`(?s)--[^\n]*|/\*.*?\*/`)
+	sqlWord     = regexp.MustCompile(`[A-Za-z_]+`)
+	dataCTEWord = regexp.MustCompile(`(?i)\bAS\s*(?:NOT\s+)?(?:MATERIALIZED\s*)?\(\s*(INSERT|UPDATE|DELETE|MERGE)\b`)
+)
+
+// writeCommand returns the write command a statement runs ("" for a read):
+// its first keyword, or a data-modifying WITH clause. The query command also
+// runs every statement in a read-only transaction, so a write missed here
+// still fails.
+func writeCommand(sql string) string {
+	body := sqlComment.ReplaceAllString(sql, " ")
+	first := strings.ToUpper(sqlWord.FindString(body))
+	if writeKeywords[first] {
+		return first
+	}
+	if first == "WITH" {
+		if m := dataCTEWord.FindStringSubmatch(body); m != nil {
+			return strings.ToUpper(m[1])
+		}
+	}
+	return ""
 }
 
 // Param returns the parameter named name, or nil.
@@ -240,25 +275,40 @@ func (c *Catalog) add(source string, src []byte) error {
 		return err
 	}
 	for _, q := range qs {
+		q.Writes = writeCommand(q.SQL)
 		c.byName[q.Name] = q
 	}
 	return nil
 }
 
-// Queries returns every query, sorted by name.
+// Queries returns every read query, sorted by name.
 func (c *Catalog) Queries() []*Query {
 	out := make([]*Query, 0, len(c.byName))
 	for _, q := range c.byName {
-		out = append(out, q)
+		if q.Writes == "" {
+			out = append(out, q)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// Lookup finds a query by name (exact, else case-insensitive), or reads a
-// .sql file given by path; pick chooses among a file's queries (needed when
-// it has more than one). The error of an unknown name lists close names.
+// Lookup finds a read query by name (exact, else case-insensitive), or
+// reads a .sql file given by path; pick chooses among a file's queries
+// (needed when it has more than one). The error of an unknown name lists
+// close names; a statement that writes is refused.
 func (c *Catalog) Lookup(name, pick string) (*Query, error) {
+	q, err := c.lookup(name, pick)
+	if err != nil {
+		return nil, err
+	}
+	if w := writeCommand(q.SQL); w != "" {
+		return nil, fmt.Errorf("query %s (%s) runs %s: hdi query runs queries that read; change data with a migration or an ingest job", q.Name, q.Source, w)
+	}
+	return q, nil
+}
+
+func (c *Catalog) lookup(name, pick string) (*Query, error) {
 	if strings.HasSuffix(name, ".sql") || strings.ContainsRune(name, os.PathSeparator) {
 		src, err := os.ReadFile(name)
 		if err != nil {
@@ -290,8 +340,8 @@ func (c *Catalog) Lookup(name, pick string) (*Query, error) {
 		}
 	}
 	all := make([]string, 0, len(c.byName))
-	for n := range c.byName {
-		all = append(all, n)
+	for _, q := range c.Queries() {
+		all = append(all, q.Name)
 	}
 	msg := fmt.Sprintf("no query named %q", name)
 	if s := Suggest(name, all, 5); len(s) > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hdi-dev/hdi/internal/fixedpoint"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // EndParam reports whether a timestamptz parameter of this name is an
@@ -64,17 +65,18 @@ func ParseValue(name, typeName string, oid uint32, text string) (any, error) {
 		}
 		return v, nil
 	case pgtype.DateOID:
-		t, err := time.Parse("2006-01-02", strings.TrimSpace(text))
-		if err != nil {
-			return nil, bad("not a date (want YYYY-MM-DD)")
+		p, err := timerange.ParsePoint(name, text, Now())
+		if err != nil || !p.DateOnly {
+			return nil, bad("not a date (want YYYY-MM-DD, today, yesterday or -Nd/-Nw/-Nmo/-Ny)")
 		}
-		return t, nil
+		return p.Time, nil
 	case pgtype.TimestamptzOID, pgtype.TimestampOID:
-		t, dateOnly, err := ParseTime(text)
+		p, err := timerange.ParsePoint(name, text, Now())
 		if err != nil {
-			return nil, bad("not a date (want YYYY-MM-DD or RFC 3339)")
+			return nil, bad("not a time (want YYYY-MM-DD, RFC 3339, today, yesterday, now, or -30d, -2w, -6mo, -1y, -12h)")
 		}
-		if dateOnly && EndParam(name) {
+		t := p.Time
+		if p.DateOnly && EndParam(name) {
 			t = t.AddDate(0, 0, 1)
 		}
 		return t, nil
@@ -100,19 +102,8 @@ func ParseValue(name, typeName string, oid uint32, text string) (any, error) {
 	return text, nil
 }
 
-// ParseTime reads YYYY-MM-DD (midnight UTC; dateOnly true) or RFC 3339 with
-// optional fractional seconds.
-func ParseTime(text string) (t time.Time, dateOnly bool, err error) {
-	s := strings.TrimSpace(text)
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, true, nil
-	}
-	t, err = time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("%q is not a date (want YYYY-MM-DD or RFC 3339)", text)
-	}
-	return t, false, nil
-}
+// Now is the clock relative dates (today, -7d) resolve against.
+var Now = time.Now
 
 func splitList(s string) []string {
 	out := []string{}

@@ -239,7 +239,7 @@ func TestParamErrors(t *testing.T) {
 		values map[string]any
 		want   string
 	}{
-		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-13-01", "end_ts": "2024-01-02"}, "--param start_ts=2024-13-01: not a date (want YYYY-MM-DD or RFC 3339)"},
+		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-13-01", "end_ts": "2024-01-02"}, "--param start_ts=2024-13-01: not a time (want YYYY-MM-DD, RFC 3339, today, yesterday, now, or -30d, -2w, -6mo, -1y, -12h)"},
 		{map[string]any{"dataset": "D"}, "needs --param for symbols (text[]), start_ts (timestamptz), end_ts (timestamptz)"},
 		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-01-01", "end_ts": "2024-01-02", "bogus": "1"}, "has no parameter bogus"},
 		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-01-01", "end_ts": "2024-01-02", "row_limit": "ten"}, "--param row_limit=ten: not an integer"},

@@ -3,58 +3,58 @@
 
 -- Ohlcv1s: one-second bars.
 -- Rows of ohlcv_1s for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Ohlcv1s :many
 SELECT * FROM ohlcv_1s
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Ohlcv1m: one-minute bars.
 -- Rows of ohlcv_1m for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Ohlcv1m :many
 SELECT * FROM ohlcv_1m
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Ohlcv1h: one-hour bars.
 -- Rows of ohlcv_1h for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Ohlcv1h :many
 SELECT * FROM ohlcv_1h
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Ohlcv1d: daily bars (UTC date).
 -- Rows of ohlcv_1d for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Ohlcv1d :many
 SELECT * FROM ohlcv_1d
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- OhlcvEod: daily bars (trading session).
 -- Rows of ohlcv_eod for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: OhlcvEod :many
 SELECT * FROM ohlcv_eod
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Bars5m: 5-minute bars rolled up from ohlcv_1m.
 -- Bars for a dataset and instrument ids with bucket start in [start_ts, end_ts).

@@ -2,113 +2,113 @@
 
 -- Mbo: market-by-order events.
 -- Rows of mbo for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Mbo :many
 SELECT * FROM mbo
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Mbp1: top-of-book events.
 -- Rows of mbp_1 for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Mbp1 :many
 SELECT * FROM mbp_1
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Mbp10: 10-level book events.
 -- Rows of mbp_10 for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Mbp10 :many
 SELECT * FROM mbp_10
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Tbbo: trades with the BBO before each.
 -- Rows of tbbo for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Tbbo :many
 SELECT * FROM tbbo
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Bbo1s: BBO sampled each second.
 -- Rows of bbo_1s for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Bbo1s :many
 SELECT * FROM bbo_1s
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Bbo1m: BBO sampled each minute.
 -- Rows of bbo_1m for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Bbo1m :many
 SELECT * FROM bbo_1m
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Cmbp1: consolidated top-of-book events.
 -- Rows of cmbp_1 for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Cmbp1 :many
 SELECT * FROM cmbp_1
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Tcbbo: trades with the consolidated BBO before each.
 -- Rows of tcbbo for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Tcbbo :many
 SELECT * FROM tcbbo
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Cbbo1s: consolidated BBO sampled each second.
 -- Rows of cbbo_1s for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Cbbo1s :many
 SELECT * FROM cbbo_1s
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Cbbo1m: consolidated BBO sampled each minute.
 -- Rows of cbbo_1m for a dataset and instrument ids in the half-open time range
--- [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Cbbo1m :many
 SELECT * FROM cbbo_1m
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- SymbolTbbo: trades with the best bid and offer just before each (tbbo) of
 -- symbols resolved per day; prices in 1e-9 units, times in ns.

@@ -10,7 +10,7 @@ SELECT * FROM runs WHERE run_id = @run_id;
 SELECT * FROM runs
 WHERE (sqlc.narg(job)::text IS NULL OR job = sqlc.narg(job)::text)
 ORDER BY started_at DESC, run_id DESC
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Units: the units of a run.
 -- name: Units :many
@@ -22,7 +22,7 @@ SELECT * FROM quarantine
 WHERE run_id = @run_id
   AND (sqlc.narg(unit_key)::text IS NULL OR unit_key = sqlc.narg(unit_key)::text)
 ORDER BY quarantine_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- QuarantineSummary: rejected records per table, rule and severity.
 -- name: QuarantineSummary :many

@@ -8,7 +8,7 @@ WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id, leg_index
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- InstrumentAt: the definition of an instrument valid at a time (the latest
 -- one received at or before it), leg 0 for spreads.

@@ -9,7 +9,7 @@ WHERE dataset = @dataset
   AND ts >= @start_ts AND ts < @end_ts
   AND (sqlc.narg(stat_types)::integer[] IS NULL OR stat_type = ANY(sqlc.narg(stat_types)::integer[]))
 ORDER BY ts, instrument_id, stat_type
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- StatisticsDecimal: statistics with the stat type's name, an exact decimal
 -- price and nanosecond ISO 8601 times (statistics_v).
@@ -19,7 +19,7 @@ WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id, stat_type
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- StatTypes: the statistics code table.
 -- name: StatTypes :many

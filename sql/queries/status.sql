@@ -11,7 +11,7 @@ WHERE s.dataset = @dataset
   AND s.instrument_id = ANY(@instrument_ids::bigint[])
   AND s.ts >= @start_ts AND s.ts < @end_ts
 ORDER BY s.ts, s.instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- Imbalance: auction imbalances for a dataset and instrument ids in
 -- [start_ts, end_ts) of ts.
@@ -21,4 +21,4 @@ WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;

@@ -1,14 +1,14 @@
 -- Trades (schema trades).
 
 -- Trades: rows of trades for a dataset and instrument ids in the half-open
--- time range [start_ts, end_ts) of ts, in time order; at most row_limit rows.
+-- time range [start_ts, end_ts) of ts, in time order; at most row_limit rows (NULL: all).
 -- name: Trades :many
 SELECT * FROM trades
 WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id, sequence
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- TradesDecimal: the same rows as Trades with exact decimal prices and
 -- nanosecond ISO 8601 times (trades_v).
@@ -18,7 +18,7 @@ WHERE dataset = @dataset
   AND instrument_id = ANY(@instrument_ids::bigint[])
   AND ts >= @start_ts AND ts < @end_ts
 ORDER BY ts, instrument_id, sequence
-LIMIT @row_limit;
+LIMIT sqlc.narg(row_limit)::bigint;
 
 -- SymbolTrades: trades of symbols resolved per day (see bars.sql), with the
 -- symbol asked for, the instrument id and the contract's raw symbol; prices
