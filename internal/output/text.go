@@ -200,13 +200,17 @@ func isFinite(f float64) bool { return f-f == 0 }
 // tableWriter aligns columns for people. It buffers the first TableSample
 // rows to size the columns (each capped at MaxWidth); longer values, and
 // later rows wider than their column, are cut and end in "…". Numbers are
-// right-aligned; NULL is empty.
+// right-aligned; NULL is empty. Decimals (prices) read as people write
+// them: trailing zeros of the fraction dropped (5100.25, 5100), aligned on
+// the decimal point. Every other format keeps every digit.
 type tableWriter struct {
 	w       *bufio.Writer
 	opts    Options
 	cols    []Column
 	widths  []int
 	right   []bool
+	decimal []bool
+	fracW   []int // widest fraction (with its point) of each decimal column
 	pending [][]string
 	started bool
 	buf     []byte
@@ -220,14 +224,35 @@ func (t *tableWriter) begin(cols []Column) error {
 	t.cols = cols
 	t.widths = make([]int, len(cols))
 	t.right = make([]bool, len(cols))
+	t.decimal = make([]bool, len(cols))
+	t.fracW = make([]int, len(cols))
 	for i, c := range cols {
 		t.widths[i] = utf8.RuneCountInString(c.Name)
 		switch c.Kind {
-		case KindInt, KindFloat, KindFixed, KindDecimal:
+		case KindInt, KindFloat:
 			t.right[i] = true
+		case KindFixed, KindDecimal:
+			t.right[i], t.decimal[i] = true, true
 		}
 	}
 	return nil
+}
+
+// trimDecimal drops the trailing zeros of a decimal's fraction, and its
+// point when nothing is left: 5100.250000000 is 5100.25, 12.000 is 12.
+func trimDecimal(s string) string {
+	if !strings.Contains(s, ".") || strings.ContainsAny(s, "eE") {
+		return s
+	}
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
+
+// fracLen is the length of a decimal's fraction with its point ("" for none).
+func fracLen(s string) int {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return len(s) - i
+	}
+	return 0
 }
 
 func (t *tableWriter) format(cells []cell) []string {
@@ -237,6 +262,9 @@ func (t *tableWriter) format(cells []cell) []string {
 		s := string(t.buf)
 		if bytes.ContainsAny(t.buf, "\n\r\t") {
 			s = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
+		}
+		if t.decimal[i] {
+			s = trimDecimal(s)
 		}
 		out[i] = s
 	}
@@ -248,8 +276,8 @@ func (t *tableWriter) row(cells []cell) error {
 	if !t.started {
 		t.pending = append(t.pending, vals)
 		for i, v := range vals {
-			if n := utf8.RuneCountInString(v); n > t.widths[i] {
-				t.widths[i] = min(n, t.opts.MaxWidth)
+			if t.decimal[i] {
+				t.fracW[i] = max(t.fracW[i], fracLen(v))
 			}
 		}
 		if len(t.pending) >= t.opts.TableSample {
@@ -257,11 +285,32 @@ func (t *tableWriter) row(cells []cell) error {
 		}
 		return nil
 	}
-	return t.line(vals)
+	return t.line(t.alignPoints(vals))
+}
+
+// alignPoints pads each decimal's fraction to its column's widest, so the
+// points line up under right alignment.
+func (t *tableWriter) alignPoints(vals []string) []string {
+	for i, v := range vals {
+		if t.decimal[i] && v != "" {
+			pad := t.fracW[i] - fracLen(v)
+			if pad > 0 {
+				vals[i] = v + strings.Repeat(" ", pad)
+			}
+		}
+	}
+	return vals
 }
 
 func (t *tableWriter) flushPending() error {
 	t.started = true
+	for _, r := range t.pending {
+		for i, v := range t.alignPoints(r) {
+			if n := utf8.RuneCountInString(v); n > t.widths[i] {
+				t.widths[i] = min(n, t.opts.MaxWidth)
+			}
+		}
+	}
 	names := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		names[i] = c.Name
