@@ -70,7 +70,7 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 	app := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Logger: slog.New(slog.DiscardHandler), Redactor: &logging.Redactor{}, env: env}
 	root := newRootCmd(app)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
+	cmd, err := root.ExecuteContextC(context.Background())
 	if err == nil {
 		return exitOK
 	}
@@ -80,8 +80,12 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 	msg := app.Redactor.Scrub(err.Error())
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsageError(err) {
+		path := "hdi"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
 		fmt.Fprintf(stderr, "hdi: %s\n", msg)
-		fmt.Fprintf(stderr, "Run 'hdi --help' for usage.\n")
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "hdi: %s\n", msg)

@@ -32,8 +32,11 @@ func TestExitCodes(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"nosuchcommand"}, exitUsage, `unknown command "nosuchcommand"`},
-		{[]string{"version", "--nosuchflag"}, exitUsage, "unknown flag: --nosuchflag"},
+		{[]string{"nosuchcommand"}, exitUsage, "unknown command \"nosuchcommand\"\nRun 'hdi --help' for usage."},
+		{[]string{"version", "--nosuchflag"}, exitUsage, "unknown flag: --nosuchflag\nRun 'hdi version --help' for usage."},
+		{[]string{"query", "list", "--format", "xml"}, exitUsage, "Run 'hdi query list --help' for usage."},
+		{[]string{"ingest", "--provider", "databento", "--chunk", "day"}, exitUsage, "--chunk: chunk length \"day\": use 1d"},
+		{[]string{"ingest", "--provider", "csv", "prices.csv"}, exitUsage, "unexpected argument \"prices.csv\": ingest takes its input from flags (did you mean --file prices.csv?)"},
 		{[]string{"migrate"}, exitUsage, "needs a subcommand"},
 		{[]string{"migrate", "bogus"}, exitUsage, "bogus"},
 		{[]string{"version", "--format", "xml"}, exitUsage, "--format must be text or json"},

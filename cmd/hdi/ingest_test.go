@@ -324,6 +324,11 @@ rules:
 	if lines := strings.Count(out, "\n"); int64(lines) != quarantined {
 		t.Fatalf("export wrote %d lines, want %d", lines, quarantined)
 	}
+	for _, args := range [][]string{{"quarantine", "export", "--run", "9999"}, {"quarantine", "list", "--run", "9999"}, {"quarantine", "retry", "--run", "9999"}} {
+		if code, out, stderr := runCLI(t, env, args...); code != 1 || out != "" || !strings.Contains(stderr, "no run 9999: see `hdi runs list`") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %s", args, code, out, stderr)
+		}
+	}
 
 	// Relax the rule, retry: every row is loaded once and marked retried.
 	if err := os.WriteFile(job, []byte(strings.Replace(body, "max: 18", "max: 100", 1)), 0o600); err != nil {
@@ -338,6 +343,11 @@ rules:
 	}
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE retried_at IS NULL`); n != 0 {
 		t.Fatalf("%d quarantined rows not marked retried", n)
+	}
+	// The run's counts follow the retry.
+	if q, ins := pgtest.Scalar[int64](t, pool, `SELECT rows_quarantined FROM runs WHERE run_id = 1`),
+		pgtest.Scalar[int64](t, pool, `SELECT rows_inserted FROM runs WHERE run_id = 1`); q != 0 || ins != loaded+quarantined {
+		t.Fatalf("run 1 after the retry: %d quarantined, %d inserted; want 0 and %d", q, ins, loaded+quarantined)
 	}
 	_, stderr = mustRun(t, env, "quarantine", "retry", "--run", "1", "--job", job)
 	if !strings.Contains(stderr, "retried 0 quarantined rows") {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -18,9 +17,9 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/runner"
-	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 func init() { addCommand(newQuarantineCmd) }
@@ -77,6 +76,9 @@ func newQuarantineListCmd(app *App) *cobra.Command {
 				if unit != "" {
 					up = &unit
 				}
+				if err := requireRun(ctx, q, run); err != nil {
+					return err
+				}
 				rows, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run, UnitKey: up, RowLimit: &limit})
 				if err != nil {
 					return fmt.Errorf("quarantine of run %d: %w", run, err)
@@ -123,11 +125,7 @@ func newQuarantineShowCmd(app *App) *cobra.Command {
 				return usageErrorf("ID must be a number, not %q", args[0])
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
-				rows, err := pool.Query(ctx, `SELECT * FROM quarantine WHERE quarantine_id = $1`, id)
-				if err != nil {
-					return fmt.Errorf("quarantined row %d: %w", id, err)
-				}
-				row, err := pgx.CollectOneRow(rows, pgx.RowToStructByName[dbq.Quarantine])
+				row, err := dbq.New(pool).GetQuarantined(ctx, id)
 				if errors.Is(err, pgx.ErrNoRows) {
 					return fmt.Errorf("no quarantined row %d: see `hdi quarantine list --run RUN`", id)
 				}
@@ -142,8 +140,8 @@ func newQuarantineShowCmd(app *App) *cobra.Command {
 
 func newQuarantineExportCmd(app *App) *cobra.Command {
 	var (
-		run    int64
-		output string
+		run     int64
+		outPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "export --run ID",
@@ -156,43 +154,45 @@ func newQuarantineExportCmd(app *App) *cobra.Command {
 				return usageErrorf("--run is required")
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
-				var w io.Writer = app.Stdout
-				if output != "" {
-					f, err := os.Create(output)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					w = f
+				q := dbq.New(pool)
+				if err := requireRun(ctx, q, run); err != nil {
+					return err
 				}
-				bw := bufio.NewWriter(w)
-				rows, err := pool.Query(ctx, `SELECT * FROM quarantine WHERE run_id = $1 ORDER BY quarantine_id`, run)
+				rows, err := q.Quarantine(ctx, dbq.QuarantineParams{RunID: run})
 				if err != nil {
 					return fmt.Errorf("export quarantine of run %d: %w", run, err)
 				}
-				defer rows.Close()
-				enc := json.NewEncoder(bw)
-				n := 0
-				for rows.Next() {
-					q, err := pgx.RowToStructByName[dbq.Quarantine](rows)
-					if err != nil {
+				var w io.Writer = app.Stdout
+				var file *output.AtomicFile
+				if outPath != "" {
+					if file, err = output.CreateAtomic(outPath); err != nil {
 						return err
 					}
-					if err := enc.Encode(q); err != nil {
-						return err
-					}
-					n++
+					defer file.Abort()
+					w = file
 				}
-				if err := rows.Err(); err != nil {
+				bw := bufio.NewWriter(w)
+				enc := json.NewEncoder(bw)
+				for _, r := range rows {
+					if err := enc.Encode(r); err != nil {
+						return err
+					}
+				}
+				if err := bw.Flush(); err != nil {
 					return err
 				}
-				app.Logger.Info("exported quarantined rows", "run", run, "rows", n)
-				return bw.Flush()
+				if file != nil {
+					if err := file.Commit(); err != nil {
+						return err
+					}
+				}
+				app.Logger.Info("exported quarantined rows", "run", run, "rows", len(rows))
+				return nil
 			})
 		},
 	}
 	cmd.Flags().Int64Var(&run, "run", 0, "the run whose rows to export")
-	cmd.Flags().StringVar(&output, "output", "", "write to this file instead of stdout")
+	cmd.Flags().StringVar(&outPath, "output", "", "write to this file instead of stdout")
 	return cmd
 }
 
@@ -217,6 +217,9 @@ the source and run the job again with --force.`,
 				return usageErrorf("--run is required")
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				if err := requireRun(ctx, dbq.New(pool), run); err != nil {
+					return err
+				}
 				name := job
 				if name == "" {
 					r, err := dbq.New(pool).GetRun(ctx, run)
@@ -231,8 +234,7 @@ the source and run the job again with --force.`,
 				}
 				host := pluginhost.New(app.pluginHostOptions())
 				defer host.Close()
-				r := runner.New(runner.Options{Pool: pool, Logger: app.Logger, ProviderConfig: app.Config.ProviderConfig,
-					Open: func(ctx context.Context, n string) (sdk.Provider, error) { return host.Open(ctx, n) }})
+				r := app.newRunner(pool, host, runner.Options{})
 				res, err := r.RetryQuarantine(ctx, j, run)
 				fmt.Fprintf(app.Stderr, "retried %d quarantined rows of run %d: %d loaded, %d already present, %d still rejected, %d unparsed source records skipped\n",
 					res.Checked, run, res.Loaded, res.Deduplicated, res.StillRejected, res.Skipped)
@@ -243,4 +245,16 @@ the source and run the job again with --force.`,
 	cmd.Flags().Int64Var(&run, "run", 0, "the run whose quarantined rows to retry")
 	cmd.Flags().StringVar(&job, "job", "", "job name or file whose rules and mapping to use (default: the run's job)")
 	return cmd
+}
+
+// requireRun fails with a clear message when there is no such run.
+func requireRun(ctx context.Context, q *dbq.Queries, run int64) error {
+	_, err := q.GetRun(ctx, run)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("no run %d: see `hdi runs list`", run)
+	}
+	if err != nil {
+		return fmt.Errorf("run %d: %w", run, err)
+	}
+	return nil
 }

@@ -10,6 +10,30 @@ import (
 	"time"
 )
 
+const getQuarantined = `-- name: GetQuarantined :one
+SELECT quarantine_id, run_id, unit_key, target_table, rule, severity, message, field, record, created_at, retried_at FROM quarantine WHERE quarantine_id = $1
+`
+
+// GetQuarantined: one quarantined record.
+func (q *Queries) GetQuarantined(ctx context.Context, quarantineID int64) (Quarantine, error) {
+	row := q.db.QueryRow(ctx, getQuarantined, quarantineID)
+	var i Quarantine
+	err := row.Scan(
+		&i.QuarantineID,
+		&i.RunID,
+		&i.UnitKey,
+		&i.TargetTable,
+		&i.Rule,
+		&i.Severity,
+		&i.Message,
+		&i.Field,
+		&i.Record,
+		&i.CreatedAt,
+		&i.RetriedAt,
+	)
+	return i, err
+}
+
 const getRun = `-- name: GetRun :one
 
 SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs WHERE run_id = $1

@@ -32,3 +32,7 @@ FROM quarantine
 WHERE (sqlc.narg(run_id)::bigint IS NULL OR run_id = sqlc.narg(run_id)::bigint)
 GROUP BY target_table, rule, severity
 ORDER BY target_table, rule, severity;
+
+-- GetQuarantined: one quarantined record.
+-- name: GetQuarantined :one
+SELECT * FROM quarantine WHERE quarantine_id = @quarantine_id;
