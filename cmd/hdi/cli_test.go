@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
 // runCLI runs hdi in process with the given environment.
@@ -137,6 +139,24 @@ func TestSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("hdi %v printed a secret:\nstdout: %s\nstderr: %s", args, out, stderr)
 			}
 		}
+	}
+}
+
+// TestProviderEnvSecretsListed: config show lists the provider settings
+// taken from the variables providers declare, secrets masked; status shows
+// each plugin's version; neither prints the key.
+func TestProviderEnvSecretsListed(t *testing.T) {
+	const key = "db-ENVKEYSECRET0123456789"
+	env := map[string]string{"DATABENTO_API_KEY": key, "DATABENTO_BASE_URL": "http://127.0.0.1:9", "HDI_PLUGIN_PATH": testbin.Dir(t),
+		"DATABASE_URL": "postgres://hdi@127.0.0.1:1/hdi?sslmode=disable"}
+	code, out, stderr := runCLI(t, env, "config", "show")
+	if code != 0 || !strings.Contains(out, "providers.databento.api_key") || !strings.Contains(out, "env DATABENTO_API_KEY") ||
+		!strings.Contains(out, "http://127.0.0.1:9") || strings.Contains(out+stderr, key) {
+		t.Errorf("config show: exit %d\n%s%s", code, out, stderr)
+	}
+	_, out, stderr = runCLI(t, env, "status")
+	if !strings.Contains(out, "databento 0.1.0") || strings.Contains(out, "?") || strings.Contains(out+stderr, key) {
+		t.Errorf("status must show each plugin's version:\n%s", out)
 	}
 }
 

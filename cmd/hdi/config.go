@@ -22,11 +22,13 @@ func newConfigCmd(app *App) *cobra.Command {
 		Short: "Print every effective setting and where it came from (secrets masked)",
 		Long: `Print every setting with its effective value and its source: a flag, an
 environment variable, the config file (with its line), or the default.
-Passwords and provider keys are masked.`,
+Provider settings that come from the environment variables the providers
+declare (DATABENTO_API_KEY, ...) are listed too. Passwords and provider keys
+are masked.`,
 		Example: "  hdi config show\n  HDI_LOG_LEVEL=debug hdi config show --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rows := app.Config.Show()
+			rows := append(app.Config.Show(), app.providerEnvSettings(cmd.Context())...)
 			switch format {
 			case "json":
 				enc := json.NewEncoder(app.Stdout)

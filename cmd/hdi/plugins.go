@@ -41,14 +41,19 @@ type pluginJSON struct {
 	ProtocolVersion int          `json:"protocol_version,omitempty"`
 	Streams         []streamJSON `json:"streams,omitempty"`
 	Config          []configJSON `json:"config,omitempty"`
+	Params          []configJSON `json:"params,omitempty"`
 	Error           string       `json:"error,omitempty"`
 }
 
 type streamJSON struct {
-	Name        string      `json:"name"`
-	Kind        string      `json:"kind"`
-	Description string      `json:"description,omitempty"`
-	Fields      []fieldJSON `json:"fields"` // null: declared by the job
+	Name         string      `json:"name"`
+	Kind         string      `json:"kind"`
+	Description  string      `json:"description,omitempty"`
+	Fields       []fieldJSON `json:"fields"` // null: declared by the job
+	Key          []string    `json:"key,omitempty"`
+	OnConflict   string      `json:"on_conflict"`
+	TimeField    string      `json:"time_field,omitempty"`
+	DefaultRules []sdk.Rule  `json:"default_rules,omitempty"`
 }
 
 type fieldJSON struct {
@@ -58,12 +63,27 @@ type fieldJSON struct {
 }
 
 type configJSON struct {
-	Name        string  `json:"name"`
-	Type        string  `json:"type"`
-	Default     *string `json:"default,omitempty"`
-	Description string  `json:"description,omitempty"`
-	Secret      bool    `json:"secret,omitempty"`
-	Required    bool    `json:"required,omitempty"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Default     *string  `json:"default,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Secret      bool     `json:"secret,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Allowed     []string `json:"allowed,omitempty"`
+	Env         string   `json:"env,omitempty"`
+}
+
+func paramsJSON(ps []sdk.Param) []configJSON {
+	var out []configJSON
+	for _, k := range ps {
+		cj := configJSON{Name: k.Name, Type: k.Type.String(), Description: k.Description, Secret: k.Secret, Required: k.Required, Allowed: k.Allowed, Env: k.Env}
+		if k.HasDefault {
+			def := k.Default
+			cj.Default = &def
+		}
+		out = append(out, cj)
+	}
+	return out
 }
 
 func describeJSON(f pluginhost.Found, d *sdk.Description, err error) pluginJSON {
@@ -74,7 +94,8 @@ func describeJSON(f pluginhost.Found, d *sdk.Description, err error) pluginJSON 
 	}
 	out.Version, out.Description, out.ProtocolVersion = d.Version, d.Description, d.ProtocolVersion
 	for _, s := range d.Streams {
-		sj := streamJSON{Name: s.Name, Kind: s.Kind.String(), Description: s.Description}
+		sj := streamJSON{Name: s.Name, Kind: s.Kind.String(), Description: s.Description,
+			Key: s.Key, OnConflict: s.OnConflict.String(), TimeField: s.TimeField, DefaultRules: s.DefaultRules}
 		if s.Schema != nil {
 			sj.Fields = []fieldJSON{}
 			for _, fl := range s.Schema.Fields() {
@@ -83,14 +104,7 @@ func describeJSON(f pluginhost.Found, d *sdk.Description, err error) pluginJSON 
 		}
 		out.Streams = append(out.Streams, sj)
 	}
-	for _, k := range d.Config {
-		cj := configJSON{Name: k.Name, Type: k.Type.String(), Description: k.Description, Secret: k.Secret, Required: k.Required}
-		if k.HasDefault {
-			def := k.Default
-			cj.Default = &def
-		}
-		out.Config = append(out.Config, cj)
-	}
+	out.Config, out.Params = paramsJSON(d.Config), paramsJSON(d.Params)
 	return out
 }
 
@@ -109,7 +123,7 @@ func newPluginsListCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List the provider plugins found on the plugin path, with their streams",
-		Example: "  hdi plugins list\n  hdi plugins list --format json | jq '.[].name'\n  HDI_PLUGIN_PATH=$HOME/hdi-plugins hdi plugins list",
+		Example: "  hdi plugins list\n  hdi plugins list --format json\n  HDI_PLUGIN_PATH=$HOME/hdi-plugins hdi plugins list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
@@ -218,8 +232,17 @@ func writePluginText(w io.Writer, p pluginJSON) error {
 			fmt.Fprintf(&b, ": %s", s.Description)
 		}
 		b.WriteString("\n")
+		var load []string
+		if len(s.Key) > 0 {
+			load = append(load, "key "+strings.Join(s.Key, ", "))
+		}
+		load = append(load, "a stored record is "+map[string]string{"keep": "kept", "replace": "replaced by a newer one"}[s.OnConflict])
+		if s.TimeField != "" {
+			load = append(load, "time "+s.TimeField)
+		}
+		fmt.Fprintf(&b, "    (%s)\n", strings.Join(load, "; "))
 		if s.Fields == nil {
-			b.WriteString("    (columns declared by the job)\n")
+			b.WriteString("    (columns declared by the job, or the target table's)\n")
 		}
 		for _, f := range s.Fields {
 			null := ""
@@ -229,26 +252,38 @@ func writePluginText(w io.Writer, p pluginJSON) error {
 			fmt.Fprintf(&b, "    %-20s %s%s\n", f.Name, f.Type, null)
 		}
 	}
-	if len(p.Config) > 0 {
-		b.WriteString("\nConfig keys:\n")
-		for _, k := range p.Config {
-			var notes []string
-			if k.Default != nil {
-				notes = append(notes, fmt.Sprintf("default %q", *k.Default))
-			}
-			if k.Required {
-				notes = append(notes, "required")
-			}
-			if k.Secret {
-				notes = append(notes, "secret")
-			}
-			note := ""
-			if len(notes) > 0 {
-				note = " [" + strings.Join(notes, ", ") + "]"
-			}
-			fmt.Fprintf(&b, "  %-20s %-8s %s%s\n", k.Name, k.Type, k.Description, note)
-		}
-	}
+	writeParams(&b, "Config keys (providers.NAME.KEY in hdi's config, provider.config in a job)", p.Config)
+	writeParams(&b, "Job parameters (source.params, --param KEY=VALUE)", p.Params)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func writeParams(b *strings.Builder, title string, ps []configJSON) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:\n", title)
+	for _, k := range ps {
+		var notes []string
+		if k.Default != nil {
+			notes = append(notes, fmt.Sprintf("default %q", *k.Default))
+		}
+		if len(k.Allowed) > 0 {
+			notes = append(notes, "one of "+strings.Join(k.Allowed, ", "))
+		}
+		if k.Env != "" {
+			notes = append(notes, "env "+k.Env)
+		}
+		if k.Required {
+			notes = append(notes, "required")
+		}
+		if k.Secret {
+			notes = append(notes, "secret")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = " [" + strings.Join(notes, "; ") + "]"
+		}
+		fmt.Fprintf(b, "  %-16s %-8s %s%s\n", k.Name, k.Type, k.Description, note)
+	}
 }

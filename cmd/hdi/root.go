@@ -110,7 +110,7 @@ func secretsOf(cfg *config.Config) []string {
 			}
 		}
 	}
-	for _, name := range []string{"DATABENTO_API_KEY", "PGPASSWORD"} {
+	for _, name := range []string{"PGPASSWORD"} {
 		if v, ok := os.LookupEnv(name); ok {
 			out = append(out, v)
 		}

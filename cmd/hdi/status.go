@@ -20,7 +20,7 @@ port and database; never the password), the server version, whether the
 TimescaleDB extension is available or installed, the applied migration
 version against the latest one this hdi embeds, and the provider plugins found.
 It exits 1 when the database cannot be reached.`,
-		Example: "  hdi status\n  hdi status --format json | jq .migrations",
+		Example: "  hdi status\n  hdi status --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {

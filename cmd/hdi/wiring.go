@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
@@ -66,17 +67,62 @@ type errLocal string
 
 func (e errLocal) Error() string { return string(e) }
 
-// statusPlugins lists the provider plugins on the plugin path.
-func (a *App) statusPlugins(context.Context) ([]status.Plugin, string) {
-	found, err := pluginhost.Discover(a.pluginDirs())
-	out := make([]status.Plugin, 0, len(found))
+// describePlugins starts each provider plugin on the plugin path in turn
+// and returns what it says of itself (an error for one that fails).
+func (a *App) describePlugins(ctx context.Context) ([]pluginJSON, error) {
+	host := pluginhost.New(a.pluginHostOptions())
+	defer func() { _ = host.Close() }()
+	found, err := host.Discover()
+	out := make([]pluginJSON, 0, len(found))
 	for _, f := range found {
-		out = append(out, status.Plugin{Name: f.Name, Path: f.Path})
+		out = append(out, describePlugin(ctx, host, f))
+	}
+	return out, err
+}
+
+// statusPlugins lists the provider plugins on the plugin path with the
+// version each reports.
+func (a *App) statusPlugins(ctx context.Context) ([]status.Plugin, string) {
+	all, err := a.describePlugins(ctx)
+	out := make([]status.Plugin, 0, len(all))
+	for _, p := range all {
+		v := p.Version
+		if p.Error != "" {
+			v = "? (" + p.Error + ")"
+		}
+		out = append(out, status.Plugin{Name: p.Name, Path: p.Path, Version: v})
 	}
 	if err != nil {
 		return out, err.Error()
 	}
 	return out, ""
+}
+
+// providerEnvSettings are the provider settings that come from environment
+// variables the providers declare (DATABENTO_API_KEY ...), as config show
+// lists them: secrets masked.
+func (a *App) providerEnvSettings(ctx context.Context) []config.Shown {
+	all, _ := a.describePlugins(ctx)
+	var out []config.Shown
+	for _, p := range all {
+		for _, k := range p.Config {
+			if k.Env == "" {
+				continue
+			}
+			if _, set := a.Config.ProviderConfig(p.Name)[k.Name]; set {
+				continue // hdi's config file wins
+			}
+			v, ok := a.lookupEnv(k.Env)
+			if !ok || v == "" {
+				continue
+			}
+			if k.Secret {
+				v = config.Mask(v)
+			}
+			out = append(out, config.Shown{Key: "providers." + p.Name + "." + k.Name, Value: v, Source: "env " + k.Env})
+		}
+	}
+	return out
 }
 
 // newRunner is a runner wired to the database (nil: plan only), the plugin
