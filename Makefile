@@ -31,11 +31,12 @@ test/pglite/node_modules: test/pglite/package-lock.json
 	npm ci --prefix test/pglite --no-audit --no-fund
 	@touch $@
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck, for every build tag in use
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOL) staticcheck ./...
+	GO=$(GO) bash scripts/vet-tags.sh
 
 generate: ## regenerate sqlc and protobuf code
 	$(TOOL) sqlc generate

@@ -699,3 +699,13 @@ func TestNextDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per record", allocs)
 	}
 }
+
+// TestLegacyDBZ: a legacy DBZ file (metadata in a zstd skippable frame that
+// starts "DBZ") is named for what it is, with what to do.
+func TestLegacyDBZ(t *testing.T) {
+	frame := []byte{0x50, 0x2A, 0x4D, 0x18, 16, 0, 0, 0, 'D', 'B', 'Z', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	_, err := NewReader(bytes.NewReader(frame))
+	if err == nil || !errors.Is(err, ErrBadMagic) || !strings.Contains(err.Error(), "legacy DBZ file") || !strings.Contains(err.Error(), "dbn FILE.dbz --output FILE.dbn") {
+		t.Fatalf("got %v", err)
+	}
+}

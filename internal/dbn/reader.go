@@ -20,6 +20,12 @@ const DefaultBufferSize = 1 << 20
 // zstdMagic is the little-endian zstd frame magic 0xFD2FB528.
 var zstdMagic = []byte{0x28, 0xB5, 0x2F, 0xFD}
 
+// skippableFrame reports a zstd skippable frame's magic (0x184D2A50 to
+// 0x184D2A5F, little-endian) at the start of b.
+func skippableFrame(b []byte) bool {
+	return len(b) >= 4 && b[0]&0xF0 == 0x50 && bytes.Equal(b[1:4], []byte{0x2A, 0x4D, 0x18})
+}
+
 // Option configures a Reader.
 type Option func(*Reader)
 
@@ -136,7 +142,18 @@ func NewReader(src io.Reader, opts ...Option) (*Reader, error) {
 			Msg: fmt.Sprintf("input has %d bytes; expected at least 8 starting with \"DBN\" or a zstd frame", n)}
 	}
 	full := io.MultiReader(bytes.NewReader(head[:]), src)
-	if bytes.Equal(head[:], zstdMagic) || (head[0]&0xF0 == 0x50 && bytes.Equal(head[1:], []byte{0x2A, 0x4D, 0x18})) {
+	if skippableFrame(head[:]) {
+		// A zstd skippable frame first: Databento's legacy DBZ files keep
+		// their metadata in one, starting "DBZ".
+		var more [7]byte
+		m, _ := io.ReadFull(src, more[:])
+		if m == len(more) && string(more[4:7]) == "DBZ" {
+			return nil, &DecodeError{Offset: 8, Kind: ErrBadMagic, Msg: "this is a legacy DBZ file (Databento's format before DBN, 2022-2023), not DBN: " +
+				"convert it with Databento's dbn tool (dbn FILE.dbz --output FILE.dbn) or download the data again, which Databento now serves as DBN"}
+		}
+		full = io.MultiReader(bytes.NewReader(head[:]), bytes.NewReader(more[:m]), src)
+	}
+	if bytes.Equal(head[:], zstdMagic) || skippableFrame(head[:]) {
 		r.cr = &countingReader{r: full}
 		zr, err := zstd.NewReader(r.cr, zstd.WithDecoderConcurrency(2))
 		if err != nil {
@@ -161,7 +178,7 @@ func NewReader(src io.Reader, opts ...Option) (*Reader, error) {
 // input is decoded in place without copying (RecordBytes aliases data);
 // zstd input is decompressed in blocks as with NewReader.
 func NewBytesReader(data []byte, opts ...Option) (*Reader, error) {
-	if len(data) >= 4 && !bytes.Equal(data[:4], zstdMagic) && !(data[0]&0xF0 == 0x50 && bytes.Equal(data[1:4], []byte{0x2A, 0x4D, 0x18})) {
+	if len(data) >= 4 && !bytes.Equal(data[:4], zstdMagic) && !skippableFrame(data[:4]) {
 		r := &Reader{bufSize: DefaultBufferSize, logger: slog.Default()}
 		for _, o := range opts {
 			o(r)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/localpg"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 )
 
 // TestPostgresRestartMidLoad restarts a throwaway PostgreSQL cluster (never
