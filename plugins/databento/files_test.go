@@ -68,6 +68,14 @@ func TestSampleFiles(t *testing.T) {
 			if len(meta.Mappings) > 0 && len(col.Maps) == 0 {
 				t.Errorf("no symbol mappings arrived")
 			}
+			// The fetch reports how far through the file it is, in bytes.
+			if want > 0 {
+				st, _ := os.Stat(p)
+				last := col.Progs[len(col.Progs)-1]
+				if last.Unit != sdk.ProgressBytes || !last.HasTotal || last.Total != st.Size() || last.Done != st.Size() {
+					t.Errorf("last progress %+v, want the file's %d bytes read", last, st.Size())
+				}
+			}
 			for _, m := range col.Maps {
 				if m.Dataset != meta.Dataset || m.StartDate >= m.EndDate || m.InSymbol == "" {
 					t.Errorf("bad mapping %+v", m)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -69,6 +70,9 @@ type emitter struct {
 	limit      int64
 	part       int64 // this unit's part (0-based) of parts (see partOf)
 	parts      int64
+	// file progress: bytes read of the file's size (0: not a file)
+	read      *int64
+	fileBytes int64
 }
 
 func newEmitter(out sdk.Sender, s dbn.Schema, rows int, locator string) *emitter {
@@ -116,7 +120,13 @@ func (e *emitter) flush(b *recordBuilder, stream string) error {
 	if err := e.sendPending(); err != nil {
 		return err
 	}
-	return e.out.Batch(stream, rec)
+	if err := e.out.Batch(stream, rec); err != nil {
+		return err
+	}
+	if e.fileBytes > 0 {
+		return e.out.Progress(sdk.Progress{Done: min(*e.read, e.fileBytes), Total: e.fileBytes, HasTotal: true, Unit: sdk.ProgressBytes})
+	}
+	return nil
 }
 
 func (e *emitter) flushAll() error {
@@ -204,7 +214,12 @@ func (e *emitter) run(ctx context.Context, rd *dbn.Reader) error {
 	return rd.Err()
 }
 
+// progress reports the end of the unit: the file read through, or the
+// stream's records all received.
 func (e *emitter) progress() error {
+	if e.fileBytes > 0 {
+		return e.out.Progress(sdk.Progress{Done: e.fileBytes, Total: e.fileBytes, HasTotal: true, Unit: sdk.ProgressBytes})
+	}
 	return e.out.Progress(sdk.Progress{Done: e.records, Total: e.records, HasTotal: true, Unit: sdk.ProgressRecords})
 }
 
@@ -219,7 +234,8 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 		return fmt.Errorf("databento: open %s: %w (was it moved since planning?)", path, err)
 	}
 	defer f.Close()
-	rd, err := dbn.NewReader(f)
+	var read int64
+	rd, err := dbn.NewReader(&countingReader{r: f, n: &read})
 	if err != nil {
 		return permanent("databento: %s is not a readable DBN file: %v", path, err)
 	}
@@ -235,6 +251,9 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	}
 	e := newEmitter(out, schema, rows, path)
 	e.limit = r.Limit
+	if st, err := f.Stat(); err == nil {
+		e.read, e.fileBytes = &read, st.Size()
+	}
 	e.part, e.parts = part-1, parts
 	if !r.Range.IsZero() {
 		e.start, e.end = uint64(r.Range.Start.UnixNano()), uint64(r.Range.End.UnixNano())
@@ -421,3 +440,15 @@ func (w sendErrors) Mappings(m []sdk.SymbolMapping) error { return wrapSend(w.s.
 func (w sendErrors) Progress(p sdk.Progress) error        { return wrapSend(w.s.Progress(p)) }
 func (w sendErrors) Warn(msg string) error                { return wrapSend(w.s.Warn(msg)) }
 func (w sendErrors) RowError(r sdk.RowError) error        { return wrapSend(w.s.RowError(r)) }
+
+// countingReader counts the bytes read through it (a file's progress).
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
