@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/bench"
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/synth"
@@ -185,10 +186,21 @@ func killAndResume(t *testing.T, cmdFor func(url string) *exec.Cmd, beforeKilled
 			t.Fatal("the run never committed two units")
 		}
 	}
+	plugins := bench.ChildPIDs(c.Process.Pid)
+	if len(plugins) == 0 {
+		t.Fatal("hdi runs no provider process mid-load")
+	}
 	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.Wait()
+	// No provider outlives hdi: each is gone within two seconds.
+	for _, pid := range plugins {
+		if !gone(pid, 2*time.Second) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("provider process %d still runs 2s after hdi was killed", pid)
+		}
+	}
 	if got := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); got >= wantRows {
 		t.Fatalf("the kill came too late to test anything (%d rows of %d)", got, wantRows)
 	}
@@ -352,6 +364,20 @@ rules:
 	_, stderr = mustRun(t, env, "quarantine", "retry", "--run", "1", "--job", job)
 	if !strings.Contains(stderr, "retried 0 quarantined rows") {
 		t.Fatalf("a second retry has nothing left to do: %s", stderr)
+	}
+}
+
+// gone waits up to d for process pid to exit (and be reaped, or become a
+// zombie of init's).
+func gone(pid int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m, testbin.NoLeftovers) }
 
 // result is a finished hdi process.
 type result struct {

@@ -57,13 +57,19 @@ func AdminURL(t testing.TB) string {
 	return u
 }
 
-// Main runs the tests of a package that uses pgtest, then stops and removes
-// the throwaway local cluster (if one was started), and exits. Call it from
-// TestMain:
+// Main runs the tests of a package that uses pgtest, then the after hooks
+// (a failing hook fails the package), then stops and removes the throwaway
+// local cluster (if one was started), and exits. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M, after ...func() error) {
 	code := m.Run()
+	for _, h := range after {
+		if err := h(); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
+			code = 1
+		}
+	}
 	if err := stopLocal(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 		if code == 0 {
