@@ -30,9 +30,9 @@ func TestRandomKills(t *testing.T) {
 	var hdiKills, providerKills, clean, orphans int
 	for trial := range trials {
 		url, pool := migratedDB(t)
-		// Slow bodies: each 4 KiB piece waits 5 ms, so a unit streams for
+		// Slow bodies: each 4 KiB piece waits 40 ms, so a unit streams for
 		// a while and the kill can land anywhere in the run.
-		srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Delay: 5 * time.Millisecond, Count: days})
+		srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Delay: 40 * time.Millisecond, Count: days})
 		c := hdiCmd(t, apiEnv(t, url, srv), apiArgs(days)...)
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
@@ -47,7 +47,7 @@ func TestRandomKills(t *testing.T) {
 			}
 			return len(plugins) > 0
 		})
-		time.Sleep(time.Duration(rnd.IntN(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(rnd.IntN(2000)) * time.Millisecond)
 		victim, who := c.Process.Pid, "hdi"
 		if trial%2 == 1 && len(plugins) > 0 {
 			victim, who = plugins[0], "provider"
