@@ -155,6 +155,21 @@ func TestNoRetry(t *testing.T) {
 	}
 }
 
+// TestStructuredErrorDetail: the API's structured detail gives its message
+// and a hint from its case, not from a word found in its payload.
+func TestStructuredErrorDetail(t *testing.T) {
+	b := setup(t)
+	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", Status: 422, Case: "data_start_before_available_start",
+		Detail: "`start` was before the available start of dataset GLBX.MDP3."})
+	job := b.apiJob("trades", "ESH4")
+	job.Params = map[string]string{"chunk": "none"}
+	_, _, err := b.run(t, job, 0)
+	if err == nil || !strings.Contains(err.Error(), "`start` was before the available start of dataset GLBX.MDP3.") ||
+		!strings.Contains(err.Error(), "fix the start parameter") || strings.Contains(err.Error(), `"case"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestWrongKey(t *testing.T) {
 	b := setup(t)
 	job := b.apiJob("trades", "ESH4")

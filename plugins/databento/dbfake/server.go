@@ -44,6 +44,9 @@ type Fault struct {
 	Endpoint   string
 	Status     int    // an HTTP error status with a JSON detail
 	Detail     string // default: a message for the status
+	// Case makes the detail the structured form the API also answers with:
+	// {"case": Case, "message": Detail, "status_code": Status, "docs": ...}.
+	Case string
 	RetryAfter string // Retry-After header value, e.g. "1"
 	// CutAfter cuts a successful get_range body after this fraction of
 	// its bytes (0 < CutAfter < 1) by aborting the connection.
@@ -215,6 +218,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string,
 		d := f.Detail
 		if d == "" {
 			d = http.StatusText(f.Status)
+		}
+		if f.Case != "" {
+			writeJSON(w, f.Status, map[string]any{"detail": map[string]any{
+				"case": f.Case, "message": d, "status_code": f.Status, "docs": "https://databento.com/docs/api-reference-historical/basics/errors",
+			}})
+			return f.Status
 		}
 		return fail(errf(f.Status, "%s", d), f.RetryAfter)
 	}

@@ -161,7 +161,8 @@ func (c *client) once(ctx context.Context, method, u, endpoint string, form url.
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	cancel()
-	return nil, nil, resp.Header.Get("Retry-After"), &APIError{Endpoint: endpoint, Status: resp.StatusCode, Detail: c.redact(parseDetail(b))}
+	detail, caseName := parseDetail(b)
+	return nil, nil, resp.Header.Get("Retry-After"), &APIError{Endpoint: endpoint, Status: resp.StatusCode, Detail: c.redact(detail), Case: caseName}
 }
 
 // getJSON calls a metadata or symbology endpoint and decodes its JSON.

@@ -34,40 +34,66 @@ func permanent(format string, args ...any) error {
 type APIError struct {
 	Endpoint string // e.g. "timeseries.get_range"
 	Status   int
-	Detail   string // Databento's "detail", verbatim
+	Detail   string // Databento's "detail" (its message when structured)
+	// Case is the machine-readable case of a structured detail, e.g.
+	// data_start_before_available_start ("" for a plain detail).
+	Case string
 }
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("databento %s: HTTP %d: %s", e.Endpoint, e.Status, e.Detail)
 }
 
-// parseDetail extracts the "detail" of a JSON error body, or the body text.
-func parseDetail(body []byte) string {
+// parseDetail extracts the "detail" of a JSON error body: a string, or a
+// structured object {"case", "message", "docs", ...} (its message and
+// case); else the body text.
+func parseDetail(body []byte) (detail, caseName string) {
 	var v struct {
 		Detail json.RawMessage `json:"detail"`
 	}
 	if json.Unmarshal(body, &v) == nil && len(v.Detail) > 0 {
 		var s string
 		if json.Unmarshal(v.Detail, &s) == nil {
-			return s
+			return s, ""
 		}
-		return string(v.Detail)
+		var st struct {
+			Case    string `json:"case"`
+			Message string `json:"message"`
+			Docs    string `json:"docs"`
+		}
+		if json.Unmarshal(v.Detail, &st) == nil && st.Message != "" {
+			msg := st.Message
+			if st.Docs != "" {
+				msg += " (see " + st.Docs + ")"
+			}
+			return msg, st.Case
+		}
+		return string(v.Detail), ""
 	}
 	t := strings.TrimSpace(string(body))
 	if len(t) > 300 {
 		t = t[:300] + "..."
 	}
 	if t == "" {
-		return "(no detail in the response)"
+		return "(no detail in the response)", ""
 	}
-	return t
+	return t, ""
 }
 
 var apiParams = []string{"dataset", "symbols", "schema", "stype_in", "stype_out", "start", "end", "limit"}
 
+// caseParams names the parameter a structured error's case is about.
+var caseParams = map[string]string{
+	"data_start_before_available_start": "start", "data_end_after_available_end": "end",
+	"data_start_after_available_end": "start", "data_end_before_available_start": "end",
+}
+
 // fixHint says what the user should change for a non-retryable API error.
 func fixHint(e *APIError) string {
-	d := strings.ToLower(e.Detail)
+	if p, ok := caseParams[e.Case]; ok {
+		return "fix the " + p + " parameter: the dataset has no data there"
+	}
+	d := strings.ToLower(e.Case + " " + e.Detail)
 	switch e.Status {
 	case 401:
 		return "check the API key (DATABENTO_API_KEY or the provider config api_key)"
