@@ -440,3 +440,68 @@ func TestIngestDryRunShowsCostAndMaxCostRefuses(t *testing.T) {
 		t.Fatal("a refused run must fetch no data")
 	}
 }
+
+// TestIngestCSVIntoAUserTable walks the csv journey as the docs tell it:
+// the header names the table's columns, types come from the table, decimals
+// stay exact, an empty field is NULL, a bad field is quarantined with its
+// file:line:column, a re-run skips the file, an overlapping file dedupes on
+// the table's key, and several files go in one --file.
+func TestIngestCSVIntoAUserTable(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(t.Context(), `CREATE TABLE my_prices (ts timestamptz NOT NULL, symbol text NOT NULL,
+		price numeric(12,4), volume bigint, UNIQUE (symbol, ts))`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.csv", "ts,symbol,price,volume\n"+
+		"2024-03-01 14:30:00,ESH4,5100.25,12\n"+
+		"2024-03-01 14:31:00,ESH4,,7\n"+
+		"2024-03-01 14:32:00,ESH4,51o0.5,3\n"+
+		"2024-03-01T14:33:00Z,ESH4,5100.0001,\n")
+	env := ingestEnv(t, url)
+	_, stderr := mustRun(t, env, "ingest", "--provider", "csv", "--file", a, "--table", "my_prices")
+	if !strings.Contains(stderr, "3 inserted") || !strings.Contains(stderr, "1 quarantined") {
+		t.Fatalf("summary:\n%s", stderr)
+	}
+	got := pgtest.Scalar[string](t, pool, `SELECT string_agg(concat_ws('|', to_char(ts AT TIME ZONE 'UTC', 'HH24:MI'), symbol, coalesce(price::text, 'NULL'), coalesce(volume::text, 'NULL')), ',' ORDER BY ts) FROM my_prices`)
+	if got != "14:30|ESH4|5100.2500|12,14:31|ESH4|NULL|7,14:33|ESH4|5100.0001|NULL" {
+		t.Fatalf("rows: %s", got)
+	}
+	msg := pgtest.Scalar[string](t, pool, `SELECT message FROM quarantine`)
+	if want := a + `:4:3: column "price": "51o0.5" is not a decimal number with at most 4 places`; !strings.HasPrefix(msg, want) {
+		t.Fatalf("quarantine message %q, want %q...", msg, want)
+	}
+	_, stderr = mustRun(t, env, "ingest", "--provider", "csv", "--file", a, "--table", "my_prices")
+	if !strings.Contains(stderr, "1 skipped (already loaded)") {
+		t.Fatalf("re-run: %s", stderr)
+	}
+	// Two more files in one --file: one overlaps a's rows, one is new.
+	b := write("b.csv", "symbol,ts,price,volume\nESH4,2024-03-01 14:30:00,5100.25,12\nESH4,2024-03-01 14:34:00,5100.5,1\n")
+	c := write("c.csv", "ts,symbol,price,volume\n2024-03-01 14:35:00,NQH4,18123.125,2\n")
+	code, _, stderr := runCLI(t, env, "ingest", "--provider", "csv", "--file", b, c, "--table", "my_prices")
+	if code != 0 || !strings.Contains(stderr, "2 inserted") || !strings.Contains(stderr, "1 deduplicated") {
+		t.Fatalf("overlap: exit %d\n%s", code, stderr)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM my_prices`); n != 5 {
+		t.Fatalf("%d rows, want 5", n)
+	}
+	// A header column the table lacks is an error naming it, before any row moves.
+	d := write("d.csv", "ts,symbol,price,venue\n2024-03-01 14:36:00,ESH4,1,X\n")
+	code, _, stderr = runCLI(t, env, "ingest", "--provider", "csv", "--file", d, "--table", "my_prices")
+	if code != 1 || !strings.Contains(stderr, "venue (utf8) have no column in table public.my_prices") {
+		t.Fatalf("unknown column: exit %d\n%s", code, stderr)
+	}
+	// Without --table the csv provider cannot know the columns: it says so.
+	code, _, stderr = runCLI(t, env, "ingest", "--provider", "csv", "--file", a)
+	if code != 1 || !strings.Contains(stderr, "--table: the csv provider's stream \"rows\" takes its columns from the target table") {
+		t.Fatalf("no table: exit %d\n%s", code, stderr)
+	}
+}

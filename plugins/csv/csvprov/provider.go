@@ -182,10 +182,12 @@ func Schema(cols []sdk.Column) (*arrow.Schema, error) {
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// resolve matches the declared columns with a file's header: the columns of
-// the stream, in header order, each with its field index. Without a header
-// the declared columns are the stream, by position. It fails when nothing
-// is declared and there is no header to name the columns.
+// resolve matches the declared columns with a file's header: the columns
+// of the stream, each with its field index. With a header the stream holds
+// the declared columns the header names, in declared order (so files whose
+// headers order them differently load alike), then the header's undeclared
+// columns as strings, in header order. Without a header the declared
+// columns are the stream, by position.
 func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, error) {
 	if !hasHeader {
 		if len(declared) == 0 {
@@ -197,16 +199,7 @@ func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, er
 		}
 		return out, nil
 	}
-	byName := map[string]sdk.Column{}
-	for _, c := range declared {
-		src := c.Source
-		if src == "" {
-			src = c.Name
-		}
-		byName[src] = c
-	}
-	seen := map[string]bool{}
-	var out []column
+	pos := map[string]int{}
 	for i, h := range head {
 		if i == 0 {
 			h = strings.TrimPrefix(h, "\ufeff") // UTF-8 byte order mark
@@ -215,15 +208,28 @@ func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, er
 		if h == "" {
 			return nil, fmt.Errorf("column %d has an empty name in the header", i+1)
 		}
-		if seen[h] {
+		if _, dup := pos[h]; dup {
 			return nil, fmt.Errorf("column %d: %q is named twice in the header", i+1, h)
 		}
-		seen[h] = true
-		c, ok := byName[h]
-		if !ok {
-			c = sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}
+		pos[h] = i
+		head[i] = h
+	}
+	var out []column
+	taken := map[int]bool{}
+	for _, c := range declared {
+		src := c.Source
+		if src == "" {
+			src = c.Name
 		}
-		out = append(out, column{Column: c, index: i})
+		if i, ok := pos[src]; ok {
+			out = append(out, column{Column: c, index: i})
+			taken[i] = true
+		}
+	}
+	for i, h := range head {
+		if !taken[i] {
+			out = append(out, column{Column: sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}, index: i})
+		}
 	}
 	return out, nil
 }
