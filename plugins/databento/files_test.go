@@ -166,7 +166,7 @@ func TestFileDirAndGlob(t *testing.T) {
 	dir := sharedDir(t)
 	job := &sdk.Job{Files: []string{dir, filepath.Join(dir, "test_data.trades.*.dbn.zst")}, Stream: "trades"}
 	_, err := b.p.Plan(context.Background(), job)
-	if err == nil || !strings.Contains(err.Error(), "holds schema") {
+	if err == nil || !strings.Contains(err.Error(), "holds bbo-1s: give its schema") || sdk.FieldOf(err) != "schema" {
 		t.Fatalf("a directory of mixed schemas with stream trades: err = %v", err)
 	}
 	job = &sdk.Job{Files: []string{filepath.Join(dir, "test_data.trades.*.dbn.zst")}}

@@ -60,6 +60,14 @@ type GenOptions struct {
 	PerDay int
 	// Schemas to generate; nil means every schema.
 	Schemas []dbn.Schema
+	// Futures are the roots of futures listed (default ES): each has its
+	// March and June 2024 contracts (ROOTH4, ROOTM4; ids 1001+10i and
+	// 1002+10i), the parent ROOT.FUT and the continuous ROOT.c.0 rolling
+	// from H4 to M4 on the middle day.
+	Futures []string
+	// Equities are the raw symbols of equities listed (default AAPL; ids
+	// 2001+i).
+	Equities []string
 }
 
 // indexTs is the index timestamp of a record (ts_recv when defined).
@@ -72,9 +80,10 @@ func indexTs(rec []byte) uint64 {
 	return ts
 }
 
-// Generate builds a deterministic dataset: two ES futures (ESH4 id 1001,
-// ESM4 id 1002, parent ES.FUT) and one equity-like symbol (AAPL id 2001),
-// the continuous ES.c.0 rolling from ESH4 to ESM4 on the middle day, and
+// Generate builds a deterministic dataset: by default two ES futures (ESH4
+// id 1001, ESM4 id 1002, parent ES.FUT) and one equity-like symbol (AAPL id
+// 2001), the continuous ES.c.0 rolling from ESH4 to ESM4 on the middle day
+// (GenOptions.Futures and Equities list others), and
 // records of every requested schema: each field filled from the field
 // descriptors (prices around 100.25, sizes, sides 'A'/'B', actions 'T',
 // raw_symbol on definitions), PerDay records per instrument per day.
@@ -94,9 +103,21 @@ func Generate(o GenOptions) *Dataset {
 	if o.Schemas == nil {
 		o.Schemas = dbn.Schemas()
 	}
+	if o.Futures == nil {
+		o.Futures = []string{"ES"}
+	}
+	if o.Equities == nil {
+		o.Equities = []string{"AAPL"}
+	}
 	d := NewDataset(o.Dataset)
-	d.Instruments = []Instrument{{1001, "ESH4", "ES.FUT"}, {1002, "ESM4", "ES.FUT"}, {2001, "AAPL", "AAPL.EQ"}}
-	d.Continuous["ES.c.0"] = []Roll{{From: o.Start, ID: 1001}, {From: o.Start.AddDays(o.Days / 2), ID: 1002}}
+	for i, root := range o.Futures {
+		h, m := uint32(1001+10*i), uint32(1002+10*i)
+		d.Instruments = append(d.Instruments, Instrument{h, root + "H4", root + ".FUT"}, Instrument{m, root + "M4", root + ".FUT"})
+		d.Continuous[root+".c.0"] = []Roll{{From: o.Start, ID: h}, {From: o.Start.AddDays(o.Days / 2), ID: m}}
+	}
+	for i, sym := range o.Equities {
+		d.Instruments = append(d.Instruments, Instrument{uint32(2001 + i), sym, sym + ".EQ"})
+	}
 	for _, s := range o.Schemas {
 		rt := s.RecordType()
 		rtype, _ := s.RType()

@@ -42,10 +42,10 @@ func expandFiles(in []string) ([]string, error) {
 		if strings.ContainsAny(p, "*?[") {
 			m, err := filepath.Glob(p)
 			if err != nil {
-				return nil, permanent("databento: file pattern %q: %v", p, err)
+				return nil, sdk.FieldError("files", "pattern %q: %v", p, err)
 			}
 			if len(m) == 0 {
-				return nil, permanent("databento: file pattern %q matches no file", p)
+				return nil, sdk.FieldError("files", "%q matches no file (relative paths start from %s)", p, workDir())
 			}
 			matches = m
 		} else {
@@ -54,7 +54,7 @@ func expandFiles(in []string) ([]string, error) {
 		for _, m := range matches {
 			st, err := os.Stat(m)
 			if err != nil {
-				return nil, permanent("databento: file %s: %v", m, err)
+				return nil, sdk.FieldError("files", "%v", err)
 			}
 			if !st.IsDir() {
 				if err := add(m); err != nil {
@@ -64,7 +64,7 @@ func expandFiles(in []string) ([]string, error) {
 			}
 			entries, err := os.ReadDir(m)
 			if err != nil {
-				return nil, fmt.Errorf("databento: directory %s: %w", m, err)
+				return nil, sdk.FieldError("files", "directory %s: %v", m, err)
 			}
 			n := 0
 			for _, e := range entries {
@@ -76,7 +76,7 @@ func expandFiles(in []string) ([]string, error) {
 				}
 			}
 			if n == 0 {
-				return nil, permanent("databento: directory %s holds no .dbn or .dbn.zst file", m)
+				return nil, sdk.FieldError("files", "directory %s holds no .dbn or .dbn.zst file", m)
 			}
 		}
 	}
@@ -165,11 +165,11 @@ func planFiles(r *request) (*sdk.Plan, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, permanent("databento: file %s: %v", p, err)
+			return nil, sdk.FieldError("files", "%v", err)
 		}
 		rd, err := dbn.Open(p)
 		if err != nil {
-			return nil, permanent("databento: file %s is not a readable DBN file: %v", p, err)
+			return nil, sdk.FieldError("files", "%s is not a readable DBN file: %v", p, err)
 		}
 		meta := rd.Metadata()
 		_ = rd.Close()
@@ -178,7 +178,7 @@ func planFiles(r *request) (*sdk.Plan, error) {
 			return nil, err
 		}
 		if r.Dataset != "" && meta.Dataset != "" && meta.Dataset != r.Dataset {
-			return nil, permanent("databento: file %s holds dataset %s but the job asks for %s", p, meta.Dataset, r.Dataset)
+			return nil, sdk.FieldError("dataset", "%s: file %s holds dataset %s", r.Dataset, p, meta.Dataset)
 		}
 		h, err := fileHash(p, st.Size())
 		if err != nil {
@@ -254,11 +254,18 @@ func narrowFileUnit(u *sdk.Unit, r *request) {
 func fileSchema(path string, meta *dbn.Metadata, want dbn.Schema) (dbn.Schema, error) {
 	switch {
 	case meta.Schema == dbn.SchemaNone && want == dbn.SchemaNone:
-		return 0, permanent("databento: file %s mixes schemas (its metadata has none): set the job's stream to the schema to load from it", path)
+		return 0, sdk.FieldError("schema", "file %s mixes schemas (its metadata has none): give the schema to load from it", path)
 	case meta.Schema == dbn.SchemaNone:
 		return want, nil
 	case want != dbn.SchemaNone && meta.Schema != want:
-		return 0, permanent("databento: file %s holds schema %s but the job asks for %s: fix the job's stream or pick other files", path, meta.Schema, want)
+		return 0, sdk.FieldError("schema", "%s: file %s holds %s: give its schema or pick other files", want, path, meta.Schema)
 	}
 	return meta.Schema, nil
+}
+
+func workDir() string {
+	if d, err := os.Getwd(); err == nil {
+		return d
+	}
+	return "the working directory"
 }

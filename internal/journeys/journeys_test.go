@@ -1,0 +1,407 @@
+// Package journeys runs hdi the way its docs tell users to: every shell
+// example of README.md, docs/*.md and jobs/README.md, every Examples line of
+// every command's --help, and every job of jobs/, in a throwaway workspace
+// against a throwaway database and the fake Databento API. The examples are
+// extracted mechanically, so the docs cannot drift from the product.
+//
+// A fenced block (```sh, ```bash, ```shell) is run line by line, in order;
+// a line ending in \ continues, a heredoc runs with its body, and `export`
+// lines hold for the rest of their block. An HTML comment just above a
+// fence sets how its block runs:
+//
+//	<!-- journey: skip REASON -->  listed as skipped, with the reason
+//	<!-- journey: exit N -->       each line must exit N (default 0)
+//	<!-- journey: local -->        no DATABASE_URL: hdi's own local cluster
+//
+// Lines of an indented block or of ```text are not run: use them for
+// synopses (hdi query NAME [--param k=v ...]).
+package journeys
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/testbin"
+	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, testbin.NoLeftovers) }
+
+// example is one command line a doc or a --help shows.
+type example struct {
+	where string // README.md:42, or "hdi ingest --help"
+	cmd   string
+	env   []string // exports of the block so far
+	skip  string   // why it cannot run here
+	exit  int      // the exit code it must end with
+	local bool     // run against hdi's local cluster (no DATABASE_URL)
+}
+
+// docs lists the documents whose examples run, in the order they run: the
+// README's quick start loads the data the later pages query.
+var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/providers.md", "docs/schema.md", "docs/migrating.md", "docs/BENCHMARKS.md"}
+
+var (
+	fenceRe   = regexp.MustCompile("^```\\s*([A-Za-z]*)\\s*$")
+	journeyRe = regexp.MustCompile(`^<!--\s*journey:\s*(skip|exit|local)\b\s*(.*?)\s*-->$`)
+	heredocRe = regexp.MustCompile(`<<-?\s*'?"?([A-Za-z_]+)'?"?`)
+)
+
+// markdownExamples extracts the shell examples of one markdown file.
+func markdownExamples(t *testing.T, root, name string) []example {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, name))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	lines := strings.Split(string(b), "\n")
+	var out []example
+	for i := 0; i < len(lines); i++ {
+		m := fenceRe.FindStringSubmatch(strings.TrimSpace(lines[i]))
+		if m == nil {
+			continue
+		}
+		lang := m[1]
+		var note example
+		for k := i - 1; k >= 0 && k >= i-3; k-- {
+			if a := journeyRe.FindStringSubmatch(strings.TrimSpace(lines[k])); a != nil {
+				switch a[1] {
+				case "skip":
+					note.skip = a[2]
+				case "exit":
+					note.exit, _ = strconv.Atoi(a[2])
+				case "local":
+					note.local = true
+				}
+			}
+		}
+		end := i + 1
+		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
+			end++
+		}
+		if lang == "sh" || lang == "bash" || lang == "shell" {
+			var exports []string
+			for _, c := range commands(lines[i+1 : end]) {
+				if strings.HasPrefix(c.text, "export ") {
+					exports = append(exports, strings.TrimPrefix(c.text, "export "))
+					continue
+				}
+				ex := note
+				ex.where, ex.cmd, ex.env = fmt.Sprintf("%s:%d", name, i+2+c.line), c.text, append([]string(nil), exports...)
+				out = append(out, ex)
+			}
+		}
+		i = end
+	}
+	return out
+}
+
+type command struct {
+	line int // 0-based within the block
+	text string
+}
+
+// commands joins continued lines and heredocs, and drops comments and
+// blank lines.
+func commands(lines []string) []command {
+	var out []command
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimRight(lines[i], " \t")
+		if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		start := i
+		text := l
+		for strings.HasSuffix(text, "\\") && i+1 < len(lines) {
+			i++
+			text = strings.TrimSuffix(text, "\\") + " " + strings.TrimSpace(lines[i])
+		}
+		if m := heredocRe.FindStringSubmatch(text); m != nil && strings.Contains(text, "<<") {
+			for i+1 < len(lines) {
+				i++
+				text += "\n" + lines[i]
+				if strings.TrimSpace(lines[i]) == m[1] {
+					break
+				}
+			}
+		}
+		out = append(out, command{line: start, text: strings.TrimSpace(text)})
+	}
+	return out
+}
+
+// helpExamples extracts the Examples of every command's --help, walking the
+// command tree from `hdi --help`.
+func helpExamples(t *testing.T, hdi string, env []string) []example {
+	t.Helper()
+	var out []example
+	var walk func(path []string)
+	walk = func(path []string) {
+		args := append(append([]string{}, path...), "--help")
+		c := exec.Command(hdi, args...)
+		c.Env = env
+		b, err := c.Output()
+		if err != nil {
+			t.Fatalf("hdi %s: %v", strings.Join(args, " "), err)
+		}
+		section := ""
+		var exLines []string
+		var subs []string
+		for _, l := range strings.Split(string(b), "\n") {
+			switch {
+			case strings.HasSuffix(l, ":") && !strings.HasPrefix(l, " "):
+				section = strings.TrimSuffix(l, ":")
+				continue
+			case l == "":
+				if section == "Examples" {
+					exLines = append(exLines, "")
+				}
+				continue
+			}
+			switch section {
+			case "Examples":
+				exLines = append(exLines, l)
+			case "Available Commands":
+				if f := strings.Fields(l); len(f) > 0 && f[0] != "help" && f[0] != "completion" {
+					subs = append(subs, f[0])
+				}
+			}
+		}
+		where := "hdi " + strings.Join(append(append([]string{}, path...), "--help"), " ")
+		for _, c := range commands(exLines) {
+			out = append(out, example{where: where, cmd: c.text})
+		}
+		for _, s := range subs {
+			walk(append(append([]string{}, path...), s))
+		}
+	}
+	walk(nil)
+	return out
+}
+
+// workspace is where the journey runs: a directory the way a user has one,
+// the binaries on PATH, a database and the fake API.
+type workspace struct {
+	dir, data string
+	hdi       string // the hdi binary
+	env       []string // DATABASE_URL included
+	local     []string // without DATABASE_URL: the local cluster under data
+	srv       *dbfake.Server
+}
+
+func newWorkspace(t *testing.T, root string) *workspace {
+	t.Helper()
+	bin := testbin.Dir(t)
+	dir, err := os.MkdirTemp("", "hdi-journey-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The local cluster's server runs as the postgres user when tests run
+	// as root: it must be able to reach the workspace.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws := &workspace{dir: dir, data: filepath.Join(dir, "hdi-data"), hdi: filepath.Join(bin, "hdi")}
+	t.Cleanup(func() {
+		stop := exec.Command(ws.hdi, "db", "stop")
+		stop.Env, stop.Dir = ws.local, dir
+		_ = stop.Run()
+		_ = os.RemoveAll(dir)
+	})
+	// The jobs directory of a checkout, as the docs' paths (jobs/...) expect.
+	if err := copyDir(filepath.Join(root, "jobs"), filepath.Join(dir, "jobs"), ".yaml"); err != nil {
+		t.Fatal(err)
+	}
+	ws.srv = dbfake.New(
+		dbfake.Generate(dbfake.GenOptions{Days: 14, PerDay: 24, Futures: []string{"ES", "NQ"}, Equities: []string{"AAPL"}}),
+		dbfake.Generate(dbfake.GenOptions{Dataset: "XNAS.ITCH", Days: 14, PerDay: 24, Futures: []string{}, Equities: []string{"AAPL", "MSFT"}}),
+	)
+	t.Cleanup(ws.srv.Close)
+	base := []string{
+		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + filepath.Join(dir, "home"),
+		"HDI_DATA_DIR=" + ws.data,
+		"DATABENTO_BASE_URL=" + ws.srv.URL,
+		"DATABENTO_API_KEY=" + ws.srv.Key,
+		"TZ=UTC", "LANG=C.UTF-8",
+	}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PGHOST") || strings.HasPrefix(kv, "TMPDIR=") || strings.HasPrefix(kv, "GO") {
+			base = append(base, kv)
+		}
+	}
+	ws.local = base
+	ws.env = append(append([]string{}, base...), "DATABASE_URL="+pgtest.NewDB(t))
+	return ws
+}
+
+func copyDir(from, to, ext string) error {
+	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ext) {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, strings.TrimPrefix(p, from))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+}
+
+// run runs one command line with bash in the workspace.
+func (ws *workspace) run(t *testing.T, env []string, cmdline string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmdline)
+	c.Dir, c.Env = ws.dir, env
+	var out, errb strings.Builder
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	code := c.ProcessState.ExitCode()
+	if err != nil && code == 0 {
+		code = -1
+	}
+	return code, out.String(), errb.String()
+}
+
+// check runs an example and checks how it ended.
+func (ws *workspace) check(t *testing.T, ex example) {
+	t.Helper()
+	if ex.skip != "" {
+		t.Skipf("not run here: %s", ex.skip)
+	}
+	env := ws.env
+	if ex.local {
+		env = ws.local
+	}
+	env = append(append([]string{}, env...), ex.env...)
+	code, stdout, stderr := ws.run(t, env, ex.cmd)
+	if code != ex.exit {
+		t.Fatalf("%s\n$ %s\nexit %d, want %d\nstdout:\n%.3000s\nstderr:\n%.3000s", ex.where, ex.cmd, code, ex.exit, stdout, stderr)
+	}
+	for _, bad := range []string{"panic:", "goroutine ", ws.srv.Key} {
+		if strings.Contains(stdout+stderr, bad) {
+			t.Fatalf("%s\n$ %s\nprinted %q:\nstdout:\n%.3000s\nstderr:\n%.3000s", ex.where, ex.cmd, bad, stdout, stderr)
+		}
+	}
+}
+
+// TestJourneys runs every documented example, then every job of jobs/.
+func TestJourneys(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := newWorkspace(t, root)
+	var all []example
+	for _, d := range docs {
+		all = append(all, markdownExamples(t, root, d)...)
+	}
+	all = append(all, helpExamples(t, ws.hdi, ws.env)...)
+	ran, skipped := 0, map[string]int{}
+	for i, ex := range all {
+		name := fmt.Sprintf("%03d %s", i, ex.where)
+		t.Run(name, func(t *testing.T) { ws.check(t, ex) })
+		if ex.skip != "" {
+			skipped[ex.skip]++
+		} else {
+			ran++
+		}
+	}
+	jobs := jobFiles(t, root)
+	for _, j := range jobs {
+		t.Run("job "+j, func(t *testing.T) { ws.runJob(t, j) })
+	}
+	var reasons []string
+	for r, n := range skipped {
+		reasons = append(reasons, fmt.Sprintf("%d: %s", n, r))
+	}
+	sort.Strings(reasons)
+	t.Logf("journeys: %d examples run, %d skipped (%s); %d jobs planned and run", ran, len(all)-ran, strings.Join(reasons, "; "), len(jobs))
+	if ran < 60 {
+		t.Errorf("only %d examples ran: did the extraction break?", ran)
+	}
+}
+
+func jobFiles(t *testing.T, root string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "jobs", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no jobs: %v", err)
+	}
+	var out []string
+	for _, f := range files {
+		out = append(out, strings.TrimSuffix(filepath.Base(f), ".yaml"))
+	}
+	return out
+}
+
+// runJob validates a shipped job, plans its whole range (dry run), and runs
+// it over a short range where the fake API has data; API jobs must load
+// rows.
+func (ws *workspace) runJob(t *testing.T, name string) {
+	file := filepath.Join("jobs", name+".yaml")
+	for _, cmd := range []string{
+		"hdi jobs validate " + file,
+		"hdi ingest --job " + file + " --dry-run --format json",
+	} {
+		ws.check(t, example{where: "job " + name, cmd: cmd})
+	}
+	args := " --start 2024-01-08 --end 2024-01-09"
+	b, _ := os.ReadFile(filepath.Join(ws.dir, file))
+	if strings.Contains(string(b), "files:") {
+		args = "" // a file job loads its files
+	}
+	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+args)
+	if code != 0 {
+		t.Fatalf("hdi ingest --job %s%s: exit %d\n%s%s", file, args, code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, " succeeded in ") || strings.Contains(stderr, ": 0 inserted") {
+		t.Fatalf("hdi ingest --job %s%s loaded nothing:\n%s", file, args, stderr)
+	}
+	// A second run skips every unit.
+	if _, _, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+args); !strings.Contains(stderr, " 0 done, ") {
+		t.Fatalf("the re-run of %s loaded again:\n%s", file, stderr)
+	}
+}
+
+// TestExtraction checks the extractor on a small document: fences, notes,
+// continuations, heredocs, exports and synopses.
+func TestExtraction(t *testing.T) {
+	dir := t.TempDir()
+	doc := "# t\n\n```sh\nhdi a \\\n  --b c   # note\n# a comment\nexport X=1\nhdi d\ncat > f.sql <<'EOF'\nSELECT 1;\nEOF\n```\n\n" +
+		"<!-- journey: skip no docker here -->\n```sh\ndocker compose up -d\n```\n\n" +
+		"<!-- journey: exit 1 -->\n```bash\nhdi bad\n```\n\n    hdi synopsis [--x]\n\n```text\nhdi also synopsis\n```\n"
+	os.WriteFile(filepath.Join(dir, "t.md"), []byte(doc), 0o644)
+	got := markdownExamples(t, dir, "t.md")
+	var lines []string
+	for _, e := range got {
+		lines = append(lines, fmt.Sprintf("%s|%s|%v|%s|%d", e.where, e.cmd, e.env, e.skip, e.exit))
+	}
+	want := []string{
+		"t.md:4|hdi a  --b c   # note|[]||0",
+		"t.md:8|hdi d|[X=1]||0",
+		"t.md:9|cat > f.sql <<'EOF'\nSELECT 1;\nEOF|[X=1]||0",
+		"t.md:16|docker compose up -d|[]|no docker here|0",
+		"t.md:21|hdi bad|[]||1",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
