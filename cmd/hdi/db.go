@@ -100,7 +100,7 @@ The cluster listens only on a Unix socket in <data_dir>/postgres/run and on a
 loopback port of 127.0.0.1 (password in <data_dir>/postgres/password). When
 hdi runs as root, the server runs as the postgres system user; if that user
 cannot reach the data directory, the cluster lives in /var/lib/hdi/postgres.`,
-		Example: "  hdi db start\n  hdi db status --format json\n  psql \"$(hdi db url)\"\n  hdi db stop",
+		Example: "  hdi db start\n  hdi db status --format json\n  psql \"$(hdi db url)\" -c 'SELECT version()'\n  hdi db stop",
 	}
 	cmd.AddCommand(newDBStartCmd(app), newDBStopCmd(app), newDBStatusCmd(app), newDBURLCmd(app))
 	return cmd
@@ -113,7 +113,7 @@ func newDBStartCmd(app *App) *cobra.Command {
 		Long: `Create hdi's local PostgreSQL cluster if it does not exist yet, start it if
 it is not running, and make sure its database "hdi" exists. With an external
 database configured, it says so and does nothing (exit status 0).`,
-		Example: "  hdi db start\n  hdi db start --data-dir /srv/hdi",
+		Example: "  hdi db start\n  hdi --data-dir ./hdi-data db start",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := app.managedCluster(cmd)
@@ -285,7 +285,7 @@ func newDBURLCmd(app *App) *cobra.Command {
 local cluster, which is created and started if needed. The local URL goes
 through the Unix socket and holds no password; --tcp prints the loopback TCP
 URL instead, password included (for tools that cannot use a socket).`,
-		Example: "  psql \"$(hdi db url)\"\n  hdi db url --tcp",
+		Example: "  psql \"$(hdi db url)\" -c 'SELECT count(*) FROM runs'\n  hdi db url --tcp",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			u, err := app.databaseURL(cmd.Context())

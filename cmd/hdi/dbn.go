@@ -17,8 +17,9 @@ func newDBNCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dbn",
 		Short: "Look inside Databento DBN files (.dbn, .dbn.zst; versions 1-3)",
-		Example: "  hdi dbn inspect ../shared/testdata/dbn/test_data.trades.v3.dbn.zst\n" +
-			"  hdi dbn cat ../shared/testdata/dbn/test_data.trades.v3.dbn.zst --format csv --limit 10 --map-symbols",
+		Example: "  hdi dbn synth --out downloads\n" +
+			"  hdi dbn inspect downloads/demo.trades.dbn.zst\n" +
+			"  hdi dbn cat downloads/demo.trades.dbn.zst --format csv --limit 10 --map-symbols",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -43,8 +44,8 @@ func newDBNInspectCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect FILE...",
 		Short: "Print a DBN file's metadata, symbol mappings and record counts per record type",
-		Example: "  hdi dbn inspect ../shared/testdata/dbn/test_data.ohlcv-1s.v3.dbn.zst ../shared/testdata/dbn/test_data.definition.v1.dbn.zst\n" +
-			"  zstd -dc ../shared/testdata/dbn/test_data.mbo.v3.dbn.zst | hdi dbn inspect -",
+		Example: "  hdi dbn inspect downloads/demo.ohlcv-1d.dbn.zst downloads/demo.definition.dbn.zst\n" +
+			"  zstd -dc downloads/demo.trades.dbn.zst | hdi dbn inspect -",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for i, name := range args {
@@ -74,8 +75,8 @@ func newDBNCatCmd(app *App) *cobra.Command {
 		Long: "Print a DBN file's records as JSON lines or CSV, with Databento's field names.\n" +
 			"Prices are exact decimals, timestamps RFC 3339 UTC with nanoseconds; undefined\n" +
 			"values are null (JSON) or empty (CSV). FILE may be - for stdin.",
-		Example: "  hdi dbn cat ../shared/testdata/dbn/test_data.trades.v3.dbn.zst --limit 5\n" +
-			"  hdi dbn cat ../shared/testdata/dbn/test_data.ohlcv-1m.v3.dbn.zst --format csv --map-symbols > bars.csv",
+		Example: "  hdi dbn cat downloads/demo.trades.dbn.zst --limit 5\n" +
+			"  hdi dbn cat downloads/demo.ohlcv-1m.dbn.zst --format csv --map-symbols > bars.csv",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Format != "json" && opts.Format != "csv" {
@@ -117,7 +118,7 @@ roll from the March to the June contract on 2024-03-15. With --trades N it
 writes N trades into one file instead (benchmarks). The same flags always
 give the same bytes. Paths are printed on stdout.`,
 		Example: `  hdi dbn synth --out .hdi/demo
-  hdi dbn synth --out /tmp/bench --trades 5000000`,
+  hdi dbn synth --out bench --trades 100000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if trades < 0 {

@@ -76,7 +76,7 @@ func newJobsListCmd(app *App) *cobra.Command {
 		Long: `List every job: its name, provider, dataset, schema, symbols, time range as
 written, and file. Built-in jobs are marked; a file in the jobs directory with
 the same name overrides one. Jobs that do not parse are listed with their error.`,
-		Example: "  hdi jobs list\n  hdi jobs list --format json\n  hdi --jobs-dir ./myjobs jobs list",
+		Example: "  hdi jobs list\n  hdi jobs list --format json\n  hdi --jobs-dir ./jobs jobs list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
@@ -141,7 +141,7 @@ func newJobsShowCmd(app *App) *cobra.Command {
 		Long: `Print the job as YAML after defaults, with provider secrets masked, followed
 by comments giving its file and its resolved time range [start, end) in UTC.
 Unset environment variables are left as ${NAME} and reported.`,
-		Example: "  hdi jobs show es-nq-trades\n  hdi jobs show ./jobs/my-job.yaml",
+		Example: "  hdi jobs show es-nq-trades\n  hdi jobs show ./jobs/es-nq-ohlcv-1d.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			job, err := jobspec.FindWith(app.jobsDir(), args[0], app.jobOpts(true))

@@ -21,7 +21,7 @@ func newMigrateCmd(app *App) *cobra.Command {
 		Short: "Apply, roll back or list hdi's database migrations",
 		Long: `hdi's tables come from goose migrations embedded in the binary. Concurrent
 runs are safe: an advisory lock makes a second 'hdi migrate up' wait for the first.`,
-		Example: "  hdi migrate up\n  hdi migrate status\n  hdi migrate timescale",
+		Example: "  hdi migrate up\n  hdi migrate status",
 	}
 	cmd.AddCommand(
 		&cobra.Command{
@@ -63,7 +63,7 @@ hypertable with its rows and compression, the roll-ups continuous
 aggregates. It applies migration 00005 again in the migration lock; the
 other migrations are untouched. A database already converted is left as it
 is; a server without TimescaleDB is an error that says what to install.`,
-			Example: "  hdi migrate timescale",
+			Example: "  hdi migrate timescale    # without TimescaleDB on the server it says what to install (exit 1)",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return app.withMigrator(cmd.Context(), func(ctx context.Context, m *migrate.Migrator) error {

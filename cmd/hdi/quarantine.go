@@ -31,7 +31,7 @@ func newQuarantineCmd(app *App) *cobra.Command {
 		Long: `Rows that fail an error-severity rule, and source records a provider could
 not parse, are kept in the quarantine table with the full record, the rule and
 the message. Nothing rejected is dropped.`,
-		Example: "  hdi quarantine list\n  hdi quarantine list --run 12\n  hdi quarantine retry --run 12",
+		Example: "  hdi quarantine list\n  hdi quarantine list --run 1\n  hdi quarantine retry --run 1",
 	}
 	cmd.AddCommand(newQuarantineListCmd(app), newQuarantineShowCmd(app), newQuarantineExportCmd(app), newQuarantineRetryCmd(app))
 	return cmd
@@ -48,8 +48,8 @@ func newQuarantineListCmd(app *App) *cobra.Command {
 		Use:   "list",
 		Short: "Counts per table, rule and severity; with --run, the rows of that run",
 		Example: `  hdi quarantine list
-  hdi quarantine list --run 12 --limit 20
-  hdi quarantine list --run 12 --format json`,
+  hdi quarantine list --run 1 --limit 20
+  hdi quarantine list --run 1 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
@@ -117,7 +117,7 @@ func newQuarantineShowCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show one quarantined row with its full source record (JSON)",
-		Example: "  hdi quarantine show 42",
+		Example: "  hdi quarantine show 1",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -146,8 +146,8 @@ func newQuarantineExportCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export --run ID",
 		Short: "Write a run's quarantined rows as NDJSON (one object per row, the full record included)",
-		Example: `  hdi quarantine export --run 12 > rejected.ndjson
-  hdi quarantine export --run 12 --output rejected.ndjson`,
+		Example: `  hdi quarantine export --run 1 > rejected.ndjson
+  hdi quarantine export --run 1 --output rejected.ndjson`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("run") {
@@ -207,31 +207,37 @@ func newQuarantineRetryCmd(app *App) *cobra.Command {
 		Long: `After fixing a job's rules (or the data behind a rule), retry re-validates the
 run's quarantined records with the job as it is now, loads the ones that pass
 into the job's table, and marks them retried; the rest stay in quarantine.
-The job defaults to the run's job; give --job to use another file.
+The job defaults to the run's job (a run of an ad-hoc ingest, which has no
+job file, uses the job it recorded); give --job to use another file.
 Records the provider could not parse (rule "source") cannot be rebuilt: fix
 the source and run the job again with --force.`,
-		Example: "  hdi quarantine retry --run 12\n  hdi quarantine retry --run 12 --job jobs/es-nq-trades.yaml",
+		Example: "  hdi quarantine retry --run 1\n  hdi quarantine retry --run 1 --job jobs/es-nq-trades.yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("run") {
 				return usageErrorf("--run is required")
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
-				if err := requireRun(ctx, dbq.New(pool), run); err != nil {
-					return err
+				r0, err := dbq.New(pool).GetRun(ctx, run)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("no run %d: see `hdi runs list`", run)
+				}
+				if err != nil {
+					return fmt.Errorf("run %d: %w", run, err)
 				}
 				name := job
 				if name == "" {
-					r, err := dbq.New(pool).GetRun(ctx, run)
-					if err != nil {
-						return fmt.Errorf("run %d: %w", run, err)
-					}
-					name = r.Job
+					name = r0.Job
 				}
 				j, err := jobspec.FindWith(app.jobsDir(), name, app.jobOpts(false))
+				if err != nil && job == "" {
+					// An ad-hoc run's job has no file: the run recorded it.
+					j, err = runner.RecordedJob(r0.Parameters)
+				}
 				if err != nil {
 					return fmt.Errorf("retry needs the run's job %q to read its rules: %w (give --job FILE)", name, err)
 				}
+				j.ApplyDefaults()
 				host := pluginhost.New(app.pluginHostOptions())
 				defer host.Close()
 				r := app.newRunner(pool, host, runner.Options{})

@@ -135,9 +135,10 @@ func newQueryCmd(app *App) *cobra.Command {
 same name) by its sqlc name, or a .sql file by path (--name picks one of its
 queries). Parameters (@name, sqlc.arg(name), sqlc.narg(name)) are bound, never
 spliced into the SQL; each is typed by PostgreSQL or by a "-- @param name type"
-comment. Lists (text[], bigint[]) are comma-separated; times are YYYY-MM-DD or
-RFC 3339, and a date-only value of a timestamptz parameter named end/end_ts
-means the end of that day (the day is included). sqlc.narg parameters may be
+comment. Lists (text[], bigint[]) are comma-separated; times are YYYY-MM-DD,
+RFC 3339 or relative (today, yesterday, -7d, -2w, -6mo, -1y, now, -12h), and a
+date-only value of a timestamptz parameter named end/end_ts means the end of
+that day (the day is included). sqlc.narg parameters may be
 omitted (NULL).
 
 Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
@@ -145,7 +146,7 @@ Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
   hdi query SymbolBars1d --param dataset=GLBX.MDP3 --param symbols=ES.c.0 \
       --param start_ts=2024-01-01 --param end_ts=2024-01-31 --format csv
   hdi query Coverage --format json
-  hdi query ./my_query.sql --param day=2024-03-15
+  hdi query ./queries/active_contracts.sql --param dataset=GLBX.MDP3 --param day=2024-03-15
   hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -299,8 +300,8 @@ func newSymbolQueryCmd(app *App, kind string) *cobra.Command {
 		"bars":        "  hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31\n  hdi query bars -s ESH4 --interval 1m --start 2024-03-01 --end 2024-03-01 --format parquet -o es.parquet",
 		"trades":      "  hdi query trades -s ESH4 --start 2024-03-01 --end 2024-03-01 --limit 100",
 		"tbbo":        "  hdi query tbbo -s ES.c.0 --start 2024-03-01 --end 2024-03-01 --format csv",
-		"statistics":  "  hdi query statistics -s ES.c.0 --stat settlement --start 2024-03-01 --end 2024-03-31\n  hdi query statistics -s ES.FUT --daily --start 2024-03-01 --end 2024-03-31",
-		"definitions": "  hdi query definitions -s ES.FUT --start 2024-03-01 --end 2024-03-01",
+		"statistics":  "  hdi query statistics -s ES.c.0 --stat settlement --start 2024-03-01 --end 2024-03-31\n  hdi query statistics -s ESH4,ESM4 --daily --start 2024-03-01 --end 2024-03-31",
+		"definitions": "  hdi query definitions -s ESH4,ESM4 --start 2024-03-01 --end 2024-03-31",
 	}[kind]
 	cmd := &cobra.Command{
 		Use:   kind + " -s SYMBOLS --start DATE --end DATE",
@@ -310,8 +311,8 @@ func newSymbolQueryCmd(app *App, kind string) *cobra.Command {
 Symbols may be raw (ESH4), parent (ES.FUT), continuous (ES.c.0, .v., .n.) or
 instrument ids; each resolves per UTC day through the symbol mappings, and
 every row carries the symbol asked for, the instrument id and the contract's
-raw symbol. --start and --end are dates (both included) or RFC 3339 instants
-([start, end)). Without --dataset, the only dataset with symbol mappings.`,
+raw symbol. --start and --end are dates (both included), RFC 3339 instants
+([start, end)) or relative (-7d, yesterday, today). Without --dataset, the only dataset with symbol mappings.`,
 		Example: example,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

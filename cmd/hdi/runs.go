@@ -22,7 +22,7 @@ func newRunsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "runs",
 		Short:   "List ingest runs and show one with its units",
-		Example: "  hdi runs list\n  hdi runs show 12",
+		Example: "  hdi runs list\n  hdi runs show 1",
 	}
 	var (
 		format string
@@ -69,7 +69,7 @@ func newRunsCmd(app *App) *cobra.Command {
 	show := &cobra.Command{
 		Use:     "show RUN_ID",
 		Short:   "Show one run with its parameters and units",
-		Example: "  hdi runs show 12\n  hdi runs show 12 --format json",
+		Example: "  hdi runs show 1\n  hdi runs show 1 --format json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(showFormat); err != nil {

@@ -19,6 +19,7 @@ package journeys
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -30,6 +31,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/testbin"
@@ -46,6 +50,7 @@ type example struct {
 	skip  string   // why it cannot run here
 	exit  int      // the exit code it must end with
 	local bool     // run against hdi's local cluster (no DATABASE_URL)
+	fresh bool     // run against a database of its own, migrated (migrate down...)
 }
 
 // docs lists the documents whose examples run, in the order they run: the
@@ -56,6 +61,9 @@ var (
 	fenceRe   = regexp.MustCompile("^```\\s*([A-Za-z]*)\\s*$")
 	journeyRe = regexp.MustCompile(`^<!--\s*journey:\s*(skip|exit|local)\b\s*(.*?)\s*-->$`)
 	heredocRe = regexp.MustCompile(`<<-?\s*'?"?([A-Za-z_]+)'?"?`)
+	// exitNoteRe reads the exit code a --help example's comment gives:
+	// "hdi migrate timescale   # ... (exit 1)".
+	exitNoteRe = regexp.MustCompile(`#.*\(exit (\d+)\)\s*$`)
 )
 
 // markdownExamples extracts the shell examples of one markdown file.
@@ -123,9 +131,18 @@ func commands(lines []string) []command {
 		}
 		start := i
 		text := l
-		for strings.HasSuffix(text, "\\") && i+1 < len(lines) {
-			i++
-			text = strings.TrimSuffix(text, "\\") + " " + strings.TrimSpace(lines[i])
+		for i+1 < len(lines) {
+			switch {
+			case strings.HasSuffix(text, "\\"):
+				i++
+				text = strings.TrimSuffix(text, "\\") + " " + strings.TrimSpace(lines[i])
+				continue
+			case openQuote(text):
+				i++
+				text += "\n" + lines[i]
+				continue
+			}
+			break
 		}
 		if m := heredocRe.FindStringSubmatch(text); m != nil && strings.Contains(text, "<<") {
 			for i+1 < len(lines) {
@@ -139,6 +156,23 @@ func commands(lines []string) []command {
 		out = append(out, command{line: start, text: strings.TrimSpace(text)})
 	}
 	return out
+}
+
+// openQuote reports a shell line whose single or double quote is not
+// closed yet: the command goes on on the next line.
+func openQuote(s string) bool {
+	var q rune
+	for i, r := range s {
+		switch {
+		case q == 0 && (r == '\'' || r == '"'):
+			q = r
+		case q == r && (r == '\'' || i == 0 || s[i-1] != '\\'):
+			q = 0
+		case q == 0 && r == '#' && (i == 0 || s[i-1] == ' '):
+			return false // a comment
+		}
+	}
+	return q != 0
 }
 
 // helpExamples extracts the Examples of every command's --help, walking the
@@ -180,7 +214,11 @@ func helpExamples(t *testing.T, hdi string, env []string) []example {
 		}
 		where := "hdi " + strings.Join(append(append([]string{}, path...), "--help"), " ")
 		for _, c := range commands(exLines) {
-			out = append(out, example{where: where, cmd: c.text})
+			ex := example{where: where, cmd: c.text, fresh: len(path) > 0 && path[0] == "migrate"}
+			if m := exitNoteRe.FindStringSubmatch(c.text); m != nil {
+				ex.exit, _ = strconv.Atoi(m[1])
+			}
+			out = append(out, ex)
 		}
 		for _, s := range subs {
 			walk(append(append([]string{}, path...), s))
@@ -194,7 +232,7 @@ func helpExamples(t *testing.T, hdi string, env []string) []example {
 // the binaries on PATH, a database and the fake API.
 type workspace struct {
 	dir, data string
-	hdi       string // the hdi binary
+	hdi       string   // the hdi binary
 	env       []string // DATABASE_URL included
 	local     []string // without DATABASE_URL: the local cluster under data
 	srv       *dbfake.Server
@@ -287,8 +325,14 @@ func (ws *workspace) check(t *testing.T, ex example) {
 		t.Skipf("not run here: %s", ex.skip)
 	}
 	env := ws.env
-	if ex.local {
+	switch {
+	case ex.local:
 		env = ws.local
+	case ex.fresh:
+		env = append(append([]string{}, ws.local...), "DATABASE_URL="+pgtest.NewDB(t))
+		if code, out, errs := ws.run(t, env, "hdi migrate up"); code != 0 {
+			t.Fatalf("migrate a fresh database: %s%s", out, errs)
+		}
 	}
 	env = append(append([]string{}, env...), ex.env...)
 	code, stdout, stderr := ws.run(t, env, ex.cmd)
@@ -352,40 +396,56 @@ func jobFiles(t *testing.T, root string) []string {
 	return out
 }
 
-// runJob validates a shipped job, plans its whole range (dry run), and runs
-// it over a short range where the fake API has data; API jobs must load
-// rows.
+// runJob validates a shipped job, plans its whole range (dry run), runs it
+// over a short range where the fake API has data (a file job: its files),
+// and runs it again: the second run must skip every unit, and the job's
+// table must hold rows.
 func (ws *workspace) runJob(t *testing.T, name string) {
 	file := filepath.Join("jobs", name+".yaml")
-	for _, cmd := range []string{
-		"hdi jobs validate " + file,
-		"hdi ingest --job " + file + " --dry-run --format json",
-	} {
-		ws.check(t, example{where: "job " + name, cmd: cmd})
+	ws.check(t, example{where: "job " + name, cmd: "hdi jobs validate " + file})
+	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+" --dry-run --format json")
+	var plan struct {
+		Plans []struct {
+			Table string `json:"table"`
+			Units []any  `json:"units"`
+		} `json:"plans"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &plan) != nil || len(plan.Plans) != 1 || len(plan.Plans[0].Units) == 0 {
+		t.Fatalf("dry run of %s: exit %d\n%s%s", file, code, stdout, stderr)
 	}
 	args := " --start 2024-01-08 --end 2024-01-09"
 	b, _ := os.ReadFile(filepath.Join(ws.dir, file))
 	if strings.Contains(string(b), "files:") {
 		args = "" // a file job loads its files
 	}
-	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+args)
-	if code != 0 {
-		t.Fatalf("hdi ingest --job %s%s: exit %d\n%s%s", file, args, code, stdout, stderr)
+	for i, want := range []string{" succeeded in ", " 0 done, "} {
+		code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+args)
+		if code != 0 || !strings.Contains(stderr, want) {
+			t.Fatalf("run %d of hdi ingest --job %s%s: exit %d, want %q\n%s%s", i+1, file, args, code, want, stdout, stderr)
+		}
 	}
-	if !strings.Contains(stderr, " succeeded in ") || strings.Contains(stderr, ": 0 inserted") {
-		t.Fatalf("hdi ingest --job %s%s loaded nothing:\n%s", file, args, stderr)
+	table := plan.Plans[0].Table
+	if n := pgtest.Scalar[int64](t, ws.pool(t), "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()); n == 0 {
+		t.Fatalf("%s holds no rows after %s ran", table, name)
 	}
-	// A second run skips every unit.
-	if _, _, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+args); !strings.Contains(stderr, " 0 done, ") {
-		t.Fatalf("the re-run of %s loaded again:\n%s", file, stderr)
+}
+
+// pool connects to the journey's database.
+func (ws *workspace) pool(t *testing.T) *pgxpool.Pool {
+	for _, kv := range ws.env {
+		if url, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
+			return pgtest.Connect(t, url)
+		}
 	}
+	t.Fatal("no DATABASE_URL")
+	return nil
 }
 
 // TestExtraction checks the extractor on a small document: fences, notes,
 // continuations, heredocs, exports and synopses.
 func TestExtraction(t *testing.T) {
 	dir := t.TempDir()
-	doc := "# t\n\n```sh\nhdi a \\\n  --b c   # note\n# a comment\nexport X=1\nhdi d\ncat > f.sql <<'EOF'\nSELECT 1;\nEOF\n```\n\n" +
+	doc := "# t\n\n```sh\nhdi a \\\n  --b c   # note\n# a comment\nexport X=1\nhdi d\ncat > f.sql <<'EOF'\nSELECT 1;\nEOF\npsql -c 'CREATE\n  x'\n```\n\n" +
 		"<!-- journey: skip no docker here -->\n```sh\ndocker compose up -d\n```\n\n" +
 		"<!-- journey: exit 1 -->\n```bash\nhdi bad\n```\n\n    hdi synopsis [--x]\n\n```text\nhdi also synopsis\n```\n"
 	os.WriteFile(filepath.Join(dir, "t.md"), []byte(doc), 0o644)
@@ -398,8 +458,9 @@ func TestExtraction(t *testing.T) {
 		"t.md:4|hdi a  --b c   # note|[]||0",
 		"t.md:8|hdi d|[X=1]||0",
 		"t.md:9|cat > f.sql <<'EOF'\nSELECT 1;\nEOF|[X=1]||0",
-		"t.md:16|docker compose up -d|[]|no docker here|0",
-		"t.md:21|hdi bad|[]||1",
+		"t.md:12|psql -c 'CREATE\n  x'|[X=1]||0",
+		"t.md:18|docker compose up -d|[]|no docker here|0",
+		"t.md:23|hdi bad|[]||1",
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/rules/arrowval"
@@ -131,7 +132,7 @@ func compileNotNull(r *rule, one fieldFn) error {
 
 func isNumeric(id arrow.Type) bool {
 	switch id {
-	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.TIMESTAMP:
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.FLOAT32, arrow.FLOAT64, arrow.TIMESTAMP, arrow.DECIMAL128:
 		return true
 	}
 	return false
@@ -170,8 +171,21 @@ func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wro
 	}
 	lo, flo := bound(lob, true)
 	hi, fhi := bound(hib, false)
-	r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
-		rangeCheck(rec.Column(fi), lo, hi, flo, fhi, s)
+	if dt, ok := f.Type.(*arrow.Decimal128Type); ok {
+		dlo, dhi := decimalBound(lob, dt.Scale, true), decimalBound(hib, dt.Scale, false)
+		r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+			arr := rec.Column(fi).(*array.Decimal128)
+			for i := range arr.Len() {
+				v := arr.Value(i)
+				if ((dlo != nil && v.Less(*dlo)) || (dhi != nil && v.Greater(*dhi))) && arr.IsValid(i) {
+					s.fail(i)
+				}
+			}
+		}
+	} else {
+		r.eval = func(_ *Checker, rec arrow.RecordBatch, s *sink) {
+			rangeCheck(rec.Column(fi), lo, hi, flo, fhi, s)
+		}
 	}
 	r.msg = func(_ *Checker, rec arrow.RecordBatch, row int) string {
 		v := cellString(rec, fi, row)
@@ -186,6 +200,30 @@ func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wro
 		return fmt.Sprintf("%s = %s outside [%s, %s]", f.Name, v, *lob, *hib)
 	}
 	return nil
+}
+
+// decimalBound turns an exact bound into a decimal128 of the field's scale:
+// the least value >= a lower bound, the greatest <= an upper one; nil when
+// unbounded or beyond what 38 digits hold.
+func decimalBound(n *jobspec.Number, scale int32, lower bool) *decimal128.Num {
+	if n == nil {
+		return nil
+	}
+	r := new(big.Rat).Mul(n.Rat(), new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Sign() != 0 {
+		if lower && r.Sign() > 0 {
+			q.Add(q, big.NewInt(1))
+		}
+		if !lower && r.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		}
+	}
+	if q.BitLen() > 126 {
+		return nil
+	}
+	v := decimal128.FromBigInt(q)
+	return &v
 }
 
 // bound turns an exact bound into the integer bound integer fields compare

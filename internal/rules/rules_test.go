@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
@@ -280,5 +281,28 @@ func TestExactBounds(t *testing.T) {
 				t.Errorf("message %q must show the bound %s as written", msg, bound)
 			}
 		}
+	}
+}
+
+// TestDecimalBounds: range rules check exact decimals (csv numeric columns).
+func TestDecimalBounds(t *testing.T) {
+	s := arrow.NewSchema([]arrow.Field{{Name: "close", Type: &arrow.Decimal128Type{Precision: 38, Scale: 4}, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	d := b.Field(0).(*array.Decimal128Builder)
+	d.Append(decimal128.FromI64(51002500)) // 5100.25
+	d.Append(decimal128.FromI64(-1))       // -0.0001
+	d.AppendNull()
+	d.Append(decimal128.FromI64(51002501)) // 5100.2501
+	set, err := Compile([]jobspec.RuleSpec{{Name: "r", Type: "range", Field: "close", Min: jobspec.NumberOf("0"), Max: jobspec.NumberOf("5100.25")}}, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := set.NewUnit(time.Time{}, time.Time{}).Check(b.NewRecordBatch())
+	var rows []int
+	for _, rj := range res.Rejections {
+		rows = append(rows, rj.Row)
+	}
+	if !equal(rows, []int{1, 3}) {
+		t.Fatalf("rejected rows %v, want [1 3]", rows)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 
@@ -212,8 +213,17 @@ func appendJSON(bld array.Builder, f arrow.Field, v any) error {
 	case json.Number:
 		return appendNumber(bld, x)
 	case string:
-		if sb, ok := bld.(*array.StringBuilder); ok {
-			sb.Append(x)
+		switch b := bld.(type) {
+		case *array.StringBuilder:
+			b.Append(x)
+			return nil
+		case *array.Decimal128Builder: // exact decimal text
+			dt := f.Type.(*arrow.Decimal128Type)
+			n, err := decimal128.FromString(x, dt.Precision, dt.Scale)
+			if err != nil {
+				return err
+			}
+			b.Append(n)
 			return nil
 		}
 	case bool:

@@ -9,10 +9,12 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/jobspec"
 )
 
 // runParameters is what a runs row records of the job: the source, the
-// target and the rules, with provider secrets masked.
+// target, and the whole job (rules, mapping) so that a run of an ad-hoc job
+// can be retried; provider secrets masked.
 func runParameters(p *Planned) ([]byte, error) {
 	cfg := map[string]string{}
 	for k, v := range p.Job.Provider.Config {
@@ -21,7 +23,10 @@ func runParameters(p *Planned) ([]byte, error) {
 		}
 		cfg[k] = v
 	}
+	job := *p.Job
+	job.Provider.Config = cfg
 	return json.Marshal(map[string]any{
+		"job":             job,
 		"provider":        p.Job.Provider.Name,
 		"provider_config": cfg,
 		"source":          p.Job.Source,
@@ -58,4 +63,20 @@ func finishRun(ctx context.Context, pool *pgxpool.Pool, s *Summary) error {
 		RowsInserted: s.Rows.Inserted, RowsUpdated: s.Rows.Updated, RowsUnchanged: s.Rows.Unchanged,
 		RowsDeduplicated: s.Rows.Deduplicated, RowsQuarantined: s.Rows.Quarantined, RowsWarned: s.Rows.Warned,
 	})
+}
+
+// RecordedJob is the job a run recorded in its parameters (its provider
+// secrets masked): what `quarantine retry` uses for a run whose job has no
+// file, such as an ad-hoc ingest.
+func RecordedJob(parameters []byte) (*jobspec.Job, error) {
+	var rec struct {
+		Job *jobspec.Job `json:"job"`
+	}
+	if err := json.Unmarshal(parameters, &rec); err != nil {
+		return nil, fmt.Errorf("read the run's recorded job: %w", err)
+	}
+	if rec.Job == nil {
+		return nil, fmt.Errorf("the run recorded no job (it was made by an older hdi)")
+	}
+	return rec.Job, nil
 }

@@ -41,12 +41,12 @@ const UnauthorizedDetail = "Authentication failed. Check that your API key is co
 // Fault is an injected failure. It applies to the next Count requests
 // (default 1) to Endpoint ("" = any endpoint), in injection order.
 type Fault struct {
-	Endpoint   string
-	Status     int    // an HTTP error status with a JSON detail
-	Detail     string // default: a message for the status
+	Endpoint string
+	Status   int    // an HTTP error status with a JSON detail
+	Detail   string // default: a message for the status
 	// Case makes the detail the structured form the API also answers with:
 	// {"case": Case, "message": Detail, "status_code": Status, "docs": ...}.
-	Case string
+	Case       string
 	RetryAfter string // Retry-After header value, e.g. "1"
 	// CutAfter cuts a successful get_range body after this fraction of
 	// its bytes (0 < CutAfter < 1) by aborting the connection.
