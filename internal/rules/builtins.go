@@ -209,8 +209,20 @@ func decimalBound(n *jobspec.Number, scale int32, lower bool) *decimal128.Num {
 	if n == nil {
 		return nil
 	}
-	r := new(big.Rat).Mul(n.Rat(), new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q := roundBound(new(big.Rat).Mul(n.Rat(), new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))), lower)
+	if q.BitLen() > 126 {
+		return nil
+	}
+	v := decimal128.FromBigInt(q)
+	return &v
+}
+
+// roundBound is the integer bound an exact bound gives: the least integer
+// >= a lower bound, the greatest <= an upper one.
+func roundBound(r *big.Rat, lower bool) *big.Int {
 	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	// QuoRem truncates towards zero: step to the ceiling (lower bounds) or
+	// the floor (upper bounds) when there is a remainder.
 	if m.Sign() != 0 {
 		if lower && r.Sign() > 0 {
 			q.Add(q, big.NewInt(1))
@@ -219,11 +231,7 @@ func decimalBound(n *jobspec.Number, scale int32, lower bool) *decimal128.Num {
 			q.Sub(q, big.NewInt(1))
 		}
 	}
-	if q.BitLen() > 126 {
-		return nil
-	}
-	v := decimal128.FromBigInt(q)
-	return &v
+	return q
 }
 
 // bound turns an exact bound into the integer bound integer fields compare
@@ -239,17 +247,7 @@ func bound(n *jobspec.Number, lower bool) (int64, float64) {
 	}
 	r := n.Rat()
 	f, _ := r.Float64()
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	// QuoRem truncates towards zero: step to the ceiling (lower bounds) or
-	// the floor (upper bounds) when there is a remainder.
-	if m.Sign() != 0 {
-		if lower && r.Sign() > 0 {
-			q.Add(q, big.NewInt(1))
-		}
-		if !lower && r.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		}
-	}
+	q := roundBound(r, lower)
 	switch {
 	case q.IsInt64():
 		return q.Int64(), f

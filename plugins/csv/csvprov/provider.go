@@ -307,7 +307,7 @@ func fileColumns(path string, opts options, declared []sdk.Column) ([]column, er
 	if !opts.header {
 		return resolve(declared, nil, false)
 	}
-	var n int64
+	var n sdk.CountingReader
 	src, closeFn, err := openDecompressed(path, &n)
 	if err != nil {
 		return nil, sdk.FieldError("files", "%v", err)

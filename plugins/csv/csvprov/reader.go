@@ -41,12 +41,13 @@ func newCSVReader(src io.Reader, opts options) *csv.Reader {
 
 // openDecompressed opens path and, judging by its first bytes, decompresses
 // gzip or zstd transparently. counted counts the bytes read from the file.
-func openDecompressed(path string, counted *int64) (io.Reader, func(), error) {
+func openDecompressed(path string, counted *sdk.CountingReader) (io.Reader, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(&countingReader{r: f, n: counted}, 256<<10)
+	counted.R = f
+	br := bufio.NewReaderSize(counted, 256<<10)
 	magic, _ := br.Peek(4)
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
@@ -65,17 +66,6 @@ func openDecompressed(path string, counted *int64) (io.Reader, func(), error) {
 		return zr, func() { zr.Close(); _ = f.Close() }, nil
 	}
 	return br, func() { _ = f.Close() }, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n *int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	*c.n += int64(n)
-	return n, err
 }
 
 // recorder keeps the bytes the csv reader has read, so the raw text of a bad
@@ -126,7 +116,7 @@ type column struct {
 }
 
 func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) error {
-	var counted int64
+	var counted sdk.CountingReader
 	src, closeFn, err := openDecompressed(r.path, &counted)
 	if err != nil {
 		return err
@@ -225,7 +215,7 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := out.Progress(sdk.Progress{Done: counted, Total: total, HasTotal: total > 0, Unit: sdk.ProgressBytes}); err != nil {
+			if err := out.Progress(sdk.Progress{Done: counted.N, Total: total, HasTotal: total > 0, Unit: sdk.ProgressBytes}); err != nil {
 				return err
 			}
 		}

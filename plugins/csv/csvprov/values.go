@@ -18,23 +18,9 @@ import (
 // nine decimal places ("1.5", "-0.000000001", "+42"); more places than nine
 // are accepted only when the extra digits are zeros.
 func parseDecimal(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	neg := false
-	switch {
-	case strings.HasPrefix(s, "-"):
-		neg, s = true, s[1:]
-	case strings.HasPrefix(s, "+"):
-		s = s[1:]
-	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" && (!hasDot || frac == "") {
-		return 0, errors.New("not a decimal number")
-	}
-	if len(frac) > 9 {
-		if strings.Trim(frac[9:], "0") != "" {
-			return 0, fmt.Errorf("more than 9 decimal places")
-		}
-		frac = frac[:9]
+	neg, intPart, frac, err := splitDecimal(s, 9)
+	if err != nil {
+		return 0, err
 	}
 	var v uint64
 	for _, c := range intPart {
@@ -75,12 +61,11 @@ func parseDecimal(s string) (int64, error) {
 	return int64(v), nil
 }
 
-// parseNumeric parses a decimal number exactly into a decimal128 with the
-// given scale: an optional sign, digits, and at most scale decimal places
-// (more only when the extra digits are zeros), 38 digits in all.
-func parseNumeric(s string, scale int) (decimal128.Num, error) {
+// splitDecimal splits a decimal number into its sign, integer digits and at
+// most places fraction digits (more only when the extra digits are zeros,
+// which it drops). The digits are not checked yet.
+func splitDecimal(s string, places int) (neg bool, intPart, frac string, err error) {
 	s = strings.TrimSpace(s)
-	neg := false
 	switch {
 	case strings.HasPrefix(s, "-"):
 		neg, s = true, s[1:]
@@ -89,13 +74,24 @@ func parseNumeric(s string, scale int) (decimal128.Num, error) {
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
 	if intPart == "" && (!hasDot || frac == "") {
-		return decimal128.Num{}, errors.New("not a decimal number")
+		return false, "", "", errors.New("not a decimal number")
 	}
-	if len(frac) > scale {
-		if strings.Trim(frac[scale:], "0") != "" {
-			return decimal128.Num{}, fmt.Errorf("more than %d decimal places", scale)
+	if len(frac) > places {
+		if strings.Trim(frac[places:], "0") != "" {
+			return false, "", "", fmt.Errorf("more than %d decimal places", places)
 		}
-		frac = frac[:scale]
+		frac = frac[:places]
+	}
+	return neg, intPart, frac, nil
+}
+
+// parseNumeric parses a decimal number exactly into a decimal128 with the
+// given scale: an optional sign, digits, and at most scale decimal places
+// (more only when the extra digits are zeros), 38 digits in all.
+func parseNumeric(s string, scale int) (decimal128.Num, error) {
+	neg, intPart, frac, err := splitDecimal(s, scale)
+	if err != nil {
+		return decimal128.Num{}, err
 	}
 	digits := intPart + frac + strings.Repeat("0", scale-len(frac))
 	if strings.TrimLeft(digits, "0") == "" {

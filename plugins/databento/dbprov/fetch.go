@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -234,8 +233,8 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 		return fmt.Errorf("databento: open %s: %w (was it moved since planning?)", path, err)
 	}
 	defer f.Close()
-	var read int64
-	rd, err := dbn.NewReader(&countingReader{r: f, n: &read})
+	counted := &sdk.CountingReader{R: f}
+	rd, err := dbn.NewReader(counted)
 	if err != nil {
 		return permanent("databento: %s is not a readable DBN file: %v", path, err)
 	}
@@ -252,7 +251,7 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	e := newEmitter(out, schema, rows, path)
 	e.limit = r.Limit
 	if st, err := f.Stat(); err == nil {
-		e.read, e.fileBytes = &read, st.Size()
+		e.read, e.fileBytes = &counted.N, st.Size()
 	}
 	e.part, e.parts = part-1, parts
 	if !r.Range.IsZero() {
@@ -440,15 +439,3 @@ func (w sendErrors) Mappings(m []sdk.SymbolMapping) error { return wrapSend(w.s.
 func (w sendErrors) Progress(p sdk.Progress) error        { return wrapSend(w.s.Progress(p)) }
 func (w sendErrors) Warn(msg string) error                { return wrapSend(w.s.Warn(msg)) }
 func (w sendErrors) RowError(r sdk.RowError) error        { return wrapSend(w.s.RowError(r)) }
-
-// countingReader counts the bytes read through it (a file's progress).
-type countingReader struct {
-	r io.Reader
-	n *int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	*c.n += int64(n)
-	return n, err
-}
