@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
@@ -181,5 +182,18 @@ func TestUnreachableDatabaseFailsWithinTheTimeout(t *testing.T) {
 	code, _, stderr := runCLI(t, map[string]string{"DATABASE_URL": url}, "migrate", "up")
 	if code != exitFailure || !strings.Contains(stderr, ln.Addr().String()) || !strings.Contains(stderr, "no answer within 5s") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestUnmigratedDatabaseSaysMigrateUp: commands that read hdi's tables on a
+// database that is not migrated say the command that fixes it, not a flag
+// they do not have (only ingest has --migrate).
+func TestUnmigratedDatabaseSaysMigrateUp(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.NewDB(t)}
+	for _, args := range [][]string{{"runs", "list"}, {"quarantine", "list"}, {"query", "Runs"}} {
+		code, out, stderr := runCLI(t, env, args...)
+		if code != 1 || out != "" || !strings.Contains(stderr, "run `hdi migrate up`") || strings.Contains(stderr, "--migrate") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
 	}
 }

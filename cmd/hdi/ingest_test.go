@@ -241,6 +241,32 @@ func TestIngestSameFileIntoAnotherTable(t *testing.T) {
 	}
 }
 
+// TestIngestReplaceRangeReloadsALoadedUnit: --mode replace-range deletes a
+// loaded unit's range and loads it again (the default mode skips it), so rows
+// lost from the table since come back, and none twice.
+func TestIngestReplaceRangeReloadsALoadedUnit(t *testing.T) {
+	url := pgtest.NewDB(t)
+	env := ingestEnv(t, url)
+	file := filepath.Join(t.TempDir(), "t.dbn.zst")
+	if err := synth.WriteTrades(file, 5000, true); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", file)
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(context.Background(), `DELETE FROM trades WHERE ctid IN (SELECT ctid FROM trades LIMIT 100)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", file); !strings.Contains(stderr, "0 done, 1 skipped") {
+		t.Fatalf("dedupe-append must skip the loaded unit:\n%s", stderr)
+	}
+	if _, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", file, "--mode", "replace-range"); !strings.Contains(stderr, "1 done, 0 skipped") {
+		t.Fatalf("replace-range must reload the loaded unit:\n%s", stderr)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 5000 {
+		t.Fatalf("after replace-range: %d rows, want 5000", n)
+	}
+}
+
 // TestIngestParamFlag: --param reaches the provider, and a malformed one is a
 // usage error that names it.
 func TestIngestParamFlag(t *testing.T) {
