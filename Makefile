@@ -38,7 +38,8 @@ lint: ## gofmt, go vet and staticcheck, for every build tag in use
 	$(TOOL) staticcheck ./...
 	GO=$(GO) bash scripts/vet-tags.sh
 
-generate: ## regenerate sqlc and protobuf code
+generate: ## regenerate River's schema for sqlc, sqlc and protobuf code
+	$(GO) run ./internal/migrate/riverschema > sql/river/schema.sql
 	$(TOOL) sqlc generate
 	bash plugins/sdk/generate.sh
 

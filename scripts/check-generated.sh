@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 tool() { go tool -modfile=tools.mod "$@"; }
 
 status=0
+if ! go run ./internal/migrate/riverschema | cmp -s - sql/river/schema.sql; then
+  echo "River's schema for sqlc is stale: run 'make generate' and commit sql/river/schema.sql" >&2
+  status=1
+fi
 if ! tool sqlc diff; then
   echo "sqlc output is stale: run 'make generate' and commit internal/dbq" >&2
   status=1

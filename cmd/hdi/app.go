@@ -61,6 +61,16 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// exitCodeError ends a command with its own exit code and message.
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e exitCodeError) Error() string { return e.msg }
+
+func (e exitCodeError) with(msg string) exitCodeError { e.msg = msg; return e }
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runWithEnv(args, os.LookupEnv, stdin, stdout, stderr)
 }
@@ -78,6 +88,11 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 		return exitFailure
 	}
 	msg := app.Redactor.Scrub(err.Error())
+	var ce exitCodeError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "hdi: %s\n", msg)
+		return ce.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsageError(err) {
 		path := "hdi"

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -19,6 +21,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/queue"
 	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
@@ -35,8 +38,12 @@ type ingestFlags struct {
 	concurrency                                  int
 	maxCost                                      float64
 	dryRun, force, migrate                       bool
-	format                                       string
+	format, queue                                string
 }
+
+// queueFromJob is --queue's value when given without one: the job's queue,
+// else the default queue.
+const queueFromJob = "(job)"
 
 // ingestFlagKeys maps the job keys an ingest flag sets to the flag, so an
 // error about a value names what the user typed.
@@ -60,12 +67,18 @@ batch and commits nothing half-done; run the same command again to resume.
 
 A job is a YAML file (--job NAME|FILE, see jobs/README.md) or given by flags
 with the same meaning. --start/--end override a job's range: a date-only end
-is included, a timestamp end is excluded.`,
+is included, a timestamp end is excluded.
+
+With --queue the run is planned here (rules, mapping, cost, --max-cost) and
+its units are queued for 'hdi worker' processes instead of loaded: the run
+id goes to stdout, and 'hdi runs wait ID' follows it. A unit already loaded,
+or already queued by another run, is not queued again.`,
 		Example: `  hdi ingest --job es-nq-ohlcv-1d
   hdi ingest --job jobs/es-nq-trades.yaml --start 2024-01-08 --end 2024-01-09 --dry-run
   hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1d --symbols ES.c.0,NQ.c.0 --stype-in continuous --start 2024-01-01 --end 2024-12-31
   hdi ingest --provider databento --file ./downloads/*.dbn.zst
-  hdi ingest --provider csv --file prices.csv --table my_prices`,
+  hdi ingest --provider csv --file prices.csv --table my_prices
+  hdi ingest --job es-nq-trades --start 2024-01-08 --end 2024-01-09 --queue`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// A shell glob after --file expands to several words: the first
 			// is the flag's value, the rest arrive as arguments.
@@ -79,6 +92,9 @@ is included, a timestamp end is excluded.`,
 			job, err := app.ingestJob(cmd, &f)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("queue") && !f.dryRun {
+				return app.queueIngest(cmd.Context(), job, &f)
 			}
 			return app.runIngest(cmd.Context(), job, &f)
 		},
@@ -105,7 +121,9 @@ is included, a timestamp end is excluded.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (units, estimated rows, bytes and cost) and change nothing")
 	fl.BoolVar(&f.force, "force", false, "reload units that are already loaded (delete, then load, in one transaction)")
 	fl.BoolVar(&f.migrate, "migrate", false, "apply pending migrations first instead of stopping")
-	fl.StringVar(&f.format, "format", "table", "--dry-run output: table or json")
+	fl.StringVar(&f.format, "format", "table", "--dry-run and --queue output: table (text) or json")
+	fl.StringVar(&f.queue, "queue", "", "queue the units for `hdi worker` instead of loading them: --queue (the job's queue, else default) or --queue=NAME")
+	fl.Lookup("queue").NoOptDefVal = queueFromJob
 	return cmd
 }
 
@@ -202,6 +220,73 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 		return nil, err
 	}
 	return job, nil
+}
+
+// queueIngest plans the job here and queues its units for the workers.
+func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
+	name := f.queue
+	if name == queueFromJob {
+		name = ""
+	}
+	if name != "" && (len(name) > 64 || !jobspec.QueueNameRe.MatchString(name)) {
+		return usageErrorf("--queue %q is not a queue name: use lowercase letters and digits, joined by '-' or '_'", name)
+	}
+	// Workers may run elsewhere: files are named by absolute paths.
+	for i, p := range job.Source.Files {
+		if abs, err := filepath.Abs(p); err == nil {
+			job.Source.Files[i] = abs
+		}
+	}
+	pool, err := a.openSchemaPool(ctx, f.migrate, 4)
+	if errors.Is(err, migrate.ErrBehind) {
+		return fmt.Errorf("%w (or pass --migrate)", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	host := pluginhost.New(a.pluginHostOptions())
+	defer host.Close()
+	r := a.newRunner(pool, host, runner.Options{Force: f.force})
+	plans, err := r.PlanAll(ctx, job)
+	if err != nil {
+		return err
+	}
+	for _, w := range plans[0].Warnings {
+		a.Logger.Warn(w, "job", job.Name)
+	}
+	for _, p := range plans {
+		if err := p.CheckCost(); err != nil {
+			return err
+		}
+	}
+	q, err := queue.Enqueue(ctx, pool, job, plans, queue.Options{Queue: name, Force: f.force})
+	if err != nil {
+		return err
+	}
+	if f.format == "json" {
+		return json.NewEncoder(a.Stdout).Encode(q)
+	}
+	already := fmt.Sprintf("%d already loaded", q.Loaded)
+	if q.Queued > 0 {
+		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
+	}
+	if q.RunID == 0 {
+		fmt.Fprintf(a.Stderr, "nothing to queue: %s\n", already)
+		return nil
+	}
+	fmt.Fprintln(a.Stdout, q.RunID)
+	fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
+		q.RunID, q.Units, q.Queue, already, q.RunID)
+	return nil
+}
+
+func joinInts(ns []int64) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/runner"
+	"github.com/hdi-dev/hdi/internal/schedule"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
@@ -63,6 +64,8 @@ type jobRow struct {
 	Symbols  []string `json:"symbols,omitempty"`
 	Start    string   `json:"start,omitempty"`
 	End      string   `json:"end,omitempty"`
+	Schedule string   `json:"schedule,omitempty"`
+	NextRun  string   `json:"next_run,omitempty"`
 	File     string   `json:"file"`
 	Builtin  bool     `json:"builtin"`
 	Error    string   `json:"error,omitempty"`
@@ -75,7 +78,9 @@ func newJobsListCmd(app *App) *cobra.Command {
 		Short: "List the jobs of the jobs directory and the built-in jobs",
 		Long: `List every job: its name, provider, dataset, schema, symbols, time range as
 written, and file. Built-in jobs are marked; a file in the jobs directory with
-the same name overrides one. Jobs that do not parse are listed with their error.`,
+the same name overrides one. Jobs that do not parse are listed with their error.
+A scheduled job shows its schedule and its next run (UTC): 'hdi worker'
+queues it then.`,
 		Example: "  hdi jobs list\n  hdi jobs list --format json\n  hdi --jobs-dir ./jobs jobs list",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,6 +100,12 @@ the same name overrides one. Jobs that do not parse are listed with their error.
 					j := e.Job
 					r.Name, r.Provider, r.Dataset, r.Schema, r.Symbols = j.Name, j.Provider.Name, j.Source.Dataset, j.Source.Schema, j.Source.Symbols
 					r.Start, r.End = j.Source.Start, j.Source.End
+					if j.Schedule != "" {
+						if sched, err := schedule.Parse(j.Schedule, j.Timezone); err == nil {
+							r.Schedule = sched.String()
+							r.NextRun = sched.Next(time.Now()).Format(time.RFC3339)
+						}
+					}
 				}
 				rows = append(rows, r)
 			}
@@ -104,21 +115,21 @@ the same name overrides one. Jobs that do not parse are listed with their error.
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPROVIDER\tDATASET\tSCHEMA\tSYMBOLS\tRANGE\tFILE")
+			fmt.Fprintln(tw, "NAME\tPROVIDER\tDATASET\tSCHEMA\tSYMBOLS\tRANGE\tNEXT RUN\tFILE")
 			for _, r := range rows {
 				file := r.File
 				if r.Builtin {
 					file += " (built-in)"
 				}
 				if r.Error != "" {
-					fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s  INVALID: %s\n", r.Name, file, r.Error)
+					fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s  INVALID: %s\n", r.Name, file, r.Error)
 					continue
 				}
 				rng := r.Start + ".." + r.End
 				if r.Start == "" && r.End == "" {
 					rng = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Provider, dash(r.Dataset), r.Schema, dash(strings.Join(r.Symbols, ",")), rng, file)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Provider, dash(r.Dataset), r.Schema, dash(strings.Join(r.Symbols, ",")), rng, dash(r.NextRun), file)
 			}
 			return tw.Flush()
 		},

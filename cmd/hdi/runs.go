@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/queue"
 )
 
 func init() { addCommand(newRunsCmd) }
@@ -88,6 +90,9 @@ func newRunsCmd(app *App) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("show run %d: %w", id, err)
 				}
+				if run.Queue != nil {
+					return app.showQueuedRun(ctx, pool, run, showFormat)
+				}
 				units, err := q.Units(ctx, id)
 				if err != nil {
 					return fmt.Errorf("units of run %d: %w", id, err)
@@ -95,18 +100,8 @@ func newRunsCmd(app *App) *cobra.Command {
 				if showFormat == "json" {
 					return writeJSON(app, map[string]any{"run": run, "units": units})
 				}
+				app.writeRunHeader(run, nil)
 				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(tw, "run\t%d\njob\t%s\nstatus\t%s\nstarted\t%s\nduration\t%s\n", run.RunID, run.Job, run.Status, run.StartedAt.UTC().Format(time.RFC3339), runDuration(run))
-				fmt.Fprintf(tw, "units\t%d done, %d skipped, %d failed, of %d\n", run.UnitsDone, run.UnitsSkipped, run.UnitsFailed, run.UnitsTotal)
-				fmt.Fprintf(tw, "rows\t%d inserted, %d updated, %d unchanged, %d deduplicated, %d quarantined, %d warned\n",
-					run.RowsInserted, run.RowsUpdated, run.RowsUnchanged, run.RowsDeduplicated, run.RowsQuarantined, run.RowsWarned)
-				if run.Error != nil {
-					fmt.Fprintf(tw, "error\t%s\n", *run.Error)
-				}
-				fmt.Fprintf(tw, "parameters\t%s\n", run.Parameters)
-				tw.Flush()
-				fmt.Fprintln(app.Stdout)
-				tw = tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "UNIT\tTABLE\tSTATUS\tINSERTED\tUPDATED\tUNCHANGED\tDEDUPED\tQUARANTINED\tWARNED\tERROR")
 				for _, u := range units {
 					msg := ""
@@ -121,8 +116,194 @@ func newRunsCmd(app *App) *cobra.Command {
 		},
 	}
 	show.Flags().StringVar(&showFormat, "format", "table", "output format: table or json")
-	cmd.AddCommand(list, show)
+	cmd.AddCommand(list, show, newRunsWaitCmd(app), newRunsCancelCmd(app))
 	return cmd
+}
+
+// writeRunHeader prints a run's fields; p, for a queued run, adds where
+// its units are.
+func (a *App) writeRunHeader(run dbq.Run, p *queue.Progress) {
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "run\t%d\njob\t%s\nstatus\t%s\nstarted\t%s\nduration\t%s\n", run.RunID, run.Job, run.Status, run.StartedAt.UTC().Format(time.RFC3339), runDuration(run))
+	if p != nil {
+		fmt.Fprintf(tw, "queue\t%s: %s\n", *run.Queue, progressLine(p))
+	}
+	fmt.Fprintf(tw, "units\t%d done, %d skipped, %d failed, of %d\n", run.UnitsDone, run.UnitsSkipped, run.UnitsFailed, run.UnitsTotal)
+	fmt.Fprintf(tw, "rows\t%d inserted, %d updated, %d unchanged, %d deduplicated, %d quarantined, %d warned\n",
+		run.RowsInserted, run.RowsUpdated, run.RowsUnchanged, run.RowsDeduplicated, run.RowsQuarantined, run.RowsWarned)
+	if run.Error != nil {
+		fmt.Fprintf(tw, "error\t%s\n", *run.Error)
+	}
+	fmt.Fprintf(tw, "parameters\t%s\n", run.Parameters)
+	tw.Flush()
+	fmt.Fprintln(a.Stdout)
+}
+
+// progressLine says where a queued run's units are.
+func progressLine(p *queue.Progress) string {
+	return fmt.Sprintf("%d done, %d running, %d queued, %d retrying, %d failed, %d cancelled, of %d",
+		p.Done, p.Running, p.Queued, p.Retrying, p.Failed, p.Cancelled, p.Units)
+}
+
+// showQueuedRun prints a queued run with the state of each unit: queued,
+// running (on which worker), retrying (which attempt, the last error),
+// done, skipped (loaded by another run), failed or cancelled.
+func (a *App) showQueuedRun(ctx context.Context, pool *pgxpool.Pool, run dbq.Run, format string) error {
+	p, err := queue.RunProgress(ctx, pool, run.RunID)
+	if err != nil {
+		return err
+	}
+	units, err := queue.Units(ctx, pool, run.RunID)
+	if err != nil {
+		return fmt.Errorf("units of run %d: %w", run.RunID, err)
+	}
+	if format == "json" {
+		return writeJSON(a, map[string]any{"run": run, "progress": p, "units": units})
+	}
+	a.writeRunHeader(run, p)
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tTABLE\tSTATE\tWORKER\tATTEMPT\tINSERTED\tUPDATED\tDEDUPED\tQUARANTINED\tNOTE")
+	for _, u := range units {
+		note := u.Error
+		switch {
+		case u.State == queue.StateSkipped:
+			note = fmt.Sprintf("loaded by run %d", u.LoadedBy)
+		case u.State == queue.StateRetrying && u.NextAttempt != nil:
+			note = fmt.Sprintf("next attempt %s; last error: %s", u.NextAttempt.UTC().Format(time.RFC3339), u.Error)
+		}
+		var l dbq.RunUnitJobsRow
+		if u.State == queue.StateDone {
+			l = *u.Ledger
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%d\t%d\t%d\t%s\n", u.Key, u.Table, u.State, dash(u.Worker), u.Attempt, u.MaxAttempts,
+			deref(l.RowsInserted), deref(l.RowsUpdated), deref(l.RowsDeduplicated), deref(l.RowsQuarantined), oneLine(note))
+	}
+	return tw.Flush()
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
+
+// errWaitTimeout ends `runs wait` that gave up (exit 124, as timeout(1)).
+var errWaitTimeout = exitCodeError{code: 124}
+
+func newRunsWaitCmd(app *App) *cobra.Command {
+	var (
+		timeout time.Duration
+		format  string
+	)
+	cmd := &cobra.Command{
+		Use:   "wait RUN_ID",
+		Short: "Wait for a run to finish: exit 0 when every unit is done, 1 when any failed",
+		Long: `Wait until every unit of the run has ended, printing its progress on
+stderr, then say how it ended: exit 0 when every unit was loaded (or was
+loaded already), 1 when any failed or the run was cancelled or interrupted.
+With --timeout, a run still going after it exits 124 and says how far it got
+(the run goes on).`,
+		Example: "  hdi runs wait 1\n  hdi runs wait 1 --timeout 10m --format json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageErrorf("RUN_ID must be a number, not %q", args[0])
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				return app.waitRun(ctx, pool, id, timeout, format)
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (exit 124); 0 waits for ever")
+	cmd.Flags().StringVar(&format, "format", "table", "the run's end on stdout: table (nothing) or json")
+	return cmd
+}
+
+// waitRun polls the run until it ends.
+func (a *App) waitRun(ctx context.Context, pool *pgxpool.Pool, id int64, timeout time.Duration, format string) error {
+	start := time.Now()
+	last := ""
+	for {
+		p, finished, err := queue.Finish(ctx, pool, id)
+		if err != nil {
+			return err
+		}
+		run, err := dbq.New(pool).GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if line := progressLine(p); run.Queue != nil && line != last {
+			a.Logger.Info("run "+strconv.FormatInt(id, 10), "status", run.Status, "units", line)
+			last = line
+		}
+		if finished {
+			if format == "json" {
+				if err := writeJSON(a, map[string]any{"run": run, "progress": p}); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(a.Stderr, "run %d %s: %d done, %d skipped, %d failed, of %d units; %d rows inserted, %d updated, %d quarantined\n",
+				id, run.Status, run.UnitsDone, run.UnitsSkipped, run.UnitsFailed, run.UnitsTotal, run.RowsInserted, run.RowsUpdated, run.RowsQuarantined)
+			if run.Status != "succeeded" {
+				if run.Error != nil {
+					fmt.Fprintf(a.Stderr, "%s\n", *run.Error)
+				}
+				return errSilentFailure
+			}
+			return nil
+		}
+		if timeout > 0 && time.Since(start) >= timeout {
+			msg := fmt.Sprintf("run %d is still %s after %s", id, run.Status, timeout)
+			if run.Queue != nil {
+				msg += ": " + progressLine(p) + "; are workers running? (`hdi status` lists them)"
+			}
+			return errWaitTimeout.with(msg)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func newRunsCancelCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel RUN_ID",
+		Short: "Cancel a queued run: its units not started are dropped, those under way roll back",
+		Long: `Cancel a run queued with 'hdi ingest --queue': units still queued are dropped,
+units a worker is loading are stopped and roll back (nothing half-done is
+committed), and units already loaded stay loaded. A run loaded by one
+'hdi ingest' process is stopped with Ctrl-C instead.`,
+		Example: `  RUN=$(hdi ingest --job es-nq-trades --start 2024-01-15 --end 2024-01-15 --queue) && hdi runs cancel "$RUN"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageErrorf("RUN_ID must be a number, not %q", args[0])
+			}
+			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
+				n, err := queue.Cancel(ctx, pool, id)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stderr, "run %d cancelled: %d units stopped; `hdi runs show %d` lists them\n", id, n, id)
+				return nil
+			})
+		},
+	}
 }
 
 func runDuration(r dbq.Run) string {

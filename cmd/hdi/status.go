@@ -18,7 +18,8 @@ func newStatusCmd(app *App) *cobra.Command {
 		Long: `Show where the configuration came from, whether the database answers (host,
 port and database; never the password), the server version, whether the
 TimescaleDB extension is available or installed, the applied migration
-version against the latest one this hdi embeds, and the provider plugins found.
+version against the latest one this hdi embeds, the work queue (units waiting
+per queue and state) and the live workers, and the provider plugins found.
 It exits 1 when the database cannot be reached.`,
 		Example: "  hdi status\n  hdi status --format json",
 		Args:    cobra.NoArgs,
@@ -33,6 +34,7 @@ It exits 1 when the database cannot be reached.`,
 				r.Database.Source = source
 				r.Database.Error = err.Error()
 			} else {
+				r.WorkerStaleAfter = app.Config.WorkerRescueAfter
 				r.CheckDatabase(ctx, url, source)
 			}
 			r.Plugins, r.PluginError = app.statusPlugins(ctx)

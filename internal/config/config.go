@@ -47,6 +47,7 @@ var Defs = []Def{
 	{Key: "queries_dir", Flag: "queries-dir", Env: []string{"HDI_QUERIES_DIR"}, Help: "directory of user .sql queries; a file overrides a built-in of the same name"},
 	{Key: "log_format", Flag: "log-format", Env: []string{"HDI_LOG_FORMAT"}, Default: "text", Kind: KindFormat, Help: "text or json"},
 	{Key: "log_level", Flag: "log-level", Env: []string{"HDI_LOG_LEVEL"}, Default: "info", Kind: KindLevel, Help: "debug, info, warn or error"},
+	{Key: "worker.rescue_after", Env: []string{"HDI_WORKER_RESCUE_AFTER"}, Default: "30s", Kind: KindDuration, Help: "a worker silent this long is presumed dead: its units go to another worker (hdi worker --rescue-after)"},
 	{Key: "providers", Kind: KindNested, Help: "per-provider configuration, e.g. providers.databento.api_key"},
 }
 
@@ -77,6 +78,8 @@ type Config struct {
 	QueriesDir      string
 	LogFormat       string
 	LogLevel        string
+	// WorkerRescueAfter is worker.rescue_after.
+	WorkerRescueAfter time.Duration
 	// Providers holds provider configuration from the file, by provider name.
 	Providers map[string]map[string]string
 
@@ -178,6 +181,7 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 	c.QueriesDir = c.values["queries_dir"].Value
 	c.LogFormat = c.values["log_format"].Value
 	c.LogLevel = c.values["log_level"].Value
+	c.WorkerRescueAfter, _ = time.ParseDuration(c.values["worker.rescue_after"].Value)
 	return c, nil
 }
 

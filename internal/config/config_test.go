@@ -106,6 +106,9 @@ func TestStrictParsingErrorsNameFileLineAndKey(t *testing.T) {
 		{"jobs_dir: a\njobs_dir: b\n", ":2: key \"jobs_dir\" is given twice"},
 		{"- a\n- b\n", ":1: the config file must be a mapping"},
 		{"a: [\n", "hdi.yaml"},
+		{"worker:\n  rescue_afte: 10s\n", ":2: unknown key \"worker.rescue_afte\""},
+		{"worker:\n  rescue_after: 0s\n", ":2: key \"worker.rescue_after\": \"0s\" is not a positive duration"},
+		{"worker: 10s\n", ":1: key \"worker\" must be a mapping"},
 	}
 	for _, tc := range cases {
 		p := writeFile(t, tc.body)
@@ -167,5 +170,20 @@ func TestRedactURL(t *testing.T) {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestGroupedSettings(t *testing.T) {
+	p := writeFile(t, "log_level: info\nworker:\n  rescue_after: 12s\n")
+	c, err := Load(noFlags(), envOf(nil), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WorkerRescueAfter != 12*time.Second || !strings.HasSuffix(c.values["worker.rescue_after"].Source, ":3") {
+		t.Errorf("worker.rescue_after %v from %q", c.WorkerRescueAfter, c.values["worker.rescue_after"].Source)
+	}
+	c, err = Load(noFlags(), envOf(map[string]string{"HDI_WORKER_RESCUE_AFTER": "45s"}), p)
+	if err != nil || c.WorkerRescueAfter != 45*time.Second {
+		t.Errorf("env: %v %v", c.WorkerRescueAfter, err)
 	}
 }

@@ -37,14 +37,33 @@ func parseFile(path string, data []byte) (*fileValues, error) {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		d, ok := defByKey(k.Value)
-		if !ok {
-			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(k), k.Value, knownKeys())
-		}
 		if seen[k.Value] {
 			return nil, fmt.Errorf("%s: key %q is given twice", at(k), k.Value)
 		}
 		seen[k.Value] = true
+		if isGroup(k.Value) {
+			// A group of settings (worker: {rescue_after: 30s}) is read as
+			// its dotted keys (worker.rescue_after).
+			if v.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("%s: key %q must be a mapping, not %s", at(v), k.Value, nodeKind(v))
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				gk, gv := v.Content[j], v.Content[j+1]
+				full := k.Value + "." + gk.Value
+				d, ok := defByKey(full)
+				if !ok {
+					return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(gk), full, knownKeys())
+				}
+				if err := fv.scalar(d, gv, at); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		d, ok := defByKey(k.Value)
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(k), k.Value, knownKeys())
+		}
 		switch d.Kind {
 		case KindMap:
 			m, err := stringMap(v, at, k.Value)
@@ -65,16 +84,34 @@ func parseFile(path string, data []byte) (*fileValues, error) {
 				fv.nested[pk.Value] = m
 			}
 		default:
-			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				return nil, fmt.Errorf("%s: key %q must be a single value, not %s", at(v), k.Value, nodeKind(v))
+			if err := fv.scalar(d, v, at); err != nil {
+				return nil, err
 			}
-			if err := checkValue(d, v.Value); err != nil {
-				return nil, fmt.Errorf("%s: key %q: %w", at(v), k.Value, err)
-			}
-			fv.scalars[d.Key] = fileEntry{value: v.Value, source: "file " + at(v)}
 		}
 	}
 	return fv, nil
+}
+
+// scalar reads the single value of setting d.
+func (fv *fileValues) scalar(d Def, v *yaml.Node, at func(*yaml.Node) string) error {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		return fmt.Errorf("%s: key %q must be a single value, not %s", at(v), d.Key, nodeKind(v))
+	}
+	if err := checkValue(d, v.Value); err != nil {
+		return fmt.Errorf("%s: key %q: %w", at(v), d.Key, err)
+	}
+	fv.scalars[d.Key] = fileEntry{value: v.Value, source: "file " + at(v)}
+	return nil
+}
+
+// isGroup reports whether key groups settings (worker: for worker.*).
+func isGroup(key string) bool {
+	for _, d := range Defs {
+		if strings.HasPrefix(d.Key, key+".") {
+			return true
+		}
+	}
+	return false
 }
 
 func stringMap(n *yaml.Node, at func(*yaml.Node) string, key string) (map[string]fileEntry, error) {

@@ -36,7 +36,7 @@ func (q *Queries) GetQuarantined(ctx context.Context, quarantineID int64) (Quara
 
 const getRun = `-- name: GetRun :one
 
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs WHERE run_id = $1
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick FROM runs WHERE run_id = $1
 `
 
 // Bookkeeping: runs, the unit ledger, the quarantine (read only; hdi's own
@@ -63,6 +63,8 @@ func (q *Queries) GetRun(ctx context.Context, runID int64) (Run, error) {
 		&i.Error,
 		&i.RowsUpdated,
 		&i.RowsUnchanged,
+		&i.Queue,
+		&i.ScheduleTick,
 	)
 	return i, err
 }
@@ -161,7 +163,7 @@ func (q *Queries) QuarantineSummary(ctx context.Context, runID *int64) ([]Quaran
 }
 
 const runs = `-- name: Runs :many
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged FROM runs
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick FROM runs
 WHERE ($1::text IS NULL OR job = $1::text)
 ORDER BY started_at DESC, run_id DESC
 LIMIT $2::bigint
@@ -200,6 +202,8 @@ func (q *Queries) Runs(ctx context.Context, arg RunsParams) ([]Run, error) {
 			&i.Error,
 			&i.RowsUpdated,
 			&i.RowsUnchanged,
+			&i.Queue,
+			&i.ScheduleTick,
 		); err != nil {
 			return nil, err
 		}

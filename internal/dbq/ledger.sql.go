@@ -76,7 +76,7 @@ type CopyTradesParams struct {
 const createRun = `-- name: CreateRun :one
 
 INSERT INTO runs (job, parameters) VALUES ($1, $2)
-RETURNING run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged
+RETURNING run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick
 `
 
 type CreateRunParams struct {
@@ -109,6 +109,8 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.Error,
 		&i.RowsUpdated,
 		&i.RowsUnchanged,
+		&i.Queue,
+		&i.ScheduleTick,
 	)
 	return i, err
 }

@@ -5,9 +5,61 @@
 package dbq
 
 import (
+	"database/sql/driver"
 	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type RiverJobState string
+
+const (
+	RiverJobStateAvailable RiverJobState = "available"
+	RiverJobStateCancelled RiverJobState = "cancelled"
+	RiverJobStateCompleted RiverJobState = "completed"
+	RiverJobStateDiscarded RiverJobState = "discarded"
+	RiverJobStatePending   RiverJobState = "pending"
+	RiverJobStateRetryable RiverJobState = "retryable"
+	RiverJobStateRunning   RiverJobState = "running"
+	RiverJobStateScheduled RiverJobState = "scheduled"
+)
+
+func (e *RiverJobState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = RiverJobState(s)
+	case string:
+		*e = RiverJobState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for RiverJobState: %T", src)
+	}
+	return nil
+}
+
+type NullRiverJobState struct {
+	RiverJobState RiverJobState `json:"river_job_state"`
+	Valid         bool          `json:"valid"` // Valid is true if RiverJobState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullRiverJobState) Scan(value interface{}) error {
+	if value == nil {
+		ns.RiverJobState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.RiverJobState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullRiverJobState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.RiverJobState), nil
+}
 
 type Bars15m struct {
 	Dataset      string    `json:"dataset"`
@@ -943,6 +995,55 @@ type Quarantine struct {
 	RetriedAt    *time.Time      `json:"retried_at"`
 }
 
+type RiverJob struct {
+	ID           int64             `json:"id"`
+	State        RiverJobState     `json:"state"`
+	Attempt      int16             `json:"attempt"`
+	MaxAttempts  int16             `json:"max_attempts"`
+	AttemptedAt  *time.Time        `json:"attempted_at"`
+	CreatedAt    time.Time         `json:"created_at"`
+	FinalizedAt  *time.Time        `json:"finalized_at"`
+	ScheduledAt  time.Time         `json:"scheduled_at"`
+	Priority     int16             `json:"priority"`
+	Args         json.RawMessage   `json:"args"`
+	AttemptedBy  []string          `json:"attempted_by"`
+	Errors       []json.RawMessage `json:"errors"`
+	Kind         string            `json:"kind"`
+	Metadata     json.RawMessage   `json:"metadata"`
+	Queue        string            `json:"queue"`
+	Tags         []string          `json:"tags"`
+	UniqueKey    []byte            `json:"unique_key"`
+	UniqueStates pgtype.Bits       `json:"unique_states"`
+}
+
+type RiverLeader struct {
+	ElectedAt time.Time `json:"elected_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	LeaderID  string    `json:"leader_id"`
+	Name      string    `json:"name"`
+}
+
+type RiverMigration struct {
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Version   int64     `json:"version"`
+}
+
+type RiverNotification struct {
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Payload   string    `json:"payload"`
+	Topic     string    `json:"topic"`
+}
+
+type RiverQueue struct {
+	Name      string          `json:"name"`
+	CreatedAt time.Time       `json:"created_at"`
+	Metadata  json.RawMessage `json:"metadata"`
+	PausedAt  *time.Time      `json:"paused_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
 type Run struct {
 	RunID            int64           `json:"run_id"`
 	Job              string          `json:"job"`
@@ -961,6 +1062,8 @@ type Run struct {
 	Error            *string         `json:"error"`
 	RowsUpdated      int64           `json:"rows_updated"`
 	RowsUnchanged    int64           `json:"rows_unchanged"`
+	Queue            *string         `json:"queue"`
+	ScheduleTick     *time.Time      `json:"schedule_tick"`
 }
 
 type StatType struct {
@@ -1249,4 +1352,15 @@ type Unit struct {
 	FinishedAt       time.Time  `json:"finished_at"`
 	RowsUpdated      int64      `json:"rows_updated"`
 	RowsUnchanged    int64      `json:"rows_unchanged"`
+}
+
+type Worker struct {
+	WorkerID    string    `json:"worker_id"`
+	Host        string    `json:"host"`
+	Pid         int32     `json:"pid"`
+	Queues      []string  `json:"queues"`
+	Concurrency int32     `json:"concurrency"`
+	Version     string    `json:"version"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
 }

@@ -1,5 +1,7 @@
 package jobspec
 
+import "regexp"
+
 // Rule types.
 const (
 	RuleNotNull        = "not_null"
@@ -54,6 +56,9 @@ var Transforms = []string{"fixed_to_decimal", "ns_to_timestamptz", "upper", "low
 
 // Casts lists the PostgreSQL types a mapping may cast to.
 var Casts = []string{"bigint", "integer", "smallint", "numeric", "double precision", "text", "boolean", "timestamptz"}
+
+// QueueNameRe is what a worker queue may be called (River's rule).
+var QueueNameRe = regexp.MustCompile(`^[a-z0-9]+(?:[_|-]?[a-z0-9]+)*$`)
 
 // MaxConcurrency is the highest concurrency a job may ask for.
 const MaxConcurrency = 64

@@ -34,6 +34,14 @@ type Job struct {
 	// MaxCost refuses to start a run whose estimated cost (USD) is higher.
 	MaxCost *float64 `yaml:"max_cost,omitempty" json:"max_cost,omitempty"`
 
+	// Schedule, a cron expression, makes `hdi worker` queue a run of the
+	// job at each tick (see package schedule); its range must be relative.
+	Schedule string `yaml:"schedule,omitempty" json:"schedule,omitempty"`
+	// Timezone is the IANA time zone the schedule is read in (default UTC).
+	Timezone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+	// Queue is the worker queue its queued units go to (default "default").
+	Queue string `yaml:"queue,omitempty" json:"queue,omitempty"`
+
 	// File is where the job was read from ("" for ad-hoc jobs).
 	File string `yaml:"-" json:"-"`
 	// UnsetEnv lists the variables of provider.config left unresolved

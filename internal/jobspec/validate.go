@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr"
 
+	"github.com/hdi-dev/hdi/internal/schedule"
 	"github.com/hdi-dev/hdi/internal/suggest"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
@@ -80,6 +81,10 @@ func (v *validator) job(now time.Time) {
 	if j.MaxCost != nil && *j.MaxCost < 0 {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
+	v.schedule(now)
+	if j.Queue != "" && (len(j.Queue) > 64 || !QueueNameRe.MatchString(j.Queue)) {
+		v.errorf("queue", "%q is not a queue name: use lowercase letters and digits, joined by '-' or '_' (at most 64)", truncate(j.Queue))
+	}
 	if q := j.Quarantine.MaxPercent; q < 0 || q > 100 {
 		v.errorf("quarantine.max_percent", "must be 0..100, got %g", q)
 	}
@@ -88,6 +93,44 @@ func (v *validator) job(now time.Time) {
 		v.rule(i, names)
 	}
 	v.mapping()
+}
+
+// schedule checks schedule and timezone: a scheduled job that reads from
+// an API needs a relative range (start: -1d, end: today), or every tick
+// would load the same dates.
+func (v *validator) schedule(now time.Time) {
+	j := v.j
+	if j.Schedule == "" {
+		if j.Timezone != "" {
+			v.errorf("timezone", "is only read with schedule:")
+		}
+		return
+	}
+	if _, err := schedule.Location(j.Timezone); err != nil {
+		v.errorf("timezone", "%v", err)
+		return
+	}
+	if _, err := schedule.Parse(j.Schedule, j.Timezone); err != nil {
+		v.errorf("schedule", "%v", err)
+		return
+	}
+	if len(j.Source.Files) > 0 {
+		return // a file job loads what is there at each tick
+	}
+	for _, key := range []string{"source.start", "source.end"} {
+		val := j.Source.Start
+		if key == "source.end" {
+			val = j.Source.End
+		}
+		if val == "" && key == "source.end" {
+			continue // until now
+		}
+		if p, err := timerange.ParsePoint(key, val, now); err == nil && !p.Relative {
+			v.errorf(key, "%q is a fixed date, but the job has a schedule: use a relative range such as start: -1d and end: today, so each run loads new data", truncate(val))
+		} else if val == "" {
+			v.errorf(key, "a scheduled job needs a relative start such as -1d (each run loads the days before its tick)")
+		}
+	}
 }
 
 func (v *validator) source(now time.Time) {

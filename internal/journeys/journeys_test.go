@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +52,12 @@ type example struct {
 	exit  int      // the exit code it must end with
 	local bool     // run against hdi's local cluster (no DATABASE_URL)
 	fresh bool     // run against a database of its own, migrated (migrate down...)
+	// script runs the whole block as one bash script (variables, jobs
+	// started with &); what it leaves running is killed when it ends.
+	script bool
+	// stopAfter, for a command that runs until stopped, is when it gets
+	// SIGTERM.
+	stopAfter time.Duration
 }
 
 // docs lists the documents whose examples run, in the order they run: the
@@ -59,11 +66,15 @@ var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/prov
 
 var (
 	fenceRe   = regexp.MustCompile("^```\\s*([A-Za-z]*)\\s*$")
-	journeyRe = regexp.MustCompile(`^<!--\s*journey:\s*(skip|exit|local)\b\s*(.*?)\s*-->$`)
+	journeyRe = regexp.MustCompile(`^<!--\s*journey:\s*(skip|exit|local|script)\b\s*(.*?)\s*-->$`)
 	heredocRe = regexp.MustCompile(`<<-?\s*'?"?([A-Za-z_]+)'?"?`)
 	// exitNoteRe reads the exit code a --help example's comment gives:
 	// "hdi migrate timescale   # ... (exit 1)".
 	exitNoteRe = regexp.MustCompile(`#.*\(exit (\d+)\)\s*$`)
+	// untilNoteRe marks a --help example that runs until stopped ("hdi
+	// worker   # ... (until SIGTERM)"): it runs a few seconds, then gets
+	// SIGTERM and must exit 0.
+	untilNoteRe = regexp.MustCompile(`#.*\(until SIGTERM\)\s*$`)
 )
 
 // markdownExamples extracts the shell examples of one markdown file.
@@ -91,6 +102,8 @@ func markdownExamples(t *testing.T, root, name string) []example {
 					note.exit, _ = strconv.Atoi(a[2])
 				case "local":
 					note.local = true
+				case "script":
+					note.script = true
 				}
 			}
 		}
@@ -98,7 +111,12 @@ func markdownExamples(t *testing.T, root, name string) []example {
 		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
 			end++
 		}
-		if lang == "sh" || lang == "bash" || lang == "shell" {
+		if (lang == "sh" || lang == "bash" || lang == "shell") && note.script {
+			// One script: its commands share variables and background jobs.
+			ex := note
+			ex.where, ex.cmd = fmt.Sprintf("%s:%d", name, i+2), strings.Join(lines[i+1:end], "\n")
+			out = append(out, ex)
+		} else if lang == "sh" || lang == "bash" || lang == "shell" {
 			var exports []string
 			for _, c := range commands(lines[i+1 : end]) {
 				if strings.HasPrefix(c.text, "export ") {
@@ -218,6 +236,9 @@ func helpExamples(t *testing.T, hdi string, env []string) []example {
 			if m := exitNoteRe.FindStringSubmatch(c.text); m != nil {
 				ex.exit, _ = strconv.Atoi(m[1])
 			}
+			if untilNoteRe.MatchString(c.text) {
+				ex.stopAfter = 3 * time.Second
+			}
 			out = append(out, ex)
 		}
 		for _, s := range subs {
@@ -304,13 +325,34 @@ func copyDir(from, to, ext string) error {
 // run runs one command line with bash in the workspace.
 func (ws *workspace) run(t *testing.T, env []string, cmdline string) (int, string, string) {
 	t.Helper()
+	return ws.runStopped(t, env, cmdline, 0)
+}
+
+// runStopped is run for a command that runs until stopped: after
+// stopAfter (when > 0) its process group gets SIGTERM.
+func (ws *workspace) runStopped(t *testing.T, env []string, cmdline string, stopAfter time.Duration) (int, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmdline)
 	c.Dir, c.Env = ws.dir, env
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
+	// Its own process group, ended with it: a script's background jobs
+	// (hdi worker &) must not outlive it.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.WaitDelay = 3 * time.Second
+	err := c.Start()
+	if err == nil {
+		if stopAfter > 0 {
+			timer := time.AfterFunc(stopAfter, func() { _ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM) })
+			defer timer.Stop()
+		}
+		err = c.Wait()
+	}
+	if c.Process != nil {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+	}
 	code := c.ProcessState.ExitCode()
 	if err != nil && code == 0 {
 		code = -1
@@ -335,7 +377,7 @@ func (ws *workspace) check(t *testing.T, ex example) {
 		}
 	}
 	env = append(append([]string{}, env...), ex.env...)
-	code, stdout, stderr := ws.run(t, env, ex.cmd)
+	code, stdout, stderr := ws.runStopped(t, env, ex.cmd, ex.stopAfter)
 	if code != ex.exit {
 		t.Fatalf("%s\n$ %s\nexit %d, want %d\nstdout:\n%.3000s\nstderr:\n%.3000s", ex.where, ex.cmd, code, ex.exit, stdout, stderr)
 	}

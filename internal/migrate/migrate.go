@@ -39,6 +39,8 @@ type Options struct {
 	NoLock bool
 	// Logger receives one line per applied migration (nil: silent).
 	Logger *slog.Logger
+
+	goMigrations []*goose.Migration // River's (Open adds it for the embedded migrations)
 }
 
 // Open connects to url and prepares the migrations.
@@ -47,11 +49,17 @@ func Open(ctx context.Context, url string, opts Options) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// goose holds one connection through a run and records a Go
+	// migration (River's) on another.
+	cfg.MaxConns = max(cfg.MaxConns, 2)
 	pool, err := dbconn.OpenConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	if opts.FS == nil {
+		opts.goMigrations = []*goose.Migration{riverMigration(cfg)}
+	}
 	m, err := New(db, opts)
 	if err != nil {
 		db.Close()
@@ -69,6 +77,9 @@ func New(db *sql.DB, opts Options) (*Migrator, error) {
 		fsys = migrations.FS
 	}
 	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithTableName(VersionTable)}
+	if len(opts.goMigrations) > 0 {
+		popts = append(popts, goose.WithGoMigrations(opts.goMigrations...))
+	}
 	if !opts.NoLock {
 		// Wait up to 5 minutes (1s x 300) for another hdi's migration to finish.
 		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
@@ -107,15 +118,23 @@ type Result struct {
 func results(rs []*goose.MigrationResult) []Result {
 	out := make([]Result, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, Result{Version: r.Source.Version, Name: path.Base(r.Source.Path), Direction: r.Direction, Duration: r.Duration})
+		out = append(out, Result{Version: r.Source.Version, Name: sourceName(r.Source), Direction: r.Direction, Duration: r.Duration})
 	}
 	return out
+}
+
+// sourceName names a migration: its file, or the Go migration's name.
+func sourceName(s *goose.Source) string {
+	if s.Path == "" {
+		return goNames[s.Version]
+	}
+	return path.Base(s.Path)
 }
 
 func wrap(op string, err error) error {
 	var pe *goose.PartialError
 	if errors.As(err, &pe) && pe.Failed != nil {
-		return fmt.Errorf("migrate %s: %s failed: %w", op, path.Base(pe.Failed.Source.Path), pe.Err)
+		return fmt.Errorf("migrate %s: %s failed: %w", op, sourceName(pe.Failed.Source), pe.Err)
 	}
 	return fmt.Errorf("migrate %s: %w", op, err)
 }
@@ -182,7 +201,7 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 	}
 	out := make([]Status, 0, len(ss))
 	for _, s := range ss {
-		st := Status{Version: s.Source.Version, Name: path.Base(s.Source.Path), Applied: s.State == goose.StateApplied}
+		st := Status{Version: s.Source.Version, Name: sourceName(s.Source), Applied: s.State == goose.StateApplied}
 		if st.Applied {
 			at := s.AppliedAt
 			st.AppliedAt = &at
@@ -226,7 +245,7 @@ func Latest() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var latest int64
+	latest := int64(riverVersion)
 	for _, e := range entries {
 		v, err := goose.NumericComponent(e)
 		if err != nil {

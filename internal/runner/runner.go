@@ -110,6 +110,8 @@ type Planned struct {
 	// Table is the target table (zero when planned without a database).
 	Table mapping.TableInfo
 	Rules *rules.Set
+	// SecretKeys are the provider config keys the provider declares secret.
+	SecretKeys []string
 	// Estimated totals over the units; Known* say whether every unit had one.
 	Rows, Bytes          int64
 	CostUSD              float64
@@ -291,6 +293,11 @@ func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provide
 		return nil, job.KeyError("source.schema", fmt.Sprintf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc)))
 	}
 	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: units, KnownRows: true, KnownCost: true}
+	for _, k := range desc.Config {
+		if k.Secret {
+			p.SecretKeys = append(p.SecretKeys, k.Name)
+		}
+	}
 	for _, u := range units {
 		if u.EstimatedRows != nil {
 			p.Rows += *u.EstimatedRows
@@ -429,21 +436,9 @@ func retryWait(n int, asked time.Duration) time.Duration {
 func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
 	var res UnitResult
 	r.warnForceWithoutRange(p.unitInfo(runID, u, r.opts.Force))
-	prov := p.Provider
 	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			// A plugin that died is restarted by Open; a live one is reused.
-			reopened, err := r.opts.Open(ctx, p.Job.Provider.Name)
-			if err != nil {
-				res.Err = fmt.Errorf("%w (restarting provider %s for the retry: %v)", res.Err, p.Job.Provider.Name, err)
-				break
-			}
-			prov = reopened
-		}
-		res = r.runUnit(ctx, p, prov, runID, u)
-		if res.Outcome == OutcomeFailed && (stopped(ctx, r.opts.Stop) || errors.Is(res.Err, ErrInterrupted)) {
-			res.Outcome = OutcomeInterrupted
-		}
+		// A plugin that died is restarted by RunUnit's Open; a live one is reused.
+		res = r.RunUnit(ctx, p, runID, u)
 		retry, asked := Retryable(res.Err)
 		if res.Outcome != OutcomeFailed || !retry || attempt >= r.opts.MaxAttempts {
 			break
@@ -457,8 +452,7 @@ func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u
 		}
 	}
 	if res.Outcome == OutcomeFailed {
-		info := p.unitInfo(runID, u, r.opts.Force)
-		if err := load.RecordFailure(context.WithoutCancel(ctx), r.opts.Pool, info, res.Err); err != nil {
+		if err := r.RecordFailure(ctx, p, runID, u, res.Err); err != nil {
 			r.log.Error("could not record the unit's failure", "unit", u.Key, "err", err)
 		}
 		r.log.Error("unit failed", "unit", u.Key, "err", res.Err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -12,19 +13,20 @@ import (
 	"github.com/hdi-dev/hdi/internal/jobspec"
 )
 
-// runParameters is what a runs row records of the job: the source, the
-// target, and the whole job (rules, mapping) so that a run of an ad-hoc job
-// can be retried; provider secrets masked.
-func runParameters(p *Planned) ([]byte, error) {
+// RunParameters is what a runs row records of a planned job: the source,
+// the target, and the whole job (rules, mapping) so that a run of an
+// ad-hoc job can be retried and a queued one loaded by any worker. Provider
+// secrets are masked in provider_config and left out of the job: whoever
+// loads the job again takes them from its own environment or config.
+func RunParameters(p *Planned) ([]byte, error) {
 	cfg := map[string]string{}
 	for k, v := range p.Job.Provider.Config {
-		if config.IsSecretKey(k) {
+		if isSecret(k, p.SecretKeys) {
 			v = config.Mask(v)
 		}
 		cfg[k] = v
 	}
-	job := *p.Job
-	job.Provider.Config = cfg
+	job := WithoutSecrets(p.Job, p.SecretKeys)
 	return json.Marshal(map[string]any{
 		"job":             job,
 		"provider":        p.Job.Provider.Name,
@@ -39,8 +41,26 @@ func runParameters(p *Planned) ([]byte, error) {
 	})
 }
 
+// WithoutSecrets is a copy of job without the provider config values that
+// are secret: named so (api_key, token, password...) or among secretKeys
+// (what the provider declares).
+func WithoutSecrets(job *jobspec.Job, secretKeys []string) *jobspec.Job {
+	c := *job
+	c.Provider.Config = map[string]string{}
+	for k, v := range job.Provider.Config {
+		if !isSecret(k, secretKeys) {
+			c.Provider.Config[k] = v
+		}
+	}
+	return &c
+}
+
+func isSecret(key string, declared []string) bool {
+	return config.IsSecretKey(key) || slices.Contains(declared, key)
+}
+
 func startRun(ctx context.Context, pool *pgxpool.Pool, p *Planned) (int64, error) {
-	params, err := runParameters(p)
+	params, err := RunParameters(p)
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}
@@ -65,9 +85,9 @@ func finishRun(ctx context.Context, pool *pgxpool.Pool, s *Summary) error {
 	})
 }
 
-// RecordedJob is the job a run recorded in its parameters (its provider
-// secrets masked): what `quarantine retry` uses for a run whose job has no
-// file, such as an ad-hoc ingest.
+// RecordedJob is the job a run recorded in its parameters (without its
+// provider secrets): what `quarantine retry` uses for a run whose job has
+// no file, such as an ad-hoc ingest, and what workers load queued units of.
 func RecordedJob(parameters []byte) (*jobspec.Job, error) {
 	var rec struct {
 		Job *jobspec.Job `json:"job"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/load"
 	"github.com/hdi-dev/hdi/internal/mapping"
@@ -100,14 +101,45 @@ func batchRows(schema *arrow.Schema) int {
 // loaded and the one being decoded, memory stays bounded by a few batches.
 const loadQueue = 2
 
+// Loaded reports whether the ledger says unit u of the plan is loaded into
+// its table (as itself, or whole when u is one part of a file).
+func (p *Planned) Loaded(ctx context.Context, pool *pgxpool.Pool, u sdk.Unit) (bool, error) {
+	table := p.Table.Plain()
+	done, err := load.Done(ctx, pool, u.Key, table)
+	if err == nil && !done && u.WholeKey != "" { // loaded in one piece before
+		done, err = load.Done(ctx, pool, u.WholeKey, table)
+	}
+	return done, err
+}
+
+// RunUnit loads one unit once, as a worker does for a queued unit (the
+// queue retries it): the unit's rows and its ledger row commit together or
+// not at all. A unit stopped by ctx or Options.Stop ends interrupted; a
+// failure is not recorded in the ledger (RecordFailure does, once no retry
+// is left).
+func (r *Runner) RunUnit(ctx context.Context, p *Planned, runID int64, u sdk.Unit) UnitResult {
+	prov, err := r.opts.Open(ctx, p.Job.Provider.Name)
+	if err != nil {
+		return UnitResult{Key: u.Key, Outcome: OutcomeFailed, Err: err}
+	}
+	res := r.runUnit(ctx, p, prov, runID, u)
+	if res.Outcome == OutcomeFailed && (stopped(ctx, r.opts.Stop) || errors.Is(res.Err, ErrInterrupted)) {
+		res.Outcome = OutcomeInterrupted
+	}
+	return res
+}
+
+// RecordFailure writes the failed ledger row of a unit that will not be
+// tried again, so `hdi runs show` and a re-run see it.
+func (r *Runner) RecordFailure(ctx context.Context, p *Planned, runID int64, u sdk.Unit, cause error) error {
+	return load.RecordFailure(context.WithoutCancel(ctx), r.opts.Pool, p.unitInfo(runID, u, r.opts.Force), cause)
+}
+
 func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, runID int64, u sdk.Unit) UnitResult {
 	res := UnitResult{Key: u.Key, RuleCounts: map[string]int64{}}
 	info := p.unitInfo(runID, u, r.opts.Force)
 	if !info.Force {
-		done, err := load.Done(ctx, r.opts.Pool, info.Key, info.Table)
-		if err == nil && !done && u.WholeKey != "" { // loaded in one piece before
-			done, err = load.Done(ctx, r.opts.Pool, u.WholeKey, info.Table)
-		}
+		done, err := p.Loaded(ctx, r.opts.Pool, u)
 		if err != nil {
 			res.Outcome, res.Err = OutcomeFailed, err
 			return res

@@ -10,10 +10,13 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/migrate"
 )
 
@@ -22,9 +25,13 @@ type Report struct {
 	ConfigFile string     `json:"config_file"`
 	Database   Database   `json:"database"`
 	Migrations Migrations `json:"migrations"`
+	Queue      *Queue     `json:"queue,omitempty"`
 	Plugins    []Plugin   `json:"plugins"`
 	// PluginError explains why the plugin list may be incomplete.
 	PluginError string `json:"plugin_error,omitempty"`
+	// WorkerStaleAfter is how old a worker's heartbeat may be for it to
+	// count as alive (worker.rescue_after; default 30s).
+	WorkerStaleAfter time.Duration `json:"-"`
 }
 
 // Database describes the connection, never its password.
@@ -51,6 +58,14 @@ type Migrations struct {
 	Latest  int64  `json:"latest"`
 	Pending bool   `json:"pending"`
 	Error   string `json:"error,omitempty"`
+}
+
+// Queue is the work queue of `hdi worker`: units waiting per queue and
+// state, and the workers alive (heartbeat within WorkerStaleAfter).
+type Queue struct {
+	Jobs    []dbq.QueueDepthRow  `json:"jobs"`
+	Workers []dbq.LiveWorkersRow `json:"workers"`
+	Error   string               `json:"error,omitempty"`
 }
 
 // Plugin is one provider binary found on the plugin path.
@@ -113,6 +128,25 @@ func (r *Report) CheckDatabase(ctx context.Context, url, source string) {
 		}
 	}
 	r.Migrations.Pending = r.Migrations.Applied < r.Migrations.Latest
+	if !r.Migrations.Pending {
+		r.checkQueue(ctx, pool)
+	}
+}
+
+func (r *Report) checkQueue(ctx context.Context, pool *pgxpool.Pool) {
+	q := dbq.New(pool)
+	r.Queue = &Queue{}
+	var err error
+	if r.Queue.Jobs, err = q.QueueDepth(ctx); err == nil {
+		stale := r.WorkerStaleAfter
+		if stale <= 0 {
+			stale = 30 * time.Second
+		}
+		r.Queue.Workers, err = q.LiveWorkers(ctx, stale.Seconds())
+	}
+	if err != nil {
+		r.Queue.Error = err.Error()
+	}
 }
 
 // WriteText prints the report for people.
@@ -153,22 +187,44 @@ func (r *Report) WriteText(w io.Writer) error {
 	default:
 		fmt.Fprintf(tw, "migrations\t%d of %d applied, up to date\n", m.Applied, m.Latest)
 	}
+	if q := r.Queue; q != nil {
+		switch {
+		case q.Error != "":
+			fmt.Fprintf(tw, "queue\terror: %s\n", q.Error)
+		case len(q.Jobs) == 0:
+			fmt.Fprintf(tw, "queue\tempty\n")
+		}
+		for i, j := range q.Jobs {
+			fmt.Fprintf(tw, "%s\t%s: %d %s %s\n", label(i, "queue"), j.Queue, j.Jobs, j.State, j.Kind)
+		}
+		if len(q.Workers) == 0 {
+			fmt.Fprintf(tw, "workers\tnone alive (start one with `hdi worker`)\n")
+		}
+		for i, w := range q.Workers {
+			fmt.Fprintf(tw, "%s\t%s, queues %s, %d of %d slots busy, %s, up since %s\n", label(i, "workers"), w.WorkerID,
+				strings.Join(w.Queues, ","), w.Running, w.Concurrency, w.Version, w.StartedAt.UTC().Format(time.RFC3339))
+		}
+	}
 	if len(r.Plugins) == 0 {
 		fmt.Fprintf(tw, "plugins\tnone found\n")
 	}
 	for i, p := range r.Plugins {
-		label := ""
-		if i == 0 {
-			label = "plugins"
-		}
 		v := p.Version
 		if v == "" {
 			v = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s %s (%s)\n", label, p.Name, v, p.Path)
+		fmt.Fprintf(tw, "%s\t%s %s (%s)\n", label(i, "plugins"), p.Name, v, p.Path)
 	}
 	if r.PluginError != "" {
 		fmt.Fprintf(tw, "\t%s\n", strings.TrimSpace(r.PluginError))
 	}
 	return tw.Flush()
+}
+
+// label names the first line of a list in the text report.
+func label(i int, name string) string {
+	if i == 0 {
+		return name
+	}
+	return ""
 }

@@ -1,0 +1,152 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/runner"
+)
+
+// Options say where and how a run is queued.
+type Options struct {
+	// Queue is the worker queue (default: the job's queue, else DefaultQueue).
+	Queue string
+	// Force queues units the ledger says are loaded (they reload).
+	Force bool
+	// Tick is a scheduled run's tick: one run per job and tick.
+	Tick time.Time
+}
+
+// Queued is what Enqueue did.
+type Queued struct {
+	// RunID is the new run; 0 when nothing was queued.
+	RunID int64 `json:"run_id"`
+	// Units is how many unit jobs the run has.
+	Units int `json:"units"`
+	// Loaded counts units left out because the ledger says they are loaded.
+	Loaded int `json:"already_loaded"`
+	// Queued counts units left out because they are queued already, in the
+	// runs listed in QueuedIn.
+	Queued   int     `json:"already_queued"`
+	QueuedIn []int64 `json:"already_queued_in,omitempty"`
+	// TickTaken says a scheduled tick already has its run.
+	TickTaken bool `json:"tick_taken,omitempty"`
+	// Queue is the worker queue the units went to.
+	Queue string `json:"queue"`
+}
+
+// Enqueue records a queued run of job, planned as plans (one per stream),
+// and inserts one unit job per unit the ledger does not have, in one
+// transaction: the run and its jobs appear together or not at all. When
+// every unit is loaded or queued already, nothing is written and RunID is 0.
+func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []*runner.Planned, opts Options) (*Queued, error) {
+	if len(plans) == 0 {
+		return nil, errors.New("queue: nothing planned")
+	}
+	q := &Queued{Queue: opts.Queue}
+	if q.Queue == "" {
+		q.Queue = job.Queue
+	}
+	if q.Queue == "" {
+		q.Queue = DefaultQueue
+	}
+	type pending struct {
+		p *runner.Planned
+		a UnitArgs
+	}
+	var todo []pending
+	for _, p := range plans {
+		for _, u := range p.Units {
+			if !p.Reload(opts.Force) {
+				done, err := p.Loaded(ctx, pool, u)
+				if err != nil {
+					return nil, err
+				}
+				if done {
+					q.Loaded++
+					continue
+				}
+			}
+			todo = append(todo, pending{p, UnitArgs{UnitKey: u.Key, Table: p.Table.Plain(), Stream: p.Stream.Name, Force: opts.Force, Unit: u}})
+		}
+	}
+	if len(todo) == 0 {
+		return q, nil
+	}
+	// The run records the job as written (not one stream's copy of it).
+	rec := *plans[0]
+	rec.Job = job
+	rec.Units = nil
+	for _, p := range plans {
+		rec.Units = append(rec.Units, p.Units...)
+	}
+	params, err := runner.RunParameters(&rec)
+	if err != nil {
+		return nil, fmt.Errorf("queue: record the run: %w", err)
+	}
+	client, err := insertClient(pool)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var tick *time.Time
+	if !opts.Tick.IsZero() {
+		tick = &opts.Tick
+	}
+	runID, err := dbq.New(tx).CreateQueuedRun(ctx, dbq.CreateQueuedRunParams{
+		Job: job.Name, Parameters: params, Queue: &q.Queue, ScheduleTick: tick, UnitsTotal: int32(len(todo)), UnitsSkipped: int32(q.Loaded),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		q.TickTaken = true
+		return q, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: record the run (is the database migrated? run `hdi migrate up`): %w", err)
+	}
+	ins := make([]river.InsertManyParams, len(todo))
+	for i := range todo {
+		todo[i].a.RunID = runID
+		ins[i] = river.InsertManyParams{Args: todo[i].a, InsertOpts: unitInsertOpts(q.Queue)}
+	}
+	res, err := client.InsertManyTx(ctx, tx, ins)
+	if err != nil {
+		return nil, fmt.Errorf("queue: insert the unit jobs: %w", err)
+	}
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			q.Units++
+			continue
+		}
+		q.Queued++
+		var other UnitArgs
+		if json.Unmarshal(r.Job.EncodedArgs, &other) == nil && !slices.Contains(q.QueuedIn, other.RunID) {
+			q.QueuedIn = append(q.QueuedIn, other.RunID)
+		}
+	}
+	if q.Units == 0 {
+		return q, nil // the deferred rollback drops the empty run
+	}
+	if err := dbq.New(tx).SetQueuedRunUnits(ctx, dbq.SetQueuedRunUnitsParams{RunID: runID, UnitsTotal: int32(q.Units), UnitsSkipped: int32(q.Loaded)}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("queue: commit: %w", err)
+	}
+	q.RunID = runID
+	slices.Sort(q.QueuedIn)
+	return q, nil
+}
