@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ demo: build ## load the demo data set into the default database and print ES.c.0
 
 N ?= 5000000
 BENCH_FLAGS ?=
+bench-workers: build ## a queued 5M-trade load with 1, 2 and 4 hdi worker processes vs one hdi ingest, and the queue's cost per unit (docs/BENCHMARKS.md)
+	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin -workers 1,2,4 $(BENCH_FLAGS)
+
 bench: build ## ingest N records per schema end to end vs bare CopyFrom and psql \copy (N=5000000; docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin $(BENCH_FLAGS)
 

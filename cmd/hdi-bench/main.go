@@ -1,7 +1,9 @@
 // Command hdi-bench measures `hdi ingest` end to end against a bare pgx
-// CopyFrom and psql \copy of the same rows (see docs/BENCHMARKS.md):
+// CopyFrom and psql \copy of the same rows, and, with -workers, queued runs
+// loaded by `hdi worker` processes (see docs/BENCHMARKS.md):
 //
 //	make build && go run ./cmd/hdi-bench -n 5000000
+//	make build && go run ./cmd/hdi-bench -n 5000000 -workers 1,2,4
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hdi-dev/hdi/internal/bench"
@@ -31,7 +34,28 @@ func main() {
 	var hdiArgs string
 	flag.StringVar(&hdiArgs, "hdi-args", "", "extra arguments of hdi ingest, space-separated (e.g. \"--param parts=1\")")
 	flag.IntVar(&cfg.BareBatch, "bare-batch", 0, "diagnostic: bare CopyFrom in COPYs of this many rows, each in a savepoint")
+	var (
+		workers string
+		wcfg    bench.WorkersConfig
+	)
+	flag.StringVar(&workers, "workers", "", "benchmark queued runs instead: worker process counts, comma-separated (e.g. 1,2,4)")
+	flag.IntVar(&wcfg.Units, "units", 16, "-workers: units (file parts) of the queued trades file")
+	flag.IntVar(&wcfg.Concurrency, "concurrency", 2, "-workers: --concurrency of each worker and of the one process")
+	flag.IntVar(&wcfg.EmptyUnits, "empty", 500, "-workers: empty units for the queue's own cost (0: skip)")
+	flag.IntVar(&wcfg.EmptyWorkers, "empty-workers", 20, "-workers: worker processes for the empty units' throughput")
+	simulate := flag.Bool("simulate", false, "print the scaling simulation of docs/SCALING.md and exit")
 	flag.Parse()
+	if *simulate {
+		for _, sc := range bench.ScaleScenarios() {
+			var rs []bench.ScaleResult
+			for _, w := range []int{1, 2, 4, 8, 16, 32, 64, 128, 256} {
+				rs = append(rs, bench.Simulate(sc.Model, w))
+			}
+			bench.PrintScale(os.Stdout, sc.Name, rs)
+			fmt.Println()
+		}
+		return
+	}
 	cfg.HDIArgs = strings.Fields(hdiArgs)
 	for _, s := range strings.Split(schemas, ",") {
 		sc, err := dbn.ParseSchema(strings.TrimSpace(s))
@@ -48,6 +72,24 @@ func main() {
 	cfg.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if workers != "" {
+		for _, w := range strings.Split(workers, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(w))
+			if err != nil || n < 1 {
+				fail(fmt.Errorf("-workers: %q is not a process count", w))
+			}
+			wcfg.Workers = append(wcfg.Workers, n)
+		}
+		wcfg.N, wcfg.AdminURL, wcfg.BinDir, wcfg.WorkDir, wcfg.Log = cfg.N, cfg.AdminURL, cfg.BinDir, cfg.WorkDir, os.Stderr
+		res, err := bench.RunWorkers(ctx, wcfg)
+		if res != nil {
+			bench.PrintWorkers(os.Stdout, res)
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	results, err := bench.Run(ctx, cfg)
 	bench.Print(os.Stdout, results)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ type example struct {
 
 // docs lists the documents whose examples run, in the order they run: the
 // README's quick start loads the data the later pages query.
-var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/providers.md", "docs/schema.md", "docs/migrating.md", "docs/BENCHMARKS.md"}
+var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/providers.md", "docs/schema.md", "docs/migrating.md", "docs/SCALING.md", "docs/BENCHMARKS.md"}
 
 var (
 	fenceRe   = regexp.MustCompile("^```\\s*([A-Za-z]*)\\s*$")
@@ -481,6 +482,19 @@ func (ws *workspace) pool(t *testing.T) *pgxpool.Pool {
 	}
 	t.Fatal("no DATABASE_URL")
 	return nil
+}
+
+// TestEveryDocIsWalked: a new page in docs/ joins the journeys.
+func TestEveryDocIsWalked(t *testing.T) {
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("docs: %v", err)
+	}
+	for _, p := range pages {
+		if name := "docs/" + filepath.Base(p); !slices.Contains(docs, name) {
+			t.Errorf("%s is not in the journeys' docs list", name)
+		}
+	}
 }
 
 // TestExtraction checks the extractor on a small document: fences, notes,

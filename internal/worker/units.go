@@ -29,6 +29,9 @@ func (uw *unitWorker) Work(ctx context.Context, job *river.Job[queue.UnitArgs]) 
 	log := w.log.With("run", a.RunID, "unit", a.UnitKey, "attempt", job.Attempt)
 	p, r, err := w.planned(ctx, a)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr // stopped: River puts the unit back as it was
+		}
 		log.Error("cannot prepare the unit", "err", err)
 		return err // perhaps this machine's setup: another attempt, maybe elsewhere
 	}

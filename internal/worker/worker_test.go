@@ -475,3 +475,43 @@ func TestWorkersSurviveADatabaseRestart(t *testing.T) {
 		t.Fatalf("after the restart: %d rows (one process: %d) or other content", got, wantRows)
 	}
 }
+
+// TestSIGTERMPutsUnitsBack: a worker stopped with SIGTERM mid-unit exits 0
+// at once, its unit rolls back and is back in the queue as it was (no
+// attempt spent, no error), without waiting for the rescue time.
+func TestSIGTERMPutsUnitsBack(t *testing.T) {
+	path := tradesFile(t, 400_000)
+	e, pool := migrated(t)
+	run := e.queueFile(path, 2)
+	w := e.startWorker("--concurrency", "1", "--rescue-after", "1h")
+	waitFor(t, "a unit loading", time.Minute, func() bool {
+		return strings.Contains(w.log.String(), "worker started") &&
+			pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active'`) >= 1
+	})
+	start := time.Now()
+	w.stop(t)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the worker took %s to stop", d)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM river_job WHERE (state = 'available' AND attempt = 0 AND errors IS NULL) OR state = 'completed'`); n != 2 {
+		var states []string
+		rows, _ := pool.Query(context.Background(), `SELECT format('%s attempt=%s errors=%s', state, attempt, errors) FROM river_job`)
+		for rows.Next() {
+			var st string
+			_ = rows.Scan(&st)
+			states = append(states, st)
+		}
+		t.Fatalf("the stopped unit is not back in the queue untouched: %v\n%s", states, w.log.String())
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done'`); n == 2 {
+		t.Fatal("the SIGTERM came after both units: nothing tested")
+	}
+	if !strings.Contains(w.log.String(), "units under way roll back and go back to the queue") {
+		t.Fatalf("the worker did not say what happens to its units:\n%s", w.log.String())
+	}
+	e.startWorker()
+	e.must("runs", "wait", strconv.FormatInt(run, 10), "--timeout", "1m")
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 400_000 {
+		t.Fatalf("trades: %d rows", n)
+	}
+}
