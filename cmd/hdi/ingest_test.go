@@ -531,3 +531,54 @@ func TestIngestCSVIntoAUserTable(t *testing.T) {
 		t.Fatalf("no table: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestCoverageIsCountedAtLoadTime: coverage_daily, which `coverage` and the
+// web page read, equals a count of the tables after a first load, a re-load
+// of the same files (deduplicated), a --force reload and a replace-range
+// reload of a part of the range.
+func TestCoverageIsCountedAtLoadTime(t *testing.T) {
+	url := pgtest.NewDB(t)
+	env := ingestEnv(t, url)
+	dir := t.TempDir()
+	mustRun(t, env, "dbn", "synth", "--out", dir)
+	pool := pgtest.Connect(t, url)
+	check := func(step string) {
+		t.Helper()
+		var diff int64
+		err := pool.QueryRow(context.Background(), `
+			WITH scanned AS (
+			    SELECT 'trades' AS table_name, dataset, instrument_id, (ts AT TIME ZONE 'UTC')::date AS day, count(*) AS n FROM trades GROUP BY 1, 2, 3, 4
+			    UNION ALL SELECT 'ohlcv_1m', dataset, instrument_id, (ts AT TIME ZONE 'UTC')::date, count(*) FROM ohlcv_1m GROUP BY 1, 2, 3, 4
+			    UNION ALL SELECT 'ohlcv_1d', dataset, instrument_id, (ts AT TIME ZONE 'UTC')::date, count(*) FROM ohlcv_1d GROUP BY 1, 2, 3, 4
+			    UNION ALL SELECT 'definition', dataset, instrument_id, (ts AT TIME ZONE 'UTC')::date, count(*) FROM definition GROUP BY 1, 2, 3, 4
+			    UNION ALL SELECT 'statistics', dataset, instrument_id, (ts AT TIME ZONE 'UTC')::date, count(*) FROM statistics GROUP BY 1, 2, 3, 4)
+			SELECT count(*) FROM scanned s FULL JOIN coverage_daily c USING (table_name, dataset, instrument_id, day)
+			WHERE s.n IS DISTINCT FROM c.row_count`).Scan(&diff)
+		if err != nil || diff != 0 {
+			t.Fatalf("%s: %d (table, instrument, day) counts differ from the tables (%v)", step, diff, err)
+		}
+		if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM coverage_daily WHERE table_name = 'trades'`); n == 0 {
+			t.Fatalf("%s: no trades coverage", step)
+		}
+	}
+	mustRun(t, env, "ingest", "--migrate", "--provider", "databento", "--file", dir)
+	check("first load")
+	// The same trades again in other units (parts): every row deduplicated.
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", filepath.Join(dir, "demo.trades.dbn.zst"), "--param", "parts=3")
+	check("re-load in parts")
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", filepath.Join(dir, "demo.trades.dbn.zst"), "--force")
+	check("--force")
+	if _, err := pool.Exec(context.Background(), `DELETE FROM trades WHERE ctid IN (SELECT ctid FROM trades LIMIT 1000)`); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", filepath.Join(dir, "demo.trades.dbn.zst"), "--mode", "replace-range")
+	check("replace-range")
+	// Statistics take the upsert path: a newer record replaces a stored one.
+	stats := dbnSample(t, "test_data.statistics.v3.dbn.zst")
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", stats)
+	_, stderr := mustRun(t, env, "ingest", "--provider", "databento", "--file", stats, "--param", "parts=2")
+	if !strings.Contains(stderr, " 0 inserted, ") {
+		t.Fatalf("the second statistics load should insert nothing:\n%s", stderr)
+	}
+	check("statistics upserts")
+}

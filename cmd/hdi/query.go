@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/query"
-	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 	sqlfiles "github.com/hdi-dev/hdi/sql"
 )
 
@@ -49,7 +49,10 @@ func (o *outputFlags) options() (output.Options, error) {
 }
 
 // run connects, runs q with values and writes the result where asked.
-func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values map[string]any, prepare func(*pgx.Conn) error) error {
+// resolve, when set, completes the query on the connection first and
+// returns the query to run (symbol queries: the dataset, the symbols'
+// check, back-adjustment).
+func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values map[string]any, resolve func(*pgx.Conn) (*query.Query, error)) error {
 	opts, err := o.options()
 	if err != nil {
 		return err
@@ -59,8 +62,8 @@ func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values 
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if prepare != nil {
-		if err := prepare(conn); err != nil {
+	if resolve != nil {
+		if q, err = resolve(conn); err != nil {
 			return err
 		}
 	}
@@ -279,13 +282,30 @@ func writeQueryTable(w io.Writer, qs []*query.Query) error {
 	return nil
 }
 
+// symbolQueryError turns a symbol query's parameter error into what the
+// CLI says: the flag's name; a usage error unless a value names nothing.
+func symbolQueryError(err error) error {
+	var pe *query.ParamError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	flag := "--" + pe.Param
+	if pe.Param == "symbols" {
+		flag = "--symbols (-s)"
+	}
+	if pe.NotFound {
+		return fmt.Errorf("%s: %s", flag, pe.Msg)
+	}
+	return usageErrorf("%s: %s", flag, pe.Msg)
+}
+
 // newSymbolQueryCmd builds `hdi query bars|trades|tbbo|statistics|definitions`.
 func newSymbolQueryCmd(app *App, kind string) *cobra.Command {
 	var (
 		of                          outputFlags
 		symbols                     []string
 		start, end, dataset, interv string
-		stat                        string
+		stat, adjust                string
 		daily                       bool
 		limit                       int64
 	)
@@ -316,57 +336,22 @@ raw symbol. --start and --end are dates (both included), RFC 3339 instants
 		Example: example,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(symbols) == 0 {
-				return usageErrorf("--symbols (-s) is required, e.g. -s ES.c.0,NQ.c.0")
-			}
-			if start == "" || end == "" {
-				return usageErrorf("--start and --end are required: dates (both included), RFC 3339 times, or relative (-7d, today)")
-			}
-			rng, _, err := timerange.Parse(start, end, timerange.Options{StartField: "--start", EndField: "--end"})
-			if err != nil {
-				return usageError{err}
-			}
-			s, e := rng.Start, rng.End
-			name := map[string]string{"trades": "SymbolTrades", "tbbo": "SymbolTbbo", "statistics": "SymbolStatistics", "definitions": "SymbolDefinitions"}[kind]
-			values := map[string]any{"symbols": symbols, "start_ts": s, "end_ts": e}
-			switch kind {
-			case "bars":
-				if name, err = query.BarInterval(interv); err != nil {
-					return usageError{err}
-				}
-			case "statistics":
-				if daily {
-					name = "DailyStatistics"
-					break
-				}
-				codes, ok := query.StatTypes[stat]
-				if !ok {
-					return usageErrorf("--stat %q: want settlement, open_interest, volume or all", stat)
-				}
-				if codes != nil {
-					values["stat_types"] = codes
-				}
-			}
-			if limit > 0 {
-				values["row_limit"] = limit
-			}
+			req := query.SymbolRequest{Kind: kind, Symbols: symbols, Start: start, End: end, Dataset: dataset,
+				Interval: interv, Adjust: adjust, Stat: stat, Daily: daily, Limit: limit}
 			cat, err := app.queryCatalog()
 			if err != nil {
 				return err
 			}
-			q, err := cat.Lookup(name, "")
+			sq, err := req.Plan(cat)
 			if err != nil {
-				return err
+				return symbolQueryError(err)
 			}
 			ctx := cmd.Context()
-			return of.run(ctx, app, q, values, func(conn *pgx.Conn) error {
-				if dataset == "" {
-					if dataset, err = query.DefaultDataset(ctx, conn); err != nil {
-						return usageError{err}
-					}
+			return of.run(ctx, app, sq.Query, sq.Values, func(conn *pgx.Conn) (*query.Query, error) {
+				if err := sq.Resolve(ctx, conn); err != nil {
+					return nil, symbolQueryError(err)
 				}
-				values["dataset"] = dataset
-				return query.CheckSymbols(ctx, conn, dataset, symbols)
+				return sq.Query, nil // back-adjusted bars wrap the query
 			})
 		},
 	}
@@ -380,6 +365,7 @@ raw symbol. --start and --end are dates (both included), RFC 3339 instants
 	switch kind {
 	case "bars":
 		f.StringVar(&interv, "interval", "1d", "1s, 1m, 5m, 15m, 1h, 1d, eod (also 1h-rollup, trades-1m)")
+		f.StringVar(&adjust, "adjust", "none", "continuous symbols: none, ratio or difference (back-adjusted at each roll; docs/queries.md)")
 	case "statistics":
 		f.StringVar(&stat, "stat", "all", "settlement (3), open_interest (9), volume (6 cleared volume) or all")
 		f.BoolVar(&daily, "daily", false, "one row per symbol, instrument and day: settlement, open interest, cleared volume")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,4 +138,87 @@ func TestQueryRelativeDatesAndOptionalParams(t *testing.T) {
 			t.Errorf("%v: exit %d: %s", args, code, stderr)
 		}
 	}
+}
+
+// TestBarsBackAdjustedAcrossTheRoll loads the demo data (ES rolls from
+// ESH4 to ESM4 on 2024-03-15) and checks back-adjusted daily closes against
+// values worked out here from the two contracts' closes on 2024-03-14, the
+// old contract's last day: ESH4 5130.00, ESM4 5157.25.
+func TestBarsBackAdjustedAcrossTheRoll(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	env := ingestEnv(t, url)
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, env, "dbn", "synth", "--out", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "ingest", "--provider", "databento", "--file", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	closes := func(adjust string) map[string]string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "1d", "--start", "2024-03-12", "--end", "2024-03-19",
+			"--adjust", adjust, "--format", "csv")
+		if code != 0 {
+			t.Fatalf("--adjust %s: exit %d: %s", adjust, code, stderr)
+		}
+		out := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
+			f := strings.Split(line, ",")
+			out[f[3][:10]] = f[7] // ts_event's day -> close
+		}
+		return out
+	}
+	raw := closes("none")
+	want := map[string]string{ // ESH4 before the roll, ESM4 from it
+		"2024-03-12": "5133.250000000", "2024-03-13": "5120.500000000", "2024-03-14": "5130.000000000",
+		"2024-03-15": "5166.500000000", "2024-03-18": "5178.750000000", "2024-03-19": "5194.500000000",
+	}
+	if fmt.Sprint(raw) != fmt.Sprint(want) {
+		t.Fatalf("raw closes %v, want %v", raw, want)
+	}
+	// Difference: add 5157.25 - 5130.00 = 27.25 before the roll.
+	wantDiff := map[string]string{
+		"2024-03-12": "5160.500000000", "2024-03-13": "5147.750000000", "2024-03-14": "5157.250000000",
+		"2024-03-15": "5166.500000000", "2024-03-18": "5178.750000000", "2024-03-19": "5194.500000000",
+	}
+	if got := closes("difference"); fmt.Sprint(got) != fmt.Sprint(wantDiff) {
+		t.Errorf("difference: %v\nwant %v", got, wantDiff)
+	}
+	// Ratio: multiply by 5157.25 / 5130 before the roll, to the nearest 1e-9.
+	ratio := new(big.Rat).Quo(decimalRat(t, "5157.25"), decimalRat(t, "5130"))
+	wantRatio := map[string]string{}
+	for day, c := range want {
+		if day >= "2024-03-15" {
+			wantRatio[day] = c
+			continue
+		}
+		v := new(big.Rat).Mul(decimalRat(t, c), ratio)
+		wantRatio[day] = v.FloatString(9)
+	}
+	if got := closes("ratio"); fmt.Sprint(got) != fmt.Sprint(wantRatio) {
+		t.Errorf("ratio: %v\nwant %v", got, wantRatio)
+	}
+
+	// Not a continuous symbol, and a roll without daily bars: one line each.
+	code, _, stderr := runCLI(t, env, "query", "bars", "-s", "ES.FUT", "--start", "2024-03-12", "--end", "2024-03-19", "--adjust", "ratio")
+	if code != 2 || !strings.Contains(stderr, `--adjust: back-adjusts continuous symbols (ES.c.0, CL.v.1); "ES.FUT" is not one`) {
+		t.Errorf("parent symbol: exit %d: %s", code, stderr)
+	}
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(t.Context(), `DELETE FROM ohlcv_1d WHERE instrument_id = 1002`); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "1m", "--start", "2024-03-14", "--end", "2024-03-15", "--adjust", "difference")
+	if code != 1 || !strings.Contains(stderr, "ES.c.0 rolls from ESH4 to ESM4 on 2024-03-15, but ohlcv_1d has no daily bar of both around it") {
+		t.Errorf("missing daily bars: exit %d: %s", code, stderr)
+	}
+}
+
+func decimalRat(t *testing.T, s string) *big.Rat {
+	t.Helper()
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		t.Fatalf("not a decimal: %q", s)
+	}
+	return r
 }

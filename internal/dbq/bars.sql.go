@@ -169,6 +169,84 @@ func (q *Queries) Bars5m(ctx context.Context, arg Bars5mParams) ([]Bars5m, error
 	return items, nil
 }
 
+const contractRolls = `-- name: ContractRolls :many
+SELECT r.symbol::text AS symbol, r.roll_day::date AS roll_day, r.old_instrument_id::bigint AS old_instrument_id,
+       r.old_raw_symbol::text AS old_raw_symbol, r.new_instrument_id::bigint AS new_instrument_id,
+       r.new_raw_symbol::text AS new_raw_symbol,
+       (r.old_close IS NOT NULL AND r.new_close IS NOT NULL)::boolean AS priced,
+       coalesce(r.old_close_day, r.roll_day)::date AS old_close_day, coalesce(r.old_close, 0)::bigint AS old_close,
+       coalesce(r.new_close_day, r.roll_day)::date AS new_close_day, coalesce(r.new_close, 0)::bigint AS new_close
+FROM contract_rolls($1::text, $2::text[], $3::timestamptz, $4::timestamptz)
+     AS r(symbol, roll_day, old_instrument_id, old_raw_symbol, new_instrument_id, new_raw_symbol,
+          old_close_day, old_close, new_close_day, new_close)
+`
+
+type ContractRollsParams struct {
+	Dataset string    `json:"dataset"`
+	Symbols []string  `json:"symbols"`
+	StartTs time.Time `json:"start_ts"`
+	EndTs   time.Time `json:"end_ts"`
+}
+
+type ContractRollsRow struct {
+	Symbol          string    `json:"symbol"`
+	RollDay         time.Time `json:"roll_day"`
+	OldInstrumentID int64     `json:"old_instrument_id"`
+	OldRawSymbol    string    `json:"old_raw_symbol"`
+	NewInstrumentID int64     `json:"new_instrument_id"`
+	NewRawSymbol    string    `json:"new_raw_symbol"`
+	Priced          bool      `json:"priced"`
+	OldCloseDay     time.Time `json:"old_close_day"`
+	OldClose        int64     `json:"old_close"`
+	NewCloseDay     time.Time `json:"new_close_day"`
+	NewClose        int64     `json:"new_close"`
+}
+
+// ContractRolls: the rolls of continuous symbols (ES.c.0) in a date range,
+// with the daily closes of both contracts that back-adjustment (hdi query
+// bars --adjust) takes: the old contract's last daily close before the
+// roll, and the new contract's close that day (else its first one after);
+// priced is false where a daily bar is missing (the closes are then 0).
+// @param symbols text[] "continuous symbols, comma-separated: ES.c.0, NQ.v.0"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+func (q *Queries) ContractRolls(ctx context.Context, arg ContractRollsParams) ([]ContractRollsRow, error) {
+	rows, err := q.db.Query(ctx, contractRolls,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ContractRollsRow{}
+	for rows.Next() {
+		var i ContractRollsRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.RollDay,
+			&i.OldInstrumentID,
+			&i.OldRawSymbol,
+			&i.NewInstrumentID,
+			&i.NewRawSymbol,
+			&i.Priced,
+			&i.OldCloseDay,
+			&i.OldClose,
+			&i.NewCloseDay,
+			&i.NewClose,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ohlcv1d = `-- name: Ohlcv1d :many
 SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1d
 WHERE dataset = $1

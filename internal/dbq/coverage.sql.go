@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 )
 
 const coverage = `-- name: Coverage :many
@@ -42,6 +43,63 @@ func (q *Queries) Coverage(ctx context.Context, arg CoverageParams) ([]Coverage,
 			&i.FirstTs,
 			&i.LastTs,
 			&i.RowCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const coverageDaily = `-- name: CoverageDaily :many
+SELECT table_name, dataset, instrument_id, day, row_count, first_ts, last_ts
+FROM coverage_daily
+WHERE day >= $1 AND day <= $2
+  AND ($3::text IS NULL OR table_name = $3::text)
+  AND ($4::text IS NULL OR dataset = $4::text)
+ORDER BY table_name, dataset, instrument_id, day
+LIMIT $5::bigint
+`
+
+type CoverageDailyParams struct {
+	StartDay  time.Time `json:"start_day"`
+	EndDay    time.Time `json:"end_day"`
+	TableName *string   `json:"table_name"`
+	Dataset   *string   `json:"dataset"`
+	RowLimit  *int64    `json:"row_limit"`
+}
+
+// CoverageDaily: rows loaded per table, dataset, instrument and UTC day in
+// [start_day, end_day], as the loader counted them (no scan of the tables);
+// table_name and dataset filter when not NULL.
+// @param start_day date "first day, included"
+// @param end_day date "last day, included"
+func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([]CoverageDaily, error) {
+	rows, err := q.db.Query(ctx, coverageDaily,
+		arg.StartDay,
+		arg.EndDay,
+		arg.TableName,
+		arg.Dataset,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CoverageDaily{}
+	for rows.Next() {
+		var i CoverageDaily
+		if err := rows.Scan(
+			&i.TableName,
+			&i.Dataset,
+			&i.InstrumentID,
+			&i.Day,
+			&i.RowCount,
+			&i.FirstTs,
+			&i.LastTs,
 		); err != nil {
 			return nil, err
 		}

@@ -11,6 +11,41 @@ import (
 	"time"
 )
 
+const addCoverage = `-- name: AddCoverage :exec
+INSERT INTO coverage_daily (table_name, dataset, instrument_id, day, row_count, first_ts, last_ts)
+SELECT $1::text, $2::text, unnest($3::bigint[]), unnest($4::date[]),
+       unnest($5::bigint[]), unnest($6::timestamptz[]), unnest($7::timestamptz[])
+ON CONFLICT (table_name, dataset, instrument_id, day) DO UPDATE SET
+    row_count = coverage_daily.row_count + EXCLUDED.row_count,
+    first_ts = least(coverage_daily.first_ts, EXCLUDED.first_ts),
+    last_ts = greatest(coverage_daily.last_ts, EXCLUDED.last_ts)
+`
+
+type AddCoverageParams struct {
+	TableName     string      `json:"table_name"`
+	Dataset       string      `json:"dataset"`
+	InstrumentIds []int64     `json:"instrument_ids"`
+	Days          []time.Time `json:"days"`
+	RowCounts     []int64     `json:"row_counts"`
+	FirstTs       []time.Time `json:"first_ts"`
+	LastTs        []time.Time `json:"last_ts"`
+}
+
+// AddCoverage: add a unit's rows per instrument and UTC day to
+// coverage_daily (in the unit's transaction).
+func (q *Queries) AddCoverage(ctx context.Context, arg AddCoverageParams) error {
+	_, err := q.db.Exec(ctx, addCoverage,
+		arg.TableName,
+		arg.Dataset,
+		arg.InstrumentIds,
+		arg.Days,
+		arg.RowCounts,
+		arg.FirstTs,
+		arg.LastTs,
+	)
+	return err
+}
+
 const addRetriedRows = `-- name: AddRetriedRows :exec
 UPDATE runs SET
     rows_inserted = rows_inserted + $1,
@@ -40,6 +75,33 @@ func (q *Queries) AddRetriedRows(ctx context.Context, arg AddRetriedRowsParams) 
 		arg.RowsDeduplicated,
 		arg.RowsRetried,
 		arg.RunID,
+	)
+	return err
+}
+
+const clearCoverage = `-- name: ClearCoverage :exec
+DELETE FROM coverage_daily
+WHERE table_name = $1 AND dataset = $2 AND day >= $3 AND day <= $4
+  AND ($5::bigint[] IS NULL OR instrument_id = ANY($5::bigint[]))
+`
+
+type ClearCoverageParams struct {
+	TableName     string    `json:"table_name"`
+	Dataset       string    `json:"dataset"`
+	FirstDay      time.Time `json:"first_day"`
+	LastDay       time.Time `json:"last_day"`
+	InstrumentIds []int64   `json:"instrument_ids"`
+}
+
+// ClearCoverage: drop the coverage of days a replacing unit recounts
+// (instrument_ids NULL: every instrument).
+func (q *Queries) ClearCoverage(ctx context.Context, arg ClearCoverageParams) error {
+	_, err := q.db.Exec(ctx, clearCoverage,
+		arg.TableName,
+		arg.Dataset,
+		arg.FirstDay,
+		arg.LastDay,
+		arg.InstrumentIds,
 	)
 	return err
 }

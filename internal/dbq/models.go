@@ -331,6 +331,16 @@ type Coverage struct {
 	RowCount     int64     `json:"row_count"`
 }
 
+type CoverageDaily struct {
+	TableName    string    `json:"table_name"`
+	Dataset      string    `json:"dataset"`
+	InstrumentID int64     `json:"instrument_id"`
+	Day          time.Time `json:"day"`
+	RowCount     int64     `json:"row_count"`
+	FirstTs      time.Time `json:"first_ts"`
+	LastTs       time.Time `json:"last_ts"`
+}
+
 // Instrument definitions (schema definition, rtype 0x13), every version kept; see the instruments view.
 type Definition struct {
 	Dataset                  string    `json:"dataset"`

@@ -79,6 +79,7 @@ func (u *UnitTx) WriteBatch(ctx context.Context, b *mapping.Batch, rejected []bo
 			return Counts{}, fmt.Errorf("load: unit %s: release savepoint: %w", u.info.Key, err)
 		}
 		u.stats.CopyBatches++
+		u.tallyBatch(b, rejected)
 		c := Counts{Inserted: copied}
 		u.counts.Add(c)
 		return c, nil
@@ -129,8 +130,21 @@ func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bo
 	key := quoteList(u.table.UniqueKey)
 	target := u.table.Ident().Sanitize()
 	if !u.info.ConflictUpdate {
-		tag, err := u.tx.Exec(ctx, "INSERT INTO "+target+" ("+colList+") SELECT "+colList+
-			" FROM pg_temp."+stagingTable+" ON CONFLICT ("+key+") DO NOTHING")
+		insert := "INSERT INTO " + target + " (" + colList + ") SELECT " + colList +
+			" FROM pg_temp." + stagingTable + " ON CONFLICT (" + key + ") DO NOTHING"
+		if u.cov != nil {
+			// Count what it inserted, per instrument and day (coverage).
+			rows, err := u.tx.Query(ctx, "WITH w AS ("+insert+" RETURNING instrument_id, ts) "+coveragePerDay("w"))
+			if err != nil {
+				return Counts{}, wrap("insert from staging", err)
+			}
+			inserted, err := u.tallyInserted(rows)
+			if err != nil {
+				return Counts{}, wrap("insert from staging", err)
+			}
+			return Counts{Inserted: inserted, Deduplicated: n - inserted}, nil
+		}
+		tag, err := u.tx.Exec(ctx, insert)
 		if err != nil {
 			return Counts{}, wrap("insert from staging", err)
 		}
@@ -153,12 +167,24 @@ func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bo
 		action = "DO UPDATE SET " + strings.Join(sets, ", ") +
 			" WHERE (" + strings.Join(olds, ", ") + ") IS DISTINCT FROM (" + strings.Join(news, ", ") + ")"
 	}
-	sql := "WITH s AS (SELECT DISTINCT ON (" + key + ") " + colList + " FROM pg_temp." + stagingTable +
+	with := "WITH s AS (SELECT DISTINCT ON (" + key + ") " + colList + " FROM pg_temp." + stagingTable +
 		" ORDER BY " + key + ", ctid DESC), w AS (INSERT INTO " + target + " AS t (" + colList + ") SELECT " + colList +
-		" FROM s ON CONFLICT (" + key + ") " + action + " RETURNING xmax = 0 AS inserted)" +
-		" SELECT (SELECT count(*) FROM s), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
+		" FROM s ON CONFLICT (" + key + ") " + action + " RETURNING xmax = 0 AS inserted"
 	var distinct, inserted, updated int64
-	if err := u.tx.QueryRow(ctx, sql).Scan(&distinct, &inserted, &updated); err != nil {
+	if u.cov != nil {
+		// The counts, then what it inserted per instrument and day (coverage).
+		if err := u.tx.QueryRow(ctx, "SELECT count(DISTINCT ("+key+")) FROM pg_temp."+stagingTable).Scan(&distinct); err != nil {
+			return Counts{}, wrap("upsert from staging", err)
+		}
+		rows, err := u.tx.Query(ctx, with+", instrument_id, ts), i AS (SELECT * FROM w WHERE inserted) "+
+			coveragePerDay("i")+" UNION ALL SELECT -1, 0, count(*), now(), now() FROM w WHERE NOT inserted")
+		if err != nil {
+			return Counts{}, wrap("upsert from staging", err)
+		}
+		if inserted, updated, err = u.tallyUpserted(rows); err != nil {
+			return Counts{}, wrap("upsert from staging", err)
+		}
+	} else if err := u.tx.QueryRow(ctx, with+") SELECT (SELECT count(*) FROM s), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w").Scan(&distinct, &inserted, &updated); err != nil {
 		return Counts{}, wrap("upsert from staging", err)
 	}
 	return Counts{Inserted: inserted, Updated: updated, Unchanged: distinct - inserted - updated, Deduplicated: n - distinct}, nil

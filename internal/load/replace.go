@@ -60,6 +60,7 @@ func (u *UnitTx) deleteRange(ctx context.Context, ids []int64) error {
 		return fmt.Errorf("load: unit %s: replace-range delete from %s: %w", u.info.Key, u.info.Table, err)
 	}
 	u.stats.Deleted += tag.RowsAffected()
+	u.noteDelete(ids)
 	return nil
 }
 

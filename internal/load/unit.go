@@ -99,6 +99,7 @@ type UnitTx struct {
 
 	staged     []string // columns of the staging table, once created
 	replaceIDs map[int64]bool
+	cov        *coverage // nil: the table is not counted
 	done       bool
 }
 
@@ -137,6 +138,9 @@ func BeginUnit(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx,
 		u.table = *info.TableInfo
 	} else if u.table, err = mapping.IntrospectTable(ctx, tx, info.Table); err != nil {
 		return fail(fmt.Errorf("load: unit %s: %w", info.Key, err))
+	}
+	if counted(u.table) {
+		u.cov = &coverage{counts: map[covKey]*covCount{}}
 	}
 	if u.replacing() {
 		if err := u.startReplace(ctx); err != nil {
@@ -178,6 +182,10 @@ func (u *UnitTx) Commit(ctx context.Context, c Counts) error {
 		return fmt.Errorf("load: unit %s: already finished", u.info.Key)
 	}
 	u.done = true
+	if err := u.writeCoverage(ctx); err != nil {
+		_ = u.tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
 	if err := dbq.New(u.tx).RecordUnit(ctx, ledgerRow(u.info, "done", c, "", u.started)); err != nil {
 		_ = u.tx.Rollback(context.WithoutCancel(ctx))
 		return fmt.Errorf("load: unit %s: write ledger row: %w", u.info.Key, err)

@@ -30,7 +30,7 @@ var numericText = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?
 // the form wanted.
 func ParseValue(name, typeName string, oid uint32, text string) (any, error) {
 	bad := func(what string) error {
-		return fmt.Errorf("--param %s=%s: %s", name, text, what)
+		return &BindError{Param: name, Value: text, Msg: what}
 	}
 	switch oid {
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.UnknownOID:
@@ -100,6 +100,21 @@ func ParseValue(name, typeName string, oid uint32, text string) (any, error) {
 	}
 	// Any other type: PostgreSQL parses the text (still bound, never spliced).
 	return text, nil
+}
+
+// BindError is a parameter a query cannot take: a value that does not
+// parse for its type, a name the query does not have, or a required one
+// missing. The CLI prints Error(); hdi serve reports Param and Msg.
+type BindError struct {
+	Param, Value, Msg string
+	text              string // the whole message, when not about one value
+}
+
+func (e *BindError) Error() string {
+	if e.text != "" {
+		return e.text
+	}
+	return fmt.Sprintf("--param %s=%s: %s", e.Param, e.Value, e.Msg)
 }
 
 // Now is the clock relative dates (today, -7d) resolve against.

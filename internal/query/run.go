@@ -23,6 +23,8 @@ type Prepared struct {
 	SQL string
 	// Params are the query's parameters with Type filled from PostgreSQL.
 	Params []Param
+	// Fields are the columns it returns.
+	Fields []pgconn.FieldDescription
 	oids   []uint32
 	stmt   string
 	conn   *pgx.Conn
@@ -51,7 +53,7 @@ func Prepare(ctx context.Context, conn *pgx.Conn, q *Query) (*Prepared, error) {
 	if len(sd.ParamOIDs) != len(names) {
 		return nil, fmt.Errorf("query %s (%s): PostgreSQL sees %d parameters, the file names %d (use named parameters only, not $n)", q.Name, q.Source, len(sd.ParamOIDs), len(names))
 	}
-	p := &Prepared{Query: q, SQL: sql, oids: sd.ParamOIDs, stmt: stmt, conn: conn}
+	p := &Prepared{Query: q, SQL: sql, Fields: sd.Fields, oids: sd.ParamOIDs, stmt: stmt, conn: conn}
 	for i, n := range names {
 		qp := *q.Param(n)
 		qp.Type = typeName(conn, sd.ParamOIDs[i])
@@ -88,7 +90,8 @@ func (p *Prepared) Bind(values map[string]any) ([]any, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("query %s has no parameter %s (its parameters: %s)", p.Query.Name, strings.Join(unknown, ", "), p.paramList())
+		return nil, &BindError{Param: unknown[0], Msg: fmt.Sprintf("%s has no such parameter (its parameters: %s)", p.Query.Name, p.paramList()),
+			text: fmt.Sprintf("query %s has no parameter %s (its parameters: %s)", p.Query.Name, strings.Join(unknown, ", "), p.paramList())}
 	}
 	args := make([]any, len(p.Params))
 	var missing []string
@@ -110,7 +113,8 @@ func (p *Prepared) Bind(values map[string]any) ([]any, error) {
 		args[i] = v
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("query %s needs --param for %s", p.Query.Name, strings.Join(missing, ", "))
+		return nil, &BindError{Param: strings.Fields(missing[0])[0], Msg: "is required (" + strings.Join(missing, ", ") + ")",
+			text: fmt.Sprintf("query %s needs --param for %s", p.Query.Name, strings.Join(missing, ", "))}
 	}
 	return args, nil
 }

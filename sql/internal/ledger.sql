@@ -113,3 +113,21 @@ INSERT INTO trades (
     @dataset, @ts, @ts_recv, @ts_event, @rtype, @publisher_id, @instrument_id,
     @action, @side, @depth, @price, @size, @flags, @ts_in_delta, @sequence
 );
+
+-- AddCoverage: add a unit's rows per instrument and UTC day to
+-- coverage_daily (in the unit's transaction).
+-- name: AddCoverage :exec
+INSERT INTO coverage_daily (table_name, dataset, instrument_id, day, row_count, first_ts, last_ts)
+SELECT @table_name::text, @dataset::text, unnest(@instrument_ids::bigint[]), unnest(@days::date[]),
+       unnest(@row_counts::bigint[]), unnest(@first_ts::timestamptz[]), unnest(@last_ts::timestamptz[])
+ON CONFLICT (table_name, dataset, instrument_id, day) DO UPDATE SET
+    row_count = coverage_daily.row_count + EXCLUDED.row_count,
+    first_ts = least(coverage_daily.first_ts, EXCLUDED.first_ts),
+    last_ts = greatest(coverage_daily.last_ts, EXCLUDED.last_ts);
+
+-- ClearCoverage: drop the coverage of days a replacing unit recounts
+-- (instrument_ids NULL: every instrument).
+-- name: ClearCoverage :exec
+DELETE FROM coverage_daily
+WHERE table_name = @table_name AND dataset = @dataset AND day >= @first_day AND day <= @last_day
+  AND (sqlc.narg(instrument_ids)::bigint[] IS NULL OR instrument_id = ANY(sqlc.narg(instrument_ids)::bigint[]));

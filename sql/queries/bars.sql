@@ -306,3 +306,22 @@ CROSS JOIN LATERAL (
 GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
+
+-- ContractRolls: the rolls of continuous symbols (ES.c.0) in a date range,
+-- with the daily closes of both contracts that back-adjustment (hdi query
+-- bars --adjust) takes: the old contract's last daily close before the
+-- roll, and the new contract's close that day (else its first one after);
+-- priced is false where a daily bar is missing (the closes are then 0).
+-- @param symbols text[] "continuous symbols, comma-separated: ES.c.0, NQ.v.0"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- name: ContractRolls :many
+SELECT r.symbol::text AS symbol, r.roll_day::date AS roll_day, r.old_instrument_id::bigint AS old_instrument_id,
+       r.old_raw_symbol::text AS old_raw_symbol, r.new_instrument_id::bigint AS new_instrument_id,
+       r.new_raw_symbol::text AS new_raw_symbol,
+       (r.old_close IS NOT NULL AND r.new_close IS NOT NULL)::boolean AS priced,
+       coalesce(r.old_close_day, r.roll_day)::date AS old_close_day, coalesce(r.old_close, 0)::bigint AS old_close,
+       coalesce(r.new_close_day, r.roll_day)::date AS new_close_day, coalesce(r.new_close, 0)::bigint AS new_close
+FROM contract_rolls(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz)
+     AS r(symbol, roll_day, old_instrument_id, old_raw_symbol, new_instrument_id, new_raw_symbol,
+          old_close_day, old_close, new_close_day, new_close);
