@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve web-assets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,9 +23,17 @@ build: ## build bin/hdi and every provider plugin into bin/
 		fi; \
 	done
 
-test: lint check-generated test/pglite/node_modules ## lint, check generated code, run every test (the CI command)
+test: lint web/node_modules check-generated test/pglite/node_modules ## lint, check generated code, run every test (the CI command)
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
+
+web/node_modules: web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+web-assets: web/node_modules ## copy the charting library of hdi serve's page from npm into internal/web (committed)
+	cp web/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js internal/web/assets/vendor/
+	cp web/node_modules/lightweight-charts/LICENSE internal/web/assets/vendor/lightweight-charts.LICENSE
 
 test/pglite/node_modules: test/pglite/package-lock.json
 	npm ci --prefix test/pglite --no-audit --no-fund
@@ -58,6 +66,10 @@ demo: build ## load the demo data set into the default database and print ES.c.0
 
 N ?= 5000000
 BENCH_FLAGS ?=
+bench-serve: build ## 50 clients on /api/v1/bars for 20 s (hey) against pgbench running the same SQL (docs/BENCHMARKS.md)
+	@command -v hey >/dev/null || { echo "bench-serve needs hey: apt-get install hey"; exit 1; }
+	$(GO) run ./cmd/hdi-bench -bin bin -serve $(BENCH_FLAGS)
+
 bench-workers: build ## a queued 5M-trade load with 1, 2 and 4 hdi worker processes vs one hdi ingest, and the queue's cost per unit (docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin -workers 1,2,4 $(BENCH_FLAGS)
 

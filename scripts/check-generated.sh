@@ -9,6 +9,18 @@ if ! go run ./internal/migrate/riverschema | cmp -s - sql/river/schema.sql; then
   echo "River's schema for sqlc is stale: run 'make generate' and commit sql/river/schema.sql" >&2
   status=1
 fi
+# The page's charting library is the npm package's file (make web-assets).
+for f in dist/lightweight-charts.standalone.production.js:lightweight-charts.standalone.production.js LICENSE:lightweight-charts.LICENSE; do
+  src=web/node_modules/lightweight-charts/${f%%:*}
+  dst=internal/web/assets/vendor/${f##*:}
+  if [ ! -f "$src" ]; then
+    echo "web/node_modules is missing: run 'npm ci --prefix web' (make test does)" >&2
+    status=1
+  elif ! cmp -s "$src" "$dst"; then
+    echo "$dst differs from the npm package: run 'make web-assets' and commit it" >&2
+    status=1
+  fi
+done
 if ! tool sqlc diff; then
   echo "sqlc output is stale: run 'make generate' and commit internal/dbq" >&2
   status=1

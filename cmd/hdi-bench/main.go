@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hdi-dev/hdi/internal/bench"
 	"github.com/hdi-dev/hdi/internal/dbn"
@@ -44,6 +45,9 @@ func main() {
 	flag.IntVar(&wcfg.EmptyUnits, "empty", 500, "-workers: empty units for the queue's own cost (0: skip)")
 	flag.IntVar(&wcfg.EmptyWorkers, "empty-workers", 20, "-workers: worker processes for the empty units' throughput")
 	simulate := flag.Bool("simulate", false, "print the scaling simulation of docs/SCALING.md and exit")
+	serveBench := flag.Bool("serve", false, "benchmark hdi serve instead: hey on /api/v1/bars against pgbench on the same SQL")
+	clients := flag.Int("clients", 50, "-serve: concurrent clients")
+	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -72,6 +76,17 @@ func main() {
 	cfg.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *serveBench {
+		res, err := bench.RunServe(ctx, bench.ServeConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir,
+			Clients: *clients, Duration: *duration, Log: os.Stderr})
+		if res != nil {
+			bench.PrintServe(os.Stdout, res)
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	if workers != "" {
 		for _, w := range strings.Split(workers, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(w))

@@ -17,7 +17,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/runner"
-	"github.com/hdi-dev/hdi/internal/schedule"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
@@ -56,21 +55,6 @@ func (a *App) jobsDir() string {
 	return "jobs"
 }
 
-type jobRow struct {
-	Name     string   `json:"name"`
-	Provider string   `json:"provider,omitempty"`
-	Dataset  string   `json:"dataset,omitempty"`
-	Schema   string   `json:"schema,omitempty"`
-	Symbols  []string `json:"symbols,omitempty"`
-	Start    string   `json:"start,omitempty"`
-	End      string   `json:"end,omitempty"`
-	Schedule string   `json:"schedule,omitempty"`
-	NextRun  string   `json:"next_run,omitempty"`
-	File     string   `json:"file"`
-	Builtin  bool     `json:"builtin"`
-	Error    string   `json:"error,omitempty"`
-}
-
 func newJobsListCmd(app *App) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -91,23 +75,10 @@ queues it then.`,
 			if err != nil {
 				return err
 			}
-			rows := make([]jobRow, 0, len(ents))
+			rows := make([]jobspec.Summary, 0, len(ents))
+			now := time.Now()
 			for _, e := range ents {
-				r := jobRow{Name: e.Name, File: e.File, Builtin: e.Builtin}
-				if e.Err != nil {
-					r.Error = strings.SplitN(e.Err.Error(), "\n", 2)[0]
-				} else {
-					j := e.Job
-					r.Name, r.Provider, r.Dataset, r.Schema, r.Symbols = j.Name, j.Provider.Name, j.Source.Dataset, j.Source.Schema, j.Source.Symbols
-					r.Start, r.End = j.Source.Start, j.Source.End
-					if j.Schedule != "" {
-						if sched, err := schedule.Parse(j.Schedule, j.Timezone); err == nil {
-							r.Schedule = sched.String()
-							r.NextRun = sched.Next(time.Now()).Format(time.RFC3339)
-						}
-					}
-				}
-				rows = append(rows, r)
+				rows = append(rows, e.Summary(now))
 			}
 			if format == "json" {
 				enc := json.NewEncoder(app.Stdout)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/testbin"
 )
@@ -58,7 +59,7 @@ func TestJobsList(t *testing.T) {
 		}
 	}
 	code, out, _ = runJobs(t, env, "jobs", "list", "--format", "json")
-	var rows []jobRow
+	var rows []jobspec.Summary
 	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) < 9 {
 		t.Fatalf("json: %d %s", code, out)
 	}

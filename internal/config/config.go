@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,7 @@ const (
 	KindFormat // text|json
 	KindMap    // string -> string (file only)
 	KindNested // provider name -> key -> value (file only)
+	KindCount  // a whole number >= 1
 )
 
 // Def describes one setting.
@@ -48,6 +50,10 @@ var Defs = []Def{
 	{Key: "log_format", Flag: "log-format", Env: []string{"HDI_LOG_FORMAT"}, Default: "text", Kind: KindFormat, Help: "text or json"},
 	{Key: "log_level", Flag: "log-level", Env: []string{"HDI_LOG_LEVEL"}, Default: "info", Kind: KindLevel, Help: "debug, info, warn or error"},
 	{Key: "worker.rescue_after", Env: []string{"HDI_WORKER_RESCUE_AFTER"}, Default: "30s", Kind: KindDuration, Help: "a worker silent this long is presumed dead: its units go to another worker (hdi worker --rescue-after)"},
+	{Key: "api_tokens", Env: []string{"HDI_API_TOKEN"}, Secret: true, Help: "tokens hdi serve accepts (Authorization: Bearer TOKEN), comma-separated; needed to listen beyond loopback"},
+	{Key: "serve.cors_origins", Env: []string{"HDI_SERVE_CORS_ORIGINS"}, Help: "origins that may call hdi serve's API from a browser, comma-separated (default: none, CORS off)"},
+	{Key: "serve.max_rows", Env: []string{"HDI_SERVE_MAX_ROWS"}, Default: "1000000", Kind: KindCount, Help: "the most rows one hdi serve response streams"},
+	{Key: "serve.statement_timeout", Env: []string{"HDI_SERVE_STATEMENT_TIMEOUT"}, Default: "30s", Kind: KindDuration, Help: "hdi serve cancels a query running longer (504)"},
 	{Key: "providers", Kind: KindNested, Help: "per-provider configuration, e.g. providers.databento.api_key"},
 }
 
@@ -80,6 +86,12 @@ type Config struct {
 	LogLevel        string
 	// WorkerRescueAfter is worker.rescue_after.
 	WorkerRescueAfter time.Duration
+	// APITokens, ServeCORSOrigins, ServeMaxRows and ServeStatementTimeout
+	// configure hdi serve.
+	APITokens             []string
+	ServeCORSOrigins      []string
+	ServeMaxRows          int64
+	ServeStatementTimeout time.Duration
 	// Providers holds provider configuration from the file, by provider name.
 	Providers map[string]map[string]string
 
@@ -182,6 +194,10 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 	c.LogFormat = c.values["log_format"].Value
 	c.LogLevel = c.values["log_level"].Value
 	c.WorkerRescueAfter, _ = time.ParseDuration(c.values["worker.rescue_after"].Value)
+	c.APITokens = splitList(c.values["api_tokens"].Value)
+	c.ServeCORSOrigins = splitList(c.values["serve.cors_origins"].Value)
+	c.ServeMaxRows, _ = strconv.ParseInt(c.values["serve.max_rows"].Value, 10, 64)
+	c.ServeStatementTimeout, _ = time.ParseDuration(c.values["serve.statement_timeout"].Value)
 	return c, nil
 }
 
@@ -190,6 +206,10 @@ func checkValue(d Def, s string) error {
 	case KindDuration:
 		if dur, err := time.ParseDuration(s); err != nil || dur <= 0 {
 			return fmt.Errorf("%q is not a positive duration (use e.g. 30s, 2m)", s)
+		}
+	case KindCount:
+		if n, err := strconv.ParseInt(s, 10, 64); err != nil || n < 1 {
+			return fmt.Errorf("%q is not a whole number of 1 or more", s)
 		}
 	case KindLevel:
 		switch strings.ToLower(s) {
@@ -205,6 +225,17 @@ func checkValue(d Def, s string) error {
 		}
 	}
 	return nil
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func splitPath(s string) []string {

@@ -55,29 +55,49 @@ func (q *Queries) Coverage(ctx context.Context, arg CoverageParams) ([]Coverage,
 }
 
 const coverageDaily = `-- name: CoverageDaily :many
-SELECT table_name, dataset, instrument_id, day, row_count, first_ts, last_ts
-FROM coverage_daily
-WHERE day >= $1 AND day <= $2
-  AND ($3::text IS NULL OR table_name = $3::text)
-  AND ($4::text IS NULL OR dataset = $4::text)
-ORDER BY table_name, dataset, instrument_id, day
+SELECT c.table_name, c.dataset, c.instrument_id,
+       coalesce((SELECT d.raw_symbol FROM definition d
+                 WHERE d.dataset = c.dataset AND d.instrument_id = c.instrument_id ORDER BY d.ts DESC LIMIT 1),
+                (SELECT m.stype_in_symbol FROM symbol_mappings m
+                 WHERE m.dataset = c.dataset AND m.instrument_id = c.instrument_id AND m.stype_in = 'raw_symbol'
+                 ORDER BY m.end_date DESC LIMIT 1))::text AS raw_symbol,
+       c.day, c.row_count, c.first_ts, c.last_ts
+FROM coverage_daily c
+WHERE ($1::date IS NULL OR c.day >= $1::date)
+  AND ($2::date IS NULL OR c.day <= $2::date)
+  AND ($3::text IS NULL OR c.table_name = $3::text)
+  AND ($4::text IS NULL OR c.dataset = $4::text)
+ORDER BY c.table_name, c.dataset, c.instrument_id, c.day
 LIMIT $5::bigint
 `
 
 type CoverageDailyParams struct {
-	StartDay  time.Time `json:"start_day"`
-	EndDay    time.Time `json:"end_day"`
-	TableName *string   `json:"table_name"`
-	Dataset   *string   `json:"dataset"`
-	RowLimit  *int64    `json:"row_limit"`
+	StartDay  *time.Time `json:"start_day"`
+	EndDay    *time.Time `json:"end_day"`
+	TableName *string    `json:"table_name"`
+	Dataset   *string    `json:"dataset"`
+	RowLimit  *int64     `json:"row_limit"`
+}
+
+type CoverageDailyRow struct {
+	TableName    string    `json:"table_name"`
+	Dataset      string    `json:"dataset"`
+	InstrumentID int64     `json:"instrument_id"`
+	RawSymbol    string    `json:"raw_symbol"`
+	Day          time.Time `json:"day"`
+	RowCount     int64     `json:"row_count"`
+	FirstTs      time.Time `json:"first_ts"`
+	LastTs       time.Time `json:"last_ts"`
 }
 
 // CoverageDaily: rows loaded per table, dataset, instrument and UTC day in
-// [start_day, end_day], as the loader counted them (no scan of the tables);
-// table_name and dataset filter when not NULL.
-// @param start_day date "first day, included"
-// @param end_day date "last day, included"
-func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([]CoverageDaily, error) {
+// [start_day, end_day], as the loader counted them (no scan of the tables),
+// with the instrument's raw symbol (its latest definition, else a raw
+// symbol mapping; NULL when neither is loaded); table_name and dataset
+// filter when not NULL, and so do start_day and end_day (included).
+// @param start_day date "first day, included (default: the first loaded)"
+// @param end_day date "last day, included (default: the last loaded)"
+func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([]CoverageDailyRow, error) {
 	rows, err := q.db.Query(ctx, coverageDaily,
 		arg.StartDay,
 		arg.EndDay,
@@ -89,13 +109,14 @@ func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([
 		return nil, err
 	}
 	defer rows.Close()
-	items := []CoverageDaily{}
+	items := []CoverageDailyRow{}
 	for rows.Next() {
-		var i CoverageDaily
+		var i CoverageDailyRow
 		if err := rows.Scan(
 			&i.TableName,
 			&i.Dataset,
 			&i.InstrumentID,
+			&i.RawSymbol,
 			&i.Day,
 			&i.RowCount,
 			&i.FirstTs,

@@ -63,7 +63,7 @@ type example struct {
 
 // docs lists the documents whose examples run, in the order they run: the
 // README's quick start loads the data the later pages query.
-var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/providers.md", "docs/schema.md", "docs/migrating.md", "docs/SCALING.md", "docs/BENCHMARKS.md"}
+var docs = []string{"README.md", "docs/queries.md", "jobs/README.md", "docs/providers.md", "docs/schema.md", "docs/migrating.md", "docs/SCALING.md", "docs/api.md", "docs/BENCHMARKS.md"}
 
 var (
 	fenceRe   = regexp.MustCompile("^```\\s*([A-Za-z]*)\\s*$")

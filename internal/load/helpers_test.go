@@ -132,7 +132,7 @@ func (bn *bundle) apply(t testing.TB, rec arrow.RecordBatch) *mapping.Batch {
 func bookkeepingOnly(t testing.TB) fs.FS {
 	t.Helper()
 	out := fstest.MapFS{}
-	for _, name := range []string{"00001_bookkeeping.sql", "00008_honest_counts.sql"} {
+	for _, name := range []string{"00001_bookkeeping.sql", "00008_honest_counts.sql", "00011_coverage_daily.sql"} {
 		b, err := fs.ReadFile(migrations.FS, name)
 		if err != nil {
 			t.Fatal(err)

@@ -132,6 +132,8 @@ func (r SymbolRequest) Plan(cat *Catalog) (*SymbolQuery, error) {
 		if codes != nil {
 			values["stat_types"] = codes
 		}
+	case "resolve":
+		name = "ResolveSymbols"
 	case "trades", "tbbo", "definitions":
 	default:
 		return nil, fmt.Errorf("unknown symbol query %q (want %s)", r.Kind, strings.Join(SymbolKinds, ", "))
@@ -254,7 +256,7 @@ func adjustedQuery(q *Query, cols []string, method string) (*Query, error) {
 	if method == AdjustRatio {
 		sel = append(sel, "round(a.ratio, 12) AS adjust_ratio")
 	} else {
-		sel = append(sel, "(a.add::numeric / 1000000000) AS adjust_add")
+		sel = append(sel, "round(a.add::numeric / 1000000000, 9) AS adjust_add")
 	}
 	src := "-- name: " + q.Name + "Adjusted :many\n" +
 		"WITH b AS (\n" + inner + "\n),\n" +

@@ -181,8 +181,8 @@ func Cancel(ctx context.Context, pool *pgxpool.Pool, runID int64) (int, error) {
 	return len(ids), err
 }
 
-// Unit is one unit of a queued run, as `hdi runs show` lists it.
-type Unit struct {
+// UnitState is one unit of a queued run, as `hdi runs show` lists it.
+type UnitState struct {
 	Key         string              `json:"unit_key"`
 	Table       string              `json:"target_table"`
 	State       string              `json:"state"`
@@ -196,7 +196,7 @@ type Unit struct {
 }
 
 // Units lists a queued run's units with their states.
-func Units(ctx context.Context, pool *pgxpool.Pool, runID int64) ([]Unit, error) {
+func Units(ctx context.Context, pool *pgxpool.Pool, runID int64) ([]UnitState, error) {
 	q := dbq.New(pool)
 	run, err := q.GetRun(ctx, runID)
 	if err != nil {
@@ -206,10 +206,10 @@ func Units(ctx context.Context, pool *pgxpool.Pool, runID int64) ([]Unit, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Unit, 0, len(rows))
+	out := make([]UnitState, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		u := Unit{Key: r.UnitKey, Table: r.TargetTable, Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts), Ledger: r}
+		u := UnitState{Key: r.UnitKey, Table: r.TargetTable, Attempt: int(r.Attempt), MaxAttempts: int(r.MaxAttempts), Ledger: r}
 		switch r.State {
 		case "available", "pending", "scheduled", "retryable":
 			u.State = StateQueued

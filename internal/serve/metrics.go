@@ -1,0 +1,140 @@
+package serve
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hdi-dev/hdi/internal/dbq"
+)
+
+// metrics are what /metrics exposes: requests and latency by route, rows
+// served, the data loaded per table, runs and units per outcome (read from
+// the database at scrape time), the connection pool, Go and the process.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	rowsServed prometheus.Counter
+}
+
+func newMetrics(pool *pgxpool.Pool) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hdi_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status."}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hdi_http_request_duration_seconds",
+			Help: "Time to the end of the response, by route pattern and method.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)},
+			[]string{"route", "method"}),
+		rowsServed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hdi_rows_served_total", Help: "Rows streamed by data endpoints."}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.rowsServed,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&poolCollector{pool: pool}, &dataCollector{pool: pool})
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// middleware counts and times requests by chi's route pattern (complete
+// once the request is served), not by path, so labels stay few.
+func (m *metrics) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		status := 0
+		defer func() {
+			route := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			if status == 0 {
+				if status = ww.Status(); status == 0 {
+					status = http.StatusOK
+				}
+			}
+			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		}()
+		defer func() {
+			if v := recover(); v != nil {
+				status = 499 // an aborted stream: the client saw a cut connection
+				panic(v)
+			}
+		}()
+		next.ServeHTTP(ww, r)
+	})
+}
+
+// poolCollector reports the connection pool's state at each scrape.
+type poolCollector struct{ pool *pgxpool.Pool }
+
+var (
+	poolConns   = prometheus.NewDesc("hdi_db_pool_conns", "Connections of the pool by state.", []string{"state"}, nil)
+	poolMax     = prometheus.NewDesc("hdi_db_pool_max_conns", "The pool's maximum size.", nil, nil)
+	poolAcquire = prometheus.NewDesc("hdi_db_pool_acquires_total", "Connections acquired from the pool.", nil, nil)
+	poolWait    = prometheus.NewDesc("hdi_db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection.", nil, nil)
+)
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(poolAcquire, prometheus.CounterValue, float64(s.AcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
+}
+
+// dataCollector reads what was loaded and how runs ended, at each scrape.
+type dataCollector struct{ pool *pgxpool.Pool }
+
+var (
+	rowsLoaded  = prometheus.NewDesc("hdi_rows_loaded", "Rows loaded per table (counted at load time).", []string{"table"}, nil)
+	runOutcome  = prometheus.NewDesc("hdi_runs", "Ingest runs by status.", []string{"status"}, nil)
+	unitOutcome = prometheus.NewDesc("hdi_units", "Ledger units by status.", []string{"status"}, nil)
+	dataUp      = prometheus.NewDesc("hdi_database_up", "1 when the last scrape could read the database.", nil, nil)
+)
+
+func (c *dataCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *dataCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q := dbq.New(c.pool)
+	up := 1.0
+	if rows, err := q.MetricsRowsByTable(ctx); err == nil {
+		for _, r := range rows {
+			ch <- prometheus.MustNewConstMetric(rowsLoaded, prometheus.GaugeValue, float64(r.RowCount), r.TableName)
+		}
+	} else {
+		up = 0
+	}
+	if runs, err := q.MetricsRunOutcomes(ctx); err == nil {
+		for _, r := range runs {
+			ch <- prometheus.MustNewConstMetric(runOutcome, prometheus.GaugeValue, float64(r.Runs), r.Status)
+		}
+	} else {
+		up = 0
+	}
+	if units, err := q.MetricsUnitOutcomes(ctx); err == nil {
+		for _, u := range units {
+			ch <- prometheus.MustNewConstMetric(unitOutcome, prometheus.GaugeValue, float64(u.Units), u.Status)
+		}
+	} else {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(dataUp, prometheus.GaugeValue, up)
+}

@@ -1,0 +1,219 @@
+// Package serve is `hdi serve`: the query catalog and the symbol queries
+// as an HTTP API (OpenAPI 3.1 from the catalog and the handlers), the web
+// page with its chart, coverage heat map and runs, Prometheus metrics and
+// a health check, from one binary and the same SQL files as `hdi query`.
+//
+// The API only reads: its connections are read-only sessions with a
+// statement timeout, and the catalog refuses write statements.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/migrate"
+	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/internal/web"
+)
+
+// Options configure a server.
+type Options struct {
+	// Pool is the database; Open makes one with read-only sessions.
+	Pool    *pgxpool.Pool
+	Catalog *query.Catalog
+	// Jobs lists the jobs (GET /api/v1/jobs).
+	Jobs func() ([]jobspec.Entry, error)
+	// Tokens the API accepts; none: no authentication (loopback only).
+	Tokens Tokens
+	// MaxRows caps the rows of one response (default 1,000,000).
+	MaxRows int64
+	// CORSOrigins may call the API from a browser (none: CORS off).
+	CORSOrigins []string
+	Version     string
+	Logger      *slog.Logger
+}
+
+// Server is the HTTP API and web page.
+type Server struct {
+	opts    Options
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// DefaultMaxRows is the default cap on the rows of one response.
+const DefaultMaxRows = 1_000_000
+
+// New builds the server's routes. Every catalog query becomes an operation
+// (GET /api/v1/queries/NAME) with its typed parameters.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Pool == nil || opts.Catalog == nil {
+		return nil, errors.New("serve: a pool and a query catalog are required")
+	}
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = DefaultMaxRows
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, pool: opts.Pool, log: opts.Logger, metrics: newMetrics(opts.Pool)}
+	r := chi.NewRouter()
+	r.Use(s.metrics.middleware, s.cors)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := strings.CutPrefix(r.URL.Path, "/api/v1/queries/"); ok {
+			_, err := opts.Catalog.Lookup(name, "")
+			if err == nil {
+				err = fmt.Errorf("no query named %q", name)
+			}
+			writeProblem(w, &problem{status: http.StatusNotFound, detail: strings.Replace(err.Error(), "(hdi query list shows them all)", "(GET /api/v1/queries lists them)", 1)})
+			return
+		}
+		writeProblem(w, &problem{status: http.StatusNotFound, detail: "no such endpoint: " + r.URL.Path + " (GET /openapi.json lists them)"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &problem{status: http.StatusMethodNotAllowed, detail: r.Method + " " + r.URL.Path + ": the API only reads (GET)"})
+	})
+	r.Get("/healthz", s.health)
+	r.Handle("/metrics", opts.Tokens.requireToken(s.metrics.handler()))
+	page := web.Handler()
+	for _, p := range web.Paths() {
+		r.Get(p, page.ServeHTTP)
+	}
+
+	paramErrorsAre400()
+	cfg := huma.DefaultConfig("hdi", opts.Version)
+	cfg.Info.Description = "hdi's query catalog and symbol queries over HTTP. Every response streams; errors are RFC 9457 problem details."
+	cfg.DocsPath, cfg.SchemasPath, cfg.CreateHooks = "", "", nil
+	if len(opts.Tokens) > 0 {
+		cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{"bearer": {Type: "http", Scheme: "bearer"}}
+		cfg.Security = []map[string][]string{{"bearer": {}}}
+	}
+	var (
+		api huma.API
+		err error
+	)
+	r.Group(func(g chi.Router) {
+		g.Use(opts.Tokens.requireToken)
+		api = humachi.New(g, cfg)
+		err = s.routes(ctx, api, g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, pi := range api.OpenAPI().Paths { // parameter errors are 400 here, not huma's 422
+		if pi.Get != nil {
+			delete(pi.Get.Responses, "422")
+		}
+	}
+	s.handler = r
+	return s, nil
+}
+
+// OpenPool connects for the API: read-only sessions (a write fails
+// whatever the SQL says) with a statement timeout, on a database whose
+// schema is current.
+func OpenPool(ctx context.Context, url string, statementTimeout time.Duration) (*pgxpool.Pool, error) {
+	cfg, err := dbconn.PoolConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(statementTimeout.Milliseconds(), 10)
+	cfg.MaxConns = max(cfg.MaxConns, 16)
+	pool, err := dbconn.OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate.CheckSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
+// ready, if set, is called with the address once listening.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      writeDeadline, // streams push it forward as they go
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// health answers 200 when the database answers and its schema is current,
+// else 503; it needs no token.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	body := map[string]any{"status": "ok", "version": s.opts.Version}
+	status := http.StatusOK
+	if err := checkDB(ctx, s.pool); err != nil {
+		status = http.StatusServiceUnavailable
+		body["status"], body["error"] = "unavailable", err.Error()
+		w.Header().Set("Retry-After", "5")
+	}
+	body["database"] = map[string]any{"reachable": status == http.StatusOK, "max_conns": s.pool.Config().MaxConns}
+	writeJSON(w, status, body)
+}
+
+// cors allows the configured origins to call the API from a browser; with
+// none configured it adds nothing (browsers then refuse cross-origin calls).
+func (s *Server) cors(next http.Handler) http.Handler {
+	if len(s.opts.CORSOrigins) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && (contains(s.opts.CORSOrigins, o) || contains(s.opts.CORSOrigins, "*")) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", o)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Accept")
+			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			h.Set("Access-Control-Expose-Headers", "Hdi-Row-Cap, Hdi-Truncated")
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

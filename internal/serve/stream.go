@@ -1,0 +1,250 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2/negotiation"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hdi-dev/hdi/internal/output"
+	"github.com/hdi-dev/hdi/internal/query"
+)
+
+// The formats the API streams and their media types.
+var mediaTypes = map[output.Format]string{
+	output.JSON:    "application/json",
+	output.NDJSON:  "application/x-ndjson",
+	output.CSV:     "text/csv; charset=utf-8",
+	output.Parquet: "application/vnd.apache.parquet",
+}
+
+var acceptable = []string{"application/json", "application/x-ndjson", "text/csv", "application/vnd.apache.parquet"}
+
+// outputParams are the query-string parameters every data endpoint takes
+// besides its own.
+var outputParams = []string{"format", "limit", "tz", "raw"}
+
+// streamOpts are a data request's output choices.
+type streamOpts struct {
+	out   output.Options
+	limit int64 // the client's limit (0: none)
+}
+
+// parseOutput reads format (or Accept), limit, tz and raw.
+func parseOutput(r *http.Request) (streamOpts, error) {
+	q := r.URL.Query()
+	var o streamOpts
+	f := q.Get("format")
+	if f == "" {
+		switch negotiation.SelectQValueFast(r.Header.Get("Accept"), acceptable) {
+		case "application/x-ndjson":
+			f = "ndjson"
+		case "text/csv":
+			f = "csv"
+		case "application/vnd.apache.parquet":
+			f = "parquet"
+		default:
+			f = "json"
+		}
+	}
+	o.out.Format = output.Format(strings.ToLower(f))
+	if _, ok := mediaTypes[o.out.Format]; !ok {
+		return o, badParam("format", "format: %q: want json, ndjson, csv or parquet", f)
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return o, badParam("limit", "limit: %q: want a whole number of rows, 1 or more", s)
+		}
+		o.limit = n
+	}
+	o.out.Location = time.UTC
+	if tz := q.Get("tz"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return o, badParam("tz", "tz: %q is not an IANA time zone (e.g. UTC, America/Chicago)", tz)
+		}
+		o.out.Location = loc
+	}
+	if s := q.Get("raw"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return o, badParam("raw", "raw: %q: want true or false", s)
+		}
+		o.out.Raw = b
+	}
+	return o, nil
+}
+
+// checkParams refuses query-string parameters the endpoint does not take.
+func checkParams(r *http.Request, known []string) error {
+	for k := range r.URL.Query() {
+		if !contains(known, k) && !contains(outputParams, k) {
+			return badParam(k, "%s: unknown parameter (this endpoint takes %s)", k, strings.Join(append(append([]string{}, known...), outputParams...), ", "))
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stream runs q with values on a pooled connection and streams its rows
+// in the requested format with constant memory. Everything that can go
+// wrong with the request (binding, the query's first row) is answered as a
+// problem before the first byte; an error after that aborts the response
+// (the client sees a cut connection, never a truncated success). resolve,
+// when set, completes the query on the connection first (symbol queries).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, values map[string]any, o streamOpts,
+	resolve func(context.Context, *pgx.Conn) (*query.Query, error)) {
+	ctx := r.Context()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	defer conn.Release()
+	if resolve != nil {
+		if q, err = resolve(ctx, conn.Conn()); err != nil {
+			writeProblem(w, err)
+			return
+		}
+	}
+	p, err := query.Prepare(ctx, conn.Conn(), q)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	// The server caps rows; a client may ask for fewer. One row more than
+	// the cap tells a cut result from a complete one.
+	capped := s.opts.MaxRows
+	detect := o.limit == 0 || o.limit > capped
+	if !detect {
+		capped = o.limit
+	}
+	if hasParam(p, "row_limit") {
+		values["row_limit"] = capped
+		if detect {
+			values["row_limit"] = capped + 1
+		}
+	}
+	args, err := p.Bind(values)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	rows, err := p.Rows(ctx, args)
+	if err != nil {
+		writeProblem(w, err)
+		return
+	}
+	first := rows.Next()
+	if !first && rows.Err() != nil {
+		err := rows.Err()
+		rows.Close()
+		writeProblem(w, err)
+		return
+	}
+	cr := &cappedRows{Rows: rows, pending: true, has: first, left: capped}
+	h := w.Header()
+	h.Set("Content-Type", mediaTypes[o.out.Format])
+	h.Set("Hdi-Row-Cap", strconv.FormatInt(s.opts.MaxRows, 10))
+	h.Set("Trailer", "Hdi-Truncated")
+	if o.out.Format == output.Parquet {
+		h.Set("Content-Disposition", `attachment; filename="`+q.Name+`.parquet"`)
+	}
+	w.WriteHeader(http.StatusOK)
+	fw := &flushWriter{w: w, rc: http.NewResponseController(w)}
+	fw.extend()
+	n, err := output.Write(fw, cr, o.out)
+	if err == nil {
+		err = fw.err
+	}
+	if err != nil {
+		s.log.Warn("stream aborted", "path", r.URL.Path, "rows", n, "err", err)
+		panic(http.ErrAbortHandler) // cut the connection: the client must not take a part for the whole
+	}
+	h.Set("Hdi-Truncated", strconv.FormatBool(detect && cr.more))
+	s.metrics.rowsServed.Add(float64(n))
+}
+
+func hasParam(p *query.Prepared, name string) bool {
+	for _, prm := range p.Params {
+		if prm.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cappedRows replays the row already read and stops after left rows,
+// noting whether more were there.
+type cappedRows struct {
+	pgx.Rows
+	pending, has bool
+	left         int64
+	more         bool
+}
+
+func (c *cappedRows) Next() bool {
+	var ok bool
+	if c.pending {
+		c.pending, ok = false, c.has
+	} else {
+		ok = c.Rows.Next()
+	}
+	if !ok {
+		return false
+	}
+	if c.left == 0 {
+		c.more = true
+		return false
+	}
+	c.left--
+	return true
+}
+
+// flushWriter flushes a streamed response every chunk and pushes the
+// connection's write deadline forward, so a long stream lives as long as
+// the client reads, and a client that stops reading is dropped.
+type flushWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	pending int
+	err     error
+}
+
+const (
+	flushEvery    = 256 << 10
+	writeDeadline = 30 * time.Second
+)
+
+func (f *flushWriter) extend() { _ = f.rc.SetWriteDeadline(time.Now().Add(writeDeadline)) }
+
+func (f *flushWriter) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if err != nil {
+		f.err = fmt.Errorf("write the response: %w", err)
+		return n, f.err
+	}
+	if f.pending += n; f.pending >= flushEvery {
+		f.pending = 0
+		if err := f.rc.Flush(); err != nil {
+			f.err = err
+			return n, err
+		}
+		f.extend()
+	}
+	return n, nil
+}
