@@ -112,6 +112,7 @@ func TestFakeAPIFaults(t *testing.T) {
 		{"429 with Retry-After", dbfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Count: 2}, nil},
 		{"500 once", dbfake.Fault{Status: http.StatusInternalServerError, Count: 1}, nil},
 		{"cut stream", dbfake.Fault{CutAfter: 0.4, Count: 1}, nil},
+		{"stream cut twice", dbfake.Fault{CutAfter: 0.5, Count: 2}, nil},
 		{"slow stream", dbfake.Fault{Delay: 5 * time.Millisecond, Count: 3}, nil},
 		{"wrong key", dbfake.Fault{Status: http.StatusUnauthorized, Detail: dbfake.UnauthorizedDetail, Count: 1000}, []string{"401", "API key"}},
 	}
@@ -144,6 +145,39 @@ func TestFakeAPIFaults(t *testing.T) {
 			if got := pgtest.Checksum(t, pool, "trades"); got != want {
 				t.Fatalf("after %s the table differs from a clean run: %s vs %s\n%s", tc.name, got, want, r.stderr)
 			}
+			// A cut stream resumes inside its unit: each unit commits once,
+			// on its first attempt.
+			if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done'`); n != days {
+				t.Fatalf("%d units done, want %d", n, days)
+			}
 		})
+	}
+}
+
+// TestStreamCutTwiceResumes: a day's stream cut twice mid-body, after
+// batches went to the unit's transaction, resumes where it stopped each
+// time and commits the unit once: the table equals a clean run's, the
+// ledger has the unit done on its first attempt, and three requests were
+// made (two cut, one to the end).
+func TestStreamCutTwiceResumes(t *testing.T) {
+	srv := fakeAPI(t, 1, 100_000) // ~300k trades: several batches before a cut
+	want := cleanRun(t, srv, 1)
+	url, pool := migratedDB(t)
+	srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.5, Count: 2})
+	r := mustHDI(t, apiEnv(t, url, srv), apiArgs(1)...)
+	if got := pgtest.Checksum(t, pool, "trades"); got != want {
+		t.Fatalf("after two cuts the table differs from a clean run: %s vs %s\n%s", got, want, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "resuming from"); n != 2 {
+		t.Fatalf("want two resumes, the log has %d:\n%s", n, r.stderr)
+	}
+	if n := len(srv.RequestsTo("timeseries.get_range")); n != 3 {
+		t.Fatalf("%d get_range requests, want 3", n)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done'`); n != 1 {
+		t.Fatalf("%d units, want the day's one", n)
+	}
+	if !strings.Contains(r.stderr, "1 done, 0 skipped") {
+		t.Fatalf("summary:\n%s", r.stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,6 +60,8 @@ func (j *Job) ProviderJob(o ProviderJobOptions) (*sdk.Job, []string, error) {
 		Params:   j.Source.Params,
 		Replace:  o.Replace || j.Target.Mode == ModeReplaceRange,
 		Offline:  o.Offline,
+		// The job's concurrency (its default when unset).
+		Parallelism: cmp.Or(j.Concurrency, DefaultConcurrency),
 	}
 	if !rng.IsZero() {
 		sj.Start, sj.End = rng.Start.UnixNano(), rng.End.UnixNano()

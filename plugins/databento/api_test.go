@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -100,24 +101,39 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// TestCutAfterSent: a stream cut after batches went to the host is a
-// retryable error, not retried inside Fetch.
-func TestCutAfterSent(t *testing.T) {
+// TestCutStreamResumes: a stream cut after batches went to the host is
+// resumed within Fetch from the last record's index timestamp, twice here;
+// the records of that very timestamp come again (the host's unique key
+// drops them), none is missing, and the host is told.
+func TestCutStreamResumes(t *testing.T) {
 	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 5000, Days: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
-	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.6})
 	job := b.apiJob("trades", "ALL_SYMBOLS")
 	job.End = day("2024-01-03")
-	_, _, err := b.run(t, job, 1000)
-	if err == nil {
-		t.Fatal("no error")
+	_, whole, err := b.run(t, job, 1000)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if k, _ := sdk.KindOf(err); k != sdk.ErrorRetryable || !strings.Contains(err.Error(), "stream cut after") {
-		t.Errorf("err = %v (kind %v)", err, k)
+	want := whole.Rows["trades"]
+	b.srv.Reset()
+	b.srv.Inject(dbfake.Fault{Endpoint: "timeseries.get_range", CutAfter: 0.6, Count: 2})
+	_, col, err := b.run(t, job, 1000)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(b.srv.RequestsTo("timeseries.get_range")); n != 1 {
-		t.Errorf("requests = %d, want 1", n)
+	reqs := b.srv.RequestsTo("timeseries.get_range")
+	if len(reqs) != 3 {
+		t.Fatalf("requests = %d, want 3 (cut, cut, whole rest)", len(reqs))
 	}
-	b.noKey(t, err)
+	if !(reqs[0].Form.Get("start") < reqs[1].Form.Get("start") && reqs[1].Form.Get("start") < reqs[2].Form.Get("start")) {
+		t.Errorf("each resume starts later: %s, %s, %s", reqs[0].Form.Get("start"), reqs[1].Form.Get("start"), reqs[2].Form.Get("start"))
+	}
+	if n := col.Rows["trades"]; n < want || n > want+20 {
+		t.Errorf("rows = %d, want all %d and at most the boundary records again", n, want)
+	}
+	if !strings.Contains(strings.Join(col.Warnings, "\n"), "resuming from") {
+		t.Errorf("no warning about the resume: %v", col.Warnings)
+	}
+	b.noKey(t, errors.New(strings.Join(col.Warnings, "\n")))
 }
 
 func TestRetriesExhausted(t *testing.T) {
@@ -302,3 +318,46 @@ func TestBadParameters(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeUnitsSplitForParallelism: a one-day job of over a million
+// trades would plan one unit, one COPY stream; with parallelism 4 and no
+// chunk chosen it plans four contiguous pieces of the day, with the
+// estimates shared out and the rows all fetched once.
+func TestLargeUnitsSplitForParallelism(t *testing.T) {
+	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 400_000, Days: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
+	job := b.apiJob("trades", "ALL_SYMBOLS")
+	job.End = day("2024-01-03")
+	job.Parallelism = 4
+	plan, col, err := b.run(t, job, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Units) != 4 {
+		t.Fatalf("%d units, want 4", len(plan.Units))
+	}
+	var rows int64
+	keys := map[string]bool{}
+	for i, u := range plan.Units {
+		keys[u.Key] = true
+		rows += *u.EstimatedRows
+		if i > 0 && u.Start != plan.Units[i-1].End {
+			t.Errorf("unit %d starts at %d, the previous ends at %d", i, u.Start, plan.Units[i-1].End)
+		}
+	}
+	if plan.Units[0].Start != day("2024-01-02") || plan.Units[3].End != day("2024-01-03") || len(keys) != 4 {
+		t.Errorf("units do not tile the day with distinct keys: %+v", plan.Units)
+	}
+	if col.Rows["trades"] != rows || rows < minSplitRowsForTest {
+		t.Errorf("fetched %d rows, estimated %d", col.Rows["trades"], rows)
+	}
+	if !strings.Contains(strings.Join(plan.Warnings, "\n"), "split by time into 4") {
+		t.Errorf("warnings: %v", plan.Warnings)
+	}
+	// A chosen chunk is kept as it is.
+	job.Params = map[string]string{"chunk": "1d"}
+	if plan, err := b.p.Plan(context.Background(), job); err != nil || len(plan.Units) != 1 {
+		t.Errorf("with chunk 1d: %v units, %v", len(plan.Units), err)
+	}
+}
+
+const minSplitRowsForTest = 1_000_000

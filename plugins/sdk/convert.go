@@ -169,20 +169,21 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		return &pb.PlanRequest{}
 	}
 	out := &pb.PlanRequest{
-		Config:   j.Config,
-		Stream:   j.Stream,
-		Dataset:  j.Dataset,
-		Symbols:  j.Symbols,
-		StypeIn:  j.StypeIn,
-		StypeOut: j.StypeOut,
-		StartNs:  j.Start,
-		EndNs:    j.End,
-		Limit:    j.Limit,
-		Chunking: chunkingToPB(j.Chunking),
-		Files:    j.Files,
-		Params:   j.Params,
-		Replace:  j.Replace,
-		Offline:  j.Offline,
+		Config:      j.Config,
+		Stream:      j.Stream,
+		Dataset:     j.Dataset,
+		Symbols:     j.Symbols,
+		StypeIn:     j.StypeIn,
+		StypeOut:    j.StypeOut,
+		StartNs:     j.Start,
+		EndNs:       j.End,
+		Limit:       j.Limit,
+		Chunking:    chunkingToPB(j.Chunking),
+		Files:       j.Files,
+		Params:      j.Params,
+		Replace:     j.Replace,
+		Offline:     j.Offline,
+		Parallelism: int32(j.Parallelism),
 	}
 	for _, c := range j.Columns {
 		out.Columns = append(out.Columns, &pb.ColumnSpec{
@@ -204,20 +205,21 @@ func jobFromPB(r *pb.PlanRequest) (*Job, error) {
 		return nil, err
 	}
 	out := &Job{
-		Config:   r.GetConfig(),
-		Stream:   r.GetStream(),
-		Dataset:  r.GetDataset(),
-		Symbols:  r.GetSymbols(),
-		StypeIn:  r.GetStypeIn(),
-		StypeOut: r.GetStypeOut(),
-		Start:    r.GetStartNs(),
-		End:      r.GetEndNs(),
-		Limit:    r.GetLimit(),
-		Chunking: chunking,
-		Files:    r.GetFiles(),
-		Params:   r.GetParams(),
-		Replace:  r.GetReplace(),
-		Offline:  r.GetOffline(),
+		Config:      r.GetConfig(),
+		Stream:      r.GetStream(),
+		Dataset:     r.GetDataset(),
+		Symbols:     r.GetSymbols(),
+		StypeIn:     r.GetStypeIn(),
+		StypeOut:    r.GetStypeOut(),
+		Start:       r.GetStartNs(),
+		End:         r.GetEndNs(),
+		Limit:       r.GetLimit(),
+		Chunking:    chunking,
+		Files:       r.GetFiles(),
+		Params:      r.GetParams(),
+		Replace:     r.GetReplace(),
+		Offline:     r.GetOffline(),
+		Parallelism: int(r.GetParallelism()),
 	}
 	for _, c := range r.GetColumns() {
 		out.Columns = append(out.Columns, Column{

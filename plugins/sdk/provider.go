@@ -312,6 +312,10 @@ type Job struct {
 	// Offline: plan without network access (hdi jobs validate, dry runs of
 	// local files); leave estimates that need a remote service unset.
 	Offline bool
+	// Parallelism is how many units the host loads at once. A provider that
+	// would plan fewer units of a large job, and may choose their length,
+	// can split them so every stream is used.
+	Parallelism int
 }
 
 // Unit is one piece of work: Fetch loads exactly one.

@@ -72,6 +72,9 @@ type emitter struct {
 	// file progress: bytes read of the file's size (0: not a file)
 	read      *int64
 	fileBytes int64
+	// lastIndex is the index timestamp (ts_recv, else ts_event) of the last
+	// record of the schema taken: where a cut stream resumes.
+	lastIndex uint64
 }
 
 func newEmitter(out sdk.Sender, s dbn.Schema, rows int, locator string) *emitter {
@@ -167,6 +170,11 @@ func (e *emitter) record(rd *dbn.Reader) error {
 	case rd.RType() == e.rtype || (rt == e.mainRT && rd.RType() == dbn.RTypeOhlcvDeprecated):
 		e.main.append(rec, tsOut, hasTsOut)
 		e.records++
+		if idx := readU64(rec, rt.IndexTsOffset); idx != dbn.UndefTimestamp {
+			e.lastIndex = idx
+		} else {
+			e.lastIndex = readU64(rec, 8)
+		}
 		if e.main.full() {
 			return e.flush(e.main, e.schema.String())
 		}
@@ -323,9 +331,17 @@ func (e *emitter) resolveMissing(ctx context.Context, c *client, meta *dbn.Metad
 	return nil
 }
 
+// maxResumes is how often a cut stream resumes within one unit.
+const maxResumes = 10
+
 // fetchAPI streams one unit from timeseries.get_range. A failure before
-// anything was sent to the host is retried here; after that the error is
-// retryable and the runner retries the unit.
+// anything was sent to the host is retried here. A stream cut after data
+// went to the host resumes: the rest is requested from the index timestamp
+// of the last record received (records of that very timestamp come again,
+// and the unit's unique key drops them), in the same unit transaction, so
+// the unit still commits once. Only when it cannot resume (a record limit,
+// too many cuts) is the error retryable for the runner, which retries the
+// whole unit.
 func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
 	if u.Start == 0 || u.End <= u.Start {
 		return permanent("databento: unit %s has no time range: re-plan the job", u.Key)
@@ -344,13 +360,16 @@ func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int,
 	form.Set("compression", "zstd")
 	e := newEmitter(out, r.Schema, rows, "databento timeseries.get_range "+u.Key)
 	var lastErr error
+	resumes := 0
 	for attempt := 0; attempt <= c.retries; attempt++ {
 		if attempt > 0 {
 			if err := c.sleep(ctx, c.delay(attempt, "")); err != nil {
 				return err
 			}
 		}
-		e.reset()
+		if !e.sent {
+			e.reset()
+		}
 		err := streamOnce(ctx, c, r, syms, rg, form, e)
 		if err == nil {
 			return e.progress()
@@ -363,13 +382,23 @@ func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int,
 		if errors.As(err, &se) {
 			return se.err
 		}
-		if errors.As(err, &pe) || e.sent {
-			// Classified API errors, exhausted retries and anything
-			// after data went to the host are final for this call.
-			if e.sent && !errors.As(err, &pe) {
+		if errors.As(err, &pe) {
+			return err // classified API errors are final for this call
+		}
+		if e.sent {
+			if r.Limit > 0 || resumes == maxResumes || e.lastIndex == 0 {
 				return retryableErr(err, "databento timeseries.get_range: stream cut after %d records of unit %s (%s); the unit will be retried", e.records, u.Key, c.redact(err.Error()))
 			}
-			return err
+			// Resume from the last record's timestamp, inclusive.
+			resumes++
+			rg.Start = time.Unix(0, int64(e.lastIndex)).UTC()
+			form.Set("start", timerange.Format(rg.Start))
+			if err := out.Warn(fmt.Sprintf("databento timeseries.get_range: stream of unit %s cut after %d records (%s); resuming from %s (resume %d of at most %d)",
+				u.Key, e.records, c.redact(err.Error()), timerange.Format(rg.Start), resumes, maxResumes)); err != nil {
+				return err
+			}
+			attempt-- // a resume is no failed attempt
+			continue
 		}
 		lastErr = err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
@@ -69,7 +70,60 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 	if warn != "" {
 		plan.Warnings = append(plan.Warnings, warn)
 	}
+	if !r.ChunkSet && r.Limit == 0 && len(plan.Units) < job.Parallelism {
+		if n := splitForStreams(r, plan, job.Parallelism); n > 0 {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %d large units split by time into %d, so that %d streams load in parallel (estimates shared out by time; set chunk to choose the unit length)",
+				n, len(plan.Units), job.Parallelism))
+		}
+	}
 	return plan, nil
+}
+
+// minSplitRows is the smallest estimated unit worth splitting for
+// parallelism: smaller ones load in seconds anyway.
+const minSplitRows = 1_000_000
+
+// splitForStreams cuts each unit estimated at minSplitRows or more into
+// equal time pieces (whole seconds), so a job planned into fewer units than
+// the host loads at once uses every COPY stream. The pieces depend only on
+// the unit and parallelism, so their keys are stable between runs of the
+// same job. It returns how many units it split.
+func splitForStreams(r *request, plan *sdk.Plan, parallelism int) int {
+	k := (parallelism + len(plan.Units) - 1) / len(plan.Units)
+	if k < 2 {
+		return 0
+	}
+	var out []sdk.Unit
+	split := 0
+	for _, u := range plan.Units {
+		span := (u.End - u.Start) / int64(k) / 1e9 * 1e9
+		if u.EstimatedRows == nil || *u.EstimatedRows < minSplitRows || span < int64(time.Minute) {
+			out = append(out, u)
+			continue
+		}
+		split++
+		for i := range k {
+			p := u
+			p.Start = u.Start + int64(i)*span
+			if i < k-1 {
+				p.End = p.Start + span
+			}
+			rg := timerange.Range{Start: nsTime(p.Start), End: nsTime(p.End)}
+			p.Key = unitKey(r, u.Symbols, rg)
+			frac := float64(p.End-p.Start) / float64(u.End-u.Start)
+			share := func(v int64) *int64 { return sdk.Int64(int64(math.Round(float64(v) * frac))) }
+			p.EstimatedRows = share(*u.EstimatedRows)
+			if u.EstimatedBytes != nil {
+				p.EstimatedBytes = share(*u.EstimatedBytes)
+			}
+			if u.EstimatedCostUSD != nil {
+				p.EstimatedCostUSD = sdk.Float64(*u.EstimatedCostUSD * frac)
+			}
+			out = append(out, p)
+		}
+	}
+	plan.Units = out
+	return split
 }
 
 // estimates of one request.

@@ -1291,7 +1291,11 @@ type PlanRequest struct {
 	// Plan without network access (hdi jobs validate, dry runs of local
 	// files): check everything that can be checked offline and leave
 	// estimates that need a remote service unset.
-	Offline       bool `protobuf:"varint,15,opt,name=offline,proto3" json:"offline,omitempty"`
+	Offline bool `protobuf:"varint,15,opt,name=offline,proto3" json:"offline,omitempty"`
+	// How many units the host loads at once (the job's concurrency). A
+	// provider that would plan fewer units than this for a large job, and
+	// may choose their length, can split them so every stream is used.
+	Parallelism   int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1429,6 +1433,13 @@ func (x *PlanRequest) GetOffline() bool {
 		return x.Offline
 	}
 	return false
+}
+
+func (x *PlanRequest) GetParallelism() int32 {
+	if x != nil {
+		return x.Parallelism
+	}
+	return 0
 }
 
 type WorkUnit struct {
@@ -2429,7 +2440,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\x8b\x05\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\"\xad\x05\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2446,7 +2457,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\acolumns\x18\f \x03(\v2\x1b.hdi.provider.v1.ColumnSpecR\acolumns\x12@\n" +
 	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x12\x18\n" +
 	"\areplace\x18\x0e \x01(\bR\areplace\x12\x18\n" +
-	"\aoffline\x18\x0f \x01(\bR\aoffline\x1a9\n" +
+	"\aoffline\x18\x0f \x01(\bR\aoffline\x12 \n" +
+	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
