@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve web-assets
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api web-assets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ demo: build ## load the demo data set into the default database and print ES.c.0
 
 N ?= 5000000
 BENCH_FLAGS ?=
+bench-api: build ## N trades from a DBN file, from the fake Databento API, and from the API cut twice (docs/BENCHMARKS.md)
+	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin -api $(BENCH_FLAGS)
+
 bench-serve: build ## 50 clients on /api/v1/bars for 20 s (hey) against pgbench running the same SQL (docs/BENCHMARKS.md)
 	@command -v hey >/dev/null || { echo "bench-serve needs hey: apt-get install hey"; exit 1; }
 	$(GO) run ./cmd/hdi-bench -bin bin -serve $(BENCH_FLAGS)

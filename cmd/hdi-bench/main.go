@@ -48,6 +48,7 @@ func main() {
 	serveBench := flag.Bool("serve", false, "benchmark hdi serve instead: hey on /api/v1/bars against pgbench on the same SQL")
 	clients := flag.Int("clients", 50, "-serve: concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
+	apiBench := flag.Bool("api", false, "benchmark API pulls instead: N trades from a file, from the fake API, and from the API cut twice")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -76,6 +77,16 @@ func main() {
 	cfg.Log = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *apiBench {
+		res, err := bench.RunAPI(ctx, bench.APIConfig{N: cfg.N, AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir, Log: os.Stderr})
+		if res != nil {
+			bench.PrintAPI(os.Stdout, res)
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *serveBench {
 		res, err := bench.RunServe(ctx, bench.ServeConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir,
 			Clients: *clients, Duration: *duration, Log: os.Stderr})
