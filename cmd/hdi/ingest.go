@@ -417,6 +417,8 @@ type planRow struct {
 	Rows    *int64   `json:"estimated_rows"`
 	Bytes   *int64   `json:"estimated_bytes"`
 	CostUSD *float64 `json:"estimated_cost_usd"`
+	// Note is the provider's remark on how the unit will be fetched.
+	Note string `json:"note,omitempty"`
 }
 
 // planDoc is one stream's plan in a dry run's JSON.
@@ -444,7 +446,7 @@ func writePlans(a *App, plans []*runner.Planned, format string) error {
 			d.Warnings = []string{}
 		}
 		for _, u := range p.Units {
-			r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD}
+			r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD, Note: u.Note}
 			if u.Start != 0 {
 				r.Start = time.Unix(0, u.Start).UTC().Format(time.RFC3339Nano)
 			}
@@ -465,9 +467,9 @@ func writePlans(a *App, plans []*runner.Planned, format string) error {
 		if i > 0 {
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST")
+		fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST\tNOTE")
 		for _, r := range d.Units {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD), r.Note)
 		}
 		fmt.Fprintf(tw, "total: %d units of %s into %s\t\t\t\t%s\t%d\t%s\n", len(d.Units), d.Stream, d.Table, optInt(d.EstimatedRows), d.EstimatedBytes, optCost(d.EstimatedCostUSD))
 	}

@@ -101,6 +101,9 @@ func newRunsCmd(app *App) *cobra.Command {
 					return writeJSON(app, map[string]any{"run": run, "units": units})
 				}
 				app.writeRunHeader(run, nil)
+				if err := app.writeCheckpoints(ctx, q, id); err != nil {
+					return err
+				}
 				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "UNIT\tTABLE\tSTATUS\tINSERTED\tUPDATED\tUNCHANGED\tDEDUPED\tQUARANTINED\tWARNED\tERROR")
 				for _, u := range units {
@@ -139,6 +142,25 @@ func (a *App) writeRunHeader(run dbq.Run, p *queue.Progress) {
 	fmt.Fprintln(a.Stdout)
 }
 
+// writeCheckpoints lists what providers last said of the run's units
+// while fetching them (a batch job's state, its downloads), if anything.
+func (a *App) writeCheckpoints(ctx context.Context, q *dbq.Queries, runID int64) error {
+	cps, err := q.RunCheckpoints(ctx, &runID)
+	if err != nil || len(cps) == 0 {
+		return err
+	}
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UNIT\tPROVIDER SAYS\tAT")
+	for _, c := range cps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.UnitKey, c.Note, c.UpdatedAt.UTC().Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.Stdout)
+	return nil
+}
+
 // progressLine says where a queued run's units are.
 func progressLine(p *queue.Progress) string {
 	return fmt.Sprintf("%d done, %d running, %d queued, %d retrying, %d failed, %d cancelled, of %d",
@@ -161,6 +183,9 @@ func (a *App) showQueuedRun(ctx context.Context, pool *pgxpool.Pool, run dbq.Run
 		return writeJSON(a, map[string]any{"run": run, "progress": p, "units": units})
 	}
 	a.writeRunHeader(run, p)
+	if err := a.writeCheckpoints(ctx, dbq.New(pool), run.RunID); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "UNIT\tTABLE\tSTATE\tWORKER\tATTEMPT\tINSERTED\tUPDATED\tDEDUPED\tQUARANTINED\tNOTE")
 	for _, u := range units {

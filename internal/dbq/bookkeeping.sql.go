@@ -162,6 +162,49 @@ func (q *Queries) QuarantineSummary(ctx context.Context, runID *int64) ([]Quaran
 	return items, nil
 }
 
+const runCheckpoints = `-- name: RunCheckpoints :many
+SELECT unit_key, target_table, provider, note, updated_at
+FROM unit_checkpoints
+WHERE run_id = $1
+ORDER BY updated_at DESC, unit_key
+`
+
+type RunCheckpointsRow struct {
+	UnitKey     string    `json:"unit_key"`
+	TargetTable string    `json:"target_table"`
+	Provider    string    `json:"provider"`
+	Note        string    `json:"note"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// RunCheckpoints: what providers said of the units of a run they were
+// fetching (a batch job's state, downloads), newest first.
+func (q *Queries) RunCheckpoints(ctx context.Context, runID *int64) ([]RunCheckpointsRow, error) {
+	rows, err := q.db.Query(ctx, runCheckpoints, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RunCheckpointsRow{}
+	for rows.Next() {
+		var i RunCheckpointsRow
+		if err := rows.Scan(
+			&i.UnitKey,
+			&i.TargetTable,
+			&i.Provider,
+			&i.Note,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runs = `-- name: Runs :many
 SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick FROM runs
 WHERE ($1::text IS NULL OR job = $1::text)

@@ -262,6 +262,23 @@ func (q *Queries) FinishRun(ctx context.Context, arg FinishRunParams) error {
 	return err
 }
 
+const getCheckpoint = `-- name: GetCheckpoint :one
+SELECT state FROM unit_checkpoints WHERE unit_key = $1 AND target_table = $2
+`
+
+type GetCheckpointParams struct {
+	UnitKey     string `json:"unit_key"`
+	TargetTable string `json:"target_table"`
+}
+
+// GetCheckpoint: the last checkpoint of a unit (none: no row).
+func (q *Queries) GetCheckpoint(ctx context.Context, arg GetCheckpointParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getCheckpoint, arg.UnitKey, arg.TargetTable)
+	var state []byte
+	err := row.Scan(&state)
+	return state, err
+}
+
 const getUnit = `-- name: GetUnit :one
 SELECT unit_key, run_id, provider, dataset, schema, target_table, symbols, range_start, range_end, status, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, started_at, finished_at, rows_updated, rows_unchanged FROM units WHERE unit_key = $1 AND target_table = $2
 `
@@ -436,6 +453,37 @@ func (q *Queries) RecordUnit(ctx context.Context, arg RecordUnitParams) error {
 		arg.RowsWarned,
 		arg.Error,
 		arg.StartedAt,
+	)
+	return err
+}
+
+const saveCheckpoint = `-- name: SaveCheckpoint :exec
+INSERT INTO unit_checkpoints (unit_key, target_table, provider, run_id, state, note, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, now())
+ON CONFLICT (unit_key, target_table) DO UPDATE SET
+    provider = EXCLUDED.provider, run_id = EXCLUDED.run_id, state = EXCLUDED.state,
+    note = EXCLUDED.note, updated_at = now()
+`
+
+type SaveCheckpointParams struct {
+	UnitKey     string `json:"unit_key"`
+	TargetTable string `json:"target_table"`
+	Provider    string `json:"provider"`
+	RunID       *int64 `json:"run_id"`
+	State       []byte `json:"state"`
+	Note        string `json:"note"`
+}
+
+// SaveCheckpoint: keep what the provider asked to keep of a unit's fetch
+// (autocommit: it outlives the unit's transaction).
+func (q *Queries) SaveCheckpoint(ctx context.Context, arg SaveCheckpointParams) error {
+	_, err := q.db.Exec(ctx, saveCheckpoint,
+		arg.UnitKey,
+		arg.TargetTable,
+		arg.Provider,
+		arg.RunID,
+		arg.State,
+		arg.Note,
 	)
 	return err
 }

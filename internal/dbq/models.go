@@ -1364,6 +1364,16 @@ type Unit struct {
 	RowsUnchanged    int64      `json:"rows_unchanged"`
 }
 
+type UnitCheckpoint struct {
+	UnitKey     string    `json:"unit_key"`
+	TargetTable string    `json:"target_table"`
+	Provider    string    `json:"provider"`
+	RunID       *int64    `json:"run_id"`
+	State       []byte    `json:"state"`
+	Note        string    `json:"note"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
 type Worker struct {
 	WorkerID    string    `json:"worker_id"`
 	Host        string    `json:"host"`

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/load"
 	"github.com/hdi-dev/hdi/internal/mapping"
 	"github.com/hdi-dev/hdi/internal/rules"
@@ -178,8 +179,15 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, run
 
 func (ur *unitRun) fetch(ctx context.Context) error {
 	req := &sdk.FetchRequest{Job: ur.p.SDKJob, Unit: ur.unit, BatchRows: batchRows(ur.p.Stream.Schema)}
+	state, err := dbq.New(ur.r.opts.Pool).GetCheckpoint(ctx, dbq.GetCheckpointParams{UnitKey: ur.unit.Key, TargetTable: ur.p.Table.Plain()})
+	switch {
+	case err == nil:
+		req.Checkpoint = state // what an earlier attempt kept (a batch job ...)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("read the unit's checkpoint: %w", err)
+	}
 	ur.startLoader()
-	err := ur.prov.Fetch(ctx, req, ur)
+	err = ur.prov.Fetch(ctx, req, ur)
 	if lerr := ur.stopLoader(err != nil); lerr != nil {
 		return lerr // the root cause: the provider only saw it echoed
 	}
@@ -345,6 +353,23 @@ func (ur *unitRun) Progress(p sdk.Progress) error {
 // Warn logs a provider warning (sdk.Sender).
 func (ur *unitRun) Warn(msg string) error {
 	ur.r.log.Warn("provider: "+msg, "unit", ur.unit.Key)
+	return nil
+}
+
+// Checkpoint keeps what the provider asks to keep of the unit (sdk.Sender):
+// written at once on its own connection, so a failed or killed attempt
+// keeps it for the next.
+func (ur *unitRun) Checkpoint(state []byte, note string) error {
+	runID := ur.runID
+	err := dbq.New(ur.r.opts.Pool).SaveCheckpoint(context.WithoutCancel(ur.ctx), dbq.SaveCheckpointParams{
+		UnitKey: ur.unit.Key, TargetTable: ur.p.Table.Plain(), Provider: ur.p.Job.Provider.Name, RunID: &runID, State: state, Note: note,
+	})
+	if err != nil {
+		return fmt.Errorf("save the unit's checkpoint: %w", err)
+	}
+	if note != "" {
+		ur.r.log.Info("provider: "+note, "unit", ur.unit.Key)
+	}
 	return nil
 }
 

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -361,3 +364,129 @@ func TestLargeUnitsSplitForParallelism(t *testing.T) {
 }
 
 const minSplitRowsForTest = 1_000_000
+
+// batchJob is a one-day trades job by batch delivery, downloading into a
+// directory of the test's.
+func (b *bundle) batchJob(t *testing.T) *sdk.Job {
+	job := b.apiJob("trades", "ALL_SYMBOLS")
+	job.End = day("2024-01-03")
+	job.Config["download_dir"] = t.TempDir()
+	job.Config["poll_interval"] = "1ms"
+	job.Params = map[string]string{"delivery": "batch"}
+	return job
+}
+
+// fetchAll fetches every unit of plan with the checkpoint given (nil:
+// none), like the host does, into a new collector.
+func (b *bundle) fetchAll(t *testing.T, job *sdk.Job, plan *sdk.Plan, checkpoint []byte) (*sdk.Collector, error) {
+	t.Helper()
+	col := &sdk.Collector{}
+	t.Cleanup(col.Release)
+	for _, u := range plan.Units {
+		if err := b.p.Fetch(context.Background(), &sdk.FetchRequest{Job: job, Unit: u, Checkpoint: checkpoint}, col); err != nil {
+			return col, err
+		}
+	}
+	return col, nil
+}
+
+// TestBatchDeliveryThroughFaults: a unit by batch job, through a 429 while
+// polling, an expired job, a cut download and a corrupted one, loads the
+// same rows as the stream; the checkpoint then holds the job and its
+// verified files, and a fetch with it submits nothing and downloads nothing.
+func TestBatchDeliveryThroughFaults(t *testing.T) {
+	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 3000, Days: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
+	stream := b.apiJob("trades", "ALL_SYMBOLS")
+	stream.End = day("2024-01-03")
+	_, whole, err := b.run(t, stream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := b.batchJob(t)
+	plan, err := b.p.Plan(context.Background(), job)
+	if err != nil || len(plan.Units) != 1 || !strings.Contains(plan.Units[0].Note, "batch delivery") {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	b.srv.Reset()
+	b.srv.Inject(
+		dbfake.Fault{Endpoint: "batch.list_jobs", Status: 429, RetryAfter: "0"},
+		dbfake.Fault{Endpoint: "batch.list_jobs", Expire: true},
+		dbfake.Fault{Endpoint: "batch.download", CutAfter: 0.5},
+		dbfake.Fault{Endpoint: "batch.download", Corrupt: true},
+	)
+	col, err := b.fetchAll(t, job, plan, nil)
+	if err != nil {
+		t.Fatalf("%v\nnotes: %v", err, col.Notes)
+	}
+	if col.Rows["trades"] != whole.Rows["trades"] {
+		t.Fatalf("batch rows %d, stream rows %d", col.Rows["trades"], whole.Rows["trades"])
+	}
+	if n := len(b.srv.Jobs()); n != 2 {
+		t.Fatalf("%d jobs submitted, want 2 (the first expired)", n)
+	}
+	if !strings.Contains(strings.Join(col.Warnings, "\n"), "has expired") {
+		t.Errorf("no warning about the expired job: %v", col.Warnings)
+	}
+	var st struct {
+		JobID string `json:"job_id"`
+		Files []struct {
+			Name     string
+			Verified bool
+		}
+	}
+	if err := json.Unmarshal(col.State, &st); err != nil || st.JobID != b.srv.Jobs()[1].ID || len(st.Files) != 5 {
+		t.Fatalf("checkpoint %s: %v", col.State, err)
+	}
+	for _, f := range st.Files {
+		if !f.Verified {
+			t.Errorf("file %s not verified in the checkpoint", f.Name)
+		}
+	}
+	downloads := len(b.srv.RequestsTo("batch.download"))
+	again, err := b.fetchAll(t, job, plan, col.State)
+	if err != nil || again.Rows["trades"] != whole.Rows["trades"] {
+		t.Fatalf("fetch with the checkpoint: %d rows, %v", again.Rows["trades"], err)
+	}
+	if n := len(b.srv.Jobs()); n != 2 {
+		t.Errorf("the checkpoint's job was submitted again: %d jobs", n)
+	}
+	if n := len(b.srv.RequestsTo("batch.download")); n != downloads {
+		t.Errorf("verified files were downloaded again: %d requests, was %d", n, downloads)
+	}
+	b.noKey(t, errors.New(strings.Join(append(col.Warnings, col.Notes...), "\n")))
+}
+
+// TestDeliveryChoiceAndBadInput: auto chooses by the estimate and says
+// why; an unknown delivery and an unwritable download_dir are one line
+// each, naming the key.
+func TestDeliveryChoiceAndBadInput(t *testing.T) {
+	b := setup(t)
+	job := b.apiJob("trades", "ESH4")
+	job.Params = map[string]string{"chunk": "none", "batch_min_bytes": "1"}
+	job.Config["download_dir"] = t.TempDir()
+	plan, err := b.p.Plan(context.Background(), job)
+	if err != nil || !strings.Contains(plan.Units[0].Note, "batch delivery:") || !strings.Contains(plan.Units[0].Note, "at least batch_min_bytes 1 B") {
+		t.Fatalf("auto over the threshold: %+v %v", plan, err)
+	}
+	job.Params["batch_min_bytes"] = "1000000000000"
+	if plan, err = b.p.Plan(context.Background(), job); err != nil || !strings.HasPrefix(plan.Units[0].Note, "stream:") {
+		t.Fatalf("auto under the threshold: %+v %v", plan, err)
+	}
+	job.Params = map[string]string{"delivery": "bulk"}
+	if _, err := b.p.Plan(context.Background(), job); err == nil || sdk.FieldOf(err) != "params.delivery" || !strings.Contains(err.Error(), "want one of auto, stream, batch") {
+		t.Errorf("unknown delivery: %v (field %q)", err, sdk.FieldOf(err))
+	}
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.MkdirAll(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	job.Params = map[string]string{"delivery": "batch"}
+	job.Config["download_dir"] = filepath.Join(ro, "sub")
+	if os.Geteuid() == 0 {
+		job.Config["download_dir"] = "/proc/hdi-cannot-write-here" // root writes anywhere else
+	}
+	_, err = b.p.Plan(context.Background(), job)
+	if k := sdk.FieldOf(err); err == nil || k != "config.download_dir" || !strings.Contains(err.Error(), "set download_dir to a writable directory") {
+		t.Errorf("unwritable download_dir: %v (field %q)", err, k)
+	}
+}

@@ -150,7 +150,7 @@ func (c *Client) Fetch(ctx context.Context, req *FetchRequest, out Sender) error
 		timer = time.AfterFunc(c.opts.HangTimeout, func() { cancel(ErrNoMessage) })
 		defer timer.Stop()
 	}
-	preq := &pb.FetchRequest{Job: jobToPB(req.Job), Unit: unitToPB(&req.Unit), BatchRows: int32(req.BatchRows)}
+	preq := &pb.FetchRequest{Job: jobToPB(req.Job), Unit: unitToPB(&req.Unit), BatchRows: int32(req.BatchRows), Checkpoint: req.Checkpoint}
 	stream, err := c.rpc.Fetch(sctx, preq)
 	if err != nil {
 		return c.streamErr(ctx, sctx, err)
@@ -234,6 +234,8 @@ func (st *fetchState) handle(msg *pb.FetchResponse) error {
 	case *pb.FetchResponse_RowError:
 		st.rowErrors++
 		err = st.out.RowError(rowErrorFromPB(m.RowError))
+	case *pb.FetchResponse_Checkpoint:
+		err = st.out.Checkpoint(m.Checkpoint.GetState(), m.Checkpoint.GetNote())
 	default:
 		// A message type from a newer protocol revision: ignore it.
 		return nil

@@ -17,6 +17,9 @@ type Collector struct {
 	Progs     []Progress
 	Warnings  []string
 	RowErrors []RowError
+	// State and Notes are the last checkpoint's state and every note.
+	State []byte
+	Notes []string
 	// Discard, when set, counts rows without keeping batches.
 	Discard bool
 }
@@ -60,6 +63,15 @@ func (c *Collector) Warn(msg string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Warnings = append(c.Warnings, msg)
+	return nil
+}
+
+// Checkpoint implements Sender.
+func (c *Collector) Checkpoint(state []byte, note string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.State = append([]byte(nil), state...)
+	c.Notes = append(c.Notes, note)
 	return nil
 }
 

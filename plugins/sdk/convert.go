@@ -246,6 +246,7 @@ func unitToPB(u *Unit) *pb.WorkUnit {
 		Files:    u.Files,
 		Params:   u.Params,
 		WholeKey: u.WholeKey,
+		Note:     u.Note,
 	}
 	if u.EstimatedRows != nil {
 		out.EstimatedRows = proto.Int64(*u.EstimatedRows)
@@ -270,6 +271,7 @@ func unitFromPB(u *pb.WorkUnit) Unit {
 		Files:    u.GetFiles(),
 		Params:   u.GetParams(),
 		WholeKey: u.GetWholeKey(),
+		Note:     u.GetNote(),
 	}
 	if u.EstimatedRows != nil {
 		out.EstimatedRows = Int64(u.GetEstimatedRows())

@@ -62,6 +62,13 @@ type Sender interface {
 	// RowError reports a source record that could not be converted. The
 	// host quarantines it and the fetch goes on.
 	RowError(e RowError) error
+	// Checkpoint stores state of the unit that the host hands back in
+	// FetchRequest.Checkpoint when the unit is fetched again (a retry, a
+	// re-run, a forced reload): work already done outside the unit's
+	// transaction, such as a paid-for batch job and its verified files.
+	// The host keeps it at once, even if the unit then fails, and shows
+	// note while the unit runs.
+	Checkpoint(state []byte, note string) error
 }
 
 // Description says who a provider is and what it offers.
@@ -339,6 +346,9 @@ type Unit struct {
 	// split into parts), is that unit's key: the host counts the part as
 	// loaded when the whole is (loaded earlier in one piece).
 	WholeKey string
+	// Note remarks on how the unit will be fetched, for people (the dry
+	// run shows it), e.g. "batch delivery: 5.1 GB estimated".
+	Note string
 }
 
 // Plan is the outcome of planning a job.
@@ -357,6 +367,9 @@ type FetchRequest struct {
 	// BatchRows is the preferred number of rows per batch; 0 lets the
 	// provider choose (DefaultBatchRows is a good choice).
 	BatchRows int
+	// Checkpoint is the last state the provider sent for this unit with
+	// Sender.Checkpoint, in an earlier attempt or run; nil for none.
+	Checkpoint []byte
 }
 
 // SymbolMapping maps an input symbol to an output symbol over a date range.

@@ -260,7 +260,7 @@ func (s *grpcServer) Fetch(req *pb.FetchRequest, stream pb.Provider_FetchServer)
 	if err != nil {
 		return toStatus(ctx, err)
 	}
-	freq := &FetchRequest{Job: job, Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows())}
+	freq := &FetchRequest{Job: job, Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows()), Checkpoint: req.GetCheckpoint()}
 	if freq.Unit.Params == nil {
 		freq.Unit.Params = map[string]string{}
 	}
@@ -343,6 +343,12 @@ func (s *streamSender) Warn(msg string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.send(&pb.FetchResponse{Msg: &pb.FetchResponse_Warning{Warning: &pb.Warning{Message: msg}}})
+}
+
+func (s *streamSender) Checkpoint(state []byte, note string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.send(&pb.FetchResponse{Msg: &pb.FetchResponse_Checkpoint{Checkpoint: &pb.Checkpoint{State: state, Note: note}}})
 }
 
 func (s *streamSender) RowError(e RowError) error {

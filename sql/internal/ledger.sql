@@ -131,3 +131,16 @@ ON CONFLICT (table_name, dataset, instrument_id, day) DO UPDATE SET
 DELETE FROM coverage_daily
 WHERE table_name = @table_name AND dataset = @dataset AND day >= @first_day AND day <= @last_day
   AND (sqlc.narg(instrument_ids)::bigint[] IS NULL OR instrument_id = ANY(sqlc.narg(instrument_ids)::bigint[]));
+
+-- SaveCheckpoint: keep what the provider asked to keep of a unit's fetch
+-- (autocommit: it outlives the unit's transaction).
+-- name: SaveCheckpoint :exec
+INSERT INTO unit_checkpoints (unit_key, target_table, provider, run_id, state, note, updated_at)
+VALUES (@unit_key, @target_table, @provider, @run_id, @state, @note, now())
+ON CONFLICT (unit_key, target_table) DO UPDATE SET
+    provider = EXCLUDED.provider, run_id = EXCLUDED.run_id, state = EXCLUDED.state,
+    note = EXCLUDED.note, updated_at = now();
+
+-- GetCheckpoint: the last checkpoint of a unit (none: no row).
+-- name: GetCheckpoint :one
+SELECT state FROM unit_checkpoints WHERE unit_key = @unit_key AND target_table = @target_table;

@@ -36,3 +36,11 @@ ORDER BY target_table, rule, severity;
 -- GetQuarantined: one quarantined record.
 -- name: GetQuarantined :one
 SELECT * FROM quarantine WHERE quarantine_id = @quarantine_id;
+
+-- RunCheckpoints: what providers said of the units of a run they were
+-- fetching (a batch job's state, downloads), newest first.
+-- name: RunCheckpoints :many
+SELECT unit_key, target_table, provider, note, updated_at
+FROM unit_checkpoints
+WHERE run_id = @run_id
+ORDER BY updated_at DESC, unit_key;

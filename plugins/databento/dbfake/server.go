@@ -54,7 +54,10 @@ type Fault struct {
 	// Delay slows a successful body: it is sent in 4 KiB pieces with
 	// Delay before each.
 	Delay time.Duration
-	Count int
+	// Expire (batch.list_jobs) answers a job expired; Corrupt
+	// (batch.download) flips a byte of the file served.
+	Expire, Corrupt bool
+	Count           int
 }
 
 // Request is a request the server received.
@@ -81,6 +84,8 @@ type Server struct {
 	faults   []*Fault
 	reqs     []Request
 	inFlight map[string]int // requests being answered, by endpoint
+	jobs     map[string]*BatchJob
+	jobOrder []string
 }
 
 // New starts a server holding the given datasets.
@@ -180,6 +185,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	endpoint, ok := strings.CutPrefix(r.URL.Path, "/v0/")
+	if strings.HasPrefix(endpoint, "batch/download/") {
+		endpoint = "batch.download" // one name for every file
+	}
 	_ = r.ParseForm()
 	user, pass, hasAuth := r.BasicAuth()
 	rec := Request{Endpoint: endpoint, Method: r.Method, Form: r.Form, User: user, Password: pass, HasAuth: hasAuth}
@@ -253,6 +261,18 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string,
 		v, err = s.datasetRange(r.Form)
 	case "symbology.resolve":
 		v, err = s.resolve(r.Form)
+	case "batch.submit_job":
+		if r.Method != http.MethodPost {
+			return fail(errf(405, "Method Not Allowed"), "")
+		}
+		v, err = s.submitJob(r.Form)
+	case "batch.list_jobs":
+		v = s.listJobs(f)
+	case "batch.list_files":
+		user, _, _ := r.BasicAuth()
+		v, err = s.listFiles(r.Form, user)
+	case "batch.download":
+		return s.download(w, r, strings.TrimPrefix(r.URL.Path, "/v0/"), f)
 	default:
 		return fail(errf(404, "Not Found"), "")
 	}
@@ -265,8 +285,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string,
 
 // writeBody sends a get_range body, slowly or cut if the fault says so.
 func (s *Server) writeBody(w http.ResponseWriter, body []byte, f *Fault) {
+	s.writeBodyStatus(w, body, f, 200)
+}
+
+// writeBodyStatus sends a body with a status, slowly or cut if the fault
+// says so.
+func (s *Server) writeBodyStatus(w http.ResponseWriter, body []byte, f *Fault, status int) {
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.WriteHeader(200)
+	w.WriteHeader(status)
 	limit := len(body)
 	if f.CutAfter > 0 && f.CutAfter < 1 {
 		limit = int(float64(len(body)) * f.CutAfter)

@@ -3,6 +3,8 @@ package dbprov
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +37,12 @@ var configKeys = []sdk.Param{
 	{Name: "connect_timeout", Type: sdk.ParamDuration, Default: DefaultConnectTimeout.String(), HasDefault: true, Description: "TCP connect and TLS handshake timeout"},
 	{Name: "max_retries", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultMaxRetries), HasDefault: true, Description: "retries of a request after 429, 5xx or a connection error (0..100)"},
 	{Name: "retry_backoff", Type: sdk.ParamDuration, Default: DefaultRetryBackoff.String(), HasDefault: true, Description: "first retry delay; doubles per attempt (with jitter) up to 30s; Retry-After wins"},
+	{Name: "download_dir", Type: sdk.ParamString, Description: "where batch delivery downloads a job's files, in <download_dir>/<job id>/ (default $XDG_CACHE_HOME/hdi/databento)"},
+	{Name: "poll_interval", Type: sdk.ParamDuration, Default: DefaultPollInterval.String(), HasDefault: true, Description: "first wait between polls of a batch job's state; doubles up to a minute"},
 }
+
+// DefaultPollInterval is the first wait between polls of a batch job.
+const DefaultPollInterval = 5 * time.Second
 
 // config is the parsed provider configuration.
 type config struct {
@@ -46,6 +53,8 @@ type config struct {
 	ConnectTimeout time.Duration
 	MaxRetries     int
 	RetryBackoff   time.Duration
+	DownloadDir    string
+	PollInterval   time.Duration
 }
 
 // parseConfig reads the provider configuration. The host has already
@@ -60,6 +69,10 @@ func parseConfig(m map[string]string) (*config, error) {
 		APIKey: v.String("api_key"), Source: v.String("source"),
 		Timeout: v.Duration("timeout"), ConnectTimeout: v.Duration("connect_timeout"),
 		MaxRetries: int(v.Int("max_retries")), RetryBackoff: v.Duration("retry_backoff"),
+		DownloadDir: v.String("download_dir"), PollInterval: v.Duration("poll_interval"),
+	}
+	if c.DownloadDir == "" {
+		c.DownloadDir = defaultDownloadDir()
 	}
 	base := v.String("base_url")
 	u, err := url.Parse(base)
@@ -70,7 +83,7 @@ func parseConfig(m map[string]string) (*config, error) {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"timeout", c.Timeout}, {"connect_timeout", c.ConnectTimeout}, {"retry_backoff", c.RetryBackoff}} {
+	}{{"timeout", c.Timeout}, {"connect_timeout", c.ConnectTimeout}, {"retry_backoff", c.RetryBackoff}, {"poll_interval", c.PollInterval}} {
 		if d.v <= 0 {
 			return nil, sdk.FieldError("config."+d.key, "%q: want a positive duration such as 30s", v.String(d.key))
 		}
@@ -86,5 +99,31 @@ func (c *config) needKey() error {
 	if c.APIKey == "" {
 		return &sdk.Error{Kind: sdk.ErrorAuth, Field: "config.api_key", Msg: fmt.Sprintf("no Databento API key: set $%s, or api_key under providers.databento in hdi's config", EnvAPIKey)}
 	}
+	return nil
+}
+
+// defaultDownloadDir is $XDG_CACHE_HOME/hdi/databento, else
+// ~/.cache/hdi/databento, else under the temporary directory.
+func defaultDownloadDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "hdi", "databento")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".cache", "hdi", "databento")
+	}
+	return filepath.Join(os.TempDir(), "hdi", "databento")
+}
+
+// checkDownloadDir makes sure batch delivery can write its files.
+func (c *config) checkDownloadDir() error {
+	if err := os.MkdirAll(c.DownloadDir, 0o755); err != nil {
+		return sdk.FieldError("config.download_dir", "%s cannot be created (%v): batch delivery downloads there; set download_dir to a writable directory", c.DownloadDir, err)
+	}
+	f, err := os.CreateTemp(c.DownloadDir, ".hdi-write-test-*")
+	if err != nil {
+		return sdk.FieldError("config.download_dir", "%s is not writable (%v): batch delivery downloads there; set download_dir to a writable directory", c.DownloadDir, err)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 	return nil
 }

@@ -44,6 +44,9 @@ func (*Provider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk.Sende
 	if err := cfg.needKey(); err != nil {
 		return err
 	}
+	if u.Params["delivery"] == "batch" {
+		return fetchBatch(ctx, newClient(cfg), cfg, r, u, rows, req.Checkpoint, sendErrors{out})
+	}
 	return fetchAPI(ctx, newClient(cfg), r, u, rows, out)
 }
 
@@ -468,3 +471,6 @@ func (w sendErrors) Mappings(m []sdk.SymbolMapping) error { return wrapSend(w.s.
 func (w sendErrors) Progress(p sdk.Progress) error        { return wrapSend(w.s.Progress(p)) }
 func (w sendErrors) Warn(msg string) error                { return wrapSend(w.s.Warn(msg)) }
 func (w sendErrors) RowError(r sdk.RowError) error        { return wrapSend(w.s.RowError(r)) }
+func (w sendErrors) Checkpoint(state []byte, note string) error {
+	return wrapSend(w.s.Checkpoint(state, note))
+}

@@ -38,7 +38,12 @@ var params = []sdk.Param{
 	{Name: "stype_out", Type: sdk.ParamString, Allowed: stypeNames, Description: "output symbology (as source.stype_out; default instrument_id)"},
 	{Name: "resolve", Type: sdk.ParamBool, Default: "true", HasDefault: true, Description: "call symbology.resolve when the data carries no symbol mappings"},
 	{Name: "parts", Type: sdk.ParamInt, Description: "files: units per file, loaded in parallel (1..64; default 2 for a file of 8 MiB or more, else 1)"},
+	{Name: "delivery", Type: sdk.ParamString, Allowed: []string{"auto", "stream", "batch"}, Default: "auto", HasDefault: true, Description: "api: stream (timeseries.get_range), batch (a batch job: files downloaded, verified, then loaded) or auto (batch for a unit estimated at batch_min_bytes or more)"},
+	{Name: "batch_min_bytes", Type: sdk.ParamInt, Default: strconv.FormatInt(DefaultBatchMinBytes, 10), HasDefault: true, Description: "delivery auto: the estimated size from which a unit goes by batch delivery"},
 }
+
+// DefaultBatchMinBytes is where delivery auto turns to batch jobs.
+const DefaultBatchMinBytes = 2_000_000_000
 
 // Symbol forms, checked against stype_in; dataset codes are VENUE.FEED in
 // upper case.
@@ -64,6 +69,9 @@ type request struct {
 	Files    []string
 	Parts    int  // units per file; 0: by size (autoParts)
 	Replace  bool // the host deletes unit ranges: one unit per file
+	// Delivery is auto, stream or batch; BatchMinBytes the auto threshold.
+	Delivery      string
+	BatchMinBytes int64
 }
 
 func checkDataset(ds string) error {
@@ -80,7 +88,10 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &request{Files: job.Files, Resolve: p.Bool("resolve")}
+	r := &request{Files: job.Files, Resolve: p.Bool("resolve"), Delivery: p.String("delivery"), BatchMinBytes: p.Int("batch_min_bytes")}
+	if r.BatchMinBytes < 1 {
+		return nil, sdk.FieldError("params.batch_min_bytes", "%d: want a size in bytes, 1 or more", r.BatchMinBytes)
+	}
 	r.Source = firstOf(p.String("source"), cfg.Source)
 	if r.Source == "" {
 		r.Source = "api"

@@ -3,6 +3,7 @@ package dbprov
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -60,7 +61,8 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %d symbols split into %d groups (at most %d symbols per request)", len(r.Symbols), len(groups), len(groups[0])))
 	}
 	if job.Offline {
-		return plan, nil // estimates need the API
+		chooseDelivery(r, plan) // estimates need the API
+		return plan, nil
 	}
 	c := newClient(cfg)
 	warn, err := estimate(ctx, c, r, plan.Units, groups)
@@ -70,13 +72,60 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 	if warn != "" {
 		plan.Warnings = append(plan.Warnings, warn)
 	}
-	if !r.ChunkSet && r.Limit == 0 && len(plan.Units) < job.Parallelism {
+	if !r.ChunkSet && r.Limit == 0 && len(plan.Units) < job.Parallelism && r.Delivery != "batch" {
 		if n := splitForStreams(r, plan, job.Parallelism); n > 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %d large units split by time into %d, so that %d streams load in parallel (estimates shared out by time; set chunk to choose the unit length)",
 				n, len(plan.Units), job.Parallelism))
 		}
 	}
+	if chooseDelivery(r, plan) > 0 {
+		if err := cfg.checkDownloadDir(); err != nil {
+			return nil, err
+		}
+	}
 	return plan, nil
+}
+
+// chooseDelivery marks the units to fetch by batch job (Params delivery
+// batch) and says why in each unit's note; it returns how many.
+func chooseDelivery(r *request, plan *sdk.Plan) int {
+	n := 0
+	for i := range plan.Units {
+		u := &plan.Units[i]
+		switch {
+		case r.Delivery == "batch":
+			u.Note = "batch delivery (delivery batch)"
+		case r.Delivery == "stream":
+			u.Note = "stream (delivery stream)"
+			continue
+		case u.EstimatedBytes == nil:
+			u.Note = "stream: size unknown (delivery auto needs the estimate)"
+			continue
+		case *u.EstimatedBytes >= r.BatchMinBytes:
+			u.Note = fmt.Sprintf("batch delivery: %s estimated, at least batch_min_bytes %s", humanBytes(*u.EstimatedBytes), humanBytes(r.BatchMinBytes))
+		default:
+			u.Note = fmt.Sprintf("stream: %s estimated, under batch_min_bytes %s", humanBytes(*u.EstimatedBytes), humanBytes(r.BatchMinBytes))
+			continue
+		}
+		u.Params["delivery"] = "batch"
+		n++
+	}
+	return n
+}
+
+// humanBytes writes a size in decimal units: 512 B, 3.2 MB, 5.1 GB.
+func humanBytes(n int64) string {
+	v, unit := float64(n), "B"
+	for _, u := range []string{"kB", "MB", "GB", "TB"} {
+		if v < 1000 {
+			break
+		}
+		v, unit = v/1000, u
+	}
+	if unit == "B" {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
 }
 
 // minSplitRows is the smallest estimated unit worth splitting for
@@ -104,6 +153,7 @@ func splitForStreams(r *request, plan *sdk.Plan, parallelism int) int {
 		split++
 		for i := range k {
 			p := u
+			p.Params = maps.Clone(u.Params)
 			p.Start = u.Start + int64(i)*span
 			if i < k-1 {
 				p.End = p.Start + span

@@ -1463,7 +1463,10 @@ type WorkUnit struct {
 	// For one part of data that can also load as one unit (a file split into
 	// parts): that unit's key. The host counts the part as loaded when the
 	// whole is.
-	WholeKey      string `protobuf:"bytes,12,opt,name=whole_key,json=wholeKey,proto3" json:"whole_key,omitempty"`
+	WholeKey string `protobuf:"bytes,12,opt,name=whole_key,json=wholeKey,proto3" json:"whole_key,omitempty"`
+	// A remark on how the unit will be fetched, for people (hdi ingest
+	// --dry-run shows it): e.g. "batch delivery: 5.1 GB estimated".
+	Note          string `protobuf:"bytes,13,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1582,6 +1585,13 @@ func (x *WorkUnit) GetWholeKey() string {
 	return ""
 }
 
+func (x *WorkUnit) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 type PlanResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Units    []*WorkUnit            `protobuf:"bytes,1,rep,name=units,proto3" json:"units,omitempty"`
@@ -1649,7 +1659,10 @@ type FetchRequest struct {
 	Job   *PlanRequest           `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
 	Unit  *WorkUnit              `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Preferred rows per record batch; 0 lets the provider choose.
-	BatchRows     int32 `protobuf:"varint,3,opt,name=batch_rows,json=batchRows,proto3" json:"batch_rows,omitempty"`
+	BatchRows int32 `protobuf:"varint,3,opt,name=batch_rows,json=batchRows,proto3" json:"batch_rows,omitempty"`
+	// The last Checkpoint the provider sent for this unit (in an earlier
+	// attempt or run, loaded or not); empty for none.
+	Checkpoint    []byte `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1705,6 +1718,13 @@ func (x *FetchRequest) GetBatchRows() int32 {
 	return 0
 }
 
+func (x *FetchRequest) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
 type FetchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -1715,6 +1735,7 @@ type FetchResponse struct {
 	//	*FetchResponse_Warning
 	//	*FetchResponse_RowError
 	//	*FetchResponse_Done
+	//	*FetchResponse_Checkpoint
 	Msg           isFetchResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1811,6 +1832,15 @@ func (x *FetchResponse) GetDone() *FetchDone {
 	return nil
 }
 
+func (x *FetchResponse) GetCheckpoint() *Checkpoint {
+	if x != nil {
+		if x, ok := x.Msg.(*FetchResponse_Checkpoint); ok {
+			return x.Checkpoint
+		}
+	}
+	return nil
+}
+
 type isFetchResponse_Msg interface {
 	isFetchResponse_Msg()
 }
@@ -1839,6 +1869,10 @@ type FetchResponse_Done struct {
 	Done *FetchDone `protobuf:"bytes,6,opt,name=done,proto3,oneof"`
 }
 
+type FetchResponse_Checkpoint struct {
+	Checkpoint *Checkpoint `protobuf:"bytes,7,opt,name=checkpoint,proto3,oneof"`
+}
+
 func (*FetchResponse_Batch) isFetchResponse_Msg() {}
 
 func (*FetchResponse_Mappings) isFetchResponse_Msg() {}
@@ -1850,6 +1884,66 @@ func (*FetchResponse_Warning) isFetchResponse_Msg() {}
 func (*FetchResponse_RowError) isFetchResponse_Msg() {}
 
 func (*FetchResponse_Done) isFetchResponse_Msg() {}
+
+func (*FetchResponse_Checkpoint) isFetchResponse_Msg() {}
+
+// Checkpoint is state of the unit the provider wants back if the unit is
+// fetched again (a retry, a re-run, a re-load with --force), e.g. a batch
+// job it already paid for and the files it verified. The host stores it at
+// once, outside the unit's transaction, so it survives a crash, and shows
+// the note while the unit runs.
+type Checkpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State []byte                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// Where the unit is, for people: "batch job X processing", "downloading 3/12".
+	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Checkpoint) Reset() {
+	*x = Checkpoint{}
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Checkpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Checkpoint) ProtoMessage() {}
+
+func (x *Checkpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
+func (*Checkpoint) Descriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Checkpoint) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *Checkpoint) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
 
 // RecordBatch is Arrow data for one stream. Every batch of a stream must have
 // the stream's schema (field names, types and nullability).
@@ -1866,7 +1960,7 @@ type RecordBatch struct {
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1972,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1985,7 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{15}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordBatch) GetStream() string {
@@ -1932,7 +2026,7 @@ type SymbolMapping struct {
 
 func (x *SymbolMapping) Reset() {
 	*x = SymbolMapping{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2038,7 @@ func (x *SymbolMapping) String() string {
 func (*SymbolMapping) ProtoMessage() {}
 
 func (x *SymbolMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2051,7 @@ func (x *SymbolMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SymbolMapping.ProtoReflect.Descriptor instead.
 func (*SymbolMapping) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{16}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SymbolMapping) GetDataset() string {
@@ -2018,7 +2112,7 @@ type SymbolMappings struct {
 
 func (x *SymbolMappings) Reset() {
 	*x = SymbolMappings{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2124,7 @@ func (x *SymbolMappings) String() string {
 func (*SymbolMappings) ProtoMessage() {}
 
 func (x *SymbolMappings) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2137,7 @@ func (x *SymbolMappings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SymbolMappings.ProtoReflect.Descriptor instead.
 func (*SymbolMappings) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{17}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SymbolMappings) GetMappings() []*SymbolMapping {
@@ -2065,7 +2159,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2171,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2184,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{18}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Progress) GetDone() int64 {
@@ -2123,7 +2217,7 @@ type Warning struct {
 
 func (x *Warning) Reset() {
 	*x = Warning{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2229,7 @@ func (x *Warning) String() string {
 func (*Warning) ProtoMessage() {}
 
 func (x *Warning) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2148,7 +2242,7 @@ func (x *Warning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Warning.ProtoReflect.Descriptor instead.
 func (*Warning) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{19}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Warning) GetMessage() string {
@@ -2179,7 +2273,7 @@ type RowError struct {
 
 func (x *RowError) Reset() {
 	*x = RowError{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2285,7 @@ func (x *RowError) String() string {
 func (*RowError) ProtoMessage() {}
 
 func (x *RowError) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2298,7 @@ func (x *RowError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowError.ProtoReflect.Descriptor instead.
 func (*RowError) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{20}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RowError) GetFile() string {
@@ -2262,7 +2356,7 @@ type FetchDone struct {
 
 func (x *FetchDone) Reset() {
 	*x = FetchDone{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2368,7 @@ func (x *FetchDone) String() string {
 func (*FetchDone) ProtoMessage() {}
 
 func (x *FetchDone) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2381,7 @@ func (x *FetchDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchDone.ProtoReflect.Descriptor instead.
 func (*FetchDone) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{21}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FetchDone) GetRows() int64 {
@@ -2321,7 +2415,7 @@ type ProviderError struct {
 
 func (x *ProviderError) Reset() {
 	*x = ProviderError{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2427,7 @@ func (x *ProviderError) String() string {
 func (*ProviderError) ProtoMessage() {}
 
 func (x *ProviderError) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2440,7 @@ func (x *ProviderError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderError.ProtoReflect.Descriptor instead.
 func (*ProviderError) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{22}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ProviderError) GetKind() ErrorKind {
@@ -2464,7 +2558,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x92\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x04\n" +
 	"\bWorkUnit\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2478,7 +2572,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x12estimated_cost_usd\x18\n" +
 	" \x01(\x01H\x02R\x10estimatedCostUsd\x88\x01\x01\x12=\n" +
 	"\x06params\x18\v \x03(\v2%.hdi.provider.v1.WorkUnit.ParamsEntryR\x06params\x12\x1b\n" +
-	"\twhole_key\x18\f \x01(\tR\bwholeKey\x1a9\n" +
+	"\twhole_key\x18\f \x01(\tR\bwholeKey\x12\x12\n" +
+	"\x04note\x18\r \x01(\tR\x04note\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
@@ -2488,20 +2583,30 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\fPlanResponse\x12/\n" +
 	"\x05units\x18\x01 \x03(\v2\x19.hdi.provider.v1.WorkUnitR\x05units\x12\x1a\n" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\x125\n" +
-	"\astreams\x18\x03 \x03(\v2\x1b.hdi.provider.v1.StreamInfoR\astreams\"\x8c\x01\n" +
+	"\astreams\x18\x03 \x03(\v2\x1b.hdi.provider.v1.StreamInfoR\astreams\"\xac\x01\n" +
 	"\fFetchRequest\x12.\n" +
 	"\x03job\x18\x01 \x01(\v2\x1c.hdi.provider.v1.PlanRequestR\x03job\x12-\n" +
 	"\x04unit\x18\x02 \x01(\v2\x19.hdi.provider.v1.WorkUnitR\x04unit\x12\x1d\n" +
 	"\n" +
-	"batch_rows\x18\x03 \x01(\x05R\tbatchRows\"\xe6\x02\n" +
+	"batch_rows\x18\x03 \x01(\x05R\tbatchRows\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\fR\n" +
+	"checkpoint\"\xa5\x03\n" +
 	"\rFetchResponse\x124\n" +
 	"\x05batch\x18\x01 \x01(\v2\x1c.hdi.provider.v1.RecordBatchH\x00R\x05batch\x12=\n" +
 	"\bmappings\x18\x02 \x01(\v2\x1f.hdi.provider.v1.SymbolMappingsH\x00R\bmappings\x127\n" +
 	"\bprogress\x18\x03 \x01(\v2\x19.hdi.provider.v1.ProgressH\x00R\bprogress\x124\n" +
 	"\awarning\x18\x04 \x01(\v2\x18.hdi.provider.v1.WarningH\x00R\awarning\x128\n" +
 	"\trow_error\x18\x05 \x01(\v2\x19.hdi.provider.v1.RowErrorH\x00R\browError\x120\n" +
-	"\x04done\x18\x06 \x01(\v2\x1a.hdi.provider.v1.FetchDoneH\x00R\x04doneB\x05\n" +
-	"\x03msg\"V\n" +
+	"\x04done\x18\x06 \x01(\v2\x1a.hdi.provider.v1.FetchDoneH\x00R\x04done\x12=\n" +
+	"\n" +
+	"checkpoint\x18\a \x01(\v2\x1b.hdi.provider.v1.CheckpointH\x00R\n" +
+	"checkpointB\x05\n" +
+	"\x03msg\"6\n" +
+	"\n" +
+	"Checkpoint\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"V\n" +
 	"\vRecordBatch\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x1b\n" +
 	"\tarrow_ipc\x18\x02 \x01(\fR\barrowIpc\x12\x12\n" +
@@ -2607,7 +2712,7 @@ func file_hdi_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(StreamKind)(0),          // 0: hdi.provider.v1.StreamKind
 	(ConflictPolicy)(0),      // 1: hdi.provider.v1.ConflictPolicy
@@ -2631,18 +2736,19 @@ var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(*PlanResponse)(nil),     // 19: hdi.provider.v1.PlanResponse
 	(*FetchRequest)(nil),     // 20: hdi.provider.v1.FetchRequest
 	(*FetchResponse)(nil),    // 21: hdi.provider.v1.FetchResponse
-	(*RecordBatch)(nil),      // 22: hdi.provider.v1.RecordBatch
-	(*SymbolMapping)(nil),    // 23: hdi.provider.v1.SymbolMapping
-	(*SymbolMappings)(nil),   // 24: hdi.provider.v1.SymbolMappings
-	(*Progress)(nil),         // 25: hdi.provider.v1.Progress
-	(*Warning)(nil),          // 26: hdi.provider.v1.Warning
-	(*RowError)(nil),         // 27: hdi.provider.v1.RowError
-	(*FetchDone)(nil),        // 28: hdi.provider.v1.FetchDone
-	(*ProviderError)(nil),    // 29: hdi.provider.v1.ProviderError
-	nil,                      // 30: hdi.provider.v1.CheckRequest.ConfigEntry
-	nil,                      // 31: hdi.provider.v1.PlanRequest.ConfigEntry
-	nil,                      // 32: hdi.provider.v1.PlanRequest.ParamsEntry
-	nil,                      // 33: hdi.provider.v1.WorkUnit.ParamsEntry
+	(*Checkpoint)(nil),       // 22: hdi.provider.v1.Checkpoint
+	(*RecordBatch)(nil),      // 23: hdi.provider.v1.RecordBatch
+	(*SymbolMapping)(nil),    // 24: hdi.provider.v1.SymbolMapping
+	(*SymbolMappings)(nil),   // 25: hdi.provider.v1.SymbolMappings
+	(*Progress)(nil),         // 26: hdi.provider.v1.Progress
+	(*Warning)(nil),          // 27: hdi.provider.v1.Warning
+	(*RowError)(nil),         // 28: hdi.provider.v1.RowError
+	(*FetchDone)(nil),        // 29: hdi.provider.v1.FetchDone
+	(*ProviderError)(nil),    // 30: hdi.provider.v1.ProviderError
+	nil,                      // 31: hdi.provider.v1.CheckRequest.ConfigEntry
+	nil,                      // 32: hdi.provider.v1.PlanRequest.ConfigEntry
+	nil,                      // 33: hdi.provider.v1.PlanRequest.ParamsEntry
+	nil,                      // 34: hdi.provider.v1.WorkUnit.ParamsEntry
 }
 var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	9,  // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
@@ -2652,41 +2758,42 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	1,  // 4: hdi.provider.v1.StreamInfo.on_conflict:type_name -> hdi.provider.v1.ConflictPolicy
 	10, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
 	2,  // 6: hdi.provider.v1.ConfigKey.type:type_name -> hdi.provider.v1.ConfigType
-	30, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
+	31, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
 	3,  // 8: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
 	14, // 9: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
 	4,  // 10: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
-	31, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
+	32, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
 	15, // 12: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
 	16, // 13: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
-	32, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
-	33, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
+	33, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
+	34, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
 	18, // 16: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
 	9,  // 17: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
 	17, // 18: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
 	18, // 19: hdi.provider.v1.FetchRequest.unit:type_name -> hdi.provider.v1.WorkUnit
-	22, // 20: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
-	24, // 21: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
-	25, // 22: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
-	26, // 23: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
-	27, // 24: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
-	28, // 25: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
-	23, // 26: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
-	5,  // 27: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
-	6,  // 28: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
-	7,  // 29: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
-	12, // 30: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
-	17, // 31: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
-	20, // 32: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
-	8,  // 33: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
-	13, // 34: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
-	19, // 35: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
-	21, // 36: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
-	33, // [33:37] is the sub-list for method output_type
-	29, // [29:33] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	23, // 20: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
+	25, // 21: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
+	26, // 22: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
+	27, // 23: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
+	28, // 24: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
+	29, // 25: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
+	22, // 26: hdi.provider.v1.FetchResponse.checkpoint:type_name -> hdi.provider.v1.Checkpoint
+	24, // 27: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
+	5,  // 28: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
+	6,  // 29: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
+	7,  // 30: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
+	12, // 31: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
+	17, // 32: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
+	20, // 33: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
+	8,  // 34: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
+	13, // 35: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
+	19, // 36: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
+	21, // 37: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
+	34, // [34:38] is the sub-list for method output_type
+	30, // [30:34] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_hdi_provider_v1_provider_proto_init() }
@@ -2702,15 +2809,16 @@ func file_hdi_provider_v1_provider_proto_init() {
 		(*FetchResponse_Warning)(nil),
 		(*FetchResponse_RowError)(nil),
 		(*FetchResponse_Done)(nil),
+		(*FetchResponse_Checkpoint)(nil),
 	}
-	file_hdi_provider_v1_provider_proto_msgTypes[18].OneofWrappers = []any{}
+	file_hdi_provider_v1_provider_proto_msgTypes[19].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdi_provider_v1_provider_proto_rawDesc), len(file_hdi_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
