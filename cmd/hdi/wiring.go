@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,14 +20,7 @@ import (
 // pluginDirs lists the plugin search path: plugin_path (HDI_PLUGIN_PATH),
 // then the directory of the hdi binary, then ./bin.
 func (a *App) pluginDirs() []string {
-	exeDir := ""
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		exeDir = filepath.Dir(exe)
-	}
-	return pluginhost.SearchPath(strings.Join(a.Config.PluginPath, string(filepath.ListSeparator)), exeDir)
+	return pluginhost.SearchPath(strings.Join(a.Config.PluginPath, string(filepath.ListSeparator)), pluginhost.ExecutableDir())
 }
 
 // pluginHostOptions configures the plugin host from the effective settings.

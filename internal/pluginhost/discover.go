@@ -30,6 +30,25 @@ func SearchPath(pluginPathEnv, exeDir string) []string {
 	return append(dirs, "bin")
 }
 
+// ExecutableDir is the directory of the running executable, symlinks
+// resolved: os.Executable, else argv[0] when it is a path (without /proc,
+// as under a bare chroot, os.Executable fails); "" when neither tells.
+func ExecutableDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		if !strings.ContainsRune(os.Args[0], filepath.Separator) {
+			return ""
+		}
+		if exe, err = filepath.Abs(os.Args[0]); err != nil {
+			return ""
+		}
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return filepath.Dir(exe)
+}
+
 // Found is a provider executable found on the plugin path.
 type Found struct {
 	Name string // NAME in hdi-provider-NAME
