@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api web-assets
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api web-assets image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ build: ## build bin/hdi and every provider plugin into bin/
 			$(GO) build -ldflags '$(LDFLAGS)' -o bin/hdi-provider-$$p ./plugins/$$p || exit 1; \
 		fi; \
 	done
+
+image: ## the container image hdi:VERSION and hdi:latest, and bin/hdi-image.tar (OCI); docker build, else buildah
+	VERSION=$(VERSION) COMMIT=$(COMMIT) GO=$(GO) scripts/image.sh
 
 test: lint web/node_modules check-generated test/pglite/node_modules ## lint, check generated code, run every test (the CI command)
 	$(GO) test -count=1 -timeout 20m ./...
