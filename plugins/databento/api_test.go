@@ -127,8 +127,12 @@ func TestCutStreamResumes(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("requests = %d, want 3 (cut, cut, whole rest)", len(reqs))
 	}
-	if !(reqs[0].Form.Get("start") < reqs[1].Form.Get("start") && reqs[1].Form.Get("start") < reqs[2].Form.Get("start")) {
-		t.Errorf("each resume starts later: %s, %s, %s", reqs[0].Form.Get("start"), reqs[1].Form.Get("start"), reqs[2].Form.Get("start"))
+	// A resume never goes back; it moves on unless a cut came before the
+	// decoder completed a zstd block of the resumed body (then it asks for
+	// the same rest again). The last one starts past the unit's start.
+	s0, s1, s2 := reqs[0].Form.Get("start"), reqs[1].Form.Get("start"), reqs[2].Form.Get("start")
+	if s1 < s0 || s2 < s1 || s2 == s0 {
+		t.Errorf("resumes start at %s, %s, %s: want each at or after the one before, the last past the first", s0, s1, s2)
 	}
 	if n := col.Rows["trades"]; n < want || n > want+20 {
 		t.Errorf("rows = %d, want all %d and at most the boundary records again", n, want)
