@@ -371,17 +371,25 @@ func TestPluginLogsReachSlog(t *testing.T) {
 	if err := fetch(t, p, map[string]string{"mode": "log", "rows": "10"}, &c); err != nil {
 		t.Fatal(err)
 	}
-	_ = b.host.Close() // flushes the stderr pipe
-	logs := b.logs.String()
-	for _, want := range []string{"hello from the test provider", "raw stderr line from the test provider"} {
-		found := false
-		for _, line := range strings.Split(logs, "\n") {
+	logged := func(want string) bool {
+		for _, line := range strings.Split(b.logs.String(), "\n") {
 			if strings.Contains(line, want) && strings.Contains(line, "plugin=test") {
-				found = true
+				return true
 			}
 		}
-		if !found {
-			t.Errorf("no log line with %q and plugin=test in:\n%s", want, logs)
+		return false
+	}
+	// A raw write to os.Stderr travels on go-plugin's stdio stream, apart
+	// from the RPC's answer: it may arrive after Fetch returns (and is
+	// lost if the provider exits first, as docs/providers.md says), so
+	// wait for it before closing.
+	for deadline := time.Now().Add(5 * time.Second); !logged("raw stderr line from the test provider") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = b.host.Close() // flushes the stderr pipe
+	for _, want := range []string{"hello from the test provider", "raw stderr line from the test provider"} {
+		if !logged(want) {
+			t.Errorf("no log line with %q and plugin=test in:\n%s", want, b.logs.String())
 		}
 	}
 }

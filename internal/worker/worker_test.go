@@ -203,9 +203,13 @@ func TestWorkerKilledMidUnitIsRescued(t *testing.T) {
 	e, pool := migrated(t)
 	run := e.queueFile(path, 4)
 	a := e.machine().startWorker("--concurrency", "1", "--rescue-after", "2s")
-	// Kill it once one unit is loaded and the next is under way.
+	// Kill it once one unit is loaded and the next is under way. River
+	// records a job's completion after the work returns (asynchronously),
+	// so "loaded" is its completed state, not only the ledger's: a unit
+	// committed but still running in River would be rescued too (and
+	// skipped as loaded).
 	waitFor(t, "a unit loaded and another running", 2*time.Minute, func() bool {
-		return pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM units WHERE status = 'done'`) >= 1 &&
+		return pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM river_job WHERE kind = 'hdi.unit' AND state = 'completed'`) >= 1 &&
 			pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM river_job WHERE state = 'running'`) == 1
 	})
 	providers := bench.ChildPIDs(a.cmd.Process.Pid)
