@@ -143,8 +143,15 @@ func coveragePerDay(from string) string {
 		" WHERE instrument_id IS NOT NULL GROUP BY 1, 2"
 }
 
+// tallyInserted reads the per-day aggregate of rows the dedupe INSERT
+// inserted (columns: instrument_id, epoch day, rows, first ts, last ts).
+func (u *UnitTx) tallyInserted(rows pgx.Rows) (int64, error) {
+	inserted, _, err := u.tallyUpserted(rows)
+	return inserted, err
+}
+
 // tallyUpserted is tallyInserted for the upsert path, whose last row
-// (instrument_id -1) counts the rows it updated.
+// (instrument_id -1, which no instrument has) counts the rows it updated.
 func (u *UnitTx) tallyUpserted(rows pgx.Rows) (inserted, updated int64, err error) {
 	defer rows.Close()
 	for rows.Next() {
@@ -161,23 +168,6 @@ func (u *UnitTx) tallyUpserted(rows pgx.Rows) (inserted, updated int64, err erro
 		inserted += n
 	}
 	return inserted, updated, rows.Err()
-}
-
-// tallyInserted reads the per-day aggregate of rows the dedupe INSERT
-// inserted (columns: instrument_id, epoch day, rows, first ts, last ts).
-func (u *UnitTx) tallyInserted(rows pgx.Rows) (int64, error) {
-	defer rows.Close()
-	var total int64
-	for rows.Next() {
-		var id, day, n int64
-		var first, last time.Time
-		if err := rows.Scan(&id, &day, &n, &first, &last); err != nil {
-			return 0, err
-		}
-		u.cov.add(id, day, n, first.UnixNano(), last.UnixNano())
-		total += n
-	}
-	return total, rows.Err()
 }
 
 // noteDelete records that a replacing unit deleted [start, end) rows of ids
