@@ -73,9 +73,6 @@ func RunAPI(ctx context.Context, cfg APIConfig) (*APIResult, error) {
 		var err error
 		*r.d, err = withDB(ctx, wcfg, "api", func(h *hdiEnv) (time.Duration, error) {
 			h.env = append(h.env, "DATABENTO_BASE_URL="+srv.URL, "DATABENTO_API_KEY="+srv.Key)
-			if _, err := h.conn.Exec(ctx, "CHECKPOINT"); err != nil {
-				return 0, err
-			}
 			log.logf("%s: hdi %v", r.name, r.args)
 			t0 := time.Now()
 			if err := h.run(r.args...); err != nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,15 +61,11 @@ func RunServe(ctx context.Context, cfg ServeConfig) (*ServeResult, error) {
 	if cfg.Log == nil {
 		log.Log = io.Discard
 	}
-	for _, tool := range []string{"hey", "pgbench"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if tool == "pgbench" {
-				if p, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(p) > 0 {
-					continue
-				}
-			}
-			return nil, fmt.Errorf("bench-serve needs %s (apt-get install hey; pgbench comes with the PostgreSQL server package)", tool)
-		}
+	if _, err := exec.LookPath("hey"); err != nil {
+		return nil, errors.New("bench-serve needs hey (apt-get install hey)")
+	}
+	if pgbenchPath() == "" {
+		return nil, errors.New("bench-serve needs pgbench (it comes with the PostgreSQL server package)")
 	}
 	var res *ServeResult
 	_, err := withDB(ctx, WorkersConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir}, "serve", func(h *hdiEnv) (time.Duration, error) {
@@ -211,15 +208,24 @@ func barsSQL(dir string) (string, error) {
 	return p, os.WriteFile(p, []byte(sql+"\n"), 0o644)
 }
 
+// pgbenchPath is pgbench on PATH, else the newest PostgreSQL server
+// package's; "" when there is none.
+func pgbenchPath() string {
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p
+	}
+	p, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(p) == 0 {
+		return ""
+	}
+	slices.Sort(p)
+	return p[len(p)-1]
+}
+
 // runPgbench runs script with cfg.Clients clients and reads the latencies
 // of its per-transaction log.
 func runPgbench(ctx context.Context, cfg ServeConfig, url, script string) (LoadResult, error) {
-	pgbench, err := exec.LookPath("pgbench")
-	if err != nil {
-		p, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		slices.Sort(p)
-		pgbench = p[len(p)-1]
-	}
+	pgbench := pgbenchPath()
 	logDir, err := os.MkdirTemp(cfg.WorkDir, "pgbench-")
 	if err != nil {
 		return LoadResult{}, err

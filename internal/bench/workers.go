@@ -166,7 +166,7 @@ func withDB(ctx context.Context, cfg WorkersConfig, name string, f func(*hdiEnv)
 		return 0, err
 	}
 	defer h.conn.Close(context.WithoutCancel(ctx))
-	if _, err := h.conn.Exec(ctx, "CHECKPOINT"); err != nil {
+	if err := checkpoint(ctx, h.conn); err != nil {
 		return 0, err
 	}
 	return f(h)
