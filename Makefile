@@ -24,7 +24,7 @@ build: ## build bin/hdi and every provider plugin into bin/
 	done
 
 image: ## the container image hdi:VERSION and hdi:latest, and bin/hdi-image.tar (OCI); docker build, else buildah
-	VERSION=$(VERSION) COMMIT=$(COMMIT) GO=$(GO) scripts/image.sh
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' LDFLAGS='$(LDFLAGS)' GO='$(GO)' scripts/image.sh
 
 test: lint web/node_modules check-generated test/pglite/node_modules ## lint, check generated code, run every test (the CI command)
 	$(GO) test -count=1 -timeout 20m ./...

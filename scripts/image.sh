@@ -13,8 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+# make image passes the version, commit and -X flags of every build.
+: "${VERSION:?run it as make image}" "${LDFLAGS:?run it as make image}"
+COMMIT=${COMMIT:-unknown}
 SOURCE=${SOURCE:-https://github.com/hdi-dev/hdi}
 # No license has been chosen for hdi yet: SPDX's "not asserted".
 LICENSES=${LICENSES:-NOASSERTION}
@@ -37,7 +38,7 @@ mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/usr/share" "$root/tm
 
 echo "image: building static hdi $VERSION"
 CGO_ENABLED=0 $GO build -trimpath -tags bundle \
-  -ldflags "-s -w -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$VERSION -X github.com/hdi-dev/hdi/internal/buildinfo.Commit=$COMMIT" \
+  -ldflags "-s -w $LDFLAGS" \
   -o "$root/usr/local/bin/hdi" ./cmd/hdi
 for p in $PROVIDERS; do ln -s hdi "$root/usr/local/bin/hdi-provider-$p"; done
 
