@@ -172,16 +172,14 @@ func (u *UnitTx) viaStaging(ctx context.Context, b *mapping.Batch, rejected []bo
 		" FROM s ON CONFLICT (" + key + ") " + action + " RETURNING xmax = 0 AS inserted"
 	var distinct, inserted, updated int64
 	if u.cov != nil {
-		// The counts, then what it inserted per instrument and day (coverage).
-		if err := u.tx.QueryRow(ctx, "SELECT count(DISTINCT ("+key+")) FROM pg_temp."+stagingTable).Scan(&distinct); err != nil {
-			return Counts{}, wrap("upsert from staging", err)
-		}
+		// What it inserted per instrument and day (coverage), then a row of
+		// the distinct keys and the updated count.
 		rows, err := u.tx.Query(ctx, with+", instrument_id, ts), i AS (SELECT * FROM w WHERE inserted) "+
-			coveragePerDay("i")+" UNION ALL SELECT -1, 0, count(*), now(), now() FROM w WHERE NOT inserted")
+			coveragePerDay("i")+" UNION ALL SELECT -1, (SELECT count(*) FROM s), count(*), now(), now() FROM w WHERE NOT inserted")
 		if err != nil {
 			return Counts{}, wrap("upsert from staging", err)
 		}
-		if inserted, updated, err = u.tallyUpserted(rows); err != nil {
+		if inserted, updated, distinct, err = u.tallyUpserted(rows); err != nil {
 			return Counts{}, wrap("upsert from staging", err)
 		}
 	} else if err := u.tx.QueryRow(ctx, with+") SELECT (SELECT count(*) FROM s), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w").Scan(&distinct, &inserted, &updated); err != nil {

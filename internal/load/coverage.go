@@ -146,28 +146,29 @@ func coveragePerDay(from string) string {
 // tallyInserted reads the per-day aggregate of rows the dedupe INSERT
 // inserted (columns: instrument_id, epoch day, rows, first ts, last ts).
 func (u *UnitTx) tallyInserted(rows pgx.Rows) (int64, error) {
-	inserted, _, err := u.tallyUpserted(rows)
+	inserted, _, _, err := u.tallyUpserted(rows)
 	return inserted, err
 }
 
 // tallyUpserted is tallyInserted for the upsert path, whose last row
-// (instrument_id -1, which no instrument has) counts the rows it updated.
-func (u *UnitTx) tallyUpserted(rows pgx.Rows) (inserted, updated int64, err error) {
+// (instrument_id -1, which no instrument has) holds the distinct keys of
+// the batch (in the day column) and the rows it updated.
+func (u *UnitTx) tallyUpserted(rows pgx.Rows) (inserted, updated, distinct int64, err error) {
 	defer rows.Close()
 	for rows.Next() {
 		var id, day, n int64
 		var first, last time.Time
 		if err := rows.Scan(&id, &day, &n, &first, &last); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if id == -1 {
-			updated = n
+			distinct, updated = day, n
 			continue
 		}
 		u.cov.add(id, day, n, first.UnixNano(), last.UnixNano())
 		inserted += n
 	}
-	return inserted, updated, rows.Err()
+	return inserted, updated, distinct, rows.Err()
 }
 
 // noteDelete records that a replacing unit deleted [start, end) rows of ids
