@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
 // timescaleStartTimeout bounds how long the PGlite server may take to print
@@ -70,7 +70,7 @@ func NewTimescaleDB(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	stderr := &timescaleLog{}
+	stderr := &testbin.Buffer{}
 	cmd.Stderr = stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -139,22 +139,4 @@ func timescaleRepoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// timescaleLog is a bytes.Buffer safe for one writer and concurrent readers.
-type timescaleLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *timescaleLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *timescaleLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package pluginhost
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hdi-dev/hdi/internal/testbin"
 )
 
 // binDir holds the plugin binaries built once for the whole test run.
@@ -52,12 +52,12 @@ func runMain(m *testing.M) int {
 // bundle is what most tests need: a host over the test binaries and a log.
 type bundle struct {
 	host *Host
-	logs *logBuffer
+	logs *testbin.Buffer
 }
 
 func setup(t testing.TB, opts Options) *bundle {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testbin.Buffer{}
 	if opts.Path == nil {
 		opts.Path = []string{binDir}
 	}
@@ -78,24 +78,6 @@ func (b *bundle) open(t testing.TB, name string) *Plugin {
 		t.Fatalf("open %s: %v\nlog:\n%s", name, err, b.logs)
 	}
 	return p
-}
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // zombies lists the zombie children of this test process.

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -97,27 +96,15 @@ func (e *env) must(args ...string) string {
 // worker is a running `hdi worker` process.
 type worker struct {
 	cmd *exec.Cmd
-	log *syncBuffer
+	log *testbin.Buffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startWorker starts `hdi worker` with args; the test kills it at the end
 // if it still runs.
 func (e *env) startWorker(args ...string) *worker {
 	e.t.Helper()
 	c := e.cmd(append([]string{"worker"}, args...)...)
-	w := &worker{cmd: c, log: &syncBuffer{}}
+	w := &worker{cmd: c, log: &testbin.Buffer{}}
 	c.Stdout, c.Stderr = w.log, w.log
 	if err := c.Start(); err != nil {
 		e.t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,11 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/testbin"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
@@ -40,34 +39,16 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// syncBuf collects the plugin's logs.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type bundle struct {
 	p    *pluginhost.Plugin
-	logs *syncBuf
+	logs *testbin.Buffer
 	srv  *dbfake.Server
 }
 
 // setup starts the real plugin binary and a fake API with generated data.
 func setup(t *testing.T, ds ...*dbfake.Dataset) *bundle {
 	t.Helper()
-	logs := &syncBuf{}
+	logs := &testbin.Buffer{}
 	h := pluginhost.New(pluginhost.Options{Path: []string{binDir}, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	t.Cleanup(func() { _ = h.Close() })
 	p, err := h.Open(context.Background(), "databento")
