@@ -348,10 +348,11 @@ raw symbol. --start and --end are dates (both included), RFC 3339 instants
 			}
 			ctx := cmd.Context()
 			return of.run(ctx, app, sq.Query, sq.Values, func(conn *pgx.Conn) (*query.Query, error) {
-				if err := sq.Resolve(ctx, conn); err != nil {
+				q, err := sq.Resolved(ctx, conn)
+				if err != nil {
 					return nil, symbolQueryError(err)
 				}
-				return sq.Query, nil // back-adjusted bars wrap the query
+				return q, nil
 			})
 		},
 	}

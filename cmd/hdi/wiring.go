@@ -138,15 +138,11 @@ func (a *App) reachablePool(ctx context.Context) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	pool, err := dbconn.Open(cctx, url)
+	cfg, err := dbconn.PoolConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate.CheckSchema(cctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return pool, nil
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return migrate.OpenPool(cctx, cfg)
 }

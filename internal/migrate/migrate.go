@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -281,6 +282,20 @@ func CheckSchema(ctx context.Context, q Querier) error {
 		return fmt.Errorf("database schema is at migration %d, newer than this hdi knows (%d): upgrade hdi", current, latest)
 	}
 	return nil
+}
+
+// OpenPool connects a pool with cfg (dbconn.OpenConfig) and checks that the
+// database's schema is current (CheckSchema); on failure it closes the pool.
+func OpenPool(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
+	pool, err := dbconn.OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
 }
 
 // TimescaleVersion is the migration that makes the market tables

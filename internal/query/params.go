@@ -86,10 +86,10 @@ func ParseValue(name, typeName string, oid uint32, text string) (any, error) {
 		}
 		return text, nil
 	case pgtype.TextArrayOID, pgtype.VarcharArrayOID:
-		return splitList(text), nil
+		return SplitList(text), nil
 	case pgtype.Int2ArrayOID, pgtype.Int4ArrayOID, pgtype.Int8ArrayOID:
 		var out []int64
-		for _, s := range splitList(text) {
+		for _, s := range SplitList(text) {
 			v, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
 				return nil, bad(fmt.Sprintf("%q is not an integer (want a comma-separated list)", s))
@@ -120,7 +120,9 @@ func (e *BindError) Error() string {
 // Now is the clock relative dates (today, -7d) resolve against.
 var Now = time.Now
 
-func splitList(s string) []string {
+// SplitList splits a comma-separated list, trimming spaces and dropping
+// empty items.
+func SplitList(s string) []string {
 	out := []string{}
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -169,6 +169,15 @@ func (sq *SymbolQuery) Resolve(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
+// Resolved is Resolve, returning the query to run then (back-adjusted bars
+// wrap the planned one).
+func (sq *SymbolQuery) Resolved(ctx context.Context, conn *pgx.Conn) (*Query, error) {
+	if err := sq.Resolve(ctx, conn); err != nil {
+		return nil, err
+	}
+	return sq.Query, nil
+}
+
 // adjust checks that every roll in the range has its prices and wraps the
 // bars query so that each bar's prices are back-adjusted to the last
 // contract of the range (docs/queries.md, "Back-adjusted bars").

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -121,7 +122,12 @@ func humaError(err error) error {
 
 // paramErrorsAre400 makes huma's own parameter validation failures 400 Bad
 // Request (huma says 422): a malformed query string is a bad request.
-func paramErrorsAre400() {
+// huma.NewError is global: it is wrapped once, whatever the servers built.
+func paramErrorsAre400() { paramErrorsOnce.Do(wrapNewError) }
+
+var paramErrorsOnce sync.Once
+
+func wrapNewError() {
 	orig := huma.NewError
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		if status == http.StatusUnprocessableEntity && len(errs) > 0 {

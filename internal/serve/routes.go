@@ -13,11 +13,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
-	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/queue"
 )
@@ -42,7 +40,9 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 	for _, kind := range append(append([]string{}, query.SymbolKinds...), "resolve") {
 		s.symbolRoute(api, g, kind)
 	}
-	s.coverageRoute(api, g)
+	if err := s.coverageRoute(api, g); err != nil {
+		return err
+	}
 	huma.Register(api, huma.Operation{OperationID: "list-runs", Method: http.MethodGet, Path: "/api/v1/runs",
 		Summary: "Ingest runs, newest first", Tags: []string{"runs"}}, s.listRuns)
 	huma.Register(api, huma.Operation{OperationID: "get-run", Method: http.MethodGet, Path: "/api/v1/runs/{id}",
@@ -67,7 +67,7 @@ type queriesOut struct{ Body []queryDoc }
 // typedQueries prepares every catalog query once, for its parameters'
 // PostgreSQL types (the spec and the listing publish them).
 func (s *Server) typedQueries(ctx context.Context) ([]queryDoc, error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.opts.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -152,13 +152,8 @@ func (s *Server) queryRoute(api huma.API, g chi.Router, d queryDoc) {
 	op.Parameters = append(op.Parameters, outputDocs()...)
 	api.OpenAPI().AddOperation(op)
 	g.Get(d.Path, func(w http.ResponseWriter, r *http.Request) {
-		if err := checkParams(r, names); err != nil {
-			writeProblem(w, err)
-			return
-		}
-		o, err := parseOutput(r)
-		if err != nil {
-			writeProblem(w, err)
+		o, ok := requestOutput(w, r, names)
+		if !ok {
 			return
 		}
 		values := map[string]any{}
@@ -220,22 +215,20 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 	op.Parameters = append(op.Parameters, outputDocs()...)
 	api.OpenAPI().AddOperation(op)
 	g.Get(path, func(w http.ResponseWriter, r *http.Request) {
-		if err := checkParams(r, symbolParams[kind]); err != nil {
-			writeProblem(w, err)
-			return
-		}
-		o, err := parseOutput(r)
-		if err != nil {
-			writeProblem(w, err)
+		o, ok := requestOutput(w, r, symbolParams[kind])
+		if !ok {
 			return
 		}
 		q := r.URL.Query()
-		req := query.SymbolRequest{Kind: kind, Symbols: splitList(q.Get("symbols")), Start: q.Get("start"), End: q.Get("end"),
-			Dataset: q.Get("dataset"), Interval: q.Get("interval"), Adjust: q.Get("adjust"), Stat: q.Get("stat"), Limit: o.limit}
+		// No Limit here: stream owns it, setting row_limit where the query
+		// has one (ResolveSymbols has none) and cutting the rows.
+		req := query.SymbolRequest{Kind: kind, Symbols: query.SplitList(q.Get("symbols")), Start: q.Get("start"), End: q.Get("end"),
+			Dataset: q.Get("dataset"), Interval: q.Get("interval"), Adjust: q.Get("adjust"), Stat: q.Get("stat")}
 		if req.Interval == "" {
 			req.Interval = "1d"
 		}
 		if v := q.Get("daily"); v != "" {
+			var err error
 			if req.Daily, err = strconv.ParseBool(v); err != nil {
 				writeProblem(w, badParam("daily", "daily: %q: want true or false", v))
 				return
@@ -246,23 +239,8 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 			writeProblem(w, err)
 			return
 		}
-		s.stream(w, r, sq.Query, sq.Values, o, func(ctx context.Context, conn *pgx.Conn) (*query.Query, error) {
-			if err := sq.Resolve(ctx, conn); err != nil {
-				return nil, err
-			}
-			return sq.Query, nil
-		})
+		s.stream(w, r, sq.Query, sq.Values, o, sq.Resolved)
 	})
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func firstSentence(s string) string {
@@ -272,7 +250,11 @@ func firstSentence(s string) string {
 
 // coverageRoute serves GET /api/v1/coverage: rows loaded per table,
 // instrument and UTC day, as counted at load time.
-func (s *Server) coverageRoute(api huma.API, g chi.Router) {
+func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
+	cq, err := s.opts.Catalog.Lookup("CoverageDaily", "")
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	known := []string{"start", "end", "table", "dataset"}
 	op := &huma.Operation{OperationID: "coverage", Method: http.MethodGet, Path: "/api/v1/coverage", Tags: []string{"coverage"},
 		Summary:     "Rows loaded per table, instrument and UTC day (counted at load time: no scan of the data)",
@@ -284,13 +266,8 @@ func (s *Server) coverageRoute(api huma.API, g chi.Router) {
 	op.Parameters = append(op.Parameters, outputDocs()...)
 	api.OpenAPI().AddOperation(op)
 	g.Get("/api/v1/coverage", func(w http.ResponseWriter, r *http.Request) {
-		if err := checkParams(r, known); err != nil {
-			writeProblem(w, err)
-			return
-		}
-		o, err := parseOutput(r)
-		if err != nil {
-			writeProblem(w, err)
+		o, ok := requestOutput(w, r, known)
+		if !ok {
 			return
 		}
 		q := r.URL.Query()
@@ -300,13 +277,9 @@ func (s *Server) coverageRoute(api huma.API, g chi.Router) {
 				values[param] = v
 			}
 		}
-		cq, err := s.opts.Catalog.Lookup("CoverageDaily", "")
-		if err != nil {
-			writeProblem(w, err)
-			return
-		}
 		s.stream(w, r, cq, values, o, nil)
 	})
+	return nil
 }
 
 type runsIn struct {
@@ -321,7 +294,7 @@ func (s *Server) listRuns(ctx context.Context, in *runsIn) (*runsOut, error) {
 	if in.Job != "" {
 		job = &in.Job
 	}
-	runs, err := dbq.New(s.pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
+	runs, err := dbq.New(s.opts.Pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
 	if err != nil {
 		return nil, humaError(err)
 	}
@@ -344,7 +317,7 @@ type runOut struct {
 }
 
 func (s *Server) getRun(ctx context.Context, in *runIn) (*runOut, error) {
-	q := dbq.New(s.pool)
+	q := dbq.New(s.opts.Pool)
 	out := &runOut{}
 	var err error
 	out.Body.Run, err = q.GetRun(ctx, in.ID)
@@ -358,10 +331,10 @@ func (s *Server) getRun(ctx context.Context, in *runIn) (*runOut, error) {
 		return nil, humaError(err)
 	}
 	if out.Body.Run.Queue != nil {
-		if out.Body.Progress, err = queue.RunProgress(ctx, s.pool, in.ID); err != nil {
+		if out.Body.Progress, err = queue.RunProgress(ctx, s.opts.Pool, in.ID); err != nil {
 			return nil, humaError(err)
 		}
-		if out.Body.Queued, err = queue.Units(ctx, s.pool, in.ID); err != nil {
+		if out.Body.Queued, err = queue.Units(ctx, s.opts.Pool, in.ID); err != nil {
 			return nil, humaError(err)
 		}
 	}
@@ -384,14 +357,6 @@ func (s *Server) listJobs(context.Context, *struct{}) (*jobsOut, error) {
 		out.Body = append(out.Body, e.Summary(now))
 	}
 	return out, nil
-}
-
-// checkDB says whether the database answers and has hdi's current schema.
-func checkDB(ctx context.Context, pool *pgxpool.Pool) error {
-	if err := pool.Ping(ctx); err != nil {
-		return err
-	}
-	return migrate.CheckSchema(ctx, pool)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

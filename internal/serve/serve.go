@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,8 +51,6 @@ type Options struct {
 // Server is the HTTP API and web page.
 type Server struct {
 	opts    Options
-	pool    *pgxpool.Pool
-	log     *slog.Logger
 	metrics *metrics
 	handler http.Handler
 }
@@ -71,7 +70,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, pool: opts.Pool, log: opts.Logger, metrics: newMetrics(opts.Pool)}
+	s := &Server{opts: opts, metrics: newMetrics(opts.Pool)}
 	r := chi.NewRouter()
 	r.Use(s.metrics.middleware, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -135,15 +134,7 @@ func OpenPool(ctx context.Context, url string, statementTimeout time.Duration) (
 	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(statementTimeout.Milliseconds(), 10)
 	cfg.MaxConns = max(cfg.MaxConns, 16)
-	pool, err := dbconn.OpenConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := migrate.CheckSchema(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return pool, nil
+	return migrate.OpenPool(ctx, cfg)
 }
 
 // Handler is the server's http.Handler.
@@ -162,7 +153,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      writeDeadline, // streams push it forward as they go
 		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
 	if ready != nil {
 		ready(ln.Addr())
@@ -180,18 +171,19 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 }
 
 // health answers 200 when the database answers and its schema is current,
-// else 503; it needs no token.
+// else 503 (CheckSchema's query fails when the database does not answer);
+// it needs no token.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	body := map[string]any{"status": "ok", "version": s.opts.Version}
 	status := http.StatusOK
-	if err := checkDB(ctx, s.pool); err != nil {
+	if err := migrate.CheckSchema(ctx, s.opts.Pool); err != nil {
 		status = http.StatusServiceUnavailable
 		body["status"], body["error"] = "unavailable", err.Error()
 		w.Header().Set("Retry-After", "5")
 	}
-	body["database"] = map[string]any{"reachable": status == http.StatusOK, "max_conns": s.pool.Config().MaxConns}
+	body["database"] = map[string]any{"reachable": status == http.StatusOK, "max_conns": s.opts.Pool.Config().MaxConns}
 	writeJSON(w, status, body)
 }
 
@@ -202,7 +194,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && (contains(s.opts.CORSOrigins, o) || contains(s.opts.CORSOrigins, "*")) {
+		if o := r.Header.Get("Origin"); o != "" && (slices.Contains(s.opts.CORSOrigins, o) || slices.Contains(s.opts.CORSOrigins, "*")) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", o)
 			h.Add("Vary", "Origin")

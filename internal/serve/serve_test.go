@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,7 +56,7 @@ func hdi(url string, args ...string) *exec.Cmd {
 
 type testServer struct {
 	*httptest.Server
-	log *bytes.Buffer
+	log *testbin.Buffer
 }
 
 // newServer serves url in-process, as `hdi serve` does; queriesDir, if
@@ -82,9 +81,9 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs := &testbin.Buffer{}
 	opts.Pool, opts.Catalog = pool, cat
-	opts.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	opts.Jobs = func() ([]jobspec.Entry, error) { return jobspec.List("", jobspec.Options{KeepUnsetEnv: true}) }
 	s, err := serve.New(t.Context(), opts)
 	if err != nil {
@@ -92,18 +91,7 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, log: &logs}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	return &testServer{Server: ts, log: logs}
 }
 
 // get fetches path and returns the status, the content type and the body.
@@ -469,6 +457,7 @@ func TestServe(t *testing.T) {
 		"database down":                  testDatabaseDown,
 		"tokens":                         testTokens,
 		"row cap and constant memory":    testRowCapAndConstantMemory,
+		"resolve takes a limit":          testResolveTakesALimit,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, url) })
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,23 +82,29 @@ func parseOutput(r *http.Request) (streamOpts, error) {
 	return o, nil
 }
 
+// requestOutput refuses parameters outside known and the output ones, and
+// reads the output choices; on a fault it writes the problem and says false.
+func requestOutput(w http.ResponseWriter, r *http.Request, known []string) (streamOpts, bool) {
+	if err := checkParams(r, known); err != nil {
+		writeProblem(w, err)
+		return streamOpts{}, false
+	}
+	o, err := parseOutput(r)
+	if err != nil {
+		writeProblem(w, err)
+		return streamOpts{}, false
+	}
+	return o, true
+}
+
 // checkParams refuses query-string parameters the endpoint does not take.
 func checkParams(r *http.Request, known []string) error {
 	for k := range r.URL.Query() {
-		if !contains(known, k) && !contains(outputParams, k) {
+		if !slices.Contains(known, k) && !slices.Contains(outputParams, k) {
 			return badParam(k, "%s: unknown parameter (this endpoint takes %s)", k, strings.Join(append(append([]string{}, known...), outputParams...), ", "))
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stream runs q with values on a pooled connection and streams its rows
@@ -109,7 +116,7 @@ func contains(list []string, s string) bool {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, values map[string]any, o streamOpts,
 	resolve func(context.Context, *pgx.Conn) (*query.Query, error)) {
 	ctx := r.Context()
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.opts.Pool.Acquire(ctx)
 	if err != nil {
 		writeProblem(w, err)
 		return
@@ -133,7 +140,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, 
 	if !detect {
 		capped = o.limit
 	}
-	if hasParam(p, "row_limit") {
+	if p.Query.Param("row_limit") != nil {
 		values["row_limit"] = capped
 		if detect {
 			values["row_limit"] = capped + 1
@@ -172,20 +179,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, 
 		err = fw.err
 	}
 	if err != nil {
-		s.log.Warn("stream aborted", "path", r.URL.Path, "rows", n, "err", err)
+		s.opts.Logger.Warn("stream aborted", "path", r.URL.Path, "rows", n, "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a part for the whole
 	}
 	h.Set("Hdi-Truncated", strconv.FormatBool(detect && cr.more))
 	s.metrics.rowsServed.Add(float64(n))
-}
-
-func hasParam(p *query.Prepared, name string) bool {
-	for _, prm := range p.Params {
-		if prm.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // cappedRows replays the row already read and stops after left rows,
