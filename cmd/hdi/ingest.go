@@ -228,8 +228,8 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if name == queueFromJob {
 		name = ""
 	}
-	if name != "" && (len(name) > 64 || !jobspec.QueueNameRe.MatchString(name)) {
-		return usageErrorf("--queue %q is not a queue name: use lowercase letters and digits, joined by '-' or '_'", name)
+	if name != "" && !jobspec.ValidQueueName(name) {
+		return usageErrorf("--queue %q is not a queue name: %s", name, jobspec.QueueNameHelp)
 	}
 	// Workers may run elsewhere: files are named by absolute paths.
 	for i, p := range job.Source.Files {
@@ -237,16 +237,11 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 			job.Source.Files[i] = abs
 		}
 	}
-	pool, err := a.openSchemaPool(ctx, f.migrate, 4)
-	if errors.Is(err, migrate.ErrBehind) {
-		return fmt.Errorf("%w (or pass --migrate)", err)
-	}
+	pool, host, done, err := a.openIngest(ctx, f.migrate, 4)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	host := pluginhost.New(a.pluginHostOptions())
-	defer host.Close()
+	defer done()
 	r := a.newRunner(pool, host, runner.Options{Force: f.force})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
@@ -281,6 +276,20 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	return nil
 }
 
+// openIngest opens the database with conns connections (migrating it when
+// migrateUp) and a plugin host; done closes both.
+func (a *App) openIngest(ctx context.Context, migrateUp bool, conns int) (*pgxpool.Pool, *pluginhost.Host, func(), error) {
+	pool, err := a.openSchemaPool(ctx, migrateUp, conns)
+	if errors.Is(err, migrate.ErrBehind) {
+		return nil, nil, nil, fmt.Errorf("%w (or pass --migrate)", err)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	host := pluginhost.New(a.pluginHostOptions())
+	return pool, host, func() { host.Close(); pool.Close() }, nil
+}
+
 func joinInts(ns []int64) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {
@@ -290,16 +299,11 @@ func joinInts(ns []int64) string {
 }
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
-	pool, err := a.openSchemaPool(ctx, f.migrate, job.Concurrency+2)
-	if errors.Is(err, migrate.ErrBehind) {
-		return fmt.Errorf("%w (or pass --migrate)", err)
-	}
+	pool, host, done, err := a.openIngest(ctx, f.migrate, job.Concurrency+2)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	host := pluginhost.New(a.pluginHostOptions())
-	defer host.Close()
+	defer done()
 
 	// The first Ctrl-C stops after the batch in flight; the second aborts.
 	stop := make(chan struct{})

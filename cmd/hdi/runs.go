@@ -77,9 +77,9 @@ func newRunsCmd(app *App) *cobra.Command {
 			if err := checkFormat(showFormat); err != nil {
 				return err
 			}
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseRunID(args[0])
 			if err != nil {
-				return usageErrorf("RUN_ID must be a number, not %q", args[0])
+				return err
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
 				q := dbq.New(pool)
@@ -242,9 +242,9 @@ With --timeout, a run still going after it exits 124 and says how far it got
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseRunID(args[0])
 			if err != nil {
-				return usageErrorf("RUN_ID must be a number, not %q", args[0])
+				return err
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
 				return app.waitRun(ctx, pool, id, timeout, format)
@@ -315,9 +315,9 @@ committed), and units already loaded stay loaded. A run loaded by one
 		Example: `  RUN=$(hdi ingest --job es-nq-trades --start 2024-01-15 --end 2024-01-15 --queue) && hdi runs cancel "$RUN"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseRunID(args[0])
 			if err != nil {
-				return usageErrorf("RUN_ID must be a number, not %q", args[0])
+				return err
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
 				n, err := queue.Cancel(ctx, pool, id)
@@ -336,6 +336,15 @@ func runDuration(r dbq.Run) string {
 		return "running"
 	}
 	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+// parseRunID reads a RUN_ID argument.
+func parseRunID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return 0, usageErrorf("RUN_ID must be a number, not %q", arg)
+	}
+	return id, nil
 }
 
 func checkFormat(f string) error {

@@ -60,6 +60,17 @@ var Casts = []string{"bigint", "integer", "smallint", "numeric", "double precisi
 // QueueNameRe is what a worker queue may be called (River's rule).
 var QueueNameRe = regexp.MustCompile(`^[a-z0-9]+(?:[_|-]?[a-z0-9]+)*$`)
 
+// MaxQueueName is the longest a worker queue's name may be.
+const MaxQueueName = 64
+
+// QueueNameHelp says what a queue name may be, for the error that refuses one.
+const QueueNameHelp = "use lowercase letters and digits, joined by '-' or '_'"
+
+// ValidQueueName reports whether name may name a worker queue.
+func ValidQueueName(name string) bool {
+	return len(name) <= MaxQueueName && QueueNameRe.MatchString(name)
+}
+
 // MaxConcurrency is the highest concurrency a job may ask for.
 const MaxConcurrency = 64
 

@@ -82,8 +82,8 @@ func (v *validator) job(now time.Time) {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
 	v.schedule(now)
-	if j.Queue != "" && (len(j.Queue) > 64 || !QueueNameRe.MatchString(j.Queue)) {
-		v.errorf("queue", "%q is not a queue name: use lowercase letters and digits, joined by '-' or '_' (at most 64)", truncate(j.Queue))
+	if j.Queue != "" && !ValidQueueName(j.Queue) {
+		v.errorf("queue", "%q is not a queue name: %s (at most %d)", truncate(j.Queue), QueueNameHelp, MaxQueueName)
 	}
 	if q := j.Quarantine.MaxPercent; q < 0 || q > 100 {
 		v.errorf("quarantine.max_percent", "must be 0..100, got %g", q)

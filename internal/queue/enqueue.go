@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,44 +54,36 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []
 	if len(plans) == 0 {
 		return nil, errors.New("queue: nothing planned")
 	}
-	q := &Queued{Queue: opts.Queue}
-	if q.Queue == "" {
-		q.Queue = job.Queue
-	}
-	if q.Queue == "" {
-		q.Queue = DefaultQueue
-	}
-	type pending struct {
-		p *runner.Planned
-		a UnitArgs
-	}
-	var todo []pending
+	q := &Queued{Queue: cmp.Or(opts.Queue, JobQueue(job))}
+	var todo []UnitArgs
 	for _, p := range plans {
-		for _, u := range p.Units {
-			if !p.Reload(opts.Force) {
-				done, err := p.Loaded(ctx, pool, u)
-				if err != nil {
-					return nil, err
-				}
-				if done {
-					q.Loaded++
-					continue
-				}
+		var loaded []bool // nil: every unit loads
+		if !p.Reload(opts.Force) {
+			var err error
+			if loaded, err = p.LoadedUnits(ctx, pool); err != nil {
+				return nil, err
 			}
-			todo = append(todo, pending{p, UnitArgs{UnitKey: u.Key, Table: p.Table.Plain(), Stream: p.Stream.Name, Force: opts.Force, Unit: u}})
+		}
+		for i, u := range p.Units {
+			if loaded != nil && loaded[i] {
+				q.Loaded++
+				continue
+			}
+			todo = append(todo, UnitArgs{UnitKey: u.Key, Table: p.Table.Plain(), Stream: p.Stream.Name, Force: opts.Force, Unit: u})
 		}
 	}
 	if len(todo) == 0 {
 		return q, nil
 	}
-	// The run records the job as written (not one stream's copy of it).
+	// The run records the job as written (not one stream's copy of it), and
+	// every stream's units.
 	rec := *plans[0]
 	rec.Job = job
-	rec.Units = nil
+	units := 0
 	for _, p := range plans {
-		rec.Units = append(rec.Units, p.Units...)
+		units += len(p.Units)
 	}
-	params, err := runner.RunParameters(&rec)
+	params, err := runner.RunParameters(&rec, units)
 	if err != nil {
 		return nil, fmt.Errorf("queue: record the run: %w", err)
 	}
@@ -119,8 +112,8 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []
 	}
 	ins := make([]river.InsertManyParams, len(todo))
 	for i := range todo {
-		todo[i].a.RunID = runID
-		ins[i] = river.InsertManyParams{Args: todo[i].a, InsertOpts: unitInsertOpts(q.Queue)}
+		todo[i].RunID = runID
+		ins[i] = river.InsertManyParams{Args: todo[i], InsertOpts: unitInsertOpts(q.Queue)}
 	}
 	res, err := client.InsertManyTx(ctx, tx, ins)
 	if err != nil {

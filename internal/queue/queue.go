@@ -12,6 +12,7 @@
 package queue
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
@@ -32,6 +34,10 @@ const (
 
 // DefaultQueue is the queue units go to unless the job or flag names one.
 const DefaultQueue = river.QueueDefault
+
+// JobQueue is the queue a job's units go to unless a flag names one: the
+// job's queue, else DefaultQueue.
+func JobQueue(job *jobspec.Job) string { return cmp.Or(job.Queue, DefaultQueue) }
 
 // MaxAttempts is how often a unit is tried before it is given up (failed).
 const MaxAttempts = 3

@@ -292,12 +292,7 @@ func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provide
 	if !ok || stream.Schema == nil {
 		return nil, job.KeyError("source.schema", fmt.Sprintf("provider %s has no stream %q (streams: %s)", job.Provider.Name, job.Source.Schema, streamNames(desc)))
 	}
-	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: units, KnownRows: true, KnownCost: true}
-	for _, k := range desc.Config {
-		if k.Secret {
-			p.SecretKeys = append(p.SecretKeys, k.Name)
-		}
-	}
+	p := &Planned{Job: job, Provider: prov, SDKJob: sj, Stream: stream, Units: units, SecretKeys: secretKeys(desc), KnownRows: true, KnownCost: true}
 	for _, u := range units {
 		if u.EstimatedRows != nil {
 			p.Rows += *u.EstimatedRows

@@ -11,6 +11,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 // RunParameters is what a runs row records of a planned job: the source,
@@ -18,7 +19,8 @@ import (
 // ad-hoc job can be retried and a queued one loaded by any worker. Provider
 // secrets are masked in provider_config and left out of the job: whoever
 // loads the job again takes them from its own environment or config.
-func RunParameters(p *Planned) ([]byte, error) {
+// units is how many units the run has (len(p.Units) for a run of p alone).
+func RunParameters(p *Planned, units int) ([]byte, error) {
 	cfg := map[string]string{}
 	for k, v := range p.Job.Provider.Config {
 		if isSecret(k, p.SecretKeys) {
@@ -36,7 +38,7 @@ func RunParameters(p *Planned) ([]byte, error) {
 		"end_ns":          p.SDKJob.End,
 		"table":           p.Table.Plain(),
 		"mode":            p.Job.Target.Mode,
-		"units":           len(p.Units),
+		"units":           units,
 		"file":            p.Job.File,
 	})
 }
@@ -55,12 +57,38 @@ func WithoutSecrets(job *jobspec.Job, secretKeys []string) *jobspec.Job {
 	return &c
 }
 
+// SecretKeys are the config keys the named provider declares secret, as
+// its plans have them (Planned.SecretKeys): what WithoutSecrets needs to
+// record a job that is not planned first (a scheduled job's ticks).
+func (r *Runner) SecretKeys(ctx context.Context, provider string) ([]string, error) {
+	prov, err := r.opts.Open(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := prov.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return secretKeys(desc), nil
+}
+
+// secretKeys are the config keys desc declares secret.
+func secretKeys(desc *sdk.Description) []string {
+	var out []string
+	for _, k := range desc.Config {
+		if k.Secret {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
 func isSecret(key string, declared []string) bool {
 	return config.IsSecretKey(key) || slices.Contains(declared, key)
 }
 
 func startRun(ctx context.Context, pool *pgxpool.Pool, p *Planned) (int64, error) {
-	params, err := RunParameters(p)
+	params, err := RunParameters(p, len(p.Units))
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}

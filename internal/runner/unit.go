@@ -113,6 +113,35 @@ func (p *Planned) Loaded(ctx context.Context, pool *pgxpool.Pool, u sdk.Unit) (b
 	return done, err
 }
 
+// LoadedUnits is Loaded for each of the plan's units, in one query: which
+// the ledger says are loaded into its table, by index in Units.
+func (p *Planned) LoadedUnits(ctx context.Context, pool *pgxpool.Pool) ([]bool, error) {
+	out := make([]bool, len(p.Units))
+	if len(p.Units) == 0 {
+		return out, nil
+	}
+	keys := make([]string, 0, len(p.Units))
+	for _, u := range p.Units {
+		keys = append(keys, u.Key)
+		if u.WholeKey != "" {
+			keys = append(keys, u.WholeKey)
+		}
+	}
+	table := p.Table.Plain()
+	done, err := dbq.New(pool).DoneUnitKeys(ctx, dbq.DoneUnitKeysParams{UnitKeys: keys, TargetTable: table})
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger of table %s: %w", table, err)
+	}
+	set := make(map[string]bool, len(done))
+	for _, k := range done {
+		set[k] = true
+	}
+	for i, u := range p.Units {
+		out[i] = set[u.Key] || (u.WholeKey != "" && set[u.WholeKey]) // or loaded in one piece before
+	}
+	return out, nil
+}
+
 // RunUnit loads one unit once, as a worker does for a queued unit (the
 // queue retries it): the unit's rows and its ledger row commit together or
 // not at all. A unit stopped by ctx or Options.Stop ends interrupted; a

@@ -22,27 +22,64 @@ import (
 // however many run; the tick in the job's args (and the run's unique tick)
 // keeps a tick queued once across a change of leader.
 func (w *Worker) periodicJobs() ([]*river.PeriodicJob, error) {
-	var out []*river.PeriodicJob
+	jobs, err := w.scheduled()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*river.PeriodicJob, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, river.NewPeriodicJob(j.sched, func() (river.JobArgs, *river.InsertOpts) {
+			return queue.ScheduleArgs{Job: j.name, Tick: j.sched.Tick(time.Now()), Spec: j.spec},
+				&river.InsertOpts{Queue: j.queue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+		}, &river.PeriodicJobOpts{ID: "hdi-schedule-" + j.name}))
+	}
+	return out, nil
+}
+
+// scheduledJob is a scheduled job as its ticks are queued.
+type scheduledJob struct {
+	name  string
+	sched *schedule.Schedule
+	queue string
+	spec  []byte // the job, without its provider secrets
+}
+
+// scheduled reads the scheduled jobs. The job in a tick's args goes
+// without the provider config values that are secret, named so or declared
+// so by the provider (as `hdi ingest --queue` records a run's job): the
+// worker that plans the tick takes them from its own environment or
+// config. A job whose provider cannot say which they are is not scheduled
+// by this worker.
+func (w *Worker) scheduled() ([]scheduledJob, error) {
+	var out []scheduledJob
+	secrets := map[string][]string{} // by provider
 	for _, job := range w.opts.Scheduled {
 		sched, err := schedule.Parse(job.Schedule, job.Timezone)
 		if err != nil {
 			return nil, fmt.Errorf("job %s: schedule: %w", job.Name, err)
 		}
-		spec, err := json.Marshal(runner.WithoutSecrets(job, nil))
+		keys, ok := secrets[job.Provider.Name]
+		if !ok {
+			if keys, err = w.providerSecrets(job.Provider.Name); err != nil {
+				w.log.Warn("job not scheduled: its provider cannot say which of its config is secret", "job", job.Name, "provider", job.Provider.Name, "err", err)
+				continue
+			}
+			secrets[job.Provider.Name] = keys
+		}
+		spec, err := json.Marshal(runner.WithoutSecrets(job, keys))
 		if err != nil {
 			return nil, err
 		}
-		q := job.Queue
-		if q == "" {
-			q = queue.DefaultQueue
-		}
-		name := job.Name
-		out = append(out, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
-			return queue.ScheduleArgs{Job: name, Tick: sched.Tick(time.Now()), Spec: spec},
-				&river.InsertOpts{Queue: q, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-		}, &river.PeriodicJobOpts{ID: "hdi-schedule-" + name}))
+		out = append(out, scheduledJob{name: job.Name, sched: sched, queue: queue.JobQueue(job), spec: spec})
 	}
 	return out, nil
+}
+
+// providerSecrets are the config keys the named provider declares secret.
+func (w *Worker) providerSecrets(provider string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return w.opts.NewRunner(runner.Options{Pool: w.opts.Pool}).SecretKeys(ctx, provider)
 }
 
 // scheduleWorker plans a scheduled job for its tick and queues the run.

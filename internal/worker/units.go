@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -75,30 +74,31 @@ func (uw *unitWorker) Work(ctx context.Context, job *river.Job[queue.UnitArgs]) 
 	return res.Err
 }
 
-// planKey names a prepared plan: a queued run's job, for one stream, with
-// or without --force.
+// planKey names a queued run's prepared plans, with or without --force.
 type planKey struct {
-	run    int64
-	stream string
-	force  bool
+	run   int64
+	force bool
 }
 
 type planEntry struct {
-	once sync.Once
-	p    *runner.Planned
-	r    *runner.Runner
-	err  error
+	once  sync.Once
+	job   string
+	plans []*runner.Planned // one per stream
+	// runners run the plans, one each: a rule's failures are logged once
+	// per stream.
+	runners []*runner.Runner
+	err     error
 }
 
-// maxPlans bounds the plans a worker keeps (a few runs at a time).
+// maxPlans bounds the runs a worker keeps plans of (a few at a time).
 const maxPlans = 64
 
-// planned prepares what loading a unit needs, once per run and stream: the
-// run's recorded job, planned offline (no estimates, no API calls) for its
-// stream, its rules compiled and its target table described. The unit
-// itself comes with the job.
+// planned prepares what loading a unit needs, once per run: the run's
+// recorded job, planned offline (no estimates, no API calls) for each of
+// its streams, its rules compiled and its target tables described; the
+// unit's stream picks its plan. The unit itself comes with the job.
 func (w *Worker) planned(ctx context.Context, a queue.UnitArgs) (*runner.Planned, *runner.Runner, error) {
-	k := planKey{a.RunID, a.Stream, a.Force}
+	k := planKey{a.RunID, a.Force}
 	w.mu.Lock()
 	e, ok := w.plans[k]
 	if !ok {
@@ -109,35 +109,43 @@ func (w *Worker) planned(ctx context.Context, a queue.UnitArgs) (*runner.Planned
 		w.plans[k] = e
 	}
 	w.mu.Unlock()
-	e.once.Do(func() { e.p, e.r, e.err = w.plan(ctx, a) })
-	if e.err != nil {
-		w.mu.Lock()
-		delete(w.plans, k) // try again next time
-		w.mu.Unlock()
+	e.once.Do(func() { e.err = w.plan(ctx, a, e) })
+	err := e.err
+	if err == nil {
+		for i, p := range e.plans {
+			if p.Stream.Name == a.Stream {
+				return p, e.runners[i], nil
+			}
+		}
+		err = fmt.Errorf("run %d: job %s has no stream %q here", a.RunID, e.job, a.Stream)
 	}
-	return e.p, e.r, e.err
+	w.mu.Lock()
+	delete(w.plans, k) // try again next time
+	w.mu.Unlock()
+	return nil, nil, err
 }
 
-func (w *Worker) plan(ctx context.Context, a queue.UnitArgs) (*runner.Planned, *runner.Runner, error) {
+// plan fills e with the plans of a's run.
+func (w *Worker) plan(ctx context.Context, a queue.UnitArgs, e *planEntry) error {
 	run, err := dbq.New(w.opts.Pool).GetRun(ctx, a.RunID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %d: %w", a.RunID, err)
+		return fmt.Errorf("run %d: %w", a.RunID, err)
 	}
 	job, err := runner.RecordedJob(run.Parameters)
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %d: %w", a.RunID, err)
+		return fmt.Errorf("run %d: %w", a.RunID, err)
 	}
-	r := w.opts.NewRunner(runner.Options{Pool: w.opts.Pool, Offline: true, Force: a.Force})
-	plans, err := r.PlanAll(ctx, job)
-	if err != nil {
-		return nil, nil, fmt.Errorf("run %d: plan job %s: %w", a.RunID, job.Name, err)
+	e.job = job.Name
+	opts := runner.Options{Pool: w.opts.Pool, Offline: true, Force: a.Force}
+	r := w.opts.NewRunner(opts)
+	if e.plans, err = r.PlanAll(ctx, job); err != nil {
+		return fmt.Errorf("run %d: plan job %s: %w", a.RunID, job.Name, err)
 	}
-	for _, p := range plans {
-		if p.Stream.Name == a.Stream {
-			return p, r, nil
+	for i := range e.plans {
+		if i > 0 {
+			r = w.opts.NewRunner(opts)
 		}
+		e.runners = append(e.runners, r)
 	}
-	return nil, nil, fmt.Errorf("run %d: job %s has no stream %q here", a.RunID, job.Name, a.Stream)
+	return nil
 }
-
-func unmarshalArgs(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -9,6 +9,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,8 +106,8 @@ func New(opts Options) (*Worker, error) {
 	}
 	queues := map[string]river.QueueConfig{}
 	for _, q := range opts.Queues {
-		if !jobspec.QueueNameRe.MatchString(q) || len(q) > 64 {
-			return nil, fmt.Errorf("worker: %q is not a queue name: use lowercase letters and digits, joined by '-' or '_'", q)
+		if !jobspec.ValidQueueName(q) {
+			return nil, fmt.Errorf("worker: %q is not a queue name: %s", q, jobspec.QueueNameHelp)
 		}
 		queues[q] = river.QueueConfig{MaxWorkers: opts.Concurrency}
 	}
@@ -222,7 +223,7 @@ func (w *Worker) tend(ctx context.Context) {
 // run's last.
 func (w *Worker) finishRunOf(ctx context.Context, ev *river.Event) {
 	var a queue.UnitArgs
-	if err := unmarshalArgs(ev.Job.EncodedArgs, &a); err != nil {
+	if err := json.Unmarshal(ev.Job.EncodedArgs, &a); err != nil {
 		return
 	}
 	p, finished, err := queue.Finish(ctx, w.opts.Pool, a.RunID)
