@@ -215,7 +215,7 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := out.Progress(sdk.Progress{Done: counted.N, Total: total, HasTotal: total > 0, Unit: sdk.ProgressBytes}); err != nil {
+			if err := out.Progress(sdk.Progress{Done: counted.Count(), Total: total, HasTotal: total > 0, Unit: sdk.ProgressBytes}); err != nil {
 				return err
 			}
 		}

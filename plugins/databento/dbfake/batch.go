@@ -136,7 +136,8 @@ func (s *Server) listFiles(f url.Values, user string) (any, *httpError) {
 	return out, nil
 }
 
-// download serves a job's file, honouring Range: bytes=N-.
+// download serves a job's file, honouring Range: bytes=N-. f is the
+// request's fault (never nil: handle makes an empty one).
 func (s *Server) download(w http.ResponseWriter, r *http.Request, path string, f *Fault) int {
 	parts := strings.Split(path, "/") // batch/download/{user}/{job}/{file}
 	if len(parts) != 5 {
@@ -154,7 +155,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, path string, f
 		writeJSON(w, 404, map[string]string{"detail": "file not found (or its job expired)"})
 		return 404
 	}
-	if f != nil && f.Corrupt {
+	if f.Corrupt {
 		body = append([]byte(nil), body...)
 		body[len(body)/2] ^= 0xff
 	}
@@ -170,10 +171,6 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, path string, f
 		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", n, len(body)-1, len(body)))
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)-from))
-	ff := Fault{}
-	if f != nil {
-		ff = *f
-	}
-	s.writeBodyStatus(w, body[from:], &ff, status)
+	s.writeBody(w, status, body[from:], f)
 	return status
 }

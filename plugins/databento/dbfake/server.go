@@ -249,7 +249,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string,
 		if e != nil {
 			return fail(e, "")
 		}
-		s.writeBody(w, body, f)
+		s.writeBody(w, 200, body, f)
 		return 200
 	case "metadata.get_record_count", "metadata.get_billable_size", "metadata.get_cost":
 		v, err = s.estimate(endpoint, r.Form)
@@ -283,14 +283,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string,
 	return 200
 }
 
-// writeBody sends a get_range body, slowly or cut if the fault says so.
-func (s *Server) writeBody(w http.ResponseWriter, body []byte, f *Fault) {
-	s.writeBodyStatus(w, body, f, 200)
-}
-
-// writeBodyStatus sends a body with a status, slowly or cut if the fault
-// says so.
-func (s *Server) writeBodyStatus(w http.ResponseWriter, body []byte, f *Fault, status int) {
+// writeBody sends a body (get_range's, a batch file's) with a status,
+// slowly or cut if the fault says so.
+func (s *Server) writeBody(w http.ResponseWriter, status int, body []byte, f *Fault) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(status)
 	limit := len(body)

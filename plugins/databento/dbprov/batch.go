@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
@@ -263,16 +263,13 @@ func downloadVerified(ctx context.Context, c *client, dir string, f *batchFile) 
 	f.Verified = false
 	algo, want, ok := strings.Cut(f.Hash, ":")
 	for try := 1; ; try++ {
-		if err := downloadResuming(ctx, c, path, f); err != nil {
+		got, err := downloadResuming(ctx, c, path, f)
+		if err != nil {
 			return err
 		}
 		if !ok || algo != "sha256" {
 			f.Verified = true // nothing to check against
 			return nil
-		}
-		got, err := fileSHA256(path)
-		if err != nil {
-			return err
 		}
 		if strings.EqualFold(got, want) {
 			f.Verified = true
@@ -288,8 +285,12 @@ func downloadVerified(ctx context.Context, c *client, dir string, f *batchFile) 
 
 // downloadResuming gets the rest of the file after the bytes already on
 // disk, asking for a Range; a server that answers with the whole file (200)
-// restarts it. A cut connection resumes, up to the client's retries.
-func downloadResuming(ctx context.Context, c *client, path string, f *batchFile) error {
+// restarts it. It returns the file's sha256 (hex), hashed as it is written.
+// A cut connection resumes, and a failure the client retries (the same
+// statuses, Retry-After, backoff) is retried, up to the client's retries;
+// a status that outlasts them is classified as the client does.
+func downloadResuming(ctx context.Context, c *client, path string, f *batchFile) (string, error) {
+	h := sha256.New()
 	for attempt := 0; ; attempt++ {
 		have := int64(0)
 		if fi, err := os.Stat(path); err == nil {
@@ -300,70 +301,89 @@ func downloadResuming(ctx context.Context, c *client, path string, f *batchFile)
 			have = 0
 		}
 		if have == f.Size && f.Size > 0 {
-			return nil
+			return fileSHA256(path) // whole already, never hashed here
 		}
-		err := downloadOnce(ctx, c, path, f.URL, have)
+		retryAfter, err := downloadOnce(ctx, c, path, f.URL, have, h)
 		if err == nil {
 			if fi, serr := os.Stat(path); serr == nil && fi.Size() == f.Size {
-				return nil
+				return hex.EncodeToString(h.Sum(nil)), nil
 			}
 			err = fmt.Errorf("the body ended early")
 		}
+		var ae *APIError
+		isAPI := errors.As(err, &ae)
+		if isAPI && !retryableStatus(ae.Status) {
+			return "", classify(ae, 0)
+		}
 		var pe *sdk.Error
 		if errors.As(err, &pe) || ctx.Err() != nil {
-			return err
+			return "", err
 		}
 		if attempt >= c.retries {
-			return retryableErr(err, "databento: downloading batch file %s failed %d times (%s); the unit will be retried and resume it", f.Name, attempt+1, c.redact(err.Error()))
+			if isAPI {
+				after, _ := parseRetryAfter(retryAfter)
+				return "", classify(ae, after)
+			}
+			return "", retryableErr(err, "databento: downloading batch file %s failed %d times (%s); the unit will be retried and resume it", f.Name, attempt+1, c.redact(err.Error()))
 		}
-		if err := c.sleep(ctx, c.delay(attempt+1, "")); err != nil {
-			return err
+		if err := c.sleep(ctx, c.delay(attempt+1, retryAfter)); err != nil {
+			return "", err
 		}
 	}
 }
 
-func downloadOnce(ctx context.Context, c *client, path, rawURL string, offset int64) error {
+// downloadOnce makes one GET of the batch file at rawURL into path, from
+// offset on (a Range), and leaves in h the hash of the whole file: the
+// bytes already on disk, then the body. A 206 from offset appends to the
+// file; a 200 (the whole file, whatever was asked) rewrites it. Any other
+// status is an *APIError (with the response's Retry-After when not 2xx).
+func downloadOnce(ctx context.Context, c *client, path, rawURL string, offset int64, h hash.Hash) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return permanent("databento: batch file URL %q: %v", rawURL, err)
+		return "", permanent("%s", c.redact(fmt.Sprintf("databento: batch file URL %q: %v", rawURL, err)))
 	}
-	req.SetBasicAuth(c.key, "")
-	req.Header.Set("User-Agent", "hdi-provider-databento")
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 	}
-	resp, err := c.http.Do(req)
+	resp, retryAfter, err := c.send(req, "batch download")
 	if err != nil {
-		return fmt.Errorf("download: %w", err)
+		return retryAfter, err
 	}
 	defer resp.Body.Close()
-	flags := os.O_WRONLY | os.O_CREATE
+	flags := os.O_CREATE
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && offset > 0 && strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(offset, 10)+"-"):
-		flags |= os.O_APPEND
+		flags |= os.O_RDWR | os.O_APPEND // read to hash the bytes on disk, then append
 	case resp.StatusCode == http.StatusOK:
-		flags |= os.O_TRUNC // the whole file, whatever was asked
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode/100 == 5:
-		return fmt.Errorf("download: HTTP %d", resp.StatusCode)
-	default:
+		flags |= os.O_WRONLY | os.O_TRUNC // the whole file, whatever was asked
+	default: // a 2xx of no use here, e.g. a 206 from elsewhere
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		detail, caseName := parseDetail(b)
-		return classify(&APIError{Endpoint: "batch download", Status: resp.StatusCode, Detail: c.redact(detail), Case: caseName}, 0)
+		return "", &APIError{Endpoint: "batch download", Status: resp.StatusCode, Detail: c.redact(detail), Case: caseName}
 	}
 	out, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		return permanent("databento: download_dir: %v", err)
+		return "", permanent("databento: download_dir: %v", err)
 	}
-	ir := newIdleReader(resp.Body, c.timeout, func() { _ = resp.Body.Close() })
-	defer ir.stop()
-	_, cerr := io.Copy(out, ir)
+	h.Reset()
+	var cerr error
+	if flags&os.O_APPEND != 0 {
+		if _, err := io.CopyN(h, out, offset); err != nil {
+			cerr = fmt.Errorf("hash the %d bytes on disk: %w", offset, err)
+		}
+	}
+	if cerr == nil {
+		ir := newIdleReader(resp.Body, c.timeout, func() { _ = resp.Body.Close() })
+		defer ir.stop()
+		_, cerr = io.Copy(io.MultiWriter(out, h), ir)
+	}
 	if err := out.Sync(); err != nil && cerr == nil {
 		cerr = err
 	}
 	if err := out.Close(); err != nil && cerr == nil {
 		cerr = err
 	}
-	return cerr
+	return "", cerr
 }
 
 func fileSHA256(path string) (string, error) {
@@ -406,60 +426,44 @@ func warnConditions(dir string, out sdk.Sender) error {
 // loadBatchFiles loads the job's data files in name order as one unit.
 func loadBatchFiles(ctx context.Context, st *batchState, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
 	e := newEmitter(out, r.Schema, rows, "databento batch job "+st.JobID)
-	var total int64
 	for _, f := range st.Files {
 		if f.data() {
-			total += f.Size
+			e.fileBytes += f.Size
 		}
 	}
-	var read int64
-	e.read, e.fileBytes = &read, total
+	var read int64 // bytes of the files before
 	for _, f := range st.Files {
 		if !f.data() {
 			continue
 		}
-		path := filepath.Join(st.Dir, f.Name)
-		n, err := loadDBNFile(ctx, e, path, r)
-		read += n
+		n, err := loadDBNFile(ctx, e, filepath.Join(st.Dir, f.Name), r, read)
+		read = n
 		if err != nil {
 			return err
 		}
 	}
-	if err := e.flushAll(); err != nil {
-		return err
-	}
-	if e.mismatch > 0 {
-		if err := out.Warn(fmt.Sprintf("databento: batch job %s: %d records do not match schema %s (reported as row errors)", st.JobID, e.mismatch, r.Schema)); err != nil {
-			return err
-		}
-	}
-	return e.progress()
+	return e.finish("batch job " + st.JobID)
 }
 
-// loadDBNFile reads one downloaded DBN file into e; its symbol mappings go
-// to the host before its first batch. It returns the bytes read.
-func loadDBNFile(ctx context.Context, e *emitter, path string, r *request) (int64, error) {
-	f, err := os.Open(path)
+// loadDBNFile reads one downloaded DBN file into e, its progress counted
+// from base on; its symbol mappings go to the host before its first batch.
+// It returns base plus the bytes read.
+func loadDBNFile(ctx context.Context, e *emitter, path string, r *request, base int64) (int64, error) {
+	df, err := openDBNFile(path, "downloaded "+path, base, func(err error) error {
+		return retryableErr(err, "databento: open downloaded %s: %v", path, err)
+	})
 	if err != nil {
-		return 0, retryableErr(err, "databento: open downloaded %s: %v", path, err)
+		return base, err
 	}
-	defer f.Close()
-	counted := &sdk.CountingReader{R: f}
-	rd, err := dbn.NewReader(counted)
-	if err != nil {
-		return counted.N, permanent("databento: downloaded %s is not a readable DBN file: %v", path, err)
-	}
-	defer rd.Close()
-	maps := metadataMappings(rd.Metadata(), r)
+	defer df.close()
+	maps := metadataMappings(df.rd.Metadata(), r)
 	if !e.sent {
 		e.maps = append(e.maps, maps...)
 	} else if len(maps) > 0 {
 		if err := e.out.Mappings(maps); err != nil {
-			return counted.N, err
+			return df.n.Count(), err
 		}
 	}
-	if err := e.run(ctx, rd); err != nil {
-		return counted.N, fmt.Errorf("databento: %s: %w", path, err)
-	}
-	return counted.N, nil
+	err = df.load(ctx, e)
+	return df.n.Count(), err
 }

@@ -147,22 +147,33 @@ func (c *client) once(ctx context.Context, method, u, endpoint string, form url.
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json")
+	resp, retryAfter, err := c.send(req, endpoint)
+	if err != nil {
+		cancel()
+		return nil, nil, retryAfter, err
+	}
+	return resp, cancel, "", nil
+}
+
+// send sends req with the API key (HTTP Basic) and the User-Agent and
+// returns a 2xx response; the caller closes its body. Any other status
+// comes back as an *APIError, its body read and closed, with the
+// response's Retry-After.
+func (c *client) send(req *http.Request, endpoint string) (*http.Response, string, error) {
 	req.Header.Set("User-Agent", "hdi-provider-databento")
 	req.SetBasicAuth(c.key, "")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		cancel()
 		// url.Error holds the URL only (the key is in a header).
-		return nil, nil, "", fmt.Errorf("connect to %s: %w", endpoint, err)
+		return nil, "", fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
 	if resp.StatusCode/100 == 2 {
-		return resp, cancel, "", nil
+		return resp, "", nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
-	cancel()
 	detail, caseName := parseDetail(b)
-	return nil, nil, resp.Header.Get("Retry-After"), &APIError{Endpoint: endpoint, Status: resp.StatusCode, Detail: c.redact(detail), Case: caseName}
+	return nil, resp.Header.Get("Retry-After"), &APIError{Endpoint: endpoint, Status: resp.StatusCode, Detail: c.redact(detail), Case: caseName}
 }
 
 // getJSON calls a metadata or symbology endpoint and decodes its JSON.

@@ -45,7 +45,7 @@ func (*Provider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk.Sende
 		return err
 	}
 	if u.Params["delivery"] == "batch" {
-		return fetchBatch(ctx, newClient(cfg), cfg, r, u, rows, req.Checkpoint, sendErrors{out})
+		return fetchBatch(ctx, newClient(cfg), cfg, r, u, rows, req.Checkpoint, out)
 	}
 	return fetchAPI(ctx, newClient(cfg), r, u, rows, out)
 }
@@ -73,7 +73,7 @@ type emitter struct {
 	part       int64 // this unit's part (0-based) of parts (see partOf)
 	parts      int64
 	// file progress: bytes read of the file's size (0: not a file)
-	read      *int64
+	read      *sdk.CountingReader
 	fileBytes int64
 	// lastIndex is the index timestamp (ts_recv, else ts_event) of the last
 	// record of the schema taken: where a cut stream resumes.
@@ -129,7 +129,7 @@ func (e *emitter) flush(b *recordBuilder, stream string) error {
 		return err
 	}
 	if e.fileBytes > 0 {
-		return e.out.Progress(sdk.Progress{Done: min(*e.read, e.fileBytes), Total: e.fileBytes, HasTotal: true, Unit: sdk.ProgressBytes})
+		return e.out.Progress(sdk.Progress{Done: min(e.read.Count(), e.fileBytes), Total: e.fileBytes, HasTotal: true, Unit: sdk.ProgressBytes})
 	}
 	return nil
 }
@@ -148,6 +148,15 @@ func (e *emitter) flushAll() error {
 
 func readU64(b []byte, off int) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 
+// indexTs is a record's index timestamp: ts_recv when the record has one
+// and it is defined, else ts_event.
+func indexTs(rec []byte, rt *dbn.RecordType) uint64 {
+	if ts := readU64(rec, rt.IndexTsOffset); ts != dbn.UndefTimestamp {
+		return ts
+	}
+	return readU64(rec, 8)
+}
+
 // record takes one v3 record from rd.
 func (e *emitter) record(rd *dbn.Reader) error {
 	rec := rd.RecordBytes()
@@ -159,25 +168,16 @@ func (e *emitter) record(rd *dbn.Reader) error {
 	if rt == nil {
 		return nil
 	}
-	if e.end != 0 {
-		ts := readU64(rec, rt.IndexTsOffset)
-		if ts == dbn.UndefTimestamp {
-			ts = readU64(rec, 8)
-		}
-		if ts < e.start || ts >= e.end {
-			return nil
-		}
+	ts := indexTs(rec, rt)
+	if e.end != 0 && (ts < e.start || ts >= e.end) {
+		return nil
 	}
 	tsOut, hasTsOut := rd.TsOut()
 	switch {
 	case rd.RType() == e.rtype || (rt == e.mainRT && rd.RType() == dbn.RTypeOhlcvDeprecated):
 		e.main.append(rec, tsOut, hasTsOut)
 		e.records++
-		if idx := readU64(rec, rt.IndexTsOffset); idx != dbn.UndefTimestamp {
-			e.lastIndex = idx
-		} else {
-			e.lastIndex = readU64(rec, 8)
-		}
+		e.lastIndex = ts
 		if e.main.full() {
 			return e.flush(e.main, e.schema.String())
 		}
@@ -233,24 +233,75 @@ func (e *emitter) progress() error {
 	return e.out.Progress(sdk.Progress{Done: e.records, Total: e.records, HasTotal: true, Unit: sdk.ProgressRecords})
 }
 
+// finish ends a unit read from files: it sends what e holds, warns about
+// records not of the schema (what names the unit's data) and reports the
+// end.
+func (e *emitter) finish(what string) error {
+	if err := e.flushAll(); err != nil {
+		return err
+	}
+	if e.mismatch > 0 {
+		if err := e.out.Warn(fmt.Sprintf("databento: %s: %d records do not match schema %s (reported as row errors)", what, e.mismatch, e.schema)); err != nil {
+			return err
+		}
+	}
+	return e.progress()
+}
+
+// dbnFile is a DBN file open for reading.
+type dbnFile struct {
+	path string
+	f    *os.File
+	n    *sdk.CountingReader // bytes read through it, from the base on
+	rd   *dbn.Reader
+}
+
+// openDBNFile opens path and reads its DBN metadata. The count of bytes
+// read starts at base: the bytes of the unit's files before it. what names
+// the file in errors; openErr words a file that cannot be opened.
+func openDBNFile(path, what string, base int64, openErr func(error) error) (*dbnFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, openErr(err)
+	}
+	n := &sdk.CountingReader{R: f, N: base}
+	rd, err := dbn.NewReader(n)
+	if err != nil {
+		_ = f.Close()
+		return nil, permanent("databento: %s is not a readable DBN file: %v", what, err)
+	}
+	return &dbnFile{path: path, f: f, n: n, rd: rd}, nil
+}
+
+func (d *dbnFile) close() {
+	d.rd.Close()
+	_ = d.f.Close()
+}
+
+// load reads the file's records into e, whose progress (when it has a
+// fileBytes) moves with the bytes read.
+func (d *dbnFile) load(ctx context.Context, e *emitter) error {
+	e.read = d.n
+	if err := e.run(ctx, d.rd); err != nil {
+		return fmt.Errorf("databento: %s: %w", d.path, err)
+	}
+	return nil
+}
+
 // fetchFiles loads one file unit.
 func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
 	if len(u.Files) != 1 {
 		return permanent("databento: unit %s: want exactly one file, got %d", u.Key, len(u.Files))
 	}
 	path := u.Files[0]
-	f, err := os.Open(path)
-	if err != nil {
+	df, err := openDBNFile(path, path, 0, func(err error) error {
 		return fmt.Errorf("databento: open %s: %w (was it moved since planning?)", path, err)
-	}
-	defer f.Close()
-	counted := &sdk.CountingReader{R: f}
-	rd, err := dbn.NewReader(counted)
+	})
 	if err != nil {
-		return permanent("databento: %s is not a readable DBN file: %v", path, err)
+		return err
 	}
-	defer rd.Close()
-	meta := rd.Metadata()
+	defer df.close()
+	meta := df.rd.Metadata()
 	schema, err := fileSchema(path, meta, r.Schema)
 	if err != nil {
 		return err
@@ -261,8 +312,8 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	}
 	e := newEmitter(out, schema, rows, path)
 	e.limit = r.Limit
-	if st, err := f.Stat(); err == nil {
-		e.read, e.fileBytes = &counted.N, st.Size()
+	if st, err := df.f.Stat(); err == nil {
+		e.fileBytes = st.Size()
 	}
 	e.part, e.parts = part-1, parts
 	if !r.Range.IsZero() {
@@ -278,18 +329,10 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 			}
 		}
 	}
-	if err := e.run(ctx, rd); err != nil {
-		return fmt.Errorf("databento: %s: %w", path, err)
-	}
-	if err := e.flushAll(); err != nil {
+	if err := df.load(ctx, e); err != nil {
 		return err
 	}
-	if e.mismatch > 0 {
-		if err := out.Warn(fmt.Sprintf("databento: %s: %d records do not match schema %s (reported as row errors)", path, e.mismatch, schema)); err != nil {
-			return err
-		}
-	}
-	return e.progress()
+	return e.finish(path)
 }
 
 // resolveMissing fills e.maps from symbology.resolve when the metadata had
