@@ -204,14 +204,20 @@ func compileRange(r *rule, spec jobspec.RuleSpec, opts Options, one fieldFn, wro
 
 // decimalBound turns an exact bound into a decimal128 of the field's scale:
 // the least value >= a lower bound, the greatest <= an upper one; nil when
-// unbounded or beyond what 38 digits hold.
+// unbounded. A bound beyond what 38 digits hold is nil on the side it
+// leaves open (a lower bound below every value), and ±10^38 on the side it
+// closes (a lower bound above every value: none passes).
 func decimalBound(n *jobspec.Number, scale int32, lower bool) *decimal128.Num {
 	if n == nil {
 		return nil
 	}
-	q := roundBound(new(big.Rat).Mul(n.Rat(), new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil))), lower)
-	if q.BitLen() > 126 {
-		return nil
+	pow := func(e int64) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(e), nil) }
+	q := roundBound(new(big.Rat).Mul(n.Rat(), new(big.Rat).SetInt(pow(int64(scale)))), lower)
+	if limit := pow(38); q.CmpAbs(limit) > 0 {
+		if lower == (q.Sign() < 0) {
+			return nil
+		}
+		q = limit.Mul(limit, big.NewInt(int64(q.Sign())))
 	}
 	v := decimal128.FromBigInt(q)
 	return &v

@@ -305,4 +305,29 @@ func TestDecimalBounds(t *testing.T) {
 	if !equal(rows, []int{1, 3}) {
 		t.Fatalf("rejected rows %v, want [1 3]", rows)
 	}
+	// Bounds beyond 38 digits: a min above every value rejects every value
+	// (a max below every value too); a max above every value rejects none.
+	d.Append(decimal128.FromI64(1))
+	one := b.NewRecordBatch()
+	defer one.Release()
+	for _, c := range []struct {
+		min, max string
+		want     int
+	}{{"1e40", "", 1}, {"", "-1e40", 1}, {"-1e40", "1e40", 0}} {
+		spec := jobspec.RuleSpec{Name: "r", Type: "range", Field: "close"}
+		if c.min != "" {
+			spec.Min = jobspec.NumberOf(c.min)
+		}
+		if c.max != "" {
+			spec.Max = jobspec.NumberOf(c.max)
+		}
+		set, err := Compile([]jobspec.RuleSpec{spec}, s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := set.NewUnit(time.Time{}, time.Time{}).Check(one)
+		if len(res.Rejections) != c.want {
+			t.Errorf("min %q max %q: %d of 1 rejected, want %d", c.min, c.max, len(res.Rejections), c.want)
+		}
+	}
 }
