@@ -402,6 +402,10 @@ func (ur *unitRun) Checkpoint(state []byte, note string) error {
 	return nil
 }
 
+// LiveCheckpoint is meaningless in a historical unit, whose commit is
+// its end (sdk.Sender): it is ignored.
+func (ur *unitRun) LiveCheckpoint(sdk.LiveCheckpoint) error { return nil }
+
 // RowError queues a source record the provider could not convert for the
 // quarantine, in order with the batches (sdk.Sender).
 func (ur *unitRun) RowError(e sdk.RowError) error {

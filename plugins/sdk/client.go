@@ -150,7 +150,7 @@ func (c *Client) Fetch(ctx context.Context, req *FetchRequest, out Sender) error
 		timer = time.AfterFunc(c.opts.HangTimeout, func() { cancel(ErrNoMessage) })
 		defer timer.Stop()
 	}
-	preq := &pb.FetchRequest{Job: jobToPB(req.Job), Unit: unitToPB(&req.Unit), BatchRows: int32(req.BatchRows), Checkpoint: req.Checkpoint}
+	preq := &pb.FetchRequest{Job: jobToPB(req.Job), Unit: unitToPB(&req.Unit), BatchRows: int32(req.BatchRows), Checkpoint: req.Checkpoint, Resume: livePositionsToPB(req.Resume)}
 	stream, err := c.rpc.Fetch(sctx, preq)
 	if err != nil {
 		return c.streamErr(ctx, sctx, err)
@@ -236,6 +236,8 @@ func (st *fetchState) handle(msg *pb.FetchResponse) error {
 		err = st.out.RowError(rowErrorFromPB(m.RowError))
 	case *pb.FetchResponse_Checkpoint:
 		err = st.out.Checkpoint(m.Checkpoint.GetState(), m.Checkpoint.GetNote())
+	case *pb.FetchResponse_LiveCheckpoint:
+		err = st.out.LiveCheckpoint(liveCheckpointFromPB(m.LiveCheckpoint))
 	default:
 		// A message type from a newer protocol revision: ignore it.
 		return nil

@@ -20,6 +20,8 @@ type Collector struct {
 	// State and Notes are the last checkpoint's state and every note.
 	State []byte
 	Notes []string
+	// Live holds every LiveCheckpoint, in order.
+	Live []LiveCheckpoint
 	// Discard, when set, counts rows without keeping batches.
 	Discard bool
 }
@@ -72,6 +74,14 @@ func (c *Collector) Checkpoint(state []byte, note string) error {
 	defer c.mu.Unlock()
 	c.State = append([]byte(nil), state...)
 	c.Notes = append(c.Notes, note)
+	return nil
+}
+
+// LiveCheckpoint implements Sender.
+func (c *Collector) LiveCheckpoint(lc LiveCheckpoint) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Live = append(c.Live, lc)
 	return nil
 }
 

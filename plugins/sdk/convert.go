@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"time"
 
 	pb "github.com/hdi-dev/hdi/plugins/sdk/providerpb"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
@@ -14,7 +15,7 @@ import (
 func streamToPB(s Stream) (*pb.StreamInfo, error) {
 	out := &pb.StreamInfo{
 		Name: s.Name, Description: s.Description, Kind: pb.StreamKind_STREAM_KIND_DATA,
-		KeyFields: s.Key, OnConflict: pb.ConflictPolicy_CONFLICT_POLICY_KEEP, TimeField: s.TimeField,
+		KeyFields: s.Key, OnConflict: pb.ConflictPolicy_CONFLICT_POLICY_KEEP, TimeField: s.TimeField, Live: s.Live,
 	}
 	if s.Kind == KindDefinition {
 		out.Kind = pb.StreamKind_STREAM_KIND_DEFINITION
@@ -39,7 +40,7 @@ func streamToPB(s Stream) (*pb.StreamInfo, error) {
 }
 
 func streamFromPB(s *pb.StreamInfo) (Stream, error) {
-	out := Stream{Name: s.GetName(), Description: s.GetDescription(), Key: s.GetKeyFields(), TimeField: s.GetTimeField()}
+	out := Stream{Name: s.GetName(), Description: s.GetDescription(), Key: s.GetKeyFields(), TimeField: s.GetTimeField(), Live: s.GetLive()}
 	if s.GetKind() == pb.StreamKind_STREAM_KIND_DEFINITION {
 		out.Kind = KindDefinition
 	}
@@ -92,11 +93,12 @@ func descriptionToPB(d *Description) (*pb.DescribeResponse, error) {
 		return nil, err
 	}
 	out := &pb.DescribeResponse{
-		Name:            d.Name,
-		Version:         d.Version,
-		Description:     d.Description,
-		Streams:         streams,
-		ProtocolVersion: ProtocolVersion,
+		Name:               d.Name,
+		Version:            d.Version,
+		Description:        d.Description,
+		Streams:            streams,
+		ProtocolVersion:    ProtocolVersion,
+		LiveReplayWindowMs: d.LiveReplay.Milliseconds(),
 	}
 	out.ConfigKeys = paramsToPB(d.Config)
 	out.Params = paramsToPB(d.Params)
@@ -114,6 +116,7 @@ func descriptionFromPB(r *pb.DescribeResponse) (*Description, error) {
 		Description:     r.GetDescription(),
 		Streams:         streams,
 		ProtocolVersion: int(r.GetProtocolVersion()),
+		LiveReplay:      time.Duration(r.GetLiveReplayWindowMs()) * time.Millisecond,
 	}
 	out.Config = paramsFromPB(r.GetConfigKeys())
 	out.Params = paramsFromPB(r.GetParams())
@@ -184,6 +187,8 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		Replace:     j.Replace,
 		Offline:     j.Offline,
 		Parallelism: int32(j.Parallelism),
+		Live:        j.Live,
+		LiveStreams: j.LiveStreams,
 	}
 	for _, c := range j.Columns {
 		out.Columns = append(out.Columns, &pb.ColumnSpec{
@@ -220,6 +225,8 @@ func jobFromPB(r *pb.PlanRequest) (*Job, error) {
 		Replace:     r.GetReplace(),
 		Offline:     r.GetOffline(),
 		Parallelism: int(r.GetParallelism()),
+		Live:        r.GetLive(),
+		LiveStreams: r.GetLiveStreams(),
 	}
 	for _, c := range r.GetColumns() {
 		out.Columns = append(out.Columns, Column{
@@ -359,4 +366,28 @@ func rowErrorToPB(e RowError) *pb.RowError {
 
 func rowErrorFromPB(e *pb.RowError) RowError {
 	return RowError{File: e.GetFile(), Line: e.GetLine(), Column: e.GetColumn(), Message: e.GetMessage(), Raw: e.GetRaw(), Stream: e.GetStream()}
+}
+
+func livePositionsToPB(ps []LivePosition) []*pb.LivePosition {
+	out := make([]*pb.LivePosition, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, &pb.LivePosition{Stream: p.Stream, TsNs: p.Time, Sequence: p.Sequence})
+	}
+	return out
+}
+
+func livePositionsFromPB(ps []*pb.LivePosition) []LivePosition {
+	var out []LivePosition
+	for _, p := range ps {
+		out = append(out, LivePosition{Stream: p.GetStream(), Time: p.GetTsNs(), Sequence: p.GetSequence()})
+	}
+	return out
+}
+
+func liveCheckpointToPB(c LiveCheckpoint) *pb.LiveCheckpoint {
+	return &pb.LiveCheckpoint{Positions: livePositionsToPB(c.Positions), SourceTsNs: c.SourceTime, Behind: c.Behind}
+}
+
+func liveCheckpointFromPB(c *pb.LiveCheckpoint) LiveCheckpoint {
+	return LiveCheckpoint{Positions: livePositionsFromPB(c.GetPositions()), SourceTime: c.GetSourceTsNs(), Behind: c.GetBehind()}
 }

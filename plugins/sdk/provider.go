@@ -21,6 +21,7 @@ package sdk
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -69,6 +70,36 @@ type Sender interface {
 	// The host keeps it at once, even if the unit then fails, and shows
 	// note while the unit runs.
 	Checkpoint(state []byte, note string) error
+	// LiveCheckpoint says how far a live unit is (Job.Live): the host
+	// commits every batch sent before it together with its positions, in
+	// one transaction, and hands the committed positions back in
+	// FetchRequest.Resume after a reconnect or a restart. Send one after
+	// each batch, and while no record arrives at least every few seconds
+	// (on the source's heartbeats). A historical unit sends none.
+	LiveCheckpoint(c LiveCheckpoint) error
+}
+
+// LivePosition is where a live stream is: the last record of the stream
+// sent before the LiveCheckpoint that carries it.
+type LivePosition struct {
+	Stream string
+	// Time is that record's index time (the stream's TimeField), ns since
+	// the epoch.
+	Time int64
+	// Sequence is its sequence number at the source (0: none); it orders
+	// records of equal time.
+	Sequence uint64
+}
+
+// LiveCheckpoint tells the host how far a live unit is.
+type LiveCheckpoint struct {
+	// Positions of the streams that moved since the last checkpoint.
+	Positions []LivePosition
+	// SourceTime is the source's clock at this point (ns since the epoch):
+	// everything it published before has been sent. 0: unknown.
+	SourceTime int64
+	// Behind: the source says the reader is too slow.
+	Behind bool
 }
 
 // Description says who a provider is and what it offers.
@@ -82,6 +113,10 @@ type Description struct {
 	Config []Param
 	// Params declares the job parameters (source.params, --param KEY=VALUE).
 	Params []Param
+	// LiveReplay is how far back a live fetch can start (FetchRequest.Resume,
+	// or a live job's Start): the source replays what it published since.
+	// 0: no replay. The host fills an older gap with a historical run.
+	LiveReplay time.Duration
 	// ProtocolVersion is filled in by the SDK (the wire protocol version the
 	// plugin was built with); providers leave it zero.
 	ProtocolVersion int
@@ -154,6 +189,8 @@ type Stream struct {
 	// DefaultRules are validation rules for every batch of the stream,
 	// unless the job turns them off; a job rule of the same name replaces one.
 	DefaultRules []Rule
+	// Live: the stream can be fetched live (Job.Live).
+	Live bool
 }
 
 // Rule is a declarative validation rule, as a job file writes it.
@@ -323,6 +360,15 @@ type Job struct {
 	// would plan fewer units of a large job, and may choose their length,
 	// can split them so every stream is used.
 	Parallelism int
+	// Live asks for a live feed rather than history: Plan returns exactly
+	// one unit, without an end, whose Fetch sends records as the source
+	// publishes them, with LiveCheckpoints, until the context is cancelled
+	// or the feed fails (a cut is ErrorRetryable: the host reconnects with
+	// FetchRequest.Resume). Start, when set, asks for a replay from then.
+	Live bool
+	// LiveStreams, for a live job, are all the streams of its one session
+	// (Stream is the first); each loads into its own table.
+	LiveStreams []string
 }
 
 // Unit is one piece of work: Fetch loads exactly one.
@@ -370,6 +416,11 @@ type FetchRequest struct {
 	// Checkpoint is the last state the provider sent for this unit with
 	// Sender.Checkpoint, in an earlier attempt or run; nil for none.
 	Checkpoint []byte
+	// Resume, for a live unit, is the last committed position of each
+	// stream (none: start afresh, at Job.Start or now). Resume so that no
+	// record after them is missed; records sent again are dropped by the
+	// host's unique keys.
+	Resume []LivePosition
 }
 
 // SymbolMapping maps an input symbol to an output symbol over a date range.

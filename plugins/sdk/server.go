@@ -260,7 +260,7 @@ func (s *grpcServer) Fetch(req *pb.FetchRequest, stream pb.Provider_FetchServer)
 	if err != nil {
 		return toStatus(ctx, err)
 	}
-	freq := &FetchRequest{Job: job, Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows()), Checkpoint: req.GetCheckpoint()}
+	freq := &FetchRequest{Job: job, Unit: unitFromPB(req.GetUnit()), BatchRows: int(req.GetBatchRows()), Checkpoint: req.GetCheckpoint(), Resume: livePositionsFromPB(req.GetResume())}
 	if freq.Unit.Params == nil {
 		freq.Unit.Params = map[string]string{}
 	}
@@ -349,6 +349,12 @@ func (s *streamSender) Checkpoint(state []byte, note string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.send(&pb.FetchResponse{Msg: &pb.FetchResponse_Checkpoint{Checkpoint: &pb.Checkpoint{State: state, Note: note}}})
+}
+
+func (s *streamSender) LiveCheckpoint(c LiveCheckpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.send(&pb.FetchResponse{Msg: &pb.FetchResponse_LiveCheckpoint{LiveCheckpoint: liveCheckpointToPB(c)}})
 }
 
 func (s *streamSender) RowError(e RowError) error {

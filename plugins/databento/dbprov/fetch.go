@@ -517,3 +517,6 @@ func (w sendErrors) RowError(r sdk.RowError) error        { return wrapSend(w.s.
 func (w sendErrors) Checkpoint(state []byte, note string) error {
 	return wrapSend(w.s.Checkpoint(state, note))
 }
+func (w sendErrors) LiveCheckpoint(c sdk.LiveCheckpoint) error {
+	return wrapSend(w.s.LiveCheckpoint(c))
+}

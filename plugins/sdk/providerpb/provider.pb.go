@@ -535,9 +535,15 @@ type DescribeResponse struct {
 	// checks a job's params against them before it calls Plan: an unknown
 	// name, a value of the wrong type or outside allowed_values, or a missing
 	// required one is the user's error, reported with the job's key or flag.
-	Params        []*ConfigKey `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Params []*ConfigKey `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty"`
+	// How far back a live fetch can start (FetchRequest.resume, or a live
+	// job's start) in milliseconds: the source replays what it published
+	// since. 0: it cannot replay. The host fills an older gap with an ordinary
+	// historical run before it resumes the live feed (see docs/providers.md,
+	// "Live streams").
+	LiveReplayWindowMs int64 `protobuf:"varint,10,opt,name=live_replay_window_ms,json=liveReplayWindowMs,proto3" json:"live_replay_window_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -619,6 +625,13 @@ func (x *DescribeResponse) GetParams() []*ConfigKey {
 	return nil
 }
 
+func (x *DescribeResponse) GetLiveReplayWindowMs() int64 {
+	if x != nil {
+		return x.LiveReplayWindowMs
+	}
+	return 0
+}
+
 type StreamInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stream name, e.g. "trades", "ohlcv-1m", "definition", "rows".
@@ -641,7 +654,10 @@ type StreamInfo struct {
 	// Validation rules the host applies to every batch of the stream, unless
 	// the job turns them off (default_rules: false). A job rule of the same
 	// name replaces one of these.
-	DefaultRules  []*Rule `protobuf:"bytes,8,rep,name=default_rules,json=defaultRules,proto3" json:"default_rules,omitempty"`
+	DefaultRules []*Rule `protobuf:"bytes,8,rep,name=default_rules,json=defaultRules,proto3" json:"default_rules,omitempty"`
+	// The stream can be fetched live (PlanRequest.live): a unit without an
+	// end, sent as it is published.
+	Live          bool `protobuf:"varint,9,opt,name=live,proto3" json:"live,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -730,6 +746,13 @@ func (x *StreamInfo) GetDefaultRules() []*Rule {
 		return x.DefaultRules
 	}
 	return nil
+}
+
+func (x *StreamInfo) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
 }
 
 // Rule is a declarative validation rule, as a job file writes it.
@@ -1295,7 +1318,15 @@ type PlanRequest struct {
 	// How many units the host loads at once (the job's concurrency). A
 	// provider that would plan fewer units than this for a large job, and
 	// may choose their length, can split them so every stream is used.
-	Parallelism   int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	Parallelism int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	// A live feed rather than history: Plan returns exactly one unit, whose
+	// Fetch sends the streams' records as they are published, with
+	// LiveCheckpoint messages, and never ends on its own. start_ns, when set,
+	// asks for a replay from that time; end_ns is not set.
+	Live bool `protobuf:"varint,20,opt,name=live,proto3" json:"live,omitempty"`
+	// For a live job, every stream of the one session (stream is then the
+	// first of them); each goes to its own table.
+	LiveStreams   []string `protobuf:"bytes,21,rep,name=live_streams,json=liveStreams,proto3" json:"live_streams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1440,6 +1471,20 @@ func (x *PlanRequest) GetParallelism() int32 {
 		return x.Parallelism
 	}
 	return 0
+}
+
+func (x *PlanRequest) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *PlanRequest) GetLiveStreams() []string {
+	if x != nil {
+		return x.LiveStreams
+	}
+	return nil
 }
 
 type WorkUnit struct {
@@ -1662,7 +1707,12 @@ type FetchRequest struct {
 	BatchRows int32 `protobuf:"varint,3,opt,name=batch_rows,json=batchRows,proto3" json:"batch_rows,omitempty"`
 	// The last Checkpoint the provider sent for this unit (in an earlier
 	// attempt or run, loaded or not); empty for none.
-	Checkpoint    []byte `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Checkpoint []byte `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// For a live unit: the last position of each stream the host has
+	// committed (none: start afresh, at the job's start or now). The provider
+	// resumes so that no record after these positions is missed; records it
+	// sends again are dropped by the host's unique keys.
+	Resume        []*LivePosition `protobuf:"bytes,5,rep,name=resume,proto3" json:"resume,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1725,6 +1775,13 @@ func (x *FetchRequest) GetCheckpoint() []byte {
 	return nil
 }
 
+func (x *FetchRequest) GetResume() []*LivePosition {
+	if x != nil {
+		return x.Resume
+	}
+	return nil
+}
+
 type FetchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -1736,6 +1793,7 @@ type FetchResponse struct {
 	//	*FetchResponse_RowError
 	//	*FetchResponse_Done
 	//	*FetchResponse_Checkpoint
+	//	*FetchResponse_LiveCheckpoint
 	Msg           isFetchResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1841,6 +1899,15 @@ func (x *FetchResponse) GetCheckpoint() *Checkpoint {
 	return nil
 }
 
+func (x *FetchResponse) GetLiveCheckpoint() *LiveCheckpoint {
+	if x != nil {
+		if x, ok := x.Msg.(*FetchResponse_LiveCheckpoint); ok {
+			return x.LiveCheckpoint
+		}
+	}
+	return nil
+}
+
 type isFetchResponse_Msg interface {
 	isFetchResponse_Msg()
 }
@@ -1873,6 +1940,10 @@ type FetchResponse_Checkpoint struct {
 	Checkpoint *Checkpoint `protobuf:"bytes,7,opt,name=checkpoint,proto3,oneof"`
 }
 
+type FetchResponse_LiveCheckpoint struct {
+	LiveCheckpoint *LiveCheckpoint `protobuf:"bytes,8,opt,name=live_checkpoint,json=liveCheckpoint,proto3,oneof"`
+}
+
 func (*FetchResponse_Batch) isFetchResponse_Msg() {}
 
 func (*FetchResponse_Mappings) isFetchResponse_Msg() {}
@@ -1886,6 +1957,148 @@ func (*FetchResponse_RowError) isFetchResponse_Msg() {}
 func (*FetchResponse_Done) isFetchResponse_Msg() {}
 
 func (*FetchResponse_Checkpoint) isFetchResponse_Msg() {}
+
+func (*FetchResponse_LiveCheckpoint) isFetchResponse_Msg() {}
+
+// LivePosition is where a live stream is: the last record of the stream the
+// provider sent before the LiveCheckpoint that carries it.
+type LivePosition struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	// That record's index time (the stream's time_field), ns since the epoch.
+	TsNs int64 `protobuf:"varint,2,opt,name=ts_ns,json=tsNs,proto3" json:"ts_ns,omitempty"`
+	// Its sequence number at the source (0 when the source has none): orders
+	// records of equal time.
+	Sequence      uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LivePosition) Reset() {
+	*x = LivePosition{}
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LivePosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LivePosition) ProtoMessage() {}
+
+func (x *LivePosition) ProtoReflect() protoreflect.Message {
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LivePosition.ProtoReflect.Descriptor instead.
+func (*LivePosition) Descriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LivePosition) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *LivePosition) GetTsNs() int64 {
+	if x != nil {
+		return x.TsNs
+	}
+	return 0
+}
+
+func (x *LivePosition) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+// LiveCheckpoint tells the host how far a live unit is. The host commits
+// every batch received before it together with its positions, in one
+// transaction, so what is committed is always a prefix of the feed; on a
+// reconnect or a restart the host hands the committed positions back in
+// FetchRequest.resume. A provider sends one after each batch it sends (or
+// group of batches it sends together) and, while no record arrives, at
+// least every few seconds (on the source's heartbeats), so the host knows
+// the feed is alive.
+type LiveCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The position of each stream that moved since the last LiveCheckpoint
+	// (streams absent keep their last position).
+	Positions []*LivePosition `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	// The source's clock at this point, ns since the epoch: every record the
+	// source published before it has been sent. The host reports lag as the
+	// time since it. 0: unknown.
+	SourceTsNs int64 `protobuf:"varint,2,opt,name=source_ts_ns,json=sourceTsNs,proto3" json:"source_ts_ns,omitempty"`
+	// The source says the reader is too slow (it is buffering or skipping on
+	// the reader's behalf); informative, the host reports it.
+	Behind        bool `protobuf:"varint,3,opt,name=behind,proto3" json:"behind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveCheckpoint) Reset() {
+	*x = LiveCheckpoint{}
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveCheckpoint) ProtoMessage() {}
+
+func (x *LiveCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveCheckpoint.ProtoReflect.Descriptor instead.
+func (*LiveCheckpoint) Descriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *LiveCheckpoint) GetPositions() []*LivePosition {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
+func (x *LiveCheckpoint) GetSourceTsNs() int64 {
+	if x != nil {
+		return x.SourceTsNs
+	}
+	return 0
+}
+
+func (x *LiveCheckpoint) GetBehind() bool {
+	if x != nil {
+		return x.Behind
+	}
+	return false
+}
 
 // Checkpoint is state of the unit the provider wants back if the unit is
 // fetched again (a retry, a re-run, a re-load with --force), e.g. a batch
@@ -1903,7 +2116,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +2128,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +2141,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{15}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Checkpoint) GetState() []byte {
@@ -1960,7 +2173,7 @@ type RecordBatch struct {
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2185,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2198,7 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{16}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecordBatch) GetStream() string {
@@ -2026,7 +2239,7 @@ type SymbolMapping struct {
 
 func (x *SymbolMapping) Reset() {
 	*x = SymbolMapping{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2251,7 @@ func (x *SymbolMapping) String() string {
 func (*SymbolMapping) ProtoMessage() {}
 
 func (x *SymbolMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2264,7 @@ func (x *SymbolMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SymbolMapping.ProtoReflect.Descriptor instead.
 func (*SymbolMapping) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{17}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SymbolMapping) GetDataset() string {
@@ -2112,7 +2325,7 @@ type SymbolMappings struct {
 
 func (x *SymbolMappings) Reset() {
 	*x = SymbolMappings{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2337,7 @@ func (x *SymbolMappings) String() string {
 func (*SymbolMappings) ProtoMessage() {}
 
 func (x *SymbolMappings) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2350,7 @@ func (x *SymbolMappings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SymbolMappings.ProtoReflect.Descriptor instead.
 func (*SymbolMappings) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{18}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SymbolMappings) GetMappings() []*SymbolMapping {
@@ -2159,7 +2372,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2384,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2397,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{19}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Progress) GetDone() int64 {
@@ -2217,7 +2430,7 @@ type Warning struct {
 
 func (x *Warning) Reset() {
 	*x = Warning{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2442,7 @@ func (x *Warning) String() string {
 func (*Warning) ProtoMessage() {}
 
 func (x *Warning) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2455,7 @@ func (x *Warning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Warning.ProtoReflect.Descriptor instead.
 func (*Warning) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{20}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Warning) GetMessage() string {
@@ -2273,7 +2486,7 @@ type RowError struct {
 
 func (x *RowError) Reset() {
 	*x = RowError{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2285,7 +2498,7 @@ func (x *RowError) String() string {
 func (*RowError) ProtoMessage() {}
 
 func (x *RowError) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[21]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2298,7 +2511,7 @@ func (x *RowError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowError.ProtoReflect.Descriptor instead.
 func (*RowError) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{21}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RowError) GetFile() string {
@@ -2356,7 +2569,7 @@ type FetchDone struct {
 
 func (x *FetchDone) Reset() {
 	*x = FetchDone{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2581,7 @@ func (x *FetchDone) String() string {
 func (*FetchDone) ProtoMessage() {}
 
 func (x *FetchDone) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[22]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2594,7 @@ func (x *FetchDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchDone.ProtoReflect.Descriptor instead.
 func (*FetchDone) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{22}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FetchDone) GetRows() int64 {
@@ -2415,7 +2628,7 @@ type ProviderError struct {
 
 func (x *ProviderError) Reset() {
 	*x = ProviderError{}
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2640,7 @@ func (x *ProviderError) String() string {
 func (*ProviderError) ProtoMessage() {}
 
 func (x *ProviderError) ProtoReflect() protoreflect.Message {
-	mi := &file_hdi_provider_v1_provider_proto_msgTypes[23]
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2653,7 @@ func (x *ProviderError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderError.ProtoReflect.Descriptor instead.
 func (*ProviderError) Descriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{23}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ProviderError) GetKind() ErrorKind {
@@ -2469,7 +2682,7 @@ var File_hdi_provider_v1_provider_proto protoreflect.FileDescriptor
 const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\n" +
 	"\x1ehdi/provider/v1/provider.proto\x12\x0fhdi.provider.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\xb5\x02\n" +
+	"\x0fDescribeRequest\"\xe8\x02\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
@@ -2478,7 +2691,9 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\vconfig_keys\x18\x05 \x03(\v2\x1a.hdi.provider.v1.ConfigKeyR\n" +
 	"configKeys\x12)\n" +
 	"\x10protocol_version\x18\x06 \x01(\rR\x0fprotocolVersion\x122\n" +
-	"\x06params\x18\a \x03(\v2\x1a.hdi.provider.v1.ConfigKeyR\x06params\"\xd2\x02\n" +
+	"\x06params\x18\a \x03(\v2\x1a.hdi.provider.v1.ConfigKeyR\x06params\x121\n" +
+	"\x15live_replay_window_ms\x18\n" +
+	" \x01(\x03R\x12liveReplayWindowMs\"\xe6\x02\n" +
 	"\n" +
 	"StreamInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -2491,7 +2706,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"onConflict\x12\x1d\n" +
 	"\n" +
 	"time_field\x18\a \x01(\tR\ttimeField\x12:\n" +
-	"\rdefault_rules\x18\b \x03(\v2\x15.hdi.provider.v1.RuleR\fdefaultRules\"\xcc\x01\n" +
+	"\rdefault_rules\x18\b \x03(\v2\x15.hdi.provider.v1.RuleR\fdefaultRules\x12\x12\n" +
+	"\x04live\x18\t \x01(\bR\x04live\"\xcc\x01\n" +
 	"\x04Rule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -2534,7 +2750,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\xad\x05\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\"\xe4\x05\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2552,7 +2768,9 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x12\x18\n" +
 	"\areplace\x18\x0e \x01(\bR\areplace\x12\x18\n" +
 	"\aoffline\x18\x0f \x01(\bR\aoffline\x12 \n" +
-	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x1a9\n" +
+	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x12\x12\n" +
+	"\x04live\x18\x14 \x01(\bR\x04live\x12!\n" +
+	"\flive_streams\x18\x15 \x03(\tR\vliveStreams\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -2583,7 +2801,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\fPlanResponse\x12/\n" +
 	"\x05units\x18\x01 \x03(\v2\x19.hdi.provider.v1.WorkUnitR\x05units\x12\x1a\n" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\x125\n" +
-	"\astreams\x18\x03 \x03(\v2\x1b.hdi.provider.v1.StreamInfoR\astreams\"\xac\x01\n" +
+	"\astreams\x18\x03 \x03(\v2\x1b.hdi.provider.v1.StreamInfoR\astreams\"\xe3\x01\n" +
 	"\fFetchRequest\x12.\n" +
 	"\x03job\x18\x01 \x01(\v2\x1c.hdi.provider.v1.PlanRequestR\x03job\x12-\n" +
 	"\x04unit\x18\x02 \x01(\v2\x19.hdi.provider.v1.WorkUnitR\x04unit\x12\x1d\n" +
@@ -2591,7 +2809,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"batch_rows\x18\x03 \x01(\x05R\tbatchRows\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\fR\n" +
-	"checkpoint\"\xa5\x03\n" +
+	"checkpoint\x125\n" +
+	"\x06resume\x18\x05 \x03(\v2\x1d.hdi.provider.v1.LivePositionR\x06resume\"\xf1\x03\n" +
 	"\rFetchResponse\x124\n" +
 	"\x05batch\x18\x01 \x01(\v2\x1c.hdi.provider.v1.RecordBatchH\x00R\x05batch\x12=\n" +
 	"\bmappings\x18\x02 \x01(\v2\x1f.hdi.provider.v1.SymbolMappingsH\x00R\bmappings\x127\n" +
@@ -2601,8 +2820,18 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x04done\x18\x06 \x01(\v2\x1a.hdi.provider.v1.FetchDoneH\x00R\x04done\x12=\n" +
 	"\n" +
 	"checkpoint\x18\a \x01(\v2\x1b.hdi.provider.v1.CheckpointH\x00R\n" +
-	"checkpointB\x05\n" +
-	"\x03msg\"6\n" +
+	"checkpoint\x12J\n" +
+	"\x0flive_checkpoint\x18\b \x01(\v2\x1f.hdi.provider.v1.LiveCheckpointH\x00R\x0eliveCheckpointB\x05\n" +
+	"\x03msg\"W\n" +
+	"\fLivePosition\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x13\n" +
+	"\x05ts_ns\x18\x02 \x01(\x03R\x04tsNs\x12\x1a\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\"\x87\x01\n" +
+	"\x0eLiveCheckpoint\x12;\n" +
+	"\tpositions\x18\x01 \x03(\v2\x1d.hdi.provider.v1.LivePositionR\tpositions\x12 \n" +
+	"\fsource_ts_ns\x18\x02 \x01(\x03R\n" +
+	"sourceTsNs\x12\x16\n" +
+	"\x06behind\x18\x03 \x01(\bR\x06behind\"6\n" +
 	"\n" +
 	"Checkpoint\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\fR\x05state\x12\x12\n" +
@@ -2712,7 +2941,7 @@ func file_hdi_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(StreamKind)(0),          // 0: hdi.provider.v1.StreamKind
 	(ConflictPolicy)(0),      // 1: hdi.provider.v1.ConflictPolicy
@@ -2736,19 +2965,21 @@ var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(*PlanResponse)(nil),     // 19: hdi.provider.v1.PlanResponse
 	(*FetchRequest)(nil),     // 20: hdi.provider.v1.FetchRequest
 	(*FetchResponse)(nil),    // 21: hdi.provider.v1.FetchResponse
-	(*Checkpoint)(nil),       // 22: hdi.provider.v1.Checkpoint
-	(*RecordBatch)(nil),      // 23: hdi.provider.v1.RecordBatch
-	(*SymbolMapping)(nil),    // 24: hdi.provider.v1.SymbolMapping
-	(*SymbolMappings)(nil),   // 25: hdi.provider.v1.SymbolMappings
-	(*Progress)(nil),         // 26: hdi.provider.v1.Progress
-	(*Warning)(nil),          // 27: hdi.provider.v1.Warning
-	(*RowError)(nil),         // 28: hdi.provider.v1.RowError
-	(*FetchDone)(nil),        // 29: hdi.provider.v1.FetchDone
-	(*ProviderError)(nil),    // 30: hdi.provider.v1.ProviderError
-	nil,                      // 31: hdi.provider.v1.CheckRequest.ConfigEntry
-	nil,                      // 32: hdi.provider.v1.PlanRequest.ConfigEntry
-	nil,                      // 33: hdi.provider.v1.PlanRequest.ParamsEntry
-	nil,                      // 34: hdi.provider.v1.WorkUnit.ParamsEntry
+	(*LivePosition)(nil),     // 22: hdi.provider.v1.LivePosition
+	(*LiveCheckpoint)(nil),   // 23: hdi.provider.v1.LiveCheckpoint
+	(*Checkpoint)(nil),       // 24: hdi.provider.v1.Checkpoint
+	(*RecordBatch)(nil),      // 25: hdi.provider.v1.RecordBatch
+	(*SymbolMapping)(nil),    // 26: hdi.provider.v1.SymbolMapping
+	(*SymbolMappings)(nil),   // 27: hdi.provider.v1.SymbolMappings
+	(*Progress)(nil),         // 28: hdi.provider.v1.Progress
+	(*Warning)(nil),          // 29: hdi.provider.v1.Warning
+	(*RowError)(nil),         // 30: hdi.provider.v1.RowError
+	(*FetchDone)(nil),        // 31: hdi.provider.v1.FetchDone
+	(*ProviderError)(nil),    // 32: hdi.provider.v1.ProviderError
+	nil,                      // 33: hdi.provider.v1.CheckRequest.ConfigEntry
+	nil,                      // 34: hdi.provider.v1.PlanRequest.ConfigEntry
+	nil,                      // 35: hdi.provider.v1.PlanRequest.ParamsEntry
+	nil,                      // 36: hdi.provider.v1.WorkUnit.ParamsEntry
 }
 var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	9,  // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
@@ -2758,42 +2989,45 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	1,  // 4: hdi.provider.v1.StreamInfo.on_conflict:type_name -> hdi.provider.v1.ConflictPolicy
 	10, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
 	2,  // 6: hdi.provider.v1.ConfigKey.type:type_name -> hdi.provider.v1.ConfigType
-	31, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
+	33, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
 	3,  // 8: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
 	14, // 9: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
 	4,  // 10: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
-	32, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
+	34, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
 	15, // 12: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
 	16, // 13: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
-	33, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
-	34, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
+	35, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
+	36, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
 	18, // 16: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
 	9,  // 17: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
 	17, // 18: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
 	18, // 19: hdi.provider.v1.FetchRequest.unit:type_name -> hdi.provider.v1.WorkUnit
-	23, // 20: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
-	25, // 21: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
-	26, // 22: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
-	27, // 23: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
-	28, // 24: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
-	29, // 25: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
-	22, // 26: hdi.provider.v1.FetchResponse.checkpoint:type_name -> hdi.provider.v1.Checkpoint
-	24, // 27: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
-	5,  // 28: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
-	6,  // 29: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
-	7,  // 30: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
-	12, // 31: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
-	17, // 32: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
-	20, // 33: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
-	8,  // 34: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
-	13, // 35: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
-	19, // 36: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
-	21, // 37: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
-	34, // [34:38] is the sub-list for method output_type
-	30, // [30:34] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	22, // 20: hdi.provider.v1.FetchRequest.resume:type_name -> hdi.provider.v1.LivePosition
+	25, // 21: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
+	27, // 22: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
+	28, // 23: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
+	29, // 24: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
+	30, // 25: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
+	31, // 26: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
+	24, // 27: hdi.provider.v1.FetchResponse.checkpoint:type_name -> hdi.provider.v1.Checkpoint
+	23, // 28: hdi.provider.v1.FetchResponse.live_checkpoint:type_name -> hdi.provider.v1.LiveCheckpoint
+	22, // 29: hdi.provider.v1.LiveCheckpoint.positions:type_name -> hdi.provider.v1.LivePosition
+	26, // 30: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
+	5,  // 31: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
+	6,  // 32: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
+	7,  // 33: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
+	12, // 34: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
+	17, // 35: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
+	20, // 36: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
+	8,  // 37: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
+	13, // 38: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
+	19, // 39: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
+	21, // 40: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
+	37, // [37:41] is the sub-list for method output_type
+	33, // [33:37] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_hdi_provider_v1_provider_proto_init() }
@@ -2810,15 +3044,16 @@ func file_hdi_provider_v1_provider_proto_init() {
 		(*FetchResponse_RowError)(nil),
 		(*FetchResponse_Done)(nil),
 		(*FetchResponse_Checkpoint)(nil),
+		(*FetchResponse_LiveCheckpoint)(nil),
 	}
-	file_hdi_provider_v1_provider_proto_msgTypes[19].OneofWrappers = []any{}
+	file_hdi_provider_v1_provider_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdi_provider_v1_provider_proto_rawDesc), len(file_hdi_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
