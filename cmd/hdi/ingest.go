@@ -197,17 +197,8 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 	if changed("concurrency") {
 		job.Concurrency = f.concurrency
 	}
-	for _, kv := range f.params {
-		k, v, ok := strings.Cut(kv, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
-		}
-		if job.Source.Params == nil {
-			job.Source.Params = map[string]string{}
-		}
-		job.Source.Params[k] = strings.TrimSpace(v)
-		job.Flags["source.params."+k] = "--param " + k
+	if err := applyParams(job, f.params); err != nil {
+		return nil, err
 	}
 	if changed("max-cost") {
 		job.MaxCost = &f.maxCost

@@ -36,7 +36,7 @@ func (q *Queries) GetQuarantined(ctx context.Context, quarantineID int64) (Quara
 
 const getRun = `-- name: GetRun :one
 
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick FROM runs WHERE run_id = $1
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick, kind, live_stream FROM runs WHERE run_id = $1
 `
 
 // Bookkeeping: runs, the unit ledger, the quarantine (read only; hdi's own
@@ -65,6 +65,8 @@ func (q *Queries) GetRun(ctx context.Context, runID int64) (Run, error) {
 		&i.RowsUnchanged,
 		&i.Queue,
 		&i.ScheduleTick,
+		&i.Kind,
+		&i.LiveStream,
 	)
 	return i, err
 }
@@ -206,7 +208,7 @@ func (q *Queries) RunCheckpoints(ctx context.Context, runID *int64) ([]RunCheckp
 }
 
 const runs = `-- name: Runs :many
-SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick FROM runs
+SELECT run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick, kind, live_stream FROM runs
 WHERE ($1::text IS NULL OR job = $1::text)
 ORDER BY started_at DESC, run_id DESC
 LIMIT $2::bigint
@@ -247,6 +249,8 @@ func (q *Queries) Runs(ctx context.Context, arg RunsParams) ([]Run, error) {
 			&i.RowsUnchanged,
 			&i.Queue,
 			&i.ScheduleTick,
+			&i.Kind,
+			&i.LiveStream,
 		); err != nil {
 			return nil, err
 		}

@@ -137,21 +137,24 @@ type CopyTradesParams struct {
 
 const createRun = `-- name: CreateRun :one
 
-INSERT INTO runs (job, parameters) VALUES ($1, $2)
-RETURNING run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick
+INSERT INTO runs (job, parameters, kind, live_stream)
+VALUES ($1, $2, CASE WHEN $3::text IS NULL THEN 'ingest' ELSE 'backfill' END, $3)
+RETURNING run_id, job, parameters, status, started_at, finished_at, units_total, units_done, units_skipped, units_failed, rows_inserted, rows_deduplicated, rows_quarantined, rows_warned, error, rows_updated, rows_unchanged, queue, schedule_tick, kind, live_stream
 `
 
 type CreateRunParams struct {
 	Job        string          `json:"job"`
 	Parameters json.RawMessage `json:"parameters"`
+	LiveStream *string         `json:"live_stream"`
 }
 
 // hdi's own statements on its bookkeeping tables: runs, the unit ledger, the
 // quarantine and the symbol mappings. sqlc compiles them into internal/dbq
 // with the query files; `hdi query` does not offer them (they write).
-// CreateRun: start a run of a job; returns it.
+// CreateRun: start a run of a job; returns it. A backfill names the live
+// stream that asked for it.
 func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, error) {
-	row := q.db.QueryRow(ctx, createRun, arg.Job, arg.Parameters)
+	row := q.db.QueryRow(ctx, createRun, arg.Job, arg.Parameters, arg.LiveStream)
 	var i Run
 	err := row.Scan(
 		&i.RunID,
@@ -173,6 +176,8 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.RowsUnchanged,
 		&i.Queue,
 		&i.ScheduleTick,
+		&i.Kind,
+		&i.LiveStream,
 	)
 	return i, err
 }

@@ -593,6 +593,37 @@ type Instrument struct {
 	ValidTo                *time.Time `json:"valid_to"`
 }
 
+type LivePosition struct {
+	Name        string     `json:"name"`
+	Stream      string     `json:"stream"`
+	TargetTable string     `json:"target_table"`
+	TsNs        int64      `json:"ts_ns"`
+	Sequence    string     `json:"sequence"`
+	SourceTs    *time.Time `json:"source_ts"`
+	CommittedAt time.Time  `json:"committed_at"`
+	RowsTotal   int64      `json:"rows_total"`
+}
+
+type LiveStream struct {
+	Name           string          `json:"name"`
+	Provider       string          `json:"provider"`
+	Dataset        *string         `json:"dataset"`
+	Streams        []string        `json:"streams"`
+	Symbols        []string        `json:"symbols"`
+	Job            json.RawMessage `json:"job"`
+	State          string          `json:"state"`
+	RunID          *int64          `json:"run_id"`
+	Host           *string         `json:"host"`
+	Pid            *int32          `json:"pid"`
+	StartedAt      *time.Time      `json:"started_at"`
+	StoppedAt      *time.Time      `json:"stopped_at"`
+	HeartbeatAt    *time.Time      `json:"heartbeat_at"`
+	Reconnects     int64           `json:"reconnects"`
+	GapsBackfilled int64           `json:"gaps_backfilled"`
+	RowsPerS       float64         `json:"rows_per_s"`
+	Error          *string         `json:"error"`
+}
+
 // Market by order (schema mbo, rtype 0xA0): every order book event.
 type Mbo struct {
 	Dataset      string    `json:"dataset"`
@@ -1074,6 +1105,8 @@ type Run struct {
 	RowsUnchanged    int64           `json:"rows_unchanged"`
 	Queue            *string         `json:"queue"`
 	ScheduleTick     *time.Time      `json:"schedule_tick"`
+	Kind             string          `json:"kind"`
+	LiveStream       *string         `json:"live_stream"`
 }
 
 type StatType struct {

@@ -121,7 +121,7 @@ func TestErrors(t *testing.T) {
 		{"two documents", minimal + "---\nname: u\n", secretEnv, "j.yaml:13: a job file holds one YAML document; found a second one (---)"},
 		{"not a mapping", "- a\n- b\n", secretEnv, "j.yaml:1: the job: expected a mapping (key: value lines), got a list"},
 		{"unknown top key", minimal + "concurency: 3\n", secretEnv, `j.yaml:13: the job: unknown key "concurency" (did you mean "concurrency"?); known keys: ...`},
-		{"unknown nested key", replace("  schema: trades\n", "  schema: trades\n  symbol: ES\n"), secretEnv, `j.yaml:9: source: unknown key "symbol" (did you mean "symbols"?); known keys: dataset, schema, symbols, ...`},
+		{"unknown nested key", replace("  schema: trades\n", "  schema: trades\n  symbol: ES\n"), secretEnv, `j.yaml:9: source: unknown key "symbol" (did you mean "symbols"?); known keys: dataset, schema, schemas, symbols, ...`},
 		{"unknown rule key", minimal + "rules:\n  - type: min\n    field: price\n    minimum: 0\n", secretEnv, `j.yaml:16: rules[0]: unknown key "minimum"...`},
 		{"duplicate key", minimal + "name: u\n", secretEnv, `j.yaml:13: name: key "name" is repeated (first at line 1)`},
 		{"wrong type int", minimal + "concurrency: four\n", secretEnv, `j.yaml:13: concurrency: expected an integer, got "four"`},

@@ -48,6 +48,9 @@ var ruleParams = map[string]ruleParam{
 // Severities lists the rule severities.
 var Severities = []string{SeverityError, SeverityWarn}
 
+// JobModes lists the job modes.
+var JobModes = []string{ModeHistory, ModeLive}
+
 // Modes lists the load modes.
 var Modes = []string{ModeDedupeAppend, ModeReplaceRange}
 

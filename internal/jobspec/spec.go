@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
@@ -15,6 +16,10 @@ import (
 type Job struct {
 	Name        string `yaml:"name" json:"name"`
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+
+	// Mode is history (the default: a range of the past, in units) or
+	// live (a feed recorded as it is published, by `hdi stream`).
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
 
 	Provider Provider `yaml:"provider" json:"provider"`
 	Source   Source   `yaml:"source" json:"source"`
@@ -42,6 +47,9 @@ type Job struct {
 	// Queue is the worker queue its queued units go to (default "default").
 	Queue string `yaml:"queue,omitempty" json:"queue,omitempty"`
 
+	// Live configures a live job (mode: live).
+	Live Live `yaml:"live,omitempty" json:"live,omitzero"`
+
 	// File is where the job was read from ("" for ad-hoc jobs).
 	File string `yaml:"-" json:"-"`
 	// UnsetEnv lists the variables of provider.config left unresolved
@@ -68,7 +76,10 @@ type Source struct {
 	Dataset string `yaml:"dataset,omitempty" json:"dataset,omitempty"`
 	// Schema is the provider's stream; optional when the provider has one
 	// stream, or when files name theirs.
-	Schema   string   `yaml:"schema,omitempty" json:"schema,omitempty"`
+	Schema string `yaml:"schema,omitempty" json:"schema,omitempty"`
+	// Schemas are the streams of a live job's one session, each loaded
+	// into its own table (instead of schema).
+	Schemas  []string `yaml:"schemas,omitempty" json:"schemas,omitempty"`
 	Symbols  []string `yaml:"symbols,omitempty" json:"symbols,omitempty"`
 	StypeIn  string   `yaml:"stype_in,omitempty" json:"stype_in,omitempty"`
 	StypeOut string   `yaml:"stype_out,omitempty" json:"stype_out,omitempty"`
@@ -96,6 +107,60 @@ type Chunking struct {
 	// SymbolsPerUnit caps the symbols in one unit (0: the provider's default).
 	SymbolsPerUnit int `yaml:"symbols_per_unit,omitempty" json:"symbols_per_unit,omitempty"`
 }
+
+// Job modes.
+const (
+	ModeHistory = "history"
+	ModeLive    = "live"
+)
+
+// Live configures how a live job commits and recovers.
+type Live struct {
+	// CommitRows commits once this many rows are pending (default 10000).
+	CommitRows int `yaml:"commit_rows,omitempty" json:"commit_rows,omitempty"`
+	// CommitInterval commits pending rows at least this often (default
+	// 500ms): a record waits at most about this long to be stored.
+	CommitInterval Duration `yaml:"commit_interval,omitempty" json:"commit_interval,omitempty"`
+	// Backfill fills a gap longer than the provider's replay window (the
+	// stream was down for long) with a historical run first (default true).
+	Backfill *bool `yaml:"backfill,omitempty" json:"backfill,omitempty"`
+}
+
+// Live defaults.
+const (
+	DefaultCommitRows     = 10000
+	DefaultCommitInterval = 500 * time.Millisecond
+)
+
+// IsLive reports whether the job records a live feed.
+func (j *Job) IsLive() bool { return j.Mode == ModeLive }
+
+// LiveSchemas are the streams of a live job's session.
+func (j *Job) LiveSchemas() []string {
+	if len(j.Source.Schemas) > 0 {
+		return j.Source.Schemas
+	}
+	if j.Source.Schema != "" {
+		return []string{j.Source.Schema}
+	}
+	return nil
+}
+
+// Duration is a Go duration in a job file ("500ms", "2s").
+type Duration time.Duration
+
+// UnmarshalText reads a positive Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil || v <= 0 {
+		return fmt.Errorf("%q is not a positive duration (e.g. 500ms, 2s)", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as Go does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // Load modes.
 const (

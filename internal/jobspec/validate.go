@@ -82,6 +82,7 @@ func (v *validator) job(now time.Time) {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
 	v.schedule(now)
+	v.live()
 	if j.Queue != "" && !ValidQueueName(j.Queue) {
 		v.errorf("queue", "%q is not a queue name: %s (at most %d)", truncate(j.Queue), QueueNameHelp, MaxQueueName)
 	}
@@ -130,6 +131,53 @@ func (v *validator) schedule(now time.Time) {
 		} else if val == "" {
 			v.errorf(key, "a scheduled job needs a relative start such as -1d (each run loads the days before its tick)")
 		}
+	}
+}
+
+// live checks a live job: one session of named streams from now or a
+// replay start, with nothing that only a range of the past has.
+func (v *validator) live() {
+	j := v.j
+	if j.Mode != "" && !contains(JobModes, j.Mode) {
+		v.errorf("mode", "unknown mode %q; use history (the default) or live", truncate(j.Mode))
+		return
+	}
+	if !j.IsLive() {
+		if v.set("live") {
+			v.errorf("live", "is only read with mode: live")
+		}
+		if len(j.Source.Schemas) > 0 {
+			v.errorf("source.schemas", "is only read with mode: live (a history job loads one schema: source.schema)")
+		}
+		return
+	}
+	s := j.Source
+	switch {
+	case s.Schema != "" && len(s.Schemas) > 0:
+		v.errorf("source.schemas", "give source.schema or source.schemas, not both")
+	case len(j.LiveSchemas()) == 0:
+		v.errorf("source.schema", "a live job needs its schema (source.schema, or source.schemas for several)")
+	}
+	seen := map[string]bool{}
+	for i, name := range s.Schemas {
+		if seen[name] {
+			v.errorf(fmt.Sprintf("source.schemas[%d]", i), "schema %q is listed twice", truncate(name))
+		}
+		seen[name] = true
+	}
+	if len(j.LiveSchemas()) > 1 && j.Target.Table != "" {
+		v.errorf("target.table", "a live job of several schemas loads each into its own table: drop target.table")
+	}
+	for _, key := range []string{"source.end", "source.files", "source.limit", "chunking", "schedule", "queue", "max_cost"} {
+		if v.set(key) {
+			v.errorf(key, "is not read by a live job (it runs from its start, or now, until stopped)")
+		}
+	}
+	if j.Target.Mode == ModeReplaceRange {
+		v.errorf("target.mode", "a live job appends what it receives: replace-range is for history")
+	}
+	if j.Live.CommitRows < 0 {
+		v.errorf("live.commit_rows", "must be >= 1, got %d", j.Live.CommitRows)
 	}
 }
 

@@ -150,6 +150,28 @@ func BeginUnit(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx,
 	return u, nil
 }
 
+// BeginLive opens the transaction of one commit of a live stream: the rows
+// it received since the last commit, committed with its position by
+// CommitWith. A live stream has no unit ledger and no unit lock (one
+// process runs a stream: its own lock says so) and never replaces: rows
+// it receives again after a reconnect are dropped by the unique key.
+// info.TableInfo must be set.
+func BeginLive(ctx context.Context, pool *pgxpool.Pool, info UnitInfo) (*UnitTx, error) {
+	if info.TableInfo == nil || info.Key == "" {
+		return nil, fmt.Errorf("load: a live commit needs a key and the target table's description")
+	}
+	info.Mode, info.Force = "", false
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load: %s: begin: %w", info.Key, err)
+	}
+	u := &UnitTx{info: info, started: time.Now(), tx: tx, table: *info.TableInfo}
+	if counted(u.table) {
+		u.cov = &coverage{counts: map[covKey]*covCount{}}
+	}
+	return u, nil
+}
+
 // replacing reports whether the unit deletes its range before loading: in
 // replace-range mode, or when forced and the unit has a time range. A forced
 // unit without one (a file whose metadata has no end) reloads with
@@ -178,6 +200,18 @@ func (u *UnitTx) Exec(ctx context.Context, fn func(pgx.Tx) error) error {
 // Commit writes the unit's ledger row (status done, with c) in the unit's
 // transaction and commits. Nothing of the unit is visible before.
 func (u *UnitTx) Commit(ctx context.Context, c Counts) error {
+	return u.CommitWith(ctx, func(tx pgx.Tx) error {
+		if err := dbq.New(tx).RecordUnit(ctx, ledgerRow(u.info, "done", c, "", u.started)); err != nil {
+			return fmt.Errorf("write ledger row: %w", err)
+		}
+		return nil
+	})
+}
+
+// CommitWith writes the unit's coverage, then what ledger writes (a unit's
+// ledger row, a live stream's position), in the unit's transaction, and
+// commits.
+func (u *UnitTx) CommitWith(ctx context.Context, ledger func(pgx.Tx) error) error {
 	if u.done {
 		return fmt.Errorf("load: unit %s: already finished", u.info.Key)
 	}
@@ -186,9 +220,9 @@ func (u *UnitTx) Commit(ctx context.Context, c Counts) error {
 		_ = u.tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if err := dbq.New(u.tx).RecordUnit(ctx, ledgerRow(u.info, "done", c, "", u.started)); err != nil {
+	if err := ledger(u.tx); err != nil {
 		_ = u.tx.Rollback(context.WithoutCancel(ctx))
-		return fmt.Errorf("load: unit %s: write ledger row: %w", u.info.Key, err)
+		return fmt.Errorf("load: unit %s: %w", u.info.Key, err)
 	}
 	if err := u.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("load: unit %s: commit: %w", u.info.Key, err)

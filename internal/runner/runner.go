@@ -116,6 +116,16 @@ type Planned struct {
 	Rows, Bytes          int64
 	CostUSD              float64
 	KnownRows, KnownCost bool
+	// LiveStream, for a backfill, names the live stream that asked for the
+	// run (runs.kind backfill, runs.live_stream).
+	LiveStream string
+}
+
+func (p *Planned) liveStream() *string {
+	if p.LiveStream == "" {
+		return nil
+	}
+	return &p.LiveStream
 }
 
 // ConflictUpdate reports whether a newer record replaces a stored one of
@@ -161,24 +171,12 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 // code the provider runs): a mistake is reported with the job's key and
 // line, or the flag the user typed, and nothing is asked of the provider.
 func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, error) {
-	prov, err := r.opts.Open(ctx, job.Provider.Name)
+	if job.IsLive() {
+		return nil, fmt.Errorf("job %s is a live job (mode: live): run it with hdi stream", job.Name)
+	}
+	prov, desc, cfg, check, err := r.open(ctx, job)
 	if err != nil {
 		return nil, err
-	}
-	desc, err := prov.Describe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := r.providerConfig(job, desc)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := sdk.ParseParams("params", desc.Params, job.Source.Params); err != nil {
-		return nil, job.ProviderError(err)
-	}
-	check, err := prov.Check(ctx, cfg)
-	if err != nil {
-		return nil, job.ProviderError(fmt.Errorf("provider %s rejected the configuration: %w", job.Provider.Name, err))
 	}
 	streamName := job.Source.Schema
 	if streamName == "" && len(desc.Streams) == 1 {
@@ -237,6 +235,98 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// open starts the job's provider and checks the job's provider config and
+// params against what it declares (sdk.ParseParams, the same code the
+// provider runs), then asks the provider to check its configuration.
+func (r *Runner) open(ctx context.Context, job *jobspec.Job) (sdk.Provider, *sdk.Description, map[string]string, *sdk.CheckResult, error) {
+	prov, err := r.opts.Open(ctx, job.Provider.Name)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	desc, err := prov.Describe(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cfg, err := r.providerConfig(job, desc)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if _, err := sdk.ParseParams("params", desc.Params, job.Source.Params); err != nil {
+		return nil, nil, nil, nil, job.ProviderError(err)
+	}
+	check, err := prov.Check(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, nil, job.ProviderError(fmt.Errorf("provider %s rejected the configuration: %w", job.Provider.Name, err))
+	}
+	return prov, desc, cfg, check, nil
+}
+
+// PlanLive plans a live job (mode: live): the provider's one unit, without
+// an end, and one Planned per stream of its session, each with its own
+// target table, rules and mapping, checked before any data moves. The
+// Description says how far back the provider replays.
+func (r *Runner) PlanLive(ctx context.Context, job *jobspec.Job) ([]*Planned, *sdk.Description, error) {
+	if !job.IsLive() {
+		return nil, nil, fmt.Errorf("job %s is not a live job: give it mode: live", job.Name)
+	}
+	prov, desc, cfg, check, err := r.open(ctx, job)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := job.LiveSchemas()
+	for i, name := range names {
+		st, ok := desc.Stream(name)
+		key := "source.schema"
+		if len(job.Source.Schemas) > 0 {
+			key = fmt.Sprintf("source.schemas[%d]", i)
+		}
+		switch {
+		case !ok:
+			return nil, nil, job.KeyError(key, fmt.Sprintf("provider %s has no stream %q (streams: %s)", job.Provider.Name, name, streamNames(desc)))
+		case !st.Live:
+			return nil, nil, job.KeyError(key, fmt.Sprintf("provider %s cannot stream %q live (live streams: %s)", job.Provider.Name, name, liveStreamNames(desc)))
+		}
+	}
+	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{Now: r.opts.Now(), Config: cfg, Stream: names[0]})
+	if err != nil {
+		return nil, nil, err
+	}
+	sj.Live, sj.LiveStreams, sj.End = true, names, 0
+	plan, err := prov.Plan(ctx, sj)
+	if err != nil {
+		return nil, nil, job.ProviderError(fmt.Errorf("plan live job %s: %w", job.Name, err))
+	}
+	if len(plan.Units) != 1 {
+		return nil, nil, fmt.Errorf("plan live job %s: provider %s planned %d units; a live feed is one", job.Name, job.Provider.Name, len(plan.Units))
+	}
+	warnings = append(append(warnings, check.Warnings...), plan.Warnings...)
+	out := make([]*Planned, 0, len(names))
+	for _, name := range names {
+		jc, sjc := *job, *sj
+		jc.Source.Schema, jc.Source.Schemas, sjc.Stream = name, nil, name
+		p, err := r.prepare(ctx, &jc, prov, desc, plan.Streams, &sjc, plan.Units)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.SDKJob, p.Warnings = sj, warnings // one session for all
+		out = append(out, p)
+	}
+	return out, desc, nil
+}
+
+func liveStreamNames(d *sdk.Description) string {
+	var names []string
+	for _, s := range d.Streams {
+		if s.Live {
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // providerConfig is the provider configuration of a job: the provider's

@@ -92,7 +92,7 @@ func startRun(ctx context.Context, pool *pgxpool.Pool, p *Planned) (int64, error
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}
-	run, err := dbq.New(pool).CreateRun(ctx, dbq.CreateRunParams{Job: p.Job.Name, Parameters: params})
+	run, err := dbq.New(pool).CreateRun(ctx, dbq.CreateRunParams{Job: p.Job.Name, Parameters: params, LiveStream: p.liveStream()})
 	if err != nil {
 		return 0, fmt.Errorf("record run (is the database migrated? run `hdi migrate up`): %w", err)
 	}

@@ -11,9 +11,10 @@ import (
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
-// writeMappings stores a unit's symbol mappings; reloading the same mapping
-// is a no-op thanks to symbol_mappings' unique key.
-func writeMappings(ctx context.Context, tx pgx.Tx, runID int64, ms []sdk.SymbolMapping) error {
+// WriteMappings stores symbol mappings a provider sent (a unit's, a live
+// feed's); storing the same mapping again is a no-op thanks to
+// symbol_mappings' unique key.
+func WriteMappings(ctx context.Context, tx pgx.Tx, runID int64, ms []sdk.SymbolMapping) error {
 	params := make([]dbq.InsertSymbolMappingsParams, 0, len(ms))
 	for _, m := range ms {
 		if m.StartDate >= m.EndDate {

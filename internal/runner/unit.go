@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
@@ -42,14 +43,13 @@ type UnitResult struct {
 
 // unitRun is the state of one unit while its provider streams it.
 type unitRun struct {
-	r       *Runner
-	p       *Planned
-	prov    sdk.Provider // the provider instance of this attempt
-	runID   int64
-	unit    sdk.Unit
-	tx      *load.UnitTx
-	plan    *mapping.Plan
-	checker *rules.Checker
+	r      *Runner
+	p      *Planned
+	prov   sdk.Provider // the provider instance of this attempt
+	runID  int64
+	unit   sdk.Unit
+	tx     *load.UnitTx
+	loader *StreamLoader
 
 	// ctx is the fetch's context: cancelling it (a second Ctrl-C) aborts the
 	// statement in flight, and the unit rolls back.
@@ -189,8 +189,8 @@ func (r *Runner) runUnit(ctx context.Context, p *Planned, prov sdk.Provider, run
 		return res
 	}
 	ur := &unitRun{r: r, p: p, prov: prov, ctx: ctx, runID: runID, unit: u, tx: tx, res: res, ignored: map[string]bool{}}
-	ur.checker = p.Rules.NewUnit(info.Start, info.End)
-	if ur.plan, err = mapping.NewPlan(p.Job.Mapping, p.source(info.Dataset), p.Table); err == nil {
+	if ur.loader, err = r.NewStreamLoader(p, u.Key, info.Dataset, info.Start, info.End); err == nil {
+		ur.res.RuleCounts = ur.loader.RuleCounts
 		err = ur.fetch(ctx)
 	}
 	if err == nil {
@@ -301,7 +301,7 @@ func (ur *unitRun) finish(ctx context.Context) error {
 		}
 	}
 	if len(ur.mappings) > 0 {
-		if err := ur.tx.Exec(ctx, func(tx pgx.Tx) error { return writeMappings(ctx, tx, ur.runID, ur.mappings) }); err != nil {
+		if err := ur.tx.Exec(ctx, func(tx pgx.Tx) error { return WriteMappings(ctx, tx, ur.runID, ur.mappings) }); err != nil {
 			return err
 		}
 	}
@@ -329,41 +329,86 @@ func (ur *unitRun) Batch(stream string, rec arrow.RecordBatch) error {
 
 // loadBatch validates, quarantines, maps and loads one batch (loader).
 func (ur *unitRun) loadBatch(rec arrow.RecordBatch) error {
-	ctx := ur.ctx
-	res, err := ur.checker.Check(rec)
+	if err := ur.loader.Load(ur.ctx, ur.tx, rec); err != nil {
+		return err
+	}
+	ur.r.opts.Progress.UnitRows(ur.unit.Key, ur.tx.Counts().Seen())
+	return nil
+}
+
+// StreamLoader validates, quarantines, maps and loads the batches of one
+// stream into a load.UnitTx: the one path a unit's batches and a live
+// stream's commits take.
+type StreamLoader struct {
+	r       *Runner
+	key     string // the unit's (or live stream's) key, for messages
+	checker *rules.Checker
+	plan    *mapping.Plan
+	// RuleCounts are the rows each rule flagged (error and warn), and
+	// "source" for rows the provider could not convert.
+	RuleCounts map[string]int64
+}
+
+// NewStreamLoader is the loader of the stream of p for a unit (or a live
+// feed) of dataset over [start, end) (zero: unbounded), checking each
+// batch against the job's rules and mapping it onto p's table.
+func (r *Runner) NewStreamLoader(p *Planned, key, dataset string, start, end time.Time) (*StreamLoader, error) {
+	plan, err := mapping.NewPlan(p.Job.Mapping, p.source(dataset), p.Table)
 	if err != nil {
-		return fmt.Errorf("unit %s: validate: %w", ur.unit.Key, err)
+		return nil, err
+	}
+	return &StreamLoader{r: r, key: key, checker: p.Rules.NewUnit(start, end), plan: plan, RuleCounts: map[string]int64{}}, nil
+}
+
+// Load validates one batch, quarantines the rows an error rule rejects,
+// maps the rest and writes them into tx.
+func (l *StreamLoader) Load(ctx context.Context, tx *load.UnitTx, rec arrow.RecordBatch) error {
+	res, err := l.checker.Check(rec)
+	if err != nil {
+		return fmt.Errorf("unit %s: validate: %w", l.key, err)
 	}
 	for _, rc := range res.Rules {
-		ur.res.RuleCounts[rc.Name] += int64(rc.Failed)
-		ur.r.noteRule(rc)
+		l.RuleCounts[rc.Name] += int64(rc.Failed)
+		l.r.noteRule(rc)
 	}
-	ur.tx.Warned(int64(res.WarnedRows))
+	tx.Warned(int64(res.WarnedRows))
 	if len(res.Rejections) > 0 {
 		rows := make([]load.QuarantineRow, 0, len(res.Rejections))
 		for _, rj := range res.Rejections {
 			record, err := rules.RowJSON(rec, rj.Row)
 			if err != nil {
-				return fmt.Errorf("unit %s: quarantine row %d: %w", ur.unit.Key, rj.Row, err)
+				return fmt.Errorf("unit %s: quarantine row %d: %w", l.key, rj.Row, err)
 			}
 			rows = append(rows, load.QuarantineRow{
 				Rule: strings.Join(rj.Rules, ","), Severity: "error",
 				Message: strings.Join(rj.Messages, "; "), Record: record,
 			})
 		}
-		if err := ur.tx.Quarantine(ctx, rows); err != nil {
+		if err := tx.Quarantine(ctx, rows); err != nil {
 			return err
 		}
 	}
-	batch, err := ur.plan.Apply(rec)
+	batch, err := l.plan.Apply(rec)
 	if err != nil {
-		return fmt.Errorf("unit %s: map: %w", ur.unit.Key, err)
+		return fmt.Errorf("unit %s: map: %w", l.key, err)
 	}
-	if _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected); err != nil {
+	_, err = tx.WriteBatch(ctx, batch, res.Rejected)
+	return err
+}
+
+// RowError writes a source record the provider could not convert into the
+// quarantine.
+func (l *StreamLoader) RowError(ctx context.Context, tx *load.UnitTx, e sdk.RowError) error {
+	rec := map[string]any{"file": e.File, "line": e.Line, "raw": e.Raw, "stream": e.Stream}
+	if e.Column > 0 {
+		rec["column"] = e.Column
+	}
+	record, err := json.Marshal(rec)
+	if err != nil {
 		return err
 	}
-	ur.r.opts.Progress.UnitRows(ur.unit.Key, ur.tx.Counts().Seen())
-	return nil
+	l.RuleCounts["source"]++
+	return tx.Quarantine(ctx, []load.QuarantineRow{{Rule: "source", Severity: "error", Message: e.Error(), Record: record}})
 }
 
 // Mappings keeps symbol mappings for the unit's commit (sdk.Sender).
@@ -414,14 +459,5 @@ func (ur *unitRun) RowError(e sdk.RowError) error {
 
 // quarantineRowError writes a row error into the quarantine (loader).
 func (ur *unitRun) quarantineRowError(e sdk.RowError) error {
-	rec := map[string]any{"file": e.File, "line": e.Line, "raw": e.Raw, "stream": e.Stream}
-	if e.Column > 0 {
-		rec["column"] = e.Column
-	}
-	record, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	ur.res.RuleCounts["source"]++
-	return ur.tx.Quarantine(ur.ctx, []load.QuarantineRow{{Rule: "source", Severity: "error", Message: e.Error(), Record: record}})
+	return ur.loader.RowError(ur.ctx, ur.tx, e)
 }

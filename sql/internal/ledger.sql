@@ -2,9 +2,11 @@
 -- quarantine and the symbol mappings. sqlc compiles them into internal/dbq
 -- with the query files; `hdi query` does not offer them (they write).
 
--- CreateRun: start a run of a job; returns it.
+-- CreateRun: start a run of a job; returns it. A backfill names the live
+-- stream that asked for it.
 -- name: CreateRun :one
-INSERT INTO runs (job, parameters) VALUES (@job, @parameters)
+INSERT INTO runs (job, parameters, kind, live_stream)
+VALUES (@job, @parameters, CASE WHEN sqlc.narg(live_stream)::text IS NULL THEN 'ingest' ELSE 'backfill' END, sqlc.narg(live_stream))
 RETURNING *;
 
 -- FinishRun: record a run's end, status and counts.
