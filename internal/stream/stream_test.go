@@ -328,7 +328,9 @@ func TestGapBeyondReplayIsBackfilled(t *testing.T) {
 	b.job.Source.Start = time.Unix(0, b.prov.src.base).UTC().Format(time.RFC3339Nano)
 	// The records lie 10 minutes back: every one is before the window, so
 	// the backfill loads them all and the live feed resumes in the window.
-	err := b.runUntil(t, func() bool { return b.count(t, "SELECT count(*) FROM runs WHERE kind = 'backfill' AND status <> 'running'") == 1 })
+	err := b.runUntil(t, func() bool {
+		return b.count(t, "SELECT count(*) FROM runs WHERE kind = 'backfill' AND status <> 'running'") == 1
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
