@@ -16,6 +16,7 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/queue"
+	"github.com/hdi-dev/hdi/internal/status"
 )
 
 func init() { addCommand(newRunsCmd) }
@@ -92,6 +93,9 @@ func newRunsCmd(app *App) *cobra.Command {
 				}
 				if run.Queue != nil {
 					return app.showQueuedRun(ctx, pool, run, showFormat)
+				}
+				if run.Kind == "live" && run.LiveStream != nil {
+					return app.showLiveRun(ctx, pool, run, showFormat)
 				}
 				units, err := q.Units(ctx, id)
 				if err != nil {
@@ -368,4 +372,41 @@ func (a *App) withPool(ctx context.Context, fn func(context.Context, *pgxpool.Po
 	}
 	defer pool.Close()
 	return fn(ctx, pool)
+}
+
+// showLiveRun prints one session of a live stream, with the stream's state
+// now: when the session is the stream's current one, that is where it is.
+func (a *App) showLiveRun(ctx context.Context, pool *pgxpool.Pool, run dbq.Run, format string) error {
+	all, err := status.Streams(ctx, pool)
+	if err != nil {
+		return err
+	}
+	var st *dbq.LiveStreamsRow
+	for i := range all {
+		if all[i].Name == *run.LiveStream {
+			st = &all[i]
+		}
+	}
+	positions, err := dbq.New(pool).LivePositions(ctx, *run.LiveStream)
+	if err != nil {
+		return fmt.Errorf("positions of stream %s: %w", *run.LiveStream, err)
+	}
+	if format == "json" {
+		return writeJSON(a, map[string]any{"run": run, "stream": st, "positions": positions})
+	}
+	a.writeRunHeader(run, nil)
+	if st != nil {
+		fmt.Fprintf(a.Stdout, "stream  %s\n\n", status.StreamLine(*st))
+	}
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCHEMA\tTABLE\tLAST RECORD\tSEQUENCE\tSOURCE CLOCK\tCOMMITTED\tROWS")
+	for _, p := range positions {
+		src := "-"
+		if p.SourceTs != nil {
+			src = p.SourceTs.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", p.Stream, p.TargetTable, time.Unix(0, p.TsNs).UTC().Format(time.RFC3339Nano),
+			p.Sequence, src, p.CommittedAt.UTC().Format(time.RFC3339), p.RowsTotal)
+	}
+	return tw.Flush()
 }

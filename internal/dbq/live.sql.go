@@ -241,9 +241,10 @@ SELECT s.name, s.provider, s.dataset, s.streams, s.symbols,
        s.run_id, s.host, s.pid, s.started_at, s.stopped_at, s.heartbeat_at,
        s.reconnects, s.gaps_backfilled, s.rows_per_s, s.error,
        coalesce(sum(p.rows_total), 0)::bigint AS rows_total,
-       max(p.ts_ns)::bigint AS last_ts_ns,
-       max(p.committed_at) AS committed_at,
-       extract(epoch FROM now() - min(p.source_ts))::float8 AS lag_seconds
+       coalesce(max(p.ts_ns), 0)::bigint AS last_ts_ns,
+       coalesce(max(p.committed_at), s.started_at, now())::timestamptz AS committed_at,
+       -- -1: unknown (the source has sent no clock yet)
+       coalesce(extract(epoch FROM now() - min(p.source_ts)), -1)::float8 AS lag_seconds
 FROM live_streams s
 LEFT JOIN live_positions p ON p.name = s.name
 GROUP BY s.name
@@ -251,30 +252,30 @@ ORDER BY s.name
 `
 
 type LiveStreamsRow struct {
-	Name           string      `json:"name"`
-	Provider       string      `json:"provider"`
-	Dataset        *string     `json:"dataset"`
-	Streams        []string    `json:"streams"`
-	Symbols        []string    `json:"symbols"`
-	State          string      `json:"state"`
-	RunID          *int64      `json:"run_id"`
-	Host           *string     `json:"host"`
-	Pid            *int32      `json:"pid"`
-	StartedAt      *time.Time  `json:"started_at"`
-	StoppedAt      *time.Time  `json:"stopped_at"`
-	HeartbeatAt    *time.Time  `json:"heartbeat_at"`
-	Reconnects     int64       `json:"reconnects"`
-	GapsBackfilled int64       `json:"gaps_backfilled"`
-	RowsPerS       float64     `json:"rows_per_s"`
-	Error          *string     `json:"error"`
-	RowsTotal      int64       `json:"rows_total"`
-	LastTsNs       int64       `json:"last_ts_ns"`
-	CommittedAt    interface{} `json:"committed_at"`
-	LagSeconds     float64     `json:"lag_seconds"`
+	Name           string     `json:"name"`
+	Provider       string     `json:"provider"`
+	Dataset        *string    `json:"dataset"`
+	Streams        []string   `json:"streams"`
+	Symbols        []string   `json:"symbols"`
+	State          string     `json:"state"`
+	RunID          *int64     `json:"run_id"`
+	Host           *string    `json:"host"`
+	Pid            *int32     `json:"pid"`
+	StartedAt      *time.Time `json:"started_at"`
+	StoppedAt      *time.Time `json:"stopped_at"`
+	HeartbeatAt    *time.Time `json:"heartbeat_at"`
+	Reconnects     int64      `json:"reconnects"`
+	GapsBackfilled int64      `json:"gaps_backfilled"`
+	RowsPerS       float64    `json:"rows_per_s"`
+	Error          *string    `json:"error"`
+	RowsTotal      int64      `json:"rows_total"`
+	LastTsNs       int64      `json:"last_ts_ns"`
+	CommittedAt    time.Time  `json:"committed_at"`
+	LagSeconds     float64    `json:"lag_seconds"`
 }
 
 // LiveStreams: every stream with its totals over its feed's streams, for
-// `hdi status`, `hdi streams`, the API and /metrics. lag_seconds is the time
+// `hdi status`, `hdi runs show`, the API and /metrics. lag_seconds is the time
 // since the source's clock of the last commit; a stream whose heartbeat is
 // older than stale_after_seconds is reported 'dead' whatever its state.
 func (q *Queries) LiveStreams(ctx context.Context, staleAfterSeconds float64) ([]LiveStreamsRow, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/status"
 )
 
 // metrics are what /metrics exposes: requests and latency by route, rows
@@ -106,6 +107,13 @@ var (
 	runOutcome  = prometheus.NewDesc("hdi_runs", "Ingest runs by status.", []string{"status"}, nil)
 	unitOutcome = prometheus.NewDesc("hdi_units", "Ledger units by status.", []string{"status"}, nil)
 	dataUp      = prometheus.NewDesc("hdi_database_up", "1 when the last scrape could read the database.", nil, nil)
+
+	streamLag        = prometheus.NewDesc("hdi_stream_lag_seconds", "Time since the source's clock at the live stream's last commit (how far behind the feed the database is).", []string{"stream"}, nil)
+	streamRows       = prometheus.NewDesc("hdi_stream_rows_total", "Rows a live stream has committed.", []string{"stream"}, nil)
+	streamRate       = prometheus.NewDesc("hdi_stream_rows_per_second", "Rows per second a live stream commits, as its process measures it.", []string{"stream"}, nil)
+	streamReconnects = prometheus.NewDesc("hdi_stream_reconnects_total", "Times a live stream's feed was cut and it reconnected.", []string{"stream"}, nil)
+	streamBackfills  = prometheus.NewDesc("hdi_stream_gaps_backfilled_total", "Gaps longer than the replay window a live stream filled from history.", []string{"stream"}, nil)
+	streamState      = prometheus.NewDesc("hdi_stream_state", "1 for a live stream's state (streaming, reconnecting, backfilling, stopped, failed, dead).", []string{"stream", "state"}, nil)
 )
 
 func (c *dataCollector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -132,6 +140,20 @@ func (c *dataCollector) Collect(ch chan<- prometheus.Metric) {
 	if units, err := q.MetricsUnitOutcomes(ctx); err == nil {
 		for _, u := range units {
 			ch <- prometheus.MustNewConstMetric(unitOutcome, prometheus.GaugeValue, float64(u.Units), u.Status)
+		}
+	} else {
+		up = 0
+	}
+	if streams, err := status.Streams(ctx, c.pool); err == nil {
+		for _, s := range streams {
+			if s.LagSeconds >= 0 {
+				ch <- prometheus.MustNewConstMetric(streamLag, prometheus.GaugeValue, s.LagSeconds, s.Name)
+			}
+			ch <- prometheus.MustNewConstMetric(streamRows, prometheus.CounterValue, float64(s.RowsTotal), s.Name)
+			ch <- prometheus.MustNewConstMetric(streamRate, prometheus.GaugeValue, s.RowsPerS, s.Name)
+			ch <- prometheus.MustNewConstMetric(streamReconnects, prometheus.CounterValue, float64(s.Reconnects), s.Name)
+			ch <- prometheus.MustNewConstMetric(streamBackfills, prometheus.CounterValue, float64(s.GapsBackfilled), s.Name)
+			ch <- prometheus.MustNewConstMetric(streamState, prometheus.GaugeValue, 1, s.Name, s.State)
 		}
 	} else {
 		up = 0

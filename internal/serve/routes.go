@@ -18,6 +18,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/queue"
+	"github.com/hdi-dev/hdi/internal/status"
 )
 
 // routes registers the API on api (huma, for the spec and the typed JSON
@@ -47,6 +48,8 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 		Summary: "Ingest runs, newest first", Tags: []string{"runs"}}, s.listRuns)
 	huma.Register(api, huma.Operation{OperationID: "get-run", Method: http.MethodGet, Path: "/api/v1/runs/{id}",
 		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404}}, s.getRun)
+	huma.Register(api, huma.Operation{OperationID: "list-streams", Method: http.MethodGet, Path: "/api/v1/streams",
+		Summary: "Live streams (hdi stream): state, last committed record, lag, rows per second, reconnects", Tags: []string{"runs"}}, s.listStreams)
 	huma.Register(api, huma.Operation{OperationID: "list-jobs", Method: http.MethodGet, Path: "/api/v1/jobs",
 		Summary: "The jobs (built in and of the jobs directory), with their schedules", Tags: []string{"jobs"}}, s.listJobs)
 	return nil
@@ -299,6 +302,16 @@ func (s *Server) listRuns(ctx context.Context, in *runsIn) (*runsOut, error) {
 		return nil, humaError(err)
 	}
 	return &runsOut{Body: runs}, nil
+}
+
+type streamsOut struct{ Body []dbq.LiveStreamsRow }
+
+func (s *Server) listStreams(ctx context.Context, _ *struct{}) (*streamsOut, error) {
+	rows, err := status.Streams(ctx, s.opts.Pool)
+	if err != nil {
+		return nil, humaError(err)
+	}
+	return &streamsOut{Body: rows}, nil
 }
 
 type runIn struct {

@@ -26,6 +26,10 @@ type Report struct {
 	Database   Database   `json:"database"`
 	Migrations Migrations `json:"migrations"`
 	Queue      *Queue     `json:"queue,omitempty"`
+	// Streams are the live streams (`hdi stream`).
+	Streams []dbq.LiveStreamsRow `json:"streams,omitempty"`
+	// StreamsError explains why they could not be read.
+	StreamsError string `json:"streams_error,omitempty"`
 	Plugins    []Plugin   `json:"plugins"`
 	// PluginError explains why the plugin list may be incomplete.
 	PluginError string `json:"plugin_error,omitempty"`
@@ -130,6 +134,9 @@ func (r *Report) CheckDatabase(ctx context.Context, url, source string) {
 	r.Migrations.Pending = r.Migrations.Applied < r.Migrations.Latest
 	if !r.Migrations.Pending {
 		r.checkQueue(ctx, pool)
+		if r.Streams, err = Streams(ctx, pool); err != nil {
+			r.StreamsError = err.Error()
+		}
 	}
 }
 
@@ -204,6 +211,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s, queues %s, %d of %d slots busy, %s, up since %s\n", label(i, "workers"), w.WorkerID,
 				strings.Join(w.Queues, ","), w.Running, w.Concurrency, w.Version, w.StartedAt.UTC().Format(time.RFC3339))
 		}
+	}
+	for i, s := range r.Streams {
+		fmt.Fprintf(tw, "%s\t%s\n", label(i, "streams"), StreamLine(s))
+	}
+	if r.StreamsError != "" {
+		fmt.Fprintf(tw, "streams\terror: %s\n", r.StreamsError)
 	}
 	if len(r.Plugins) == 0 {
 		fmt.Fprintf(tw, "plugins\tnone found\n")

@@ -78,7 +78,7 @@ UPDATE live_positions SET source_ts = @source_ts, committed_at = now()
 WHERE name = @name AND stream = @stream;
 
 -- LiveStreams: every stream with its totals over its feed's streams, for
--- `hdi status`, `hdi streams`, the API and /metrics. lag_seconds is the time
+-- `hdi status`, `hdi runs show`, the API and /metrics. lag_seconds is the time
 -- since the source's clock of the last commit; a stream whose heartbeat is
 -- older than stale_after_seconds is reported 'dead' whatever its state.
 -- name: LiveStreams :many
@@ -89,9 +89,10 @@ SELECT s.name, s.provider, s.dataset, s.streams, s.symbols,
        s.run_id, s.host, s.pid, s.started_at, s.stopped_at, s.heartbeat_at,
        s.reconnects, s.gaps_backfilled, s.rows_per_s, s.error,
        coalesce(sum(p.rows_total), 0)::bigint AS rows_total,
-       max(p.ts_ns)::bigint AS last_ts_ns,
-       max(p.committed_at) AS committed_at,
-       extract(epoch FROM now() - min(p.source_ts))::float8 AS lag_seconds
+       coalesce(max(p.ts_ns), 0)::bigint AS last_ts_ns,
+       coalesce(max(p.committed_at), s.started_at, now())::timestamptz AS committed_at,
+       -- -1: unknown (the source has sent no clock yet)
+       coalesce(extract(epoch FROM now() - min(p.source_ts)), -1)::float8 AS lag_seconds
 FROM live_streams s
 LEFT JOIN live_positions p ON p.name = s.name
 GROUP BY s.name

@@ -198,7 +198,36 @@ $('#coverage-form').addEventListener('submit', (ev) => { ev.preventDefault(); lo
 
 let shownRun = null;
 
+// Live streams (hdi stream): where each is, above the runs.
+async function loadStreams() {
+  let streams;
+  try {
+    streams = await api('/api/v1/streams');
+  } catch (e) {
+    status('#streams-status', e.message, true);
+    return;
+  }
+  const table = $('#streams-table');
+  table.hidden = streams.length === 0;
+  const tbody = table.querySelector('tbody');
+  tbody.textContent = '';
+  for (const s of streams) {
+    const tr = tbody.insertRow();
+    const live = !['stopped', 'failed', 'dead'].includes(s.state);
+    const last = s.last_ts_ns ? new Date(s.last_ts_ns / 1e6).toISOString().replace('T', ' ').slice(0, 23) : '';
+    for (const v of [s.name, s.state, last, live && s.lag_seconds >= 0 ? s.lag_seconds.toFixed(1) + ' s' : '',
+      live ? Math.round(s.rows_per_s) : '', s.rows_total, s.reconnects, s.gaps_backfilled, s.run_id || '']) {
+      tr.insertCell().textContent = v;
+    }
+    tr.dataset.state = s.state;
+    if (s.run_id) tr.addEventListener('click', () => { shownRun = s.run_id; loadRun(); });
+  }
+  status('#streams-status', streams.length ? streams.length + ' live streams' : '');
+  window.hdi.streams = { count: streams.length, states: streams.map((s) => s.state) };
+}
+
 async function loadRuns() {
+  loadStreams();
   let runs;
   try {
     runs = await api('/api/v1/runs?limit=50');
@@ -211,7 +240,8 @@ async function loadRuns() {
   for (const r of runs) {
     const tr = tbody.insertRow();
     for (const v of [r.run_id, r.job, r.status, r.started_at.replace('T', ' ').slice(0, 19),
-      r.units_done + '/' + r.units_skipped + '/' + r.units_failed + ' of ' + r.units_total, r.rows_inserted, r.queue || '']) {
+      r.kind === 'live' ? 'live stream ' + r.live_stream : r.units_done + '/' + r.units_skipped + '/' + r.units_failed + ' of ' + r.units_total,
+      r.rows_inserted, r.kind === 'backfill' ? 'backfill for ' + r.live_stream : r.queue || '']) {
       tr.insertCell().textContent = v;
     }
     tr.addEventListener('click', () => { shownRun = r.run_id; loadRun(); });
