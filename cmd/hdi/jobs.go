@@ -211,7 +211,10 @@ without secrets).`,
 			failed := false
 			for _, a := range args {
 				job, err := jobspec.FindWith(app.jobsDir(), a, app.jobOpts(skipEnv))
-				if err == nil {
+				switch {
+				case err == nil && job.IsLive():
+					_, _, err = r.PlanLive(ctx, job)
+				case err == nil:
 					_, err = r.PlanAll(ctx, job)
 				}
 				if err != nil {

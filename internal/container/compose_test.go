@@ -126,7 +126,16 @@ func TestComposeStack(t *testing.T) {
 	}
 	needs(worker, "migrate", types.ServiceConditionCompletedSuccessfully)
 
-	for _, s := range []types.ServiceConfig{migrate, serve, worker, svc("hdi")} {
+	stream := svc("stream")
+	if got := strings.Join(stream.Command, " "); got != "stream --job es-nq-live" {
+		t.Errorf("stream runs %q, want hdi stream --job es-nq-live", got)
+	}
+	if !slices.Contains(stream.Profiles, "live") || stream.Deploy != nil && stream.Deploy.Replicas != nil && *stream.Deploy.Replicas != 1 {
+		t.Errorf("stream: profiles %q, deploy %+v: want the live profile and one replica (one process per stream)", stream.Profiles, stream.Deploy)
+	}
+	needs(stream, "migrate", types.ServiceConditionCompletedSuccessfully)
+
+	for _, s := range []types.ServiceConfig{migrate, serve, worker, stream, svc("hdi")} {
 		if s.Image != "hdi:latest" {
 			t.Errorf("service %s runs image %q, want hdi:latest", s.Name, s.Image)
 		}

@@ -289,7 +289,7 @@ func (r *Runner) PlanLive(ctx context.Context, job *jobspec.Job) ([]*Planned, *s
 			return nil, nil, job.KeyError(key, fmt.Sprintf("provider %s cannot stream %q live (live streams: %s)", job.Provider.Name, name, liveStreamNames(desc)))
 		}
 	}
-	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{Now: r.opts.Now(), Config: cfg, Stream: names[0]})
+	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{Now: r.opts.Now(), Config: cfg, Stream: names[0], Offline: r.opts.Offline})
 	if err != nil {
 		return nil, nil, err
 	}
