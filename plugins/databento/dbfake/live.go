@@ -40,6 +40,14 @@ import (
 // are published, with a SystemMsg heartbeat whenever nothing was sent for
 // the heartbeat interval. Errors travel as ErrorMsg records (fatal codes
 // close the session).
+//
+//	gw, err := dbfake.NewLive(dbfake.Generate(dbfake.GenOptions{Schemas: []dbn.Schema{}}), dbfake.LiveOptions{})
+//	defer gw.Close()
+//	gw.Fill(dbn.SchemaTrades, 1_000_000, time.Now().Add(-time.Hour), time.Microsecond) // replayable
+//	go gw.Run(ctx, 10*time.Millisecond, dbn.SchemaTrades)                               // live
+//	gw.Inject(dbfake.LiveFault{CutAfterBytes: 100_003}, dbfake.LiveFault{HangUp: true, AtEnd: true})
+//	// provider config: api_key gw.Key(), live_gateway gw.Addr(); then
+//	// gw.Sessions() tells what each session received and sent.
 
 // LiveVersion is the lsg_version the fake greets with.
 const LiveVersion = "0.7.2"
@@ -470,7 +478,6 @@ type subscription struct {
 	start    uint64
 	hasStart bool
 	snapshot bool
-	id       string
 }
 
 func (s *session) update(f func(r *LiveSession)) {
@@ -596,7 +603,9 @@ func (s *session) readLine(br *bufio.Reader) (string, error) {
 // subscribe checks and keeps one subscription; it returns the gateway's
 // error for an invalid one.
 func (s *session) subscribe(f map[string]string) string {
-	sub := &subscription{id: f["id"], snapshot: f["snapshot"] == "1"}
+	// snapshot=1 is checked but sends nothing more: the fake's books have
+	// no state to snapshot.
+	sub := &subscription{snapshot: f["snapshot"] == "1"}
 	var err error
 	if sub.schema, err = dbn.ParseSchema(f["schema"]); err != nil {
 		return fmt.Sprintf("Invalid schema %q", f["schema"])

@@ -367,7 +367,7 @@ func (f *liveFeed) mapping(rec []byte) {
 	}
 	id := strconv.FormatUint(uint64(m.InstrumentID), 10)
 	ms := []sdk.SymbolMapping{{Dataset: f.lr.Dataset, StypeIn: stypeIn.String(), InSymbol: in, StypeOut: dbn.STypeInstrumentID.String(), OutSymbol: id}}
-	if raw := m.STypeOutSymbolString(); raw != "" && stypeIn != dbn.STypeRawSymbol && stypeIn != dbn.STypeInstrumentID {
+	if raw := m.STypeOutSymbolString(); raw != "" && raw != in {
 		ms = append(ms, sdk.SymbolMapping{Dataset: f.lr.Dataset, StypeIn: dbn.STypeRawSymbol.String(), InSymbol: raw, StypeOut: dbn.STypeInstrumentID.String(), OutSymbol: id})
 	}
 	defined := func(ts uint64) bool { return ts != 0 && ts != dbn.UndefTimestamp }
