@@ -86,8 +86,10 @@ type LivePosition struct {
 	// Time is that record's index time (the stream's TimeField), ns since
 	// the epoch.
 	Time int64
-	// Sequence is its sequence number at the source (0: none); it orders
-	// records of equal time.
+	// Sequence is its sequence number at the source (0: none), handed back
+	// as it came. It need not order a stream's records (Databento's are
+	// per channel): the host never filters records by position; the
+	// unique keys drop the overlap of a resume.
 	Sequence uint64
 }
 

@@ -137,7 +137,12 @@ func Generate(o GenOptions) *Dataset {
 
 // fill makes one record of type rt with every field set deterministically.
 func fill(rt *dbn.RecordType, rtype dbn.RType, in Instrument, ts uint64, k int) []byte {
-	b := make([]byte, rt.Size)
+	return fillInto(make([]byte, rt.Size), rt, rtype, in, ts, k)
+}
+
+// fillInto is fill writing into b (rt.Size bytes), which it returns.
+func fillInto(b []byte, rt *dbn.RecordType, rtype dbn.RType, in Instrument, ts uint64, k int) []byte {
+	clear(b)
 	b[0] = uint8(rt.Size / dbn.LengthMultiplier)
 	for i := range rt.Fields {
 		f := &rt.Fields[i]

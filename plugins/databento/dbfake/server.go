@@ -1,5 +1,5 @@
 // Package dbfake is a fake of Databento's historical HTTP API for tests,
-// built on httptest. It follows the documented API: form-encoded requests
+// built on httptest, and of its Live API (NewLive, in live.go). It follows the documented API: form-encoded requests
 // under /v0/, HTTP Basic auth with the API key as user name, zstd DBN
 // bodies for timeseries.get_range (made with dbn.NewEncoder), JSON for the
 // metadata and symbology endpoints, and JSON errors {"detail": ...} with

@@ -61,11 +61,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // redact removes the API key from a message, in case anything echoes it.
-func (c *client) redact(s string) string {
-	if c.key == "" {
+func (c *client) redact(s string) string { return redactKey(s, c.key) }
+
+// redactKey removes key from s.
+func redactKey(s, key string) string {
+	if key == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.key, "<redacted>")
+	return strings.ReplaceAll(s, key, "<redacted>")
 }
 
 // delay returns the wait before retry attempt n (1-based): Retry-After when

@@ -2,6 +2,7 @@ package dbprov
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,8 +25,9 @@ const (
 // Environment variables the host reads for api_key and base_url when
 // neither the job nor hdi's config sets them (declared in Describe).
 const (
-	EnvAPIKey  = "DATABENTO_API_KEY"
-	EnvBaseURL = "DATABENTO_BASE_URL"
+	EnvAPIKey      = "DATABENTO_API_KEY"
+	EnvBaseURL     = "DATABENTO_BASE_URL"
+	EnvLiveGateway = "DATABENTO_LIVE_GATEWAY"
 )
 
 // configKeys is what Describe declares.
@@ -39,6 +41,7 @@ var configKeys = []sdk.Param{
 	{Name: "retry_backoff", Type: sdk.ParamDuration, Default: DefaultRetryBackoff.String(), HasDefault: true, Description: "first retry delay; doubles per attempt (with jitter) up to 30s; Retry-After wins"},
 	{Name: "download_dir", Type: sdk.ParamString, Description: "where batch delivery downloads a job's files, in <download_dir>/<job id>/ (default $XDG_CACHE_HOME/hdi/databento)"},
 	{Name: "poll_interval", Type: sdk.ParamDuration, Default: DefaultPollInterval.String(), HasDefault: true, Description: "first wait between polls of a batch job's state; doubles up to a minute"},
+	{Name: "live_gateway", Type: sdk.ParamString, Env: EnvLiveGateway, Description: "live feeds: the Live API gateway as host:port (default DATASET.lsg.databento.com:13000, the dataset in lower case with dots as dashes)"},
 }
 
 // DefaultPollInterval is the first wait between polls of a batch job.
@@ -55,6 +58,7 @@ type config struct {
 	RetryBackoff   time.Duration
 	DownloadDir    string
 	PollInterval   time.Duration
+	LiveGateway    string // host:port, "" for the dataset's own
 }
 
 // parseConfig reads the provider configuration. The host has already
@@ -70,6 +74,12 @@ func parseConfig(m map[string]string) (*config, error) {
 		Timeout: v.Duration("timeout"), ConnectTimeout: v.Duration("connect_timeout"),
 		MaxRetries: int(v.Int("max_retries")), RetryBackoff: v.Duration("retry_backoff"),
 		DownloadDir: v.String("download_dir"), PollInterval: v.Duration("poll_interval"),
+		LiveGateway: strings.TrimSpace(v.String("live_gateway")),
+	}
+	if c.LiveGateway != "" {
+		if h, p, err := net.SplitHostPort(c.LiveGateway); err != nil || h == "" || p == "" {
+			return nil, sdk.FieldError("config.live_gateway", "%q: want host:port, such as glbx-mdp3.lsg.databento.com:13000", c.LiveGateway)
+		}
 	}
 	if c.DownloadDir == "" {
 		c.DownloadDir = defaultDownloadDir()

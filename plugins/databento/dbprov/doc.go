@@ -1,5 +1,6 @@
 // Package dbprov is hdi-provider-databento: Databento market data from the
-// historical HTTP API or from local DBN files, as Arrow record batches.
+// historical HTTP API, from local DBN files, or live from the Live API, as
+// Arrow record batches.
 //
 // # Sources
 //
@@ -17,8 +18,9 @@
 //
 // api_key, base_url, source, timeout (100s: a metadata call's response
 // time, and the longest silence inside a data stream), connect_timeout
-// (10s), max_retries (5), retry_backoff (500ms, doubling with jitter up to
-// 30s; a Retry-After header wins).
+// (10s; for live feeds also the authentication's), max_retries (5),
+// retry_backoff (500ms, doubling with jitter up to 30s; a Retry-After
+// header wins), download_dir, poll_interval, live_gateway.
 //
 // # Job
 //
@@ -66,6 +68,25 @@
 // signedness, single characters are uint8 (the ASCII code, 0 = null),
 // c-strings are strings. Undefined sentinels are null. Every field has the
 // Arrow metadata hdi.kind = price | ts | char | int | flags | cstr.
+//
+// # Live feeds
+//
+// A live job (Job.Live; every schema but ohlcv-eod) plans one unit keyed
+// databento:live:DATASET:STREAMS:STYPE_IN:SYMBOLS (streams sorted, joined
+// by "+"; symbols as in API keys), without estimates. Fetch opens one TCP
+// session with the gateway (config live_gateway or $DATABENTO_LIVE_GATEWAY,
+// else DATASET.lsg.databento.com:13000), answers its CRAM challenge
+// (sha256 of "CHALLENGE|KEY", then "-" and the key's last 5 characters),
+// subscribes each stream (start= from FetchRequest.Resume or the job's
+// start, see subscriptionStarts) and decodes the DBN stream (zstd with
+// param compression). Records become batches as for history; a
+// LiveCheckpoint follows each batch and each heartbeat; rows are flushed at
+// least every flush_interval. SymbolMappingMsgs become symbol mappings (see
+// liveFeed.mapping for the dates). A cut, an EOF, undecodable data or no
+// record and no heartbeat for twice heartbeat_interval_s end Fetch with a
+// retryable error: the host fetches again with the committed positions.
+// Params: heartbeat_interval_s, compression, ts_out, slow_reader_behavior,
+// snapshot, replay_margin, flush_interval (jobs/README.md).
 //
 // # Errors
 //

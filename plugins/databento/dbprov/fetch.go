@@ -24,6 +24,13 @@ func (*Provider) Fetch(ctx context.Context, req *sdk.FetchRequest, out sdk.Sende
 	if err != nil {
 		return err
 	}
+	if req.Job.Live || req.Unit.Params["source"] == "live" {
+		err := fetchLive(ctx, cfg, req, out)
+		if se := (*sendError)(nil); errors.As(err, &se) {
+			return se.err
+		}
+		return err
+	}
 	r, err := parseJob(req.Job, cfg)
 	if err != nil {
 		return err

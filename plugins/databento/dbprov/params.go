@@ -40,7 +40,17 @@ var params = []sdk.Param{
 	{Name: "parts", Type: sdk.ParamInt, Description: "files: units per file, loaded in parallel (1..64; default 2 for a file of 8 MiB or more, else 1)"},
 	{Name: "delivery", Type: sdk.ParamString, Allowed: []string{"auto", "stream", "batch"}, Default: "auto", HasDefault: true, Description: "api: stream (timeseries.get_range), batch (a batch job: files downloaded, verified, then loaded) or auto (batch for a unit estimated at batch_min_bytes or more)"},
 	{Name: "batch_min_bytes", Type: sdk.ParamInt, Default: strconv.FormatInt(DefaultBatchMinBytes, 10), HasDefault: true, Description: "delivery auto: the estimated size from which a unit goes by batch delivery"},
+	{Name: "heartbeat_interval_s", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultHeartbeatS), HasDefault: true, Description: "live: seconds without data after which the gateway sends a heartbeat (5..1800); nothing for twice as long ends the connection, which then resumes"},
+	{Name: "compression", Type: sdk.ParamString, Allowed: []string{"none", "zstd"}, Default: "none", HasDefault: true, Description: "live: compression of the gateway's stream"},
+	{Name: "ts_out", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live: the gateway stamps each record with its send time (column ts_out)"},
+	{Name: "slow_reader_behavior", Type: sdk.ParamString, Allowed: []string{"warn", "skip"}, Default: "warn", HasDefault: true, Description: "live: when hdi reads too slowly, the gateway keeps every record and warns (warn), or drops records to catch up (skip: hdi then reconnects and replays what was dropped)"},
+	{Name: "snapshot", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live, mbo only: a feed started afresh (no start, nothing to resume) begins with a snapshot of the order books"},
+	{Name: "replay_margin", Type: sdk.ParamDuration, Default: DefaultReplayMargin.String(), HasDefault: true, Description: "live: a stream resumes this long before its last stored record, because the gateway's replay filters on ts_event and positions are ts_recv"},
+	{Name: "flush_interval", Type: sdk.ParamDuration, Default: DefaultFlushInterval.String(), HasDefault: true, Description: "live: longest time a received record waits before it is sent on to the database"},
 }
+
+// liveParams are the params only a live job takes.
+var liveParams = []string{"heartbeat_interval_s", "compression", "ts_out", "slow_reader_behavior", "snapshot", "replay_margin", "flush_interval"}
 
 // DefaultBatchMinBytes is where delivery auto turns to batch jobs.
 const DefaultBatchMinBytes = 2_000_000_000
@@ -87,6 +97,11 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 	p, err := sdk.ParseParams("params", params, job.Params)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range liveParams {
+		if p.Has(name) {
+			return nil, sdk.FieldError("params."+name, "is for live feeds (hdi stream): drop it from this job")
+		}
 	}
 	r := &request{Files: job.Files, Resolve: p.Bool("resolve"), Delivery: p.String("delivery"), BatchMinBytes: p.Int("batch_min_bytes")}
 	if r.BatchMinBytes < 1 {

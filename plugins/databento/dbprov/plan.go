@@ -30,6 +30,9 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if job.Live {
+		return planLive(job, cfg)
+	}
 	r, err := parseJob(job, cfg)
 	if err != nil {
 		return nil, err

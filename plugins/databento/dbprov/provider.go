@@ -23,10 +23,11 @@ func (*Provider) Describe(context.Context) (*sdk.Description, error) {
 	return &sdk.Description{
 		Name:        "databento",
 		Version:     Version,
-		Description: "Databento historical API and DBN files",
+		Description: "Databento historical API, DBN files and live feeds (Live API)",
 		Streams:     Streams(),
 		Config:      configKeys,
 		Params:      params,
+		LiveReplay:  LiveReplay,
 	}, nil
 }
 

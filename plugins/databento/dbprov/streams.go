@@ -17,7 +17,7 @@ func Streams() []sdk.Stream {
 		name := s.String()
 		st := sdk.Stream{
 			Name: name, Description: "Databento " + name + " records", Schema: ArrowSchema(s),
-			Key: keyFields(s), TimeField: TimeField(s), DefaultRules: defaultRules(s),
+			Key: keyFields(s), TimeField: TimeField(s), DefaultRules: defaultRules(s), Live: liveSchema(s),
 		}
 		switch s {
 		case dbn.SchemaDefinition:

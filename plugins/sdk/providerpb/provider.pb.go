@@ -1967,8 +1967,10 @@ type LivePosition struct {
 	Stream string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
 	// That record's index time (the stream's time_field), ns since the epoch.
 	TsNs int64 `protobuf:"varint,2,opt,name=ts_ns,json=tsNs,proto3" json:"ts_ns,omitempty"`
-	// Its sequence number at the source (0 when the source has none): orders
-	// records of equal time.
+	// Its sequence number at the source (0 when the source has none). It is
+	// handed back in resume as it came; it need not order a stream's records
+	// (Databento's sequences are per channel), so the host never filters
+	// records by position: the unique keys drop the overlap of a resume.
 	Sequence      uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
