@@ -249,19 +249,33 @@ func firstSentence(s string) string {
 }
 
 // coverageRoute serves GET /api/v1/coverage: rows loaded per table,
-// instrument and UTC day, as counted at load time.
+// instrument and UTC day, week or month, as counted at load time.
 func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
 	cq, err := s.opts.Catalog.Lookup("CoverageDaily", "")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	known := []string{"start", "end", "table", "dataset"}
+	params := []struct{ name, param, doc string }{
+		{"start", "start_day", "first day, included (default: the first loaded)"},
+		{"end", "end_day", "last day, included (default: the last loaded)"},
+		{"table", "table_name", "only this table (trades, ohlcv_1d, ...)"},
+		{"dataset", "dataset", "only this dataset"},
+		{"symbols", "symbols", "only what these symbols named on each day, comma-separated (ES.c.0, ESH4, 5482); the symbol column says which"},
+		{"bucket", "bucket", "day (default), week (ISO, from Monday), month, or auto: days up to 100 days of range, weeks up to 100 weeks, months beyond"},
+	}
+	var known []string
 	op := &huma.Operation{OperationID: "coverage", Method: http.MethodGet, Path: "/api/v1/coverage", Tags: []string{"coverage"},
-		Summary:     "Rows loaded per table, instrument and UTC day (counted at load time: no scan of the data)",
-		Description: "The CoverageDaily query. start and end are days, both included (default: everything loaded).",
-		Responses:   dataResponses("One row per table, dataset, instrument and day")}
-	for _, p := range known {
-		op.Parameters = append(op.Parameters, &huma.Param{Name: p, In: "query", Schema: &huma.Schema{Type: huma.TypeString}})
+		Summary: "Rows loaded per table, instrument and UTC day, week or month (counted at load time: no scan of the data)",
+		Description: "The CoverageDaily query. Each row: table, dataset, instrument, its raw symbol in the period (null when no mapping or definition names it), " +
+			"the period's first day, its bucket, the days in it with rows, the row count and the first and last timestamps.",
+		Responses: dataResponses("One row per table, dataset, instrument and period")}
+	for _, p := range params {
+		known = append(known, p.name)
+		sc := &huma.Schema{Type: huma.TypeString}
+		if p.name == "bucket" {
+			sc.Enum, sc.Default = []any{"day", "week", "month", "auto"}, "day"
+		}
+		op.Parameters = append(op.Parameters, &huma.Param{Name: p.name, In: "query", Description: p.doc, Schema: sc})
 	}
 	op.Parameters = append(op.Parameters, outputDocs()...)
 	api.OpenAPI().AddOperation(op)
@@ -272,10 +286,16 @@ func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
 		}
 		q := r.URL.Query()
 		values := map[string]any{}
-		for k, param := range map[string]string{"start": "start_day", "end": "end_day", "table": "table_name", "dataset": "dataset"} {
-			if v := q.Get(k); v != "" {
-				values[param] = v
+		for _, p := range params {
+			if v := q.Get(p.name); v != "" {
+				values[p.param] = v
 			}
+		}
+		switch b := q.Get("bucket"); b {
+		case "", "day", "week", "month", "auto":
+		default:
+			writeProblem(w, badParam("bucket", "bucket: %q: want day, week, month or auto", b))
+			return
 		}
 		s.stream(w, r, cq, values, o, nil)
 	})
