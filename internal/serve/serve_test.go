@@ -458,6 +458,9 @@ func TestServe(t *testing.T) {
 		"tokens":                         testTokens,
 		"row cap and constant memory":    testRowCapAndConstantMemory,
 		"resolve takes a limit":          testResolveTakesALimit,
+		"database faults":                testDatabaseFaults,
+		"control characters":             testControlCharacters,
+		"unknown paths":                  testUnknownPaths,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, url) })
 	}
