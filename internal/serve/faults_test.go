@@ -3,7 +3,6 @@ package serve_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -17,27 +16,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/serve"
 )
-
-// response is one answer of the server, read whole.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (ts *testServer) fetch(t *testing.T, path string) response {
-	t.Helper()
-	res, err := ts.Client().Get(ts.URL + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("GET %s: read: %v", path, err)
-	}
-	return response{res.StatusCode, res.Header, b}
-}
 
 // problemBody is a problem+json answer as a client reads it.
 type problemBody struct {

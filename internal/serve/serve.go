@@ -22,6 +22,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbconn"
@@ -154,10 +155,12 @@ type liveConnKey struct{}
 // not serve, on a connection checked alive: a restart or pg_terminate_backend
 // leaves the pool's idle connections dead. Everything the API runs is a
 // read in a read-only session, so a second try is safe as long as nothing
-// was sent to the client: f must send nothing.
+// was sent to the client: f must send nothing. A connection that could not
+// be made is not tried again at once.
 func (s *Server) retry(ctx context.Context, f func(context.Context) error) error {
 	err := f(ctx)
-	if err == nil || ctx.Err() != nil || dbconn.Classify(err) != dbconn.FaultUnavailable {
+	var ce *pgconn.ConnectError
+	if err == nil || ctx.Err() != nil || dbconn.Classify(err) != dbconn.FaultUnavailable || errors.As(err, &ce) {
 		return err
 	}
 	s.opts.Logger.Warn("the database failed; trying once more on a live connection", "request_id", requestID(ctx), "err", err)
