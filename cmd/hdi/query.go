@@ -64,7 +64,7 @@ func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values 
 	defer conn.Close(context.WithoutCancel(ctx))
 	if resolve != nil {
 		if q, err = resolve(conn); err != nil {
-			return err
+			return dbconn.WithAdvice(err)
 		}
 	}
 	var w io.Writer = app.Stdout
@@ -78,7 +78,7 @@ func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values 
 	}
 	n, err := query.Run(ctx, conn, q, values, w, opts)
 	if err != nil {
-		return err
+		return dbconn.WithAdvice(err)
 	}
 	if file != nil {
 		if err := file.Commit(); err != nil {

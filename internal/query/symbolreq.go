@@ -156,12 +156,12 @@ func (sq *SymbolQuery) Resolve(ctx context.Context, conn *pgx.Conn) error {
 	if dataset == "" {
 		var err error
 		if dataset, err = DefaultDataset(ctx, conn); err != nil {
-			return &ParamError{Param: "dataset", Msg: err.Error()}
+			return err
 		}
 	}
 	sq.Values["dataset"] = dataset
 	if err := CheckSymbols(ctx, conn, dataset, sq.req.Symbols); err != nil {
-		return &ParamError{Param: "symbols", Msg: err.Error(), NotFound: true}
+		return err
 	}
 	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
 		return sq.adjust(ctx, conn, dataset, adj)

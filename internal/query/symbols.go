@@ -41,7 +41,8 @@ var StatTypes = map[string][]int64{
 }
 
 // DefaultDataset returns the dataset when the database holds symbol
-// mappings of exactly one; otherwise an error asking for --dataset.
+// mappings of exactly one; otherwise a ParamError asking for --dataset. A
+// failure of the database is returned as it is, never as a ParamError.
 func DefaultDataset(ctx context.Context, db dbq.DBTX) (string, error) {
 	ds, err := dbq.New(db).Datasets(ctx)
 	if err != nil {
@@ -51,14 +52,15 @@ func DefaultDataset(ctx context.Context, db dbq.DBTX) (string, error) {
 	case 1:
 		return ds[0], nil
 	case 0:
-		return "", fmt.Errorf("no symbol mappings loaded: pass --dataset (e.g. GLBX.MDP3) and instrument ids, or ingest data first")
+		return "", paramErr("dataset", "no symbol mappings loaded: pass --dataset (e.g. GLBX.MDP3) and instrument ids, or ingest data first")
 	}
-	return "", fmt.Errorf("the database holds several datasets (%s): pick one with --dataset", strings.Join(ds, ", "))
+	return "", paramErr("dataset", "the database holds several datasets (%s): pick one with --dataset", strings.Join(ds, ", "))
 }
 
-// CheckSymbols fails when a symbol names nothing in the dataset (no mapping,
-// no definition, not an instrument id), listing close matches (prefix or
-// edit distance) and some of the symbols the dataset holds.
+// CheckSymbols fails with a NotFound ParamError when a symbol names nothing
+// in the dataset (no mapping, no definition, not an instrument id), listing
+// close matches (prefix or edit distance) and some of the symbols the
+// dataset holds. A failure of the database is returned as it is.
 func CheckSymbols(ctx context.Context, db dbq.DBTX, dataset string, symbols []string) error {
 	q := dbq.New(db)
 	unknown, err := q.UnknownSymbols(ctx, dbq.UnknownSymbolsParams{Symbols: symbols, Dataset: dataset})
@@ -99,5 +101,5 @@ func CheckSymbols(ctx context.Context, db dbq.DBTX, dataset string, symbols []st
 			b.WriteString(", …")
 		}
 	}
-	return fmt.Errorf("%s", b.String())
+	return &ParamError{Param: "symbols", Msg: b.String(), NotFound: true}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,9 +45,9 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 		return err
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-runs", Method: http.MethodGet, Path: "/api/v1/runs",
-		Summary: "Ingest runs, newest first", Tags: []string{"runs"}}, s.listRuns)
+		Summary: "Ingest runs, newest first", Tags: []string{"runs"}, Errors: []int{400, 503, 504}}, s.listRuns)
 	huma.Register(api, huma.Operation{OperationID: "get-run", Method: http.MethodGet, Path: "/api/v1/runs/{id}",
-		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404}}, s.getRun)
+		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404, 503, 504}}, s.getRun)
 	huma.Register(api, huma.Operation{OperationID: "list-jobs", Method: http.MethodGet, Path: "/api/v1/jobs",
 		Summary: "The jobs (built in and of the jobs directory), with their schedules", Tags: []string{"jobs"}}, s.listJobs)
 	return nil
@@ -101,7 +102,8 @@ func dataResponses(what string) map[string]*huma.Response {
 		"200":     {Description: what + " (format=json|ndjson|csv|parquet, or Accept). Headers: Hdi-Row-Cap; trailer Hdi-Truncated.", Content: content},
 		"400":     {Description: "A parameter is wrong: the problem names it (errors[].location = query.NAME).", Content: problem},
 		"404":     {Description: "Nothing of that name (a symbol, a query).", Content: problem},
-		"503":     {Description: "The database is not reachable.", Content: problem},
+		"503":     {Description: "The database is unavailable: retry after Retry-After seconds.", Content: problem},
+		"504":     {Description: "The query ran longer than the server's statement timeout.", Content: problem},
 		"default": {Description: "Error", Content: problem},
 	}
 }
@@ -162,7 +164,7 @@ func (s *Server) queryRoute(api huma.API, g chi.Router, d queryDoc) {
 				values[n] = v[len(v)-1]
 			}
 		}
-		s.stream(w, r, d.q, values, o, nil)
+		s.stream(w, r, o, fixedPlan(d.q, values))
 	})
 }
 
@@ -230,16 +232,21 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 		if v := q.Get("daily"); v != "" {
 			var err error
 			if req.Daily, err = strconv.ParseBool(v); err != nil {
-				writeProblem(w, badParam("daily", "daily: %q: want true or false", v))
+				writeProblem(w, r, badParam("daily", "daily: %q: want true or false", v))
 				return
 			}
 		}
 		sq, err := req.Plan(s.opts.Catalog)
 		if err != nil {
-			writeProblem(w, err)
+			s.fail(w, r, err)
 			return
 		}
-		s.stream(w, r, sq.Query, sq.Values, o, sq.Resolved)
+		s.stream(w, r, o, func(ctx context.Context, conn *pgx.Conn) (*query.Query, map[string]any, error) {
+			try := *sq // Resolve completes the query in place: each try starts from the plan
+			try.Values = maps.Clone(sq.Values)
+			q, err := try.Resolved(ctx, conn)
+			return q, try.Values, err
+		})
 	})
 }
 
@@ -294,10 +301,10 @@ func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
 		switch b := q.Get("bucket"); b {
 		case "", "day", "week", "month", "auto":
 		default:
-			writeProblem(w, badParam("bucket", "bucket: %q: want day, week, month or auto", b))
+			writeProblem(w, r, badParam("bucket", "bucket: %q: want day, week, month or auto", b))
 			return
 		}
-		s.stream(w, r, cq, values, o, nil)
+		s.stream(w, r, o, fixedPlan(cq, values))
 	})
 	return nil
 }
@@ -314,11 +321,15 @@ func (s *Server) listRuns(ctx context.Context, in *runsIn) (*runsOut, error) {
 	if in.Job != "" {
 		job = &in.Job
 	}
-	runs, err := dbq.New(s.opts.Pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
+	out := &runsOut{}
+	err := s.retry(ctx, func(ctx context.Context) (err error) {
+		out.Body, err = dbq.New(s.opts.Pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
+		return err
+	})
 	if err != nil {
-		return nil, humaError(err)
+		return nil, s.humaError(ctx, err)
 	}
-	return &runsOut{Body: runs}, nil
+	return out, nil
 }
 
 type runIn struct {
@@ -339,38 +350,40 @@ type runOut struct {
 func (s *Server) getRun(ctx context.Context, in *runIn) (*runOut, error) {
 	q := dbq.New(s.opts.Pool)
 	out := &runOut{}
-	var err error
-	out.Body.Run, err = q.GetRun(ctx, in.ID)
+	err := s.retry(ctx, func(ctx context.Context) (err error) {
+		if out.Body.Run, err = q.GetRun(ctx, in.ID); err != nil {
+			return err
+		}
+		if out.Body.Units, err = q.Units(ctx, in.ID); err != nil {
+			return err
+		}
+		if out.Body.Run.Queue != nil {
+			if out.Body.Progress, err = queue.RunProgress(ctx, s.opts.Pool, in.ID); err != nil {
+				return err
+			}
+			out.Body.Queued, err = queue.Units(ctx, s.opts.Pool, in.ID)
+		}
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, huma.Error404NotFound(fmt.Sprintf("no run %d", in.ID))
+		err = &problem{status: http.StatusNotFound, detail: fmt.Sprintf("no run %d", in.ID)}
 	}
 	if err != nil {
-		return nil, humaError(err)
-	}
-	if out.Body.Units, err = q.Units(ctx, in.ID); err != nil {
-		return nil, humaError(err)
-	}
-	if out.Body.Run.Queue != nil {
-		if out.Body.Progress, err = queue.RunProgress(ctx, s.opts.Pool, in.ID); err != nil {
-			return nil, humaError(err)
-		}
-		if out.Body.Queued, err = queue.Units(ctx, s.opts.Pool, in.ID); err != nil {
-			return nil, humaError(err)
-		}
+		return nil, s.humaError(ctx, err)
 	}
 	return out, nil
 }
 
 type jobsOut struct{ Body []jobspec.Summary }
 
-func (s *Server) listJobs(context.Context, *struct{}) (*jobsOut, error) {
+func (s *Server) listJobs(ctx context.Context, _ *struct{}) (*jobsOut, error) {
 	out := &jobsOut{Body: []jobspec.Summary{}}
 	if s.opts.Jobs == nil {
 		return out, nil
 	}
 	ents, err := s.opts.Jobs()
 	if err != nil {
-		return nil, humaError(err)
+		return nil, s.humaError(ctx, err)
 	}
 	now := time.Now()
 	for _, e := range ents {

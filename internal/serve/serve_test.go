@@ -94,8 +94,15 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	return &testServer{Server: ts, log: logs}
 }
 
-// get fetches path and returns the status, the content type and the body.
-func (ts *testServer) get(t *testing.T, path string, header ...string) (int, string, []byte) {
+// response is one answer of the server, read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// fetch GETs path with the given header names and values.
+func (ts *testServer) fetch(t *testing.T, path string, header ...string) response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -110,7 +117,14 @@ func (ts *testServer) get(t *testing.T, path string, header ...string) (int, str
 	if err != nil {
 		t.Fatalf("GET %s: read: %v", path, err)
 	}
-	return res.StatusCode, res.Header.Get("Content-Type"), b
+	return response{res.StatusCode, res.Header, b}
+}
+
+// get fetches path and returns the status, the content type and the body.
+func (ts *testServer) get(t *testing.T, path string, header ...string) (int, string, []byte) {
+	t.Helper()
+	r := ts.fetch(t, path, header...)
+	return r.status, r.header.Get("Content-Type"), r.body
 }
 
 func (ts *testServer) mustGet(t *testing.T, path string) []byte {
@@ -532,6 +546,9 @@ func TestServe(t *testing.T) {
 		"row cap and constant memory":    testRowCapAndConstantMemory,
 		"resolve takes a limit":          testResolveTakesALimit,
 		"coverage by period and symbol":  testCoverageByPeriodAndSymbol,
+		"database faults":                testDatabaseFaults,
+		"control characters":             testControlCharacters,
+		"unknown paths":                  testUnknownPaths,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, url) })
 	}
