@@ -59,7 +59,8 @@ func classify(err error) *problem {
 		if pe.NotFound {
 			st = http.StatusNotFound
 		}
-		return &problem{status: st, detail: pe.Param + ": " + pe.Msg, param: pe.Param}
+		// Where the message points at a parameter it says dataset=, never a flag.
+		return &problem{status: st, detail: pe.Param + ": " + pe.Text(query.QueryParam), param: pe.Param}
 	}
 	var be *query.BindError
 	if errors.As(err, &be) {

@@ -182,7 +182,7 @@ var symbolDocs = map[string]string{
 	"symbols":  "symbols, comma-separated: raw (ESH4), parent (ES.FUT), continuous (ES.c.0) or instrument ids",
 	"start":    "first day (YYYY-MM-DD) or instant (RFC 3339), included; or relative (-7d, yesterday)",
 	"end":      "last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded); or relative (today)",
-	"dataset":  "dataset, e.g. GLBX.MDP3 (default: the only one with symbol mappings)",
+	"dataset":  "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)",
 	"interval": "1s, 1m, 5m, 15m, 1h, 1d (default), eod, 1h-rollup, trades-1m",
 	"adjust":   "continuous symbols: none (default), ratio or difference: back-adjusted at each roll (docs/queries.md)",
 	"stat":     "settlement, open_interest, volume or all (default)",
