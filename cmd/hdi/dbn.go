@@ -114,7 +114,9 @@ func newDBNSynthCmd(app *App) *cobra.Command {
 		Long: `Write Databento-like DBN v3 files made by hdi's own encoder. By default it
 writes the demo data set: ES and NQ futures trades, 1m and 1d bars and
 definitions over 2024-03-11..2024-03-22, with ES.c.0 and NQ.c.0 mappings that
-roll from the March to the June contract on 2024-03-15. With --trades N it
+roll from the March to the June contract on 2024-03-15, and ES.FUT and NQ.FUT
+parent mappings to every contract (the definitions, as Databento delivers a
+request by parent symbol). ESH4 is instrument id 5482. With --trades N it
 writes N trades into one file instead (benchmarks). The same flags always
 give the same bytes. Paths are printed on stdout.`,
 		Example: `  hdi dbn synth --out .hdi/demo

@@ -57,7 +57,7 @@ func TestIngestDemoFilesEndToEnd(t *testing.T) {
 		t.Fatalf("trades = %d", n)
 	}
 	// Continuous ES.c.0 resolves to the March contract before the roll and the June one after.
-	for date, want := range map[string]int64{"2024-03-14": 1001, "2024-03-15": 1002} {
+	for date, want := range map[string]int64{"2024-03-14": 5482, "2024-03-15": 1002} {
 		if id := pgtest.Scalar[int64](t, pool, `SELECT instrument_id FROM resolve_symbol('GLBX.MDP3', 'ES.c.0', $1::date)`, date); id != want {
 			t.Errorf("ES.c.0 on %s = %d, want %d", date, id, want)
 		}

@@ -49,10 +49,11 @@ func (o *outputFlags) options() (output.Options, error) {
 }
 
 // run connects, runs q with values and writes the result where asked.
-// resolve, when set, completes the query on the connection first and
-// returns the query to run (symbol queries: the dataset, the symbols'
-// check, back-adjustment).
-func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values map[string]any, resolve func(*pgx.Conn) (*query.Query, error)) error {
+// sq, when set, completes the query on the connection first (symbol
+// queries: the dataset, the symbols' check, back-adjustment). A result
+// without rows gets a note on stderr saying so (for sq, with the days on
+// which its symbols have rows).
+func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values map[string]any, sq *query.SymbolQuery) error {
 	opts, err := o.options()
 	if err != nil {
 		return err
@@ -62,9 +63,9 @@ func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values 
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if resolve != nil {
-		if q, err = resolve(conn); err != nil {
-			return err
+	if sq != nil {
+		if q, err = sq.Resolved(ctx, conn); err != nil {
+			return dbconn.WithAdvice(symbolQueryError(err))
 		}
 	}
 	var w io.Writer = app.Stdout
@@ -78,13 +79,20 @@ func (o *outputFlags) run(ctx context.Context, app *App, q *query.Query, values 
 	}
 	n, err := query.Run(ctx, conn, q, values, w, opts)
 	if err != nil {
-		return err
+		return dbconn.WithAdvice(err)
 	}
 	if file != nil {
 		if err := file.Commit(); err != nil {
 			return err
 		}
 		app.Logger.Info("query written", "query", q.Name, "rows", n, "file", o.output)
+	}
+	if n == 0 {
+		note := "no rows"
+		if sq != nil {
+			note = sq.NoRows(ctx, conn)
+		}
+		fmt.Fprintln(app.Stderr, "hdi: "+note)
 	}
 	return nil
 }
@@ -283,7 +291,8 @@ func writeQueryTable(w io.Writer, qs []*query.Query) error {
 }
 
 // symbolQueryError turns a symbol query's parameter error into what the
-// CLI says: the flag's name; a usage error unless a value names nothing.
+// CLI says: the flag's name, and flags where the message points at a
+// parameter; a usage error unless a value names nothing.
 func symbolQueryError(err error) error {
 	var pe *query.ParamError
 	if !errors.As(err, &pe) {
@@ -293,10 +302,11 @@ func symbolQueryError(err error) error {
 	if pe.Param == "symbols" {
 		flag = "--symbols (-s)"
 	}
+	msg := pe.Text(func(r query.Ref) string { return strings.TrimSpace("--" + r.Param + " " + r.Value) })
 	if pe.NotFound {
-		return fmt.Errorf("%s: %s", flag, pe.Msg)
+		return fmt.Errorf("%s: %s", flag, msg)
 	}
-	return usageErrorf("%s: %s", flag, pe.Msg)
+	return usageErrorf("%s: %s", flag, msg)
 }
 
 // newSymbolQueryCmd builds `hdi query bars|trades|tbbo|statistics|definitions`.
@@ -332,7 +342,10 @@ Symbols may be raw (ESH4), parent (ES.FUT), continuous (ES.c.0, .v., .n.) or
 instrument ids; each resolves per UTC day through the symbol mappings, and
 every row carries the symbol asked for, the instrument id and the contract's
 raw symbol. --start and --end are dates (both included), RFC 3339 instants
-([start, end)) or relative (-7d, yesterday, today). Without --dataset, the only dataset with symbol mappings.`,
+([start, end)) or relative (-7d, yesterday, today). Without --dataset, the
+dataset in which the symbols name something (several: an error lists them).
+A result without rows gets a note on stderr: on which days the symbols have
+rows.`,
 		Example: example,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -346,14 +359,7 @@ raw symbol. --start and --end are dates (both included), RFC 3339 instants
 			if err != nil {
 				return symbolQueryError(err)
 			}
-			ctx := cmd.Context()
-			return of.run(ctx, app, sq.Query, sq.Values, func(conn *pgx.Conn) (*query.Query, error) {
-				q, err := sq.Resolved(ctx, conn)
-				if err != nil {
-					return nil, symbolQueryError(err)
-				}
-				return q, nil
-			})
+			return of.run(cmd.Context(), app, sq.Query, sq.Values, sq)
 		},
 	}
 	of.add(cmd)
@@ -361,7 +367,7 @@ raw symbol. --start and --end are dates (both included), RFC 3339 instants
 	f.StringSliceVarP(&symbols, "symbols", "s", nil, "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482")
 	f.StringVar(&start, "start", "", "first day (YYYY-MM-DD) or instant (RFC 3339), included")
 	f.StringVar(&end, "end", "", "last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded)")
-	f.StringVar(&dataset, "dataset", "", "dataset, e.g. GLBX.MDP3 (default: the only one loaded)")
+	f.StringVar(&dataset, "dataset", "", "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)")
 	f.Int64Var(&limit, "limit", 0, "at most this many rows (0: all)")
 	switch kind {
 	case "bars":

@@ -222,3 +222,80 @@ func decimalRat(t *testing.T, s string) *big.Rat {
 	}
 	return r
 }
+
+// TestSymbolQueriesAcrossTwoDatasets loads the demo and Databento's samples
+// (GLBX.MDP3 and XNAS.ITCH) as the docs do: symbol queries need no
+// --dataset where their symbols name something in one dataset, the README's
+// symbols (ES.c.0, ES.FUT, ESH4, 5482) all work on the demo, errors name
+// flags, and a result without rows says so on stderr.
+func TestSymbolQueriesAcrossTwoDatasets(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	env := ingestEnv(t, url)
+	dir := t.TempDir()
+	mustRun(t, env, "dbn", "synth", "--out", dir)
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", dir)
+	mustRun(t, env, "ingest", "--provider", "databento", "--file", querytest.SampleDir(t))
+
+	csv := func(args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, env, append(append([]string{"query"}, args...), "--format", "csv")...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("hdi query %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+		return stdout
+	}
+	bars := csv("bars", "-s", "ES.c.0", "--interval", "1d", "--start", "2024-03-14", "--end", "2024-03-15")
+	if !strings.Contains(bars, "\nES.c.0,5482,ESH4,2024-03-14T") || !strings.Contains(bars, "\nES.c.0,1002,ESM4,2024-03-15T") {
+		t.Errorf("ES.c.0 across the roll:\n%s", bars)
+	}
+	// The parent names both contracts on the March expiry day, each row the real contract.
+	trades := csv("trades", "-s", "ES.FUT", "--start", "2024-03-15", "--end", "2024-03-15")
+	if !strings.Contains(trades, "\nES.FUT,5482,ESH4,") || !strings.Contains(trades, "\nES.FUT,1002,ESM4,") {
+		t.Errorf("ES.FUT trades on 2024-03-15 lack a contract:\n%.600s", trades)
+	}
+	// 5482 is ESH4 in March 2024 and ESH1 (the samples) in December 2020.
+	bars = csv("bars", "-s", "ESH4,5482", "--interval", "1d", "--start", "2024-03-15", "--end", "2024-03-15")
+	if !strings.Contains(bars, "\n5482,5482,ESH4,2024-03-15T") || !strings.Contains(bars, "\nESH4,5482,ESH4,2024-03-15T") {
+		t.Errorf("ESH4 and 5482:\n%s", bars)
+	}
+	if trades = csv("trades", "-s", "5482", "--start", "2020-12-28", "--end", "2020-12-28"); strings.Count(trades, "\n5482,5482,ESH1,") != 2 {
+		t.Errorf("5482 in 2020:\n%s", trades)
+	}
+	if defs := csv("definitions", "-s", "MSFT", "--start", "2021-10-04", "--end", "2021-10-05"); strings.Count(defs, "\nMSFT,") != 2 {
+		t.Errorf("MSFT definitions (XNAS.ITCH):\n%s", defs)
+	}
+
+	// No rows: the header on stdout, a note on stderr with where the data is.
+	code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--start", "2024-01-01", "--end", "2024-01-31", "--format", "csv")
+	if code != 0 || stdout != "symbol,instrument_id,raw_symbol,ts_event,open,high,low,close,volume\n" ||
+		stderr != "hdi: no rows for ES.c.0 in 2024-01-01..2024-01-31; ohlcv_1d has rows of ES.c.0 on 2024-03-11..2024-03-22\n" {
+		t.Errorf("no rows: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "query", "tbbo", "-s", "ESH4", "--start", "2024-03-14", "--end", "2024-03-14")
+	if code != 0 || stderr != "hdi: no rows for ESH4 in 2024-03-14..2024-03-14; tbbo of GLBX.MDP3 has no rows of ESH4 on any day\n" {
+		t.Errorf("no tbbo: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "query", "SymbolTrades", "--param", "dataset=GLBX.MDP3", "--param", "symbols=ESH4",
+		"--param", "start_ts=2024-01-01", "--param", "end_ts=2024-01-02")
+	if code != 0 || stderr != "hdi: no rows\n" {
+		t.Errorf("no rows by name: exit %d, stderr %q", code, stderr)
+	}
+
+	// Errors: where each symbol is, and flags, never query parameters.
+	code, _, stderr = runCLI(t, env, "query", "bars", "-s", "MSFT", "--dataset", "GLBX.MDP3", "--start", "2024-03-14", "--end", "2024-03-14")
+	if code != 1 || !strings.Contains(stderr, "--symbols (-s): unknown symbol in dataset GLBX.MDP3: MSFT (it is in XNAS.ITCH)") {
+		t.Errorf("MSFT in GLBX.MDP3: exit %d: %s", code, stderr)
+	}
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol, start_date, end_date, source)
+		VALUES ('XNAS.ITCH', 'raw_symbol', 'ESH4', 'instrument_id', '777', '2024-03-14', '2024-03-15', 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, env, "query", "trades", "-s", "ESH4", "--start", "2024-03-14", "--end", "2024-03-14")
+	if code != 2 || !strings.Contains(stderr, "--dataset: ESH4 names something in several datasets (GLBX.MDP3, XNAS.ITCH): pick one with --dataset\n") || strings.Contains(stderr, "=") {
+		t.Errorf("ESH4 in two datasets: exit %d: %s", code, stderr)
+	}
+	if got := csv("trades", "-s", "ESH4", "--dataset", "GLBX.MDP3", "--start", "2024-03-14", "--end", "2024-03-14", "--limit", "1"); strings.Count(got, "\n") != 2 {
+		t.Errorf("ESH4 with --dataset:\n%s", got)
+	}
+}

@@ -48,7 +48,9 @@ override built-ins):
 Data responses stream as json (default), ndjson, csv or parquet (format= or
 Accept) with constant memory, at most serve.max_rows rows (limit= asks fewer).
 Errors are RFC 9457 problem+json: 400 names the parameter, 404 an unknown
-query or symbol, 503 a database that is down.
+query, symbol or path, 503 a database that is unavailable (Retry-After), 504 a
+query past the statement timeout. Every response has an X-Request-Id; a 5xx
+gives it, and the log has the cause under it.
 
 It listens on loopback unless API tokens are configured (HDI_API_TOKEN,
 api_tokens, --token-file: one token a line); with them, /api/*, /openapi.json

@@ -55,55 +55,102 @@ func (q *Queries) Coverage(ctx context.Context, arg CoverageParams) ([]Coverage,
 }
 
 const coverageDaily = `-- name: CoverageDaily :many
-SELECT c.table_name, c.dataset, c.instrument_id,
-       coalesce((SELECT d.raw_symbol FROM definition d
-                 WHERE d.dataset = c.dataset AND d.instrument_id = c.instrument_id ORDER BY d.ts DESC LIMIT 1),
-                (SELECT m.stype_in_symbol FROM symbol_mappings m
-                 WHERE m.dataset = c.dataset AND m.instrument_id = c.instrument_id AND m.stype_in = 'raw_symbol'
-                 ORDER BY m.end_date DESC LIMIT 1))::text AS raw_symbol,
-       c.day, c.row_count, c.first_ts, c.last_ts
-FROM coverage_daily c
-WHERE ($1::date IS NULL OR c.day >= $1::date)
-  AND ($2::date IS NULL OR c.day <= $2::date)
-  AND ($3::text IS NULL OR c.table_name = $3::text)
-  AND ($4::text IS NULL OR c.dataset = $4::text)
-ORDER BY c.table_name, c.dataset, c.instrument_id, c.day
-LIMIT $5::bigint
+WITH picked AS (
+    SELECT NULL::text AS symbol, c.table_name, c.dataset, c.instrument_id, c.day, c.row_count, c.first_ts, c.last_ts,
+           coalesce(
+               (SELECT m.stype_in_symbol FROM symbol_mappings m
+                WHERE m.dataset = c.dataset AND m.instrument_id = c.instrument_id AND m.stype_in = 'raw_symbol'
+                  AND m.start_date <= c.day AND c.day < m.end_date
+                ORDER BY m.loaded_at DESC LIMIT 1),
+               (SELECT d.raw_symbol FROM definition d
+                WHERE d.dataset = c.dataset AND d.instrument_id = c.instrument_id
+                  AND d.ts < (c.day + 1)::timestamp AT TIME ZONE 'UTC'
+                ORDER BY d.ts DESC LIMIT 1)) AS raw_symbol
+    FROM coverage_daily c
+    WHERE $2::text[] IS NULL
+      AND ($3::date IS NULL OR c.day >= $3::date)
+      AND ($4::date IS NULL OR c.day <= $4::date)
+      AND ($5::text IS NULL OR c.table_name = $5::text)
+      AND ($6::text IS NULL OR c.dataset = $6::text)
+    UNION ALL
+    SELECT p.symbol, c.table_name, c.dataset, c.instrument_id, c.day, c.row_count, c.first_ts, c.last_ts, nullif(p.raw_symbol, '')
+    FROM (SELECT $6::text AS dataset WHERE $6::text IS NOT NULL
+          UNION
+          SELECT DISTINCT m.dataset FROM symbol_mappings m WHERE $6::text IS NULL) AS ds
+    CROSS JOIN LATERAL symbol_periods(ds.dataset, $2::text[],
+        coalesce($3::date, (SELECT min(x.day) FROM coverage_daily x))::timestamp AT TIME ZONE 'UTC',
+        (coalesce($4::date, (SELECT max(x.day) FROM coverage_daily x)) + 1)::timestamp AT TIME ZONE 'UTC')
+        AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    JOIN coverage_daily c ON c.dataset = ds.dataset AND c.instrument_id = p.instrument_id AND c.day = p.day
+    WHERE $2::text[] IS NOT NULL
+      AND ($5::text IS NULL OR c.table_name = $5::text)
+), unit AS (
+    SELECT CASE WHEN coalesce($7::text, 'day') <> 'auto' THEN coalesce($7::text, 'day')
+                WHEN s.span <= 100 THEN 'day'
+                WHEN s.span <= 700 THEN 'week'
+                ELSE 'month' END AS bucket
+    FROM (SELECT coalesce($4::date, max(day)) - coalesce($3::date, min(day)) AS span
+          FROM picked) AS s
+)
+SELECT p.table_name, p.dataset, p.instrument_id, p.raw_symbol,
+       date_trunc(u.bucket, p.day::timestamp)::date AS day,
+       sum(p.row_count)::bigint AS row_count, min(p.first_ts)::timestamptz AS first_ts, max(p.last_ts)::timestamptz AS last_ts,
+       u.bucket::text AS bucket, count(*)::bigint AS days, p.symbol
+FROM picked p CROSS JOIN unit u
+GROUP BY p.table_name, p.dataset, p.symbol, p.instrument_id, p.raw_symbol, u.bucket, 5
+ORDER BY p.table_name, p.dataset, p.symbol, p.instrument_id, 5, p.raw_symbol
+LIMIT $1::bigint
 `
 
 type CoverageDailyParams struct {
+	RowLimit  *int64     `json:"row_limit"`
+	Symbols   []string   `json:"symbols"`
 	StartDay  *time.Time `json:"start_day"`
 	EndDay    *time.Time `json:"end_day"`
 	TableName *string    `json:"table_name"`
 	Dataset   *string    `json:"dataset"`
-	RowLimit  *int64     `json:"row_limit"`
+	Bucket    *string    `json:"bucket"`
 }
 
 type CoverageDailyRow struct {
-	TableName    string    `json:"table_name"`
-	Dataset      string    `json:"dataset"`
-	InstrumentID int64     `json:"instrument_id"`
-	RawSymbol    string    `json:"raw_symbol"`
-	Day          time.Time `json:"day"`
-	RowCount     int64     `json:"row_count"`
-	FirstTs      time.Time `json:"first_ts"`
-	LastTs       time.Time `json:"last_ts"`
+	TableName    string      `json:"table_name"`
+	Dataset      string      `json:"dataset"`
+	InstrumentID int64       `json:"instrument_id"`
+	RawSymbol    interface{} `json:"raw_symbol"`
+	Day          time.Time   `json:"day"`
+	RowCount     int64       `json:"row_count"`
+	FirstTs      time.Time   `json:"first_ts"`
+	LastTs       time.Time   `json:"last_ts"`
+	Bucket       string      `json:"bucket"`
+	Days         int64       `json:"days"`
+	Symbol       *string     `json:"symbol"`
 }
 
-// CoverageDaily: rows loaded per table, dataset, instrument and UTC day in
-// [start_day, end_day], as the loader counted them (no scan of the tables),
-// with the instrument's raw symbol (its latest definition, else a raw
-// symbol mapping; NULL when neither is loaded); table_name and dataset
-// filter when not NULL, and so do start_day and end_day (included).
+// CoverageDaily: rows loaded per table, dataset, instrument and period, as
+// the loader counted them (no scan of the tables). bucket is the period: a
+// UTC day (the default), an ISO week (from Monday), a calendar month, or auto
+// (days up to 100 days of range, weeks up to 100 weeks, months beyond); day
+// is its first day and days counts its days with rows. raw_symbol is the
+// instrument's symbol in the period (its raw_symbol mapping that day, else
+// its latest definition up to that day, as the bars name contracts; NULL when
+// neither is loaded): an instrument id names one contract only within a day.
+// With symbols, only the instruments each symbol named on each day (as the
+// bars resolve it: in dataset, else in each dataset with symbol mappings),
+// and symbol says which. table_name, dataset, start_day and end_day filter
+// when not NULL.
 // @param start_day date "first day, included (default: the first loaded)"
 // @param end_day date "last day, included (default: the last loaded)"
+// @param bucket text "day (default), week, month, or auto (picked from the range: about 100 periods or fewer)"
+// @param symbols text[] "only what these symbols named, comma-separated: ES.c.0, ES.FUT, ESH4, 5482"
 func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([]CoverageDailyRow, error) {
 	rows, err := q.db.Query(ctx, coverageDaily,
+		arg.RowLimit,
+		arg.Symbols,
 		arg.StartDay,
 		arg.EndDay,
 		arg.TableName,
 		arg.Dataset,
-		arg.RowLimit,
+		arg.Bucket,
 	)
 	if err != nil {
 		return nil, err
@@ -121,6 +168,9 @@ func (q *Queries) CoverageDaily(ctx context.Context, arg CoverageDailyParams) ([
 			&i.RowCount,
 			&i.FirstTs,
 			&i.LastTs,
+			&i.Bucket,
+			&i.Days,
+			&i.Symbol,
 		); err != nil {
 			return nil, err
 		}

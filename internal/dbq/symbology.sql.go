@@ -11,27 +11,37 @@ import (
 )
 
 const datasetSymbols = `-- name: DatasetSymbols :many
-SELECT DISTINCT m.stype_in_symbol::text AS symbol FROM symbol_mappings m WHERE m.dataset = $1::text
+SELECT m.dataset::text AS dataset, m.stype_in_symbol::text AS symbol
+FROM symbol_mappings m
+WHERE $1::text IS NULL OR m.dataset = $1::text
 UNION
-SELECT DISTINCT d.raw_symbol::text FROM definition d WHERE d.dataset = $1::text
-ORDER BY 1
+SELECT d.dataset::text, d.raw_symbol::text
+FROM definition d
+WHERE ($1::text IS NULL OR d.dataset = $1::text) AND d.raw_symbol <> ''
+ORDER BY 1, 2
 `
 
-// DatasetSymbols: every input symbol with mappings in a dataset and every raw
-// symbol of its definitions (for "did you mean" suggestions).
-func (q *Queries) DatasetSymbols(ctx context.Context, dataset string) ([]string, error) {
+type DatasetSymbolsRow struct {
+	Dataset string `json:"dataset"`
+	Symbol  string `json:"symbol"`
+}
+
+// DatasetSymbols: every input symbol with mappings and every raw symbol of
+// definitions, with its dataset (only those of dataset when given), for
+// "did you mean" suggestions.
+func (q *Queries) DatasetSymbols(ctx context.Context, dataset *string) ([]DatasetSymbolsRow, error) {
 	rows, err := q.db.Query(ctx, datasetSymbols, dataset)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []DatasetSymbolsRow{}
 	for rows.Next() {
-		var symbol string
-		if err := rows.Scan(&symbol); err != nil {
+		var i DatasetSymbolsRow
+		if err := rows.Scan(&i.Dataset, &i.Symbol); err != nil {
 			return nil, err
 		}
-		items = append(items, symbol)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -40,10 +50,25 @@ func (q *Queries) DatasetSymbols(ctx context.Context, dataset string) ([]string,
 }
 
 const datasets = `-- name: Datasets :many
-SELECT DISTINCT dataset FROM symbol_mappings ORDER BY dataset
+WITH RECURSIVE mapped(dataset) AS (
+    SELECT min(dataset) FROM symbol_mappings
+    UNION ALL
+    SELECT (SELECT min(m.dataset) FROM symbol_mappings m WHERE m.dataset > x.dataset)
+    FROM mapped x WHERE x.dataset IS NOT NULL
+), defined(dataset) AS (
+    SELECT min(dataset) FROM definition
+    UNION ALL
+    SELECT (SELECT min(d.dataset) FROM definition d WHERE d.dataset > x.dataset)
+    FROM defined x WHERE x.dataset IS NOT NULL
+)
+SELECT dataset::text AS dataset FROM mapped WHERE dataset IS NOT NULL
+UNION
+SELECT dataset::text FROM defined WHERE dataset IS NOT NULL
+ORDER BY 1
 `
 
-// Datasets: the datasets with symbol mappings.
+// Datasets: the datasets with symbol mappings or definitions, read off the
+// indexes that lead with dataset: one probe per dataset, not a scan.
 func (q *Queries) Datasets(ctx context.Context) ([]string, error) {
 	rows, err := q.db.Query(ctx, datasets)
 	if err != nil {
@@ -157,6 +182,117 @@ func (q *Queries) ResolveSymbols(ctx context.Context, arg ResolveSymbolsParams) 
 			&i.InstrumentID,
 			&i.RawSymbol,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolCoverage = `-- name: SymbolCoverage :many
+SELECT a.symbol::text AS symbol, min(c.day)::date AS first_day, max(c.day)::date AS last_day
+FROM unnest($1::text[]) AS a(symbol)
+CROSS JOIN LATERAL (
+    SELECT m.instrument_id, m.start_date AS from_day, m.end_date AS to_day
+    FROM symbol_mappings m
+    WHERE m.dataset = $2::text AND m.stype_in_symbol = a.symbol AND m.instrument_id IS NOT NULL
+    UNION ALL
+    SELECT d.instrument_id, min((d.ts AT TIME ZONE 'UTC')::date), 'infinity'::date
+    FROM definition d
+    WHERE d.dataset = $2::text AND d.raw_symbol = a.symbol
+    GROUP BY d.instrument_id
+    UNION ALL
+    SELECT n.id, '-infinity'::date, 'infinity'::date
+    FROM (SELECT CASE WHEN a.symbol ~ '^[0-9]{1,18}$' THEN a.symbol::bigint END AS id) n
+    WHERE n.id IS NOT NULL
+) i
+JOIN coverage_daily c
+  ON c.table_name = $3::text AND c.dataset = $2::text AND c.instrument_id = i.instrument_id
+ AND c.day >= i.from_day AND c.day < i.to_day
+GROUP BY a.symbol
+ORDER BY 1
+`
+
+type SymbolCoverageParams struct {
+	Symbols   []string `json:"symbols"`
+	Dataset   string   `json:"dataset"`
+	TableName string   `json:"table_name"`
+}
+
+type SymbolCoverageRow struct {
+	Symbol   string    `json:"symbol"`
+	FirstDay time.Time `json:"first_day"`
+	LastDay  time.Time `json:"last_day"`
+}
+
+// SymbolCoverage: for each of SYMBOLS, the first and last UTC day on which
+// table_name holds rows of what the symbol named in a dataset, as the loader
+// counted them (coverage_daily: no scan of the table). A symbol names an
+// instrument over its mapping intervals, a raw symbol of definitions from its
+// first definition on, a number that instrument id on any day. A symbol with
+// no such rows has no row.
+func (q *Queries) SymbolCoverage(ctx context.Context, arg SymbolCoverageParams) ([]SymbolCoverageRow, error) {
+	rows, err := q.db.Query(ctx, symbolCoverage, arg.Symbols, arg.Dataset, arg.TableName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolCoverageRow{}
+	for rows.Next() {
+		var i SymbolCoverageRow
+		if err := rows.Scan(&i.Symbol, &i.FirstDay, &i.LastDay); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolDatasets = `-- name: SymbolDatasets :many
+SELECT a.symbol::text AS symbol, ds.dataset::text AS dataset
+FROM (SELECT DISTINCT s AS symbol,
+             -- (CASE, not a WHERE, guards the cast)
+             CASE WHEN s ~ '^[0-9]{1,18}$' THEN s::bigint END AS id
+      FROM unnest($1::text[]) AS s) a
+CROSS JOIN unnest($2::text[]) AS ds(dataset)
+WHERE EXISTS (SELECT 1 FROM symbol_mappings m WHERE m.dataset = ds.dataset AND m.stype_in_symbol = a.symbol)
+   OR EXISTS (SELECT 1 FROM definition d WHERE d.dataset = ds.dataset AND d.raw_symbol = a.symbol)
+   OR EXISTS (SELECT 1 FROM symbol_mappings m WHERE m.dataset = ds.dataset AND m.instrument_id = a.id)
+   OR EXISTS (SELECT 1 FROM definition d WHERE d.instrument_id = a.id AND d.dataset = ds.dataset)
+ORDER BY 1, 2
+`
+
+type SymbolDatasetsParams struct {
+	Symbols  []string `json:"symbols"`
+	Datasets []string `json:"datasets"`
+}
+
+type SymbolDatasetsRow struct {
+	Symbol  string `json:"symbol"`
+	Dataset string `json:"dataset"`
+}
+
+// SymbolDatasets: the datasets in which each of SYMBOLS names something on
+// some date: the input symbol of a mapping, the raw symbol of a definition,
+// or (a number) an instrument id with mappings or definitions there. A
+// symbol that names nothing anywhere has no row. Picks the dataset of a
+// symbol query given without one; datasets are the candidates (Datasets).
+func (q *Queries) SymbolDatasets(ctx context.Context, arg SymbolDatasetsParams) ([]SymbolDatasetsRow, error) {
+	rows, err := q.db.Query(ctx, symbolDatasets, arg.Symbols, arg.Datasets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolDatasetsRow{}
+	for rows.Next() {
+		var i SymbolDatasetsRow
+		if err := rows.Scan(&i.Symbol, &i.Dataset); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -317,42 +453,6 @@ func (q *Queries) SymbolsForInstrument(ctx context.Context, arg SymbolsForInstru
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const unknownSymbols = `-- name: UnknownSymbols :many
-SELECT s::text AS symbol
-FROM unnest($1::text[]) AS s
-WHERE NOT EXISTS (SELECT 1 FROM symbol_mappings m WHERE m.dataset = $2::text AND m.stype_in_symbol = s)
-  AND NOT EXISTS (SELECT 1 FROM definition d WHERE d.dataset = $2::text AND d.raw_symbol = s)
-  AND s !~ '^[0-9]{1,18}$'
-ORDER BY 1
-`
-
-type UnknownSymbolsParams struct {
-	Symbols []string `json:"symbols"`
-	Dataset string   `json:"dataset"`
-}
-
-// UnknownSymbols: which of SYMBOLS name nothing in a dataset on any date: no
-// mapping, no definition with that raw symbol, not an instrument id.
-func (q *Queries) UnknownSymbols(ctx context.Context, arg UnknownSymbolsParams) ([]string, error) {
-	rows, err := q.db.Query(ctx, unknownSymbols, arg.Symbols, arg.Dataset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var symbol string
-		if err := rows.Scan(&symbol); err != nil {
-			return nil, err
-		}
-		items = append(items, symbol)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -76,6 +76,7 @@ var fieldKeys = map[string]string{
 	"stype_in": "source.stype_in", "stype_out": "source.stype_out", "start": "source.start",
 	"end": "source.end", "limit": "source.limit", "files": "source.files", "columns": "source.columns",
 	"params": "source.params", "chunking": "chunking.time", "config": "provider.config",
+	"streams": "source.schemas",
 }
 
 // KeyOf is the job file key of a provider field ("symbols[1]" is

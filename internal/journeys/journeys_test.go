@@ -12,6 +12,8 @@
 //	<!-- journey: skip REASON -->  listed as skipped, with the reason
 //	<!-- journey: exit N -->       each line must exit N (default 0)
 //	<!-- journey: local -->        no DATABASE_URL: hdi's own local cluster
+//	<!-- journey: script -->       the block as one bash script, stopped
+//	                               (and failed) by its first failing command
 //
 // Lines of an indented block or of ```text are not run: use them for
 // synopses (hdi query NAME [--param k=v ...]).
@@ -38,6 +40,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/query/querytest"
 	"github.com/hdi-dev/hdi/internal/testbin"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 )
@@ -335,7 +338,8 @@ func (ws *workspace) runStopped(t *testing.T, env []string, cmdline string, stop
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	c := exec.CommandContext(ctx, "bash", "-o", "pipefail", "-c", cmdline)
+	// -e: a script stops at its first failing command, which fails it.
+	c := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", cmdline)
 	c.Dir, c.Env = ws.dir, env
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
@@ -396,6 +400,12 @@ func TestJourneys(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := newWorkspace(t, root)
+	// The docs must hold on a database like a user's: more than one dataset
+	// (Databento's samples: GLBX.MDP3 in 2020, XNAS.ITCH in 2021), years of
+	// data, nothing where a page first looks. Loaded before any example.
+	if code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --migrate --provider databento --file "+querytest.SampleDir(t)); code != 0 {
+		t.Fatalf("load the sample files: exit %d\n%s%s", code, stdout, stderr)
+	}
 	var all []example
 	for _, d := range docs {
 		all = append(all, markdownExamples(t, root, d)...)
@@ -520,5 +530,15 @@ func TestExtraction(t *testing.T) {
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestScriptStopsAtItsFirstFailure: a script block whose middle command
+// fails fails, though its last command succeeds (a curl -f of an API
+// answering 400, then kill %1).
+func TestScriptStopsAtItsFirstFailure(t *testing.T) {
+	ws := &workspace{dir: t.TempDir()}
+	if code, stdout, _ := ws.run(t, os.Environ(), "echo one\nfalse\necho two"); code == 0 || stdout != "one\n" {
+		t.Errorf("exit %d, stdout %q: want a failure after one", code, stdout)
 	}
 }

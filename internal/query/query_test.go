@@ -3,6 +3,7 @@ package query_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -261,8 +262,8 @@ func TestParamErrors(t *testing.T) {
 			}
 		}
 	}
-	if err := query.CheckSymbols(ctx(t), conn, "GLBX.MDP3", []string{"ESH4"}); err == nil || !strings.Contains(err.Error(), "unknown symbol ESH4") {
-		t.Errorf("CheckSymbols: %v", err)
+	if _, err := query.PickDataset(ctx(t), conn, "GLBX.MDP3", []string{"ESH4"}); err == nil || !strings.Contains(err.Error(), "unknown symbol in dataset GLBX.MDP3: ESH4; GLBX.MDP3 holds no symbols") {
+		t.Errorf("PickDataset: %v", err)
 	}
 }
 
@@ -271,14 +272,103 @@ func TestUnknownSymbolSuggests(t *testing.T) {
 	pool := pgtest.Connect(t, url)
 	querytest.Roll(t, pool)
 	conn := connect(t, url)
-	err := query.CheckSymbols(ctx(t), conn, "GLBX.MDP3", []string{"ES.c.0", "ESH5", "ES.c.O"})
+	_, err := query.PickDataset(ctx(t), conn, "GLBX.MDP3", []string{"ES.c.0", "ESH5", "ES.c.O"})
 	if err == nil {
 		t.Fatal("no error for unknown symbols")
 	}
-	for _, want := range []string{"ESH5 (did you mean ESH4", "ES.c.O (did you mean ES.c.0", "it holds 3 symbols: ES.c.0, ESH4, ESM4"} {
+	for _, want := range []string{"unknown symbols in dataset GLBX.MDP3: ES.c.O (did you mean ES.c.0 in GLBX.MDP3?); ESH5 (did you mean ESH4, ESM4 in GLBX.MDP3?)",
+		"GLBX.MDP3 holds 3 symbols: ES.c.0, ESH4, ESM4"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+// paramError asserts that err is a ParamError of param whose message (its
+// Refs written as query parameters) holds want.
+func paramError(t *testing.T, err error, param string, notFound bool, want string) {
+	t.Helper()
+	var pe *query.ParamError
+	if !errors.As(err, &pe) {
+		t.Fatalf("want a ParamError of %s saying %q, got %v", param, want, err)
+	}
+	if msg := pe.Text(query.QueryParam); pe.Param != param || pe.NotFound != notFound || !strings.Contains(msg, want) {
+		t.Errorf("got %s (not found: %v): %s\nwant %s (not found: %v): ...%s...", pe.Param, pe.NotFound, msg, param, notFound, want)
+	}
+}
+
+// TestDatasetFromTheSymbols: in a database of two datasets, a request
+// without a dataset goes to the one where its symbols name something; it
+// asks for the dataset only when that is really ambiguous, and says where
+// each symbol is when the symbols name nothing together.
+func TestDatasetFromTheSymbols(t *testing.T) {
+	url, pool := querytest.Datasets(t)
+	conn := connect(t, url)
+	for _, tc := range []struct {
+		symbols []string
+		want    string
+	}{
+		{[]string{"ES.c.0"}, "GLBX.MDP3"},
+		{[]string{"ES.FUT", "ESH4", "5482"}, "GLBX.MDP3"},
+		{[]string{"ESH1"}, "GLBX.MDP3"},
+		{[]string{"MSFT"}, "XNAS.ITCH"},
+		{[]string{"MSFT", "6819"}, "XNAS.ITCH"},               // an instrument id of MSFT's mappings
+		{[]string{"MSFT", "123456"}, "XNAS.ITCH"},             // an id that names nothing fits any dataset
+		{[]string{"NQ.c.0", "NQ.c.0", "ES.c.0"}, "GLBX.MDP3"}, // twice is once
+	} {
+		got, err := query.PickDataset(ctx(t), conn, "", tc.symbols)
+		if err != nil || got != tc.want {
+			t.Errorf("%v: %q, %v; want %s", tc.symbols, got, err, tc.want)
+		}
+	}
+	_, err := query.PickDataset(ctx(t), conn, "", []string{"MSFT", "ESH4"})
+	paramError(t, err, "symbols", false, "no dataset holds them all (ESH4 in GLBX.MDP3; MSFT in XNAS.ITCH)")
+	_, err = query.PickDataset(ctx(t), conn, "", []string{"123456"})
+	paramError(t, err, "dataset", false, "123456 names no instrument in the mappings or definitions of any dataset, and the database holds several (GLBX.MDP3, XNAS.ITCH): pick one with dataset=")
+	_, err = query.PickDataset(ctx(t), conn, "", []string{"ESH5", "MSFX"})
+	paramError(t, err, "symbols", true, "unknown symbols ESH5 (did you mean ESH1, ESH4, ESM4 in GLBX.MDP3?); MSFX (did you mean MSFT in XNAS.ITCH?)")
+	_, err = query.PickDataset(ctx(t), conn, "GLBX.MDP3", []string{"ES.c.0", "MSFT"})
+	paramError(t, err, "symbols", true, "unknown symbol in dataset GLBX.MDP3: MSFT (it is in XNAS.ITCH); GLBX.MDP3 holds 9 symbols")
+	if got, err := query.PickDataset(ctx(t), conn, "XNAS.ITCH", []string{"MSFT", "42"}); err != nil || got != "XNAS.ITCH" {
+		t.Errorf("asked for XNAS.ITCH: %q, %v", got, err)
+	}
+
+	// A symbol of both datasets is ambiguous: the error lists them.
+	if _, err := pool.Exec(ctx(t), `INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol, start_date, end_date, source)
+		VALUES ('XNAS.ITCH', 'raw_symbol', 'ESH1', 'instrument_id', '777', '2021-10-04', '2021-10-05', 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = query.PickDataset(ctx(t), conn, "", []string{"ESH1"})
+	paramError(t, err, "dataset", false, "ESH1 names something in several datasets (GLBX.MDP3, XNAS.ITCH): pick one with dataset=")
+	if got, err := query.PickDataset(ctx(t), conn, "", []string{"ESH1", "ESH4"}); err != nil || got != "GLBX.MDP3" {
+		t.Errorf("ESH1 with ESH4 (only in GLBX.MDP3): %q, %v", got, err)
+	}
+}
+
+// TestParentSymbolNamesEveryContract: on the demo data, ES.FUT names both
+// ES contracts while the March one is listed and the June one after; every
+// row carries ES.FUT and the real contract.
+func TestParentSymbolNamesEveryContract(t *testing.T) {
+	url, _ := querytest.Datasets(t)
+	conn := connect(t, url)
+	sq, err := query.SymbolRequest{Kind: "resolve", Symbols: []string{"ES.FUT"}, Start: "2024-03-14", End: "2024-03-18"}.Plan(catalog(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sq.Resolved(ctx(t), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := query.Run(ctx(t), conn, q, sq.Values, &buf, output.Options{Format: output.CSV}); err != nil {
+		t.Fatal(err)
+	}
+	want := "symbol,day,instrument_id,raw_symbol\n" +
+		"ES.FUT,2024-03-14,1002,ESM4\nES.FUT,2024-03-14,5482,ESH4\n" +
+		"ES.FUT,2024-03-15,1002,ESM4\nES.FUT,2024-03-15,5482,ESH4\n" +
+		"ES.FUT,2024-03-16,1002,ESM4\nES.FUT,2024-03-17,1002,ESM4\nES.FUT,2024-03-18,1002,ESM4\n"
+	if buf.String() != want {
+		t.Errorf("ES.FUT resolves to\n%s\nwant\n%s", buf.String(), want)
 	}
 }
 

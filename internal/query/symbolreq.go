@@ -40,21 +40,6 @@ type SymbolRequest struct {
 	Now        func() time.Time
 }
 
-// ParamError is a problem with one parameter of a request; Param is its name
-// as the API spells it (the CLI's flag is --Param). NotFound marks a value
-// that names nothing (an unknown symbol): HTTP 404 rather than 400.
-type ParamError struct {
-	Param    string
-	Msg      string
-	NotFound bool
-}
-
-func (e *ParamError) Error() string { return e.Param + ": " + e.Msg }
-
-func paramErr(param, format string, args ...any) error {
-	return &ParamError{Param: param, Msg: fmt.Sprintf(format, args...)}
-}
-
 // continuousRe matches Databento's continuous symbols: ES.c.0, CL.v.1, NQ.n.0.
 var continuousRe = regexp.MustCompile(`\.[cnv]\.[0-9]+$`)
 
@@ -63,6 +48,7 @@ type SymbolQuery struct {
 	Query  *Query
 	Values map[string]any
 	req    SymbolRequest
+	table  string // the table the query reads (symbolTables)
 }
 
 // Plan checks the request and picks its query from the catalog. Nothing is
@@ -145,24 +131,19 @@ func (r SymbolRequest) Plan(cat *Catalog) (*SymbolQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SymbolQuery{Query: q, Values: values, req: r}, nil
+	return &SymbolQuery{Query: q, Values: values, req: r, table: symbolTables[name]}, nil
 }
 
-// Resolve completes the query against the database: the dataset (the only
-// one with symbol mappings, unless given), a check that every symbol names
-// something, and for back-adjusted bars the rolls and their prices.
+// Resolve completes the query against the database: the dataset (the one
+// asked for, else the one where the symbols name something), a check that
+// every symbol names something there, and for back-adjusted bars the rolls
+// and their prices.
 func (sq *SymbolQuery) Resolve(ctx context.Context, conn *pgx.Conn) error {
-	dataset := sq.req.Dataset
-	if dataset == "" {
-		var err error
-		if dataset, err = DefaultDataset(ctx, conn); err != nil {
-			return &ParamError{Param: "dataset", Msg: err.Error()}
-		}
+	dataset, err := PickDataset(ctx, conn, sq.req.Dataset, sq.req.Symbols)
+	if err != nil {
+		return err
 	}
 	sq.Values["dataset"] = dataset
-	if err := CheckSymbols(ctx, conn, dataset, sq.req.Symbols); err != nil {
-		return &ParamError{Param: "symbols", Msg: err.Error(), NotFound: true}
-	}
 	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
 		return sq.adjust(ctx, conn, dataset, adj)
 	}
@@ -178,6 +159,32 @@ func (sq *SymbolQuery) Resolved(ctx context.Context, conn *pgx.Conn) (*Query, er
 	return sq.Query, nil
 }
 
+// NoRows is the note for a resolved query that returned no rows: the symbols
+// and days asked for and, as the loader counted them (coverage_daily), the
+// days on which the query's table holds rows of each symbol. It is the first
+// part alone when those cannot be read.
+func (sq *SymbolQuery) NoRows(ctx context.Context, conn *pgx.Conn) string {
+	start, end := sq.Values["start_ts"].(time.Time), sq.Values["end_ts"].(time.Time)
+	note := fmt.Sprintf("no rows for %s in %s..%s", strings.Join(sq.req.Symbols, ", "),
+		start.UTC().Format(time.DateOnly), end.Add(-time.Nanosecond).UTC().Format(time.DateOnly))
+	dataset, _ := sq.Values["dataset"].(string)
+	if sq.table == "" || dataset == "" {
+		return note
+	}
+	cov, err := dbq.New(conn).SymbolCoverage(ctx, dbq.SymbolCoverageParams{Symbols: sq.req.Symbols, Dataset: dataset, TableName: sq.table})
+	if err != nil {
+		return note
+	}
+	if len(cov) == 0 {
+		return fmt.Sprintf("%s; %s of %s has no rows of %s on any day", note, sq.table, dataset, strings.Join(sq.req.Symbols, ", "))
+	}
+	held := make([]string, len(cov))
+	for i, c := range cov {
+		held[i] = c.Symbol + " on " + c.FirstDay.Format(time.DateOnly) + ".." + c.LastDay.Format(time.DateOnly)
+	}
+	return fmt.Sprintf("%s; %s has rows of %s", note, sq.table, strings.Join(held, ", "))
+}
+
 // adjust checks that every roll in the range has its prices and wraps the
 // bars query so that each bar's prices are back-adjusted to the last
 // contract of the range (docs/queries.md, "Back-adjusted bars").
@@ -190,13 +197,12 @@ func (sq *SymbolQuery) adjust(ctx context.Context, conn *pgx.Conn, dataset, meth
 	}
 	for _, r := range rolls {
 		if !r.Priced {
-			return &ParamError{Param: "adjust", NotFound: true, Msg: fmt.Sprintf(
-				"%s rolls from %s to %s on %s, but ohlcv_1d has no daily bar of both around it: load daily bars of the contracts (e.g. schema ohlcv-1d for %s), or ask for adjust=none",
-				r.Symbol, r.OldRawSymbol, r.NewRawSymbol, r.RollDay.Format(time.DateOnly), parentOf(r.Symbol))}
+			return notFound("adjust", "%s rolls from %s to %s on %s, but ohlcv_1d has no daily bar of both around it: load daily bars of the contracts (e.g. schema ohlcv-1d for %s), or ask for %s",
+				r.Symbol, r.OldRawSymbol, r.NewRawSymbol, r.RollDay.Format(time.DateOnly), parentOf(r.Symbol), Ref{"adjust", AdjustNone})
 		}
 		if method == AdjustRatio && r.OldClose <= 0 {
-			return &ParamError{Param: "adjust", Msg: fmt.Sprintf("%s: %s closed at %s before the %s roll: a ratio needs positive prices (use adjust=difference)",
-				r.Symbol, r.OldRawSymbol, FormatFixed(r.OldClose), r.RollDay.Format(time.DateOnly))}
+			return paramErr("adjust", "%s: %s closed at %s before the %s roll: a ratio needs positive prices (use %s)",
+				r.Symbol, r.OldRawSymbol, FormatFixed(r.OldClose), r.RollDay.Format(time.DateOnly), Ref{"adjust", AdjustDifference})
 		}
 	}
 	cols, err := resultColumns(ctx, conn, sq.Query)

@@ -3,6 +3,8 @@ package query
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
@@ -31,6 +33,14 @@ func BarInterval(interval string) (string, error) {
 	return "", fmt.Errorf("unknown interval %q (want 1s, 1m, 5m, 15m, 1h, 1d, eod; also 1h-rollup, trades-1m)", interval)
 }
 
+// symbolTables names the table each built-in symbol query reads.
+var symbolTables = map[string]string{
+	"SymbolBars1s": "ohlcv_1s", "SymbolBars1m": "ohlcv_1m", "SymbolBars5m": "ohlcv_1m", "SymbolBars15m": "ohlcv_1m",
+	"SymbolBarsRollup1h": "ohlcv_1m", "SymbolBars1h": "ohlcv_1h", "SymbolBars1d": "ohlcv_1d", "SymbolBarsEod": "ohlcv_eod",
+	"SymbolTradeBars1m": "trades", "SymbolTrades": "trades", "SymbolTbbo": "tbbo",
+	"SymbolStatistics": "statistics", "DailyStatistics": "statistics", "SymbolDefinitions": "definition",
+}
+
 // StatTypes maps the --stat values of `hdi query statistics` to Databento
 // stat_type codes (table stat_types); "all" is nil (no filter).
 var StatTypes = map[string][]int64{
@@ -40,64 +50,151 @@ var StatTypes = map[string][]int64{
 	"all":           nil,
 }
 
-// DefaultDataset returns the dataset when the database holds symbol
-// mappings of exactly one; otherwise an error asking for --dataset.
-func DefaultDataset(ctx context.Context, db dbq.DBTX) (string, error) {
-	ds, err := dbq.New(db).Datasets(ctx)
+// PickDataset returns the dataset of a symbol request. Asked for (not ""),
+// it is that one, and every symbol must name something in it. Else it is the
+// one dataset in which every symbol names something (SymbolDatasets); a
+// number that names nothing anywhere fits any dataset, as an instrument id.
+// Symbols that fit several datasets, or none together, or that name nothing,
+// are a ParamError that lists where each symbol is.
+func PickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []string) (string, error) {
+	q := dbq.New(db)
+	all := []string{asked} // the candidates
+	if asked == "" {
+		var err error
+		if all, err = q.Datasets(ctx); err != nil {
+			return "", fmt.Errorf("list the datasets: %w", err)
+		}
+	}
+	rows, err := q.SymbolDatasets(ctx, dbq.SymbolDatasetsParams{Symbols: symbols, Datasets: all})
 	if err != nil {
-		return "", fmt.Errorf("list datasets: %w", err)
+		return "", fmt.Errorf("find the symbols' datasets: %w", err)
 	}
-	switch len(ds) {
-	case 1:
-		return ds[0], nil
-	case 0:
-		return "", fmt.Errorf("no symbol mappings loaded: pass --dataset (e.g. GLBX.MDP3) and instrument ids, or ingest data first")
+	held := map[string][]string{} // symbol -> the candidates it names something in
+	for _, r := range rows {
+		held[r.Symbol] = append(held[r.Symbol], r.Dataset)
 	}
-	return "", fmt.Errorf("the database holds several datasets (%s): pick one with --dataset", strings.Join(ds, ", "))
+	syms := uniq(symbols)
+	var unknown []string
+	for _, s := range syms {
+		if len(held[s]) == 0 && !instrumentID(s) {
+			unknown = append(unknown, s)
+		}
+	}
+	if len(unknown) > 0 {
+		return "", unknownSymbols(ctx, q, asked, unknown)
+	}
+	if asked != "" {
+		return asked, nil
+	}
+	fit := all         // the datasets every symbol fits
+	var named []string // the symbols that name something somewhere
+	for _, s := range syms {
+		if ds := held[s]; len(ds) > 0 {
+			fit = slices.DeleteFunc(slices.Clone(fit), func(d string) bool { return !slices.Contains(ds, d) })
+			named = append(named, s)
+		}
+	}
+	switch {
+	case len(fit) == 1:
+		return fit[0], nil
+	case len(all) == 0:
+		return "", notFound("dataset", "no symbol mappings or definitions are loaded: ingest data first, or name the dataset with %s to ask for instrument ids", Ref{Param: "dataset"})
+	case len(named) == 0:
+		return "", paramErr("dataset", "%s names no instrument in the mappings or definitions of any dataset, and the database holds several (%s): pick one with %s",
+			strings.Join(symbols, ", "), strings.Join(all, ", "), Ref{Param: "dataset"})
+	case len(fit) == 0:
+		var where []string
+		for _, s := range named {
+			where = append(where, s+" in "+strings.Join(held[s], " and "))
+		}
+		return "", paramErr("symbols", "no dataset holds them all (%s): ask for the symbols of one dataset at a time", strings.Join(where, "; "))
+	}
+	return "", paramErr("dataset", "%s names something in several datasets (%s): pick one with %s", strings.Join(named, ", "), strings.Join(fit, ", "), Ref{Param: "dataset"})
 }
 
-// CheckSymbols fails when a symbol names nothing in the dataset (no mapping,
-// no definition, not an instrument id), listing close matches (prefix or
-// edit distance) and some of the symbols the dataset holds.
-func CheckSymbols(ctx context.Context, db dbq.DBTX, dataset string, symbols []string) error {
-	q := dbq.New(db)
-	unknown, err := q.UnknownSymbols(ctx, dbq.UnknownSymbolsParams{Symbols: symbols, Dataset: dataset})
+// instrumentID reports a symbol that can only be an instrument id.
+func instrumentID(s string) bool { return idRe.MatchString(s) }
+
+var idRe = regexp.MustCompile(`^[0-9]{1,18}$`)
+
+func uniq(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// unknownSymbols is the error for symbols that name nothing (in asked, when
+// given): for each, the datasets that do hold it, or close matches (prefix
+// or edit distance) with the datasets of each, then what the datasets hold.
+func unknownSymbols(ctx context.Context, q *dbq.Queries, asked string, unknown []string) error {
+	rows, err := q.DatasetSymbols(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("check symbols: %w", err)
+		return fmt.Errorf("list the symbols: %w", err)
 	}
-	if len(unknown) == 0 {
-		return nil
+	in := map[string][]string{} // symbol -> datasets
+	byDataset := map[string][]string{}
+	var names, datasets []string
+	for _, r := range rows {
+		if len(in[r.Symbol]) == 0 {
+			names = append(names, r.Symbol)
+		}
+		in[r.Symbol] = append(in[r.Symbol], r.Dataset)
+		if len(byDataset[r.Dataset]) == 0 {
+			datasets = append(datasets, r.Dataset)
+		}
+		byDataset[r.Dataset] = append(byDataset[r.Dataset], r.Symbol)
 	}
-	all, err := q.DatasetSymbols(ctx, dataset)
-	if err != nil {
-		return fmt.Errorf("list symbols: %w", err)
-	}
+	slices.Sort(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, "unknown symbol")
+	b.WriteString("symbol")
 	if len(unknown) > 1 {
 		b.WriteString("s")
+	}
+	if asked != "" {
+		fmt.Fprintf(&b, " in dataset %s:", asked)
 	}
 	for i, u := range unknown {
 		if i > 0 {
 			b.WriteString(";")
 		}
 		fmt.Fprintf(&b, " %s", u)
-		if s := Suggest(u, all, 5); len(s) > 0 {
-			fmt.Fprintf(&b, " (did you mean %s?)", strings.Join(s, ", "))
+		if ds := in[u]; len(ds) > 0 { // in another dataset than asked
+			fmt.Fprintf(&b, " (it is in %s)", strings.Join(ds, " and "))
+			continue
+		}
+		if s := Suggest(u, names, 5); len(s) > 0 {
+			// Grouped by where they are: ESH1, ESH4 in GLBX.MDP3 or ESX in XNAS.ITCH.
+			var where []string
+			group := map[string][]string{}
+			for _, x := range s {
+				w := strings.Join(in[x], " and ")
+				if len(group[w]) == 0 {
+					where = append(where, w)
+				}
+				group[w] = append(group[w], x)
+			}
+			for i, w := range where {
+				where[i] = strings.Join(group[w], ", ") + " in " + w
+			}
+			fmt.Fprintf(&b, " (did you mean %s?)", strings.Join(where, " or "))
 		}
 	}
-	fmt.Fprintf(&b, " in dataset %s", dataset)
-	if len(all) == 0 {
-		b.WriteString(", which has no symbols loaded")
-	} else {
-		shown := all
-		if len(shown) > 20 {
-			shown = shown[:20]
-		}
-		fmt.Fprintf(&b, "; it holds %d symbols: %s", len(all), strings.Join(shown, ", "))
-		if len(all) > len(shown) {
-			b.WriteString(", …")
-		}
+	if asked != "" {
+		datasets = []string{asked}
 	}
-	return fmt.Errorf("%s", b.String())
+	for _, d := range datasets {
+		all := byDataset[d]
+		switch {
+		case len(all) == 0:
+			fmt.Fprintf(&b, "; %s holds no symbols", d)
+			continue
+		case len(all) > 20:
+			all = append(all[:20:20], "…")
+		}
+		fmt.Fprintf(&b, "; %s holds %d symbols: %s", d, len(byDataset[d]), strings.Join(all, ", "))
+	}
+	if len(datasets) == 0 {
+		b.WriteString("; no symbol mappings or definitions are loaded")
+	}
+	return notFound("symbols", "unknown %s", b.String())
 }

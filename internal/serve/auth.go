@@ -50,7 +50,7 @@ func (ts Tokens) requireToken(next http.Handler) http.Handler {
 			if h != "" {
 				detail = "the API token is not accepted"
 			}
-			writeProblem(w, &problem{status: http.StatusUnauthorized, detail: detail})
+			writeProblem(w, r, &problem{status: http.StatusUnauthorized, detail: detail})
 			return
 		}
 		next.ServeHTTP(w, r)

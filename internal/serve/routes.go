@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,11 +46,11 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 		return err
 	}
 	huma.Register(api, huma.Operation{OperationID: "list-runs", Method: http.MethodGet, Path: "/api/v1/runs",
-		Summary: "Ingest runs, newest first", Tags: []string{"runs"}}, s.listRuns)
+		Summary: "Ingest runs, newest first", Tags: []string{"runs"}, Errors: []int{400, 503, 504}}, s.listRuns)
 	huma.Register(api, huma.Operation{OperationID: "get-run", Method: http.MethodGet, Path: "/api/v1/runs/{id}",
-		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404}}, s.getRun)
+		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404, 503, 504}}, s.getRun)
 	huma.Register(api, huma.Operation{OperationID: "list-streams", Method: http.MethodGet, Path: "/api/v1/streams",
-		Summary: "Live streams (hdi stream): state, last committed record, lag, rows per second, reconnects", Tags: []string{"runs"}}, s.listStreams)
+		Summary: "Live streams (hdi stream): state, last committed record, lag, rows per second, reconnects", Tags: []string{"runs"}, Errors: []int{503, 504}}, s.listStreams)
 	huma.Register(api, huma.Operation{OperationID: "list-jobs", Method: http.MethodGet, Path: "/api/v1/jobs",
 		Summary: "The jobs (built in and of the jobs directory), with their schedules", Tags: []string{"jobs"}}, s.listJobs)
 	return nil
@@ -104,7 +105,8 @@ func dataResponses(what string) map[string]*huma.Response {
 		"200":     {Description: what + " (format=json|ndjson|csv|parquet, or Accept). Headers: Hdi-Row-Cap; trailer Hdi-Truncated.", Content: content},
 		"400":     {Description: "A parameter is wrong: the problem names it (errors[].location = query.NAME).", Content: problem},
 		"404":     {Description: "Nothing of that name (a symbol, a query).", Content: problem},
-		"503":     {Description: "The database is not reachable.", Content: problem},
+		"503":     {Description: "The database is unavailable: retry after Retry-After seconds.", Content: problem},
+		"504":     {Description: "The query ran longer than the server's statement timeout.", Content: problem},
 		"default": {Description: "Error", Content: problem},
 	}
 }
@@ -165,7 +167,7 @@ func (s *Server) queryRoute(api huma.API, g chi.Router, d queryDoc) {
 				values[n] = v[len(v)-1]
 			}
 		}
-		s.stream(w, r, d.q, values, o, nil)
+		s.stream(w, r, o, fixedPlan(d.q, values))
 	})
 }
 
@@ -183,7 +185,7 @@ var symbolDocs = map[string]string{
 	"symbols":  "symbols, comma-separated: raw (ESH4), parent (ES.FUT), continuous (ES.c.0) or instrument ids",
 	"start":    "first day (YYYY-MM-DD) or instant (RFC 3339), included; or relative (-7d, yesterday)",
 	"end":      "last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded); or relative (today)",
-	"dataset":  "dataset, e.g. GLBX.MDP3 (default: the only one with symbol mappings)",
+	"dataset":  "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)",
 	"interval": "1s, 1m, 5m, 15m, 1h, 1d (default), eod, 1h-rollup, trades-1m",
 	"adjust":   "continuous symbols: none (default), ratio or difference: back-adjusted at each roll (docs/queries.md)",
 	"stat":     "settlement, open_interest, volume or all (default)",
@@ -233,16 +235,21 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 		if v := q.Get("daily"); v != "" {
 			var err error
 			if req.Daily, err = strconv.ParseBool(v); err != nil {
-				writeProblem(w, badParam("daily", "daily: %q: want true or false", v))
+				writeProblem(w, r, badParam("daily", "daily: %q: want true or false", v))
 				return
 			}
 		}
 		sq, err := req.Plan(s.opts.Catalog)
 		if err != nil {
-			writeProblem(w, err)
+			s.fail(w, r, err)
 			return
 		}
-		s.stream(w, r, sq.Query, sq.Values, o, sq.Resolved)
+		s.stream(w, r, o, func(ctx context.Context, conn *pgx.Conn) (*query.Query, map[string]any, error) {
+			try := *sq // Resolve completes the query in place: each try starts from the plan
+			try.Values = maps.Clone(sq.Values)
+			q, err := try.Resolved(ctx, conn)
+			return q, try.Values, err
+		})
 	})
 }
 
@@ -252,19 +259,33 @@ func firstSentence(s string) string {
 }
 
 // coverageRoute serves GET /api/v1/coverage: rows loaded per table,
-// instrument and UTC day, as counted at load time.
+// instrument and UTC day, week or month, as counted at load time.
 func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
 	cq, err := s.opts.Catalog.Lookup("CoverageDaily", "")
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	known := []string{"start", "end", "table", "dataset"}
+	params := []struct{ name, param, doc string }{
+		{"start", "start_day", "first day, included (default: the first loaded)"},
+		{"end", "end_day", "last day, included (default: the last loaded)"},
+		{"table", "table_name", "only this table (trades, ohlcv_1d, ...)"},
+		{"dataset", "dataset", "only this dataset"},
+		{"symbols", "symbols", "only what these symbols named on each day, comma-separated (ES.c.0, ESH4, 5482); the symbol column says which"},
+		{"bucket", "bucket", "day (default), week (ISO, from Monday), month, or auto: days up to 100 days of range, weeks up to 100 weeks, months beyond"},
+	}
+	var known []string
 	op := &huma.Operation{OperationID: "coverage", Method: http.MethodGet, Path: "/api/v1/coverage", Tags: []string{"coverage"},
-		Summary:     "Rows loaded per table, instrument and UTC day (counted at load time: no scan of the data)",
-		Description: "The CoverageDaily query. start and end are days, both included (default: everything loaded).",
-		Responses:   dataResponses("One row per table, dataset, instrument and day")}
-	for _, p := range known {
-		op.Parameters = append(op.Parameters, &huma.Param{Name: p, In: "query", Schema: &huma.Schema{Type: huma.TypeString}})
+		Summary: "Rows loaded per table, instrument and UTC day, week or month (counted at load time: no scan of the data)",
+		Description: "The CoverageDaily query. Each row: table, dataset, instrument, its raw symbol in the period (null when no mapping or definition names it), " +
+			"the period's first day, its bucket, the days in it with rows, the row count and the first and last timestamps.",
+		Responses: dataResponses("One row per table, dataset, instrument and period")}
+	for _, p := range params {
+		known = append(known, p.name)
+		sc := &huma.Schema{Type: huma.TypeString}
+		if p.name == "bucket" {
+			sc.Enum, sc.Default = []any{"day", "week", "month", "auto"}, "day"
+		}
+		op.Parameters = append(op.Parameters, &huma.Param{Name: p.name, In: "query", Description: p.doc, Schema: sc})
 	}
 	op.Parameters = append(op.Parameters, outputDocs()...)
 	api.OpenAPI().AddOperation(op)
@@ -275,12 +296,18 @@ func (s *Server) coverageRoute(api huma.API, g chi.Router) error {
 		}
 		q := r.URL.Query()
 		values := map[string]any{}
-		for k, param := range map[string]string{"start": "start_day", "end": "end_day", "table": "table_name", "dataset": "dataset"} {
-			if v := q.Get(k); v != "" {
-				values[param] = v
+		for _, p := range params {
+			if v := q.Get(p.name); v != "" {
+				values[p.param] = v
 			}
 		}
-		s.stream(w, r, cq, values, o, nil)
+		switch b := q.Get("bucket"); b {
+		case "", "day", "week", "month", "auto":
+		default:
+			writeProblem(w, r, badParam("bucket", "bucket: %q: want day, week, month or auto", b))
+			return
+		}
+		s.stream(w, r, o, fixedPlan(cq, values))
 	})
 	return nil
 }
@@ -297,21 +324,29 @@ func (s *Server) listRuns(ctx context.Context, in *runsIn) (*runsOut, error) {
 	if in.Job != "" {
 		job = &in.Job
 	}
-	runs, err := dbq.New(s.opts.Pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
+	out := &runsOut{}
+	err := s.retry(ctx, func(ctx context.Context) (err error) {
+		out.Body, err = dbq.New(s.opts.Pool).Runs(ctx, dbq.RunsParams{Job: job, RowLimit: &in.Limit})
+		return err
+	})
 	if err != nil {
-		return nil, humaError(err)
+		return nil, s.humaError(ctx, err)
 	}
-	return &runsOut{Body: runs}, nil
+	return out, nil
 }
 
 type streamsOut struct{ Body []dbq.LiveStreamsRow }
 
 func (s *Server) listStreams(ctx context.Context, _ *struct{}) (*streamsOut, error) {
-	rows, err := status.Streams(ctx, s.opts.Pool)
+	out := &streamsOut{}
+	err := s.retry(ctx, func(ctx context.Context) (err error) {
+		out.Body, err = status.Streams(ctx, s.opts.Pool)
+		return err
+	})
 	if err != nil {
-		return nil, humaError(err)
+		return nil, s.humaError(ctx, err)
 	}
-	return &streamsOut{Body: rows}, nil
+	return out, nil
 }
 
 type runIn struct {
@@ -332,38 +367,40 @@ type runOut struct {
 func (s *Server) getRun(ctx context.Context, in *runIn) (*runOut, error) {
 	q := dbq.New(s.opts.Pool)
 	out := &runOut{}
-	var err error
-	out.Body.Run, err = q.GetRun(ctx, in.ID)
+	err := s.retry(ctx, func(ctx context.Context) (err error) {
+		if out.Body.Run, err = q.GetRun(ctx, in.ID); err != nil {
+			return err
+		}
+		if out.Body.Units, err = q.Units(ctx, in.ID); err != nil {
+			return err
+		}
+		if out.Body.Run.Queue != nil {
+			if out.Body.Progress, err = queue.RunProgress(ctx, s.opts.Pool, in.ID); err != nil {
+				return err
+			}
+			out.Body.Queued, err = queue.Units(ctx, s.opts.Pool, in.ID)
+		}
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, huma.Error404NotFound(fmt.Sprintf("no run %d", in.ID))
+		err = &problem{status: http.StatusNotFound, detail: fmt.Sprintf("no run %d", in.ID)}
 	}
 	if err != nil {
-		return nil, humaError(err)
-	}
-	if out.Body.Units, err = q.Units(ctx, in.ID); err != nil {
-		return nil, humaError(err)
-	}
-	if out.Body.Run.Queue != nil {
-		if out.Body.Progress, err = queue.RunProgress(ctx, s.opts.Pool, in.ID); err != nil {
-			return nil, humaError(err)
-		}
-		if out.Body.Queued, err = queue.Units(ctx, s.opts.Pool, in.ID); err != nil {
-			return nil, humaError(err)
-		}
+		return nil, s.humaError(ctx, err)
 	}
 	return out, nil
 }
 
 type jobsOut struct{ Body []jobspec.Summary }
 
-func (s *Server) listJobs(context.Context, *struct{}) (*jobsOut, error) {
+func (s *Server) listJobs(ctx context.Context, _ *struct{}) (*jobsOut, error) {
 	out := &jobsOut{Body: []jobspec.Summary{}}
 	if s.opts.Jobs == nil {
 		return out, nil
 	}
 	ents, err := s.opts.Jobs()
 	if err != nil {
-		return nil, humaError(err)
+		return nil, s.humaError(ctx, err)
 	}
 	now := time.Now()
 	for _, e := range ents {

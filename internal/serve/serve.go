@@ -22,6 +22,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbconn"
@@ -33,7 +34,7 @@ import (
 
 // Options configure a server.
 type Options struct {
-	// Pool is the database; Open makes one with read-only sessions.
+	// Pool is the database; OpenPool makes one with read-only sessions.
 	Pool    *pgxpool.Pool
 	Catalog *query.Catalog
 	// Jobs lists the jobs (GET /api/v1/jobs).
@@ -72,29 +73,34 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, metrics: newMetrics(opts.Pool)}
 	r := chi.NewRouter()
-	r.Use(s.metrics.middleware, s.cors)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	r.Use(requestIDs, s.metrics.middleware, s.cors, checkQuery)
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		if name, ok := strings.CutPrefix(r.URL.Path, "/api/v1/queries/"); ok {
 			_, err := opts.Catalog.Lookup(name, "")
 			if err == nil {
 				err = fmt.Errorf("no query named %q", name)
 			}
-			writeProblem(w, &problem{status: http.StatusNotFound, detail: strings.Replace(err.Error(), "(hdi query list shows them all)", "(GET /api/v1/queries lists them)", 1)})
+			writeProblem(w, r, &problem{status: http.StatusNotFound, detail: strings.Replace(err.Error(), "(hdi query list shows them all)", "(GET /api/v1/queries lists them)", 1)})
 			return
 		}
-		writeProblem(w, &problem{status: http.StatusNotFound, detail: "no such endpoint: " + r.URL.Path + " (GET /openapi.json lists them)"})
-	})
+		detail := "no such endpoint: " + r.URL.Path + " (GET /openapi.json lists them)"
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			detail = "no such page or file: " + r.URL.Path + " (the page is at /)"
+		}
+		writeProblem(w, r, &problem{status: http.StatusNotFound, detail: detail})
+	}
+	r.NotFound(notFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, &problem{status: http.StatusMethodNotAllowed, detail: r.Method + " " + r.URL.Path + ": the API only reads (GET)"})
+		writeProblem(w, r, &problem{status: http.StatusMethodNotAllowed, detail: r.Method + " " + r.URL.Path + ": the API only reads (GET)"})
 	})
 	r.Get("/healthz", s.health)
 	r.Handle("/metrics", opts.Tokens.requireToken(s.metrics.handler()))
-	page := web.Handler()
+	page := web.Handler(http.HandlerFunc(notFound))
 	for _, p := range web.Paths() {
 		r.Get(p, page.ServeHTTP)
 	}
 
-	paramErrorsAre400()
+	humaErrors()
 	cfg := huma.DefaultConfig("hdi", opts.Version)
 	cfg.Info.Description = "hdi's query catalog and symbol queries over HTTP. Every response streams; errors are RFC 9457 problem details."
 	cfg.DocsPath, cfg.SchemasPath, cfg.CreateHooks = "", "", nil
@@ -125,7 +131,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 // OpenPool connects for the API: read-only sessions (a write fails
 // whatever the SQL says) with a statement timeout, on a database whose
-// schema is current.
+// schema is current. A retry after a database fault checks the connection
+// it is given first (see retry).
 func OpenPool(ctx context.Context, url string, statementTimeout time.Duration) (*pgxpool.Pool, error) {
 	cfg, err := dbconn.PoolConfig(url)
 	if err != nil {
@@ -134,7 +141,30 @@ func OpenPool(ctx context.Context, url string, statementTimeout time.Duration) (
 	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(statementTimeout.Milliseconds(), 10)
 	cfg.MaxConns = max(cfg.MaxConns, 16)
+	cfg.ShouldPing = func(ctx context.Context, p pgxpool.ShouldPingParams) bool {
+		return p.IdleDuration > time.Second || ctx.Value(liveConnKey{}) != nil // pgxpool's default, or a retry
+	}
 	return migrate.OpenPool(ctx, cfg)
+}
+
+// liveConnKey marks the context of a retry: the pool pings each connection
+// it would hand out and drops the dead ones (OpenPool's ShouldPing).
+type liveConnKey struct{}
+
+// retry runs f, and once more when it failed because the database could
+// not serve, on a connection checked alive: a restart or pg_terminate_backend
+// leaves the pool's idle connections dead. Everything the API runs is a
+// read in a read-only session, so a second try is safe as long as nothing
+// was sent to the client: f must send nothing. A connection that could not
+// be made is not tried again at once.
+func (s *Server) retry(ctx context.Context, f func(context.Context) error) error {
+	err := f(ctx)
+	var ce *pgconn.ConnectError
+	if err == nil || ctx.Err() != nil || dbconn.Classify(err) != dbconn.FaultUnavailable || errors.As(err, &ce) {
+		return err
+	}
+	s.opts.Logger.Warn("the database failed; trying once more on a live connection", "request_id", requestID(ctx), "err", err)
+	return f(context.WithValue(ctx, liveConnKey{}, true))
 }
 
 // Handler is the server's http.Handler.
@@ -172,16 +202,23 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 
 // health answers 200 when the database answers and its schema is current,
 // else 503 (CheckSchema's query fails when the database does not answer);
-// it needs no token.
+// it needs no token. Its error is hdi's words (a schema behind or ahead),
+// or, for a database that does not answer, the request id to find the
+// cause in the log.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	body := map[string]any{"status": "ok", "version": s.opts.Version}
 	status := http.StatusOK
-	if err := migrate.CheckSchema(ctx, s.opts.Pool); err != nil {
+	if err := s.retry(ctx, func(ctx context.Context) error { return migrate.CheckSchema(ctx, s.opts.Pool) }); err != nil {
 		status = http.StatusServiceUnavailable
 		body["status"], body["error"] = "unavailable", err.Error()
-		w.Header().Set("Retry-After", "5")
+		if !errors.Is(err, migrate.ErrBehind) && errors.Unwrap(err) != nil { // not hdi's own sentence on the schema
+			id := requestID(r.Context())
+			s.opts.Logger.Warn("health check failed", "request_id", id, "err", err)
+			body["error"] = "the database does not answer; retry later (request id " + id + ")"
+		}
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	body["database"] = map[string]any{"reachable": status == http.StatusOK, "max_conns": s.opts.Pool.Config().MaxConns}
 	writeJSON(w, status, body)
@@ -200,7 +237,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Add("Vary", "Origin")
 			h.Set("Access-Control-Allow-Headers", "Authorization, Accept")
 			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
-			h.Set("Access-Control-Expose-Headers", "Hdi-Row-Cap, Hdi-Truncated")
+			h.Set("Access-Control-Expose-Headers", "Hdi-Row-Cap, Hdi-Truncated, X-Request-Id, Retry-After")
 			if r.Method == http.MethodOptions {
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -94,8 +94,15 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	return &testServer{Server: ts, log: logs}
 }
 
-// get fetches path and returns the status, the content type and the body.
-func (ts *testServer) get(t *testing.T, path string, header ...string) (int, string, []byte) {
+// response is one answer of the server, read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// fetch GETs path with the given header names and values.
+func (ts *testServer) fetch(t *testing.T, path string, header ...string) response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -110,7 +117,14 @@ func (ts *testServer) get(t *testing.T, path string, header ...string) (int, str
 	if err != nil {
 		t.Fatalf("GET %s: read: %v", path, err)
 	}
-	return res.StatusCode, res.Header.Get("Content-Type"), b
+	return response{res.StatusCode, res.Header, b}
+}
+
+// get fetches path and returns the status, the content type and the body.
+func (ts *testServer) get(t *testing.T, path string, header ...string) (int, string, []byte) {
+	t.Helper()
+	r := ts.fetch(t, path, header...)
+	return r.status, r.header.Get("Content-Type"), r.body
 }
 
 func (ts *testServer) mustGet(t *testing.T, path string) []byte {
@@ -282,6 +296,7 @@ func testBadRequestsSayWhatIsWrong(t *testing.T, url string) {
 		{"/api/v1/queries/SymbolTrades?dataset=GLBX.MDP3&symbols=ESH4&start_ts=yesterdayish&end_ts=2024-03-14", 400, "start_ts", "not a time"},
 		{"/api/v1/queries/SymbolTrades?dataset=GLBX.MDP3&symbols=ESH4&end_ts=2024-03-14", 400, "start_ts", "is required"},
 		{"/api/v1/queries/Runs?row_limit=5", 400, "row_limit", "unknown parameter"},
+		{"/api/v1/coverage?bucket=year", 400, "bucket", `"year": want day, week, month or auto`},
 		{"/api/v1/runs/abc", 400, "", ""},
 		{"/api/v1/runs/99999", 404, "", "no run 99999"},
 		{"/api/v1/nothing", 404, "", "no such endpoint"},
@@ -447,6 +462,78 @@ func testRowCapAndConstantMemory(t *testing.T, url string) {
 	t.Logf("%d rows, %d MB streamed, heap peak %d MB", rows, total>>20, peak>>20)
 }
 
+// TestCoverageByPeriodAndSymbol: coverage sums days into ISO weeks and
+// months with the same totals, picks the period from the range when asked
+// (auto), and with symbols keeps what a continuous symbol named each day,
+// with that day's contract.
+func testCoverageByPeriodAndSymbol(t *testing.T, url string) {
+	ts := newServer(t, url, serve.Options{})
+	type row struct {
+		Table     string `json:"table_name"`
+		ID        int64  `json:"instrument_id"`
+		RawSymbol string `json:"raw_symbol"`
+		Day       string
+		RowCount  int64 `json:"row_count"`
+		Bucket    string
+		Days      int64
+		Symbol    *string
+	}
+	get := func(q string) []row {
+		t.Helper()
+		var rows []row
+		if err := json.Unmarshal(ts.mustGet(t, "/api/v1/coverage?"+q), &rows); err != nil || len(rows) == 0 {
+			t.Fatalf("coverage?%s: %d rows, %v", q, len(rows), err)
+		}
+		return rows
+	}
+	total := func(rows []row) (n, days int64) {
+		for _, r := range rows {
+			n, days = n+r.RowCount, days+r.Days
+		}
+		return n, days
+	}
+	daily := get("table=trades")
+	wantRows, wantDays := total(daily)
+	if wantDays != int64(len(daily)) || daily[0].Bucket != "day" || daily[0].Symbol != nil {
+		t.Fatalf("by day: %d days in %d rows, %+v", wantDays, len(daily), daily[0])
+	}
+	for _, bucket := range []string{"week", "month"} {
+		rows := get("table=trades&bucket=" + bucket)
+		if n, days := total(rows); n != wantRows || days != wantDays || len(rows) >= len(daily) {
+			t.Errorf("by %s: %d rows on %d days in %d periods; by day %d on %d in %d", bucket, n, days, len(rows), wantRows, wantDays, len(daily))
+		}
+		for _, r := range rows {
+			d, err := time.Parse(time.DateOnly, r.Day)
+			if err != nil || r.Bucket != bucket || (bucket == "week" && d.Weekday() != time.Monday) || (bucket == "month" && d.Day() != 1) {
+				t.Errorf("by %s: %+v", bucket, r)
+			}
+		}
+	}
+	for q, want := range map[string]string{
+		"":                                 "day", // the demo's 12 days
+		"&start=2024-01-01&end=2024-06-30": "week",
+		"&start=2022-01-01&end=2024-12-31": "month",
+	} {
+		if got := get("table=trades&bucket=auto" + q)[0].Bucket; got != want {
+			t.Errorf("auto%s: %s, want %s", q, got, want)
+		}
+	}
+	roll := "2024-03-15"
+	bars := get("table=ohlcv_1d&symbols=ES.c.0")
+	for _, r := range bars {
+		want := "ESH4"
+		if r.Day >= roll {
+			want = "ESM4"
+		}
+		if r.Symbol == nil || *r.Symbol != "ES.c.0" || r.RawSymbol != want || r.Days != 1 {
+			t.Errorf("ES.c.0: %+v, want %s", r, want)
+		}
+	}
+	if len(bars) != 10 {
+		t.Errorf("ES.c.0 has %d daily bars, want 10: %+v", len(bars), bars)
+	}
+}
+
 // TestServe walks the API on one demo database.
 func TestServe(t *testing.T) {
 	url := demoDB(t)
@@ -458,6 +545,10 @@ func TestServe(t *testing.T) {
 		"tokens":                         testTokens,
 		"row cap and constant memory":    testRowCapAndConstantMemory,
 		"resolve takes a limit":          testResolveTakesALimit,
+		"coverage by period and symbol":  testCoverageByPeriodAndSymbol,
+		"database faults":                testDatabaseFaults,
+		"control characters":             testControlCharacters,
+		"unknown paths":                  testUnknownPaths,
 	} {
 		t.Run(name, func(t *testing.T) { f(t, url) })
 	}

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2/negotiation"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/query"
@@ -37,7 +39,7 @@ type streamOpts struct {
 }
 
 // parseOutput reads format (or Accept), limit, tz and raw.
-func parseOutput(r *http.Request) (streamOpts, error) {
+func parseOutput(r *http.Request) (streamOpts, *problem) {
 	q := r.URL.Query()
 	var o streamOpts
 	f := q.Get("format")
@@ -85,20 +87,20 @@ func parseOutput(r *http.Request) (streamOpts, error) {
 // requestOutput refuses parameters outside known and the output ones, and
 // reads the output choices; on a fault it writes the problem and says false.
 func requestOutput(w http.ResponseWriter, r *http.Request, known []string) (streamOpts, bool) {
-	if err := checkParams(r, known); err != nil {
-		writeProblem(w, err)
+	if p := checkParams(r, known); p != nil {
+		writeProblem(w, r, p)
 		return streamOpts{}, false
 	}
-	o, err := parseOutput(r)
-	if err != nil {
-		writeProblem(w, err)
+	o, p := parseOutput(r)
+	if p != nil {
+		writeProblem(w, r, p)
 		return streamOpts{}, false
 	}
 	return o, true
 }
 
 // checkParams refuses query-string parameters the endpoint does not take.
-func checkParams(r *http.Request, known []string) error {
+func checkParams(r *http.Request, known []string) *problem {
 	for k := range r.URL.Query() {
 		if !slices.Contains(known, k) && !slices.Contains(outputParams, k) {
 			return badParam(k, "%s: unknown parameter (this endpoint takes %s)", k, strings.Join(append(append([]string{}, known...), outputParams...), ", "))
@@ -107,32 +109,25 @@ func checkParams(r *http.Request, known []string) error {
 	return nil
 }
 
-// stream runs q with values on a pooled connection and streams its rows
-// in the requested format with constant memory. Everything that can go
-// wrong with the request (binding, the query's first row) is answered as a
-// problem before the first byte; an error after that aborts the response
-// (the client sees a cut connection, never a truncated success). resolve,
-// when set, completes the query on the connection first (symbol queries).
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, values map[string]any, o streamOpts,
-	resolve func(context.Context, *pgx.Conn) (*query.Query, error)) {
+// plan gives the query to run on conn and its values, afresh for each try:
+// a retry starts again from the request.
+type plan func(ctx context.Context, conn *pgx.Conn) (*query.Query, map[string]any, error)
+
+// fixedPlan is a catalog query with the request's values.
+func fixedPlan(q *query.Query, values map[string]any) plan {
+	return func(context.Context, *pgx.Conn) (*query.Query, map[string]any, error) {
+		return q, maps.Clone(values), nil
+	}
+}
+
+// stream runs the planned query on a pooled connection and streams its
+// rows in the requested format with constant memory. Everything that can go
+// wrong with the request (the plan, binding, the query's first row) is
+// answered as a problem before the first byte, and a database that could
+// not serve is tried once more (retry); an error after that aborts the
+// response (the client sees a cut connection, never a truncated success).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, o streamOpts, pl plan) {
 	ctx := r.Context()
-	conn, err := s.opts.Pool.Acquire(ctx)
-	if err != nil {
-		writeProblem(w, err)
-		return
-	}
-	defer conn.Release()
-	if resolve != nil {
-		if q, err = resolve(ctx, conn.Conn()); err != nil {
-			writeProblem(w, err)
-			return
-		}
-	}
-	p, err := query.Prepare(ctx, conn.Conn(), q)
-	if err != nil {
-		writeProblem(w, err)
-		return
-	}
 	// The server caps rows; a client may ask for fewer. One row more than
 	// the cap tells a cut result from a complete one.
 	capped := s.opts.MaxRows
@@ -140,29 +135,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, 
 	if !detect {
 		capped = o.limit
 	}
-	if p.Query.Param("row_limit") != nil {
-		values["row_limit"] = capped
-		if detect {
-			values["row_limit"] = capped + 1
+	var (
+		conn  *pgxpool.Conn
+		q     *query.Query
+		rows  pgx.Rows
+		first bool
+	)
+	err := s.retry(ctx, func(ctx context.Context) error {
+		var err error
+		if conn, err = s.opts.Pool.Acquire(ctx); err != nil {
+			return err
 		}
-	}
-	args, err := p.Bind(values)
+		if q, rows, first, err = firstRow(ctx, conn.Conn(), pl, capped, detect); err != nil {
+			conn.Release()
+		}
+		return err
+	})
 	if err != nil {
-		writeProblem(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	rows, err := p.Rows(ctx, args)
-	if err != nil {
-		writeProblem(w, err)
-		return
-	}
-	first := rows.Next()
-	if !first && rows.Err() != nil {
-		err := rows.Err()
-		rows.Close()
-		writeProblem(w, err)
-		return
-	}
+	defer conn.Release()
 	cr := &cappedRows{Rows: rows, pending: true, has: first, left: capped}
 	h := w.Header()
 	h.Set("Content-Type", mediaTypes[o.out.Format])
@@ -179,11 +172,45 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, q *query.Query, 
 		err = fw.err
 	}
 	if err != nil {
-		s.opts.Logger.Warn("stream aborted", "path", r.URL.Path, "rows", n, "err", err)
+		s.opts.Logger.Warn("stream aborted", "request_id", requestID(ctx), "path", r.URL.Path, "rows", n, "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a part for the whole
 	}
 	h.Set("Hdi-Truncated", strconv.FormatBool(detect && cr.more))
 	s.metrics.rowsServed.Add(float64(n))
+}
+
+// firstRow plans, prepares, binds and runs the query on conn and reads its
+// first row: everything that can fail before the response begins.
+func firstRow(ctx context.Context, conn *pgx.Conn, pl plan, capped int64, detect bool) (*query.Query, pgx.Rows, bool, error) {
+	q, values, err := pl(ctx, conn)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	p, err := query.Prepare(ctx, conn, q)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if p.Query.Param("row_limit") != nil {
+		values["row_limit"] = capped
+		if detect {
+			values["row_limit"] = capped + 1
+		}
+	}
+	args, err := p.Bind(values)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	rows, err := p.Rows(ctx, args)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	first := rows.Next()
+	if !first && rows.Err() != nil {
+		err := rows.Err()
+		rows.Close()
+		return nil, nil, false, err
+	}
+	return q, rows, first, nil
 }
 
 // cappedRows replays the row already read and stops after left rows,

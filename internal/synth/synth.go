@@ -32,7 +32,10 @@ type Contract struct {
 }
 
 // Demo describes the demo data set: ES and NQ, the March 2024 contracts
-// rolling to June on 2024-03-15 (the March expiry), over two weeks.
+// rolling to June on 2024-03-15 (the March expiry), over two weeks. Its
+// definitions come as Databento delivers a request for ES.FUT and NQ.FUT
+// with stype_in parent (every contract of the root, with parent mappings);
+// the market data as a request for ES.c.0 and NQ.c.0 (continuous mappings).
 type Demo struct {
 	Start, End     time.Time // days [Start, End)
 	TradesPerMin   int
@@ -43,7 +46,9 @@ type Demo struct {
 
 const e9 = int64(1_000_000_000)
 
-// DefaultDemo is the data set `make demo` loads.
+// DefaultDemo is the data set `make demo` loads. ESH4 has instrument id 5482,
+// the id the README shows: ids are unique only per dataset and day, and in
+// Databento's own samples 5482 is ESH1 in December 2020.
 func DefaultDemo() Demo {
 	exp := func(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 13, 30, 0, 0, time.UTC) }
 	return Demo{
@@ -52,7 +57,7 @@ func DefaultDemo() Demo {
 		TradesPerMin: 2,
 		Roll:         time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC),
 		Contracts: []Contract{
-			{ID: 1001, Raw: "ESH4", Root: "ES", Expiry: exp(2024, 3, 15), BasePrice: 5100 * e9, Tick: e9 / 4},
+			{ID: 5482, Raw: "ESH4", Root: "ES", Expiry: exp(2024, 3, 15), BasePrice: 5100 * e9, Tick: e9 / 4},
 			{ID: 1002, Raw: "ESM4", Root: "ES", Expiry: exp(2024, 6, 21), BasePrice: 5160 * e9, Tick: e9 / 4},
 			{ID: 2001, Raw: "NQH4", Root: "NQ", Expiry: exp(2024, 3, 15), BasePrice: 18000 * e9, Tick: e9 / 4},
 			{ID: 2002, Raw: "NQM4", Root: "NQ", Expiry: exp(2024, 6, 21), BasePrice: 18200 * e9, Tick: e9 / 4},
@@ -118,15 +123,10 @@ func (d Demo) trades(fn func(trade) error) error {
 	return nil
 }
 
-// metadata builds the DBN metadata of one demo file: the continuous symbols
-// requested, mapped to each contract's id over its dates.
+// metadata builds the DBN metadata of one demo market data file: the
+// continuous symbols requested, mapped to each contract's id over its dates.
 func (d Demo) metadata(schema dbn.Schema) *dbn.Metadata {
-	m := &dbn.Metadata{
-		Version: 3, Dataset: Dataset, Schema: schema,
-		Start: uint64(d.Start.UnixNano()), End: uint64(d.End.UnixNano()),
-		STypeIn: dbn.STypeContinuous, STypeOut: dbn.STypeInstrumentID,
-		SymbolCstrLen: dbn.SymbolCstrLen, Symbols: d.ContinuousSyms,
-	}
+	m := d.header(schema, dbn.STypeContinuous, d.ContinuousSyms)
 	for _, sym := range d.ContinuousSyms {
 		root := sym[:len(sym)-len(".c.0")]
 		var front, next *Contract
@@ -152,6 +152,45 @@ func (d Demo) metadata(schema dbn.Schema) *dbn.Metadata {
 	return m
 }
 
+// parentMetadata builds the DBN metadata of a request for the roots' parent
+// symbols (ES.FUT): each parent maps to every contract of its root, an
+// interval per contract over the dates it is listed in the range (through
+// its expiry day).
+func (d Demo) parentMetadata(schema dbn.Schema) *dbn.Metadata {
+	var parents []string
+	for _, c := range d.Contracts {
+		if p := c.Root + ".FUT"; !slices.Contains(parents, p) {
+			parents = append(parents, p)
+		}
+	}
+	m := d.header(schema, dbn.STypeParent, parents)
+	for _, p := range parents {
+		sm := dbn.SymbolMapping{RawSymbol: p}
+		for _, c := range d.Contracts {
+			end := c.Expiry.Truncate(24*time.Hour).AddDate(0, 0, 1)
+			if d.End.Before(end) {
+				end = d.End
+			}
+			if c.Root+".FUT" == p && d.Start.Before(end) {
+				sm.Intervals = append(sm.Intervals, dbn.MappingInterval{StartDate: dbn.DateOf(d.Start), EndDate: dbn.DateOf(end), Symbol: fmt.Sprint(c.ID)})
+			}
+		}
+		m.Mappings = append(m.Mappings, sm)
+	}
+	return m
+}
+
+// header is the metadata of a request for symbols in stype_in over the demo's
+// range, without mappings.
+func (d Demo) header(schema dbn.Schema, stypeIn dbn.SType, symbols []string) *dbn.Metadata {
+	return &dbn.Metadata{
+		Version: 3, Dataset: Dataset, Schema: schema,
+		Start: uint64(d.Start.UnixNano()), End: uint64(d.End.UnixNano()),
+		STypeIn: stypeIn, STypeOut: dbn.STypeInstrumentID,
+		SymbolCstrLen: dbn.SymbolCstrLen, Symbols: symbols,
+	}
+}
+
 // WriteDemo writes the demo data set into dir as DBN v3 zstd files, one per
 // schema (trades, ohlcv-1m, ohlcv-1d, definition), and returns their paths.
 func WriteDemo(dir string, d Demo) ([]string, error) {
@@ -160,8 +199,12 @@ func WriteDemo(dir string, d Demo) ([]string, error) {
 	}
 	var paths []string
 	write := func(schema dbn.Schema, fill func(*dbn.Encoder) error) error {
+		meta := d.metadata(schema)
+		if schema == dbn.SchemaDefinition {
+			meta = d.parentMetadata(schema)
+		}
 		p := filepath.Join(dir, fmt.Sprintf("demo.%s.dbn.zst", schema))
-		if err := writeFile(p, d.metadata(schema), true, fill); err != nil {
+		if err := writeFile(p, meta, true, fill); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 		paths = append(paths, p)

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,9 +40,17 @@ func TestDemoIsDeterministicAndConsistent(t *testing.T) {
 	}
 	meta := r.Metadata()
 	if len(meta.Mappings) != 2 || meta.Mappings[0].RawSymbol != "ES.c.0" || len(meta.Mappings[0].Intervals) != 2 ||
-		meta.Mappings[0].Intervals[0].Symbol != "1001" || meta.Mappings[0].Intervals[1].Symbol != "1002" ||
+		meta.Mappings[0].Intervals[0].Symbol != "5482" || meta.Mappings[0].Intervals[1].Symbol != "1002" ||
 		meta.Mappings[0].Intervals[1].StartDate != (dbn.Date{Year: 2024, Month: 3, Day: 15}) {
-		t.Fatalf("ES.c.0 must roll from 1001 to 1002 on 2024-03-15: %+v", meta.Mappings)
+		t.Fatalf("ES.c.0 must roll from 5482 to 1002 on 2024-03-15: %+v", meta.Mappings)
+	}
+	// The definitions come as a request by parent: ES.FUT maps to each ES
+	// contract over the days it is listed (ESH4 through its expiry day).
+	meta = open(t, filepath.Join(a, "demo.definition.dbn.zst")).Metadata()
+	if got := fmt.Sprintf("%v %v %+v", meta.STypeIn, meta.Symbols, meta.Mappings); got != "parent [ES.FUT NQ.FUT] "+
+		"[{RawSymbol:ES.FUT Intervals:[{StartDate:2024-03-11 EndDate:2024-03-16 Symbol:5482} {StartDate:2024-03-11 EndDate:2024-03-23 Symbol:1002}]} "+
+		"{RawSymbol:NQ.FUT Intervals:[{StartDate:2024-03-11 EndDate:2024-03-16 Symbol:2001} {StartDate:2024-03-11 EndDate:2024-03-23 Symbol:2002}]}]" {
+		t.Errorf("definition metadata: %s", got)
 	}
 	r = open(t, filepath.Join(a, "demo.ohlcv-1d.dbn.zst"))
 	var bar dbn.OhlcvMsg

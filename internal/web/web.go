@@ -7,30 +7,47 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
+	"time"
 )
 
 //go:embed assets
 var assets embed.FS
 
-// Paths are the URL paths of the page and its assets (chi patterns).
+// Paths are the URL paths of the page and its files: / and each embedded
+// file by its name (exact chi patterns: no directory is a path).
 func Paths() []string {
-	return []string{"/", "/index.html", "/app.js", "/style.css", "/vendor/*"}
+	paths := []string{"/"}
+	_ = fs.WalkDir(assets, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, strings.TrimPrefix(p, "assets"))
+		}
+		return err
+	})
+	return paths
 }
 
-// Handler serves the page and its assets, with a Content-Security-Policy
-// that lets it load nothing from another origin.
-func Handler() http.Handler {
-	sub, err := fs.Sub(assets, "assets")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	files := http.FileServer(http.FS(sub))
+// Handler serves the page and its files by name, with a
+// Content-Security-Policy that lets it load nothing from another origin.
+// / is index.html; a path that names no file, a directory included (none is
+// ever listed), goes to notFound.
+func Handler(notFound http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			http.Error(w, "the page only reads (GET)", http.StatusMethodNotAllowed)
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" {
+			name = "index.html"
+		}
+		var b []byte
+		err := fs.ErrNotExist
+		if fs.ValidPath(name) {
+			b, err = assets.ReadFile("assets/" + name) // a directory is an error too
+		}
+		if err != nil {
+			notFound.ServeHTTP(w, r)
 			return
 		}
 		h := w.Header()
@@ -39,6 +56,6 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		files.ServeHTTP(w, r)
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 	})
 }

@@ -1,6 +1,7 @@
 // Package querytest loads test data for the query tests: Databento's sample
 // DBN files (../shared/testdata/dbn next to the repository) into a migrated
-// database, and a small continuous-contract roll data set.
+// database, with the demo data set beside them, and a small
+// continuous-contract roll data set.
 package querytest
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/synth"
 )
 
 // SampleDir returns <repo>/../shared/testdata/dbn, failing the test when it
@@ -48,6 +50,24 @@ func Migrated(t testing.TB) (string, *pgxpool.Pool) {
 	dir := SampleDir(t)
 	for _, f := range SampleFiles {
 		LoadDBN(t, pool, filepath.Join(dir, f))
+	}
+	return url, pool
+}
+
+// Datasets returns the URL of a fresh migrated database holding two
+// datasets, and a pool on it: the sample files (GLBX.MDP3: ESH1, 2020;
+// XNAS.ITCH: MSFT, 2021) and the demo data set (GLBX.MDP3: ES and NQ, March
+// 2024, with continuous and parent mappings).
+func Datasets(t testing.TB) (string, *pgxpool.Pool) {
+	t.Helper()
+	url, pool := Migrated(t)
+	dir := t.TempDir()
+	paths, err := synth.WriteDemo(dir, synth.DefaultDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		LoadDBN(t, pool, p)
 	}
 	return url, pool
 }

@@ -16,20 +16,30 @@ async function api(path) {
   const res = await fetch(path, { headers });
   if (res.status === 401) {
     $('#token-form').hidden = false;
-    throw new Error('the server wants an API token: enter it above');
+    throw apiError('the server wants an API token: enter it above', res.status, path);
   }
   if (!res.ok) {
     let detail = res.status + ' ' + res.statusText;
     try { const p = await res.json(); detail = p.detail || detail; } catch (e) { /* not problem+json */ }
-    throw new Error(detail);
+    throw apiError(detail, res.status, path);
   }
   return res.json();
+}
+
+// apiError is a failed request: the problem's detail, its status and the
+// request, for the page state.
+function apiError(detail, status, path) {
+  const e = new Error(detail);
+  e.status = status;
+  e.path = path;
+  return e;
 }
 
 $('#token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   sessionStorage.setItem('hdi-token', $('#token').value);
   $('#token-form').hidden = true;
+  chartShown = false; // load it again, with the token
   show(location.hash.slice(1) || 'chart');
 });
 
@@ -44,10 +54,13 @@ function status(id, text, isError) {
 
 let runsTimer = null;
 
+let chartShown = false;
+
 function show(tab) {
   for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== tab;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.tab === tab);
   clearInterval(runsTimer);
+  if (tab === 'chart' && !chartShown) { chartShown = true; loadChart(); }
   if (tab === 'coverage') loadCoverage();
   if (tab === 'runs') { loadRuns(); runsTimer = setInterval(loadRuns, 3000); }
 }
@@ -57,7 +70,13 @@ window.addEventListener('hashchange', () => show(location.hash.slice(1) || 'char
 // ---- Chart.
 
 const day = (d) => d.toISOString().slice(0, 10);
+const addDays = (iso, n) => { const d = new Date(iso + 'T00:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return day(d); };
 let chart = null, candles = null, volume = null, markers = null;
+let filled = null; // what loadChart filled into the form, and for which symbol and interval
+
+// The table each interval's bars are made from (the SymbolBars* queries),
+// whose coverage says where the bars are.
+const barTable = { '1s': 'ohlcv_1s', '1m': 'ohlcv_1m', '5m': 'ohlcv_1m', '15m': 'ohlcv_1m', '1h': 'ohlcv_1h', '1d': 'ohlcv_1d', 'eod': 'ohlcv_eod' };
 
 function ensureChart() {
   if (chart) return;
@@ -76,25 +95,86 @@ function ensureChart() {
   markers = LC.createSeriesMarkers(candles, []);
 }
 
+// barSpan asks the coverage (counted at load time) where symbol's bars are
+// loaded: the first and last UTC day and the datasets; null when nowhere.
+async function barSpan(symbol, table, dataset) {
+  const params = new URLSearchParams({ symbols: symbol, table, bucket: 'month', format: 'json' });
+  if (dataset) params.set('dataset', dataset);
+  const rows = await api('/api/v1/coverage?' + params.toString());
+  if (rows.length === 0) return null;
+  let first = rows[0].first_ts, last = rows[0].last_ts;
+  for (const r of rows) { if (r.first_ts < first) first = r.first_ts; if (r.last_ts > last) last = r.last_ts; }
+  return { first: first.slice(0, 10), last: last.slice(0, 10), datasets: [...new Set(rows.map((r) => r.dataset))] };
+}
+
+// chartNote shows text over the chart (no bars, or the API's problem), or
+// hides it.
+function chartNote(text, isError) {
+  const note = $('#chart-note');
+  note.textContent = text || '';
+  note.hidden = !text;
+  note.classList.toggle('error', !!isError);
+}
+
+// drawn records what the chart shows once the browser has painted it.
+function drawn(state) {
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    window.hdi.chart = Object.assign({ canvases: $('#chart-box').querySelectorAll('canvas').length }, state);
+  }));
+}
+
 async function loadChart() {
-  const f = new FormData($('#chart-form'));
-  const symbols = f.get('symbols').trim();
-  const params = new URLSearchParams({
-    symbols, interval: f.get('interval'), start: f.get('start'), end: f.get('end'), adjust: f.get('adjust'), format: 'json',
-  });
-  if (f.get('dataset')) params.set('dataset', f.get('dataset'));
-  history.replaceState(null, '', '?' + params.toString() + location.hash);
+  const form = $('#chart-form');
+  const symbols = form.symbols.value.trim();
+  const first = symbols.split(',')[0].trim(); // one series: the first symbol asked for
+  const interval = form.interval.value, adjust = form.adjust.value;
+  window.hdi.chart = null;
   status('#chart-status', 'loading…');
+  chartNote('');
+  ensureChart();
+  candles.setData([]);
+  volume.setData([]);
+  markers.setMarkers([]);
+  const fail = (e) => {
+    status('#chart-status', '');
+    chartNote(e.message, true);
+    window.hdi.errors.push(e.message);
+    drawn({ symbol: first, bars: 0, message: e.message, error: { status: e.status || 0, detail: e.message, request: e.path || '' } });
+  };
+  // What the page filled in for another symbol or interval, and nobody
+  // changed since, is filled in again.
+  if (filled && (filled.symbol !== first || filled.interval !== interval)) {
+    for (const k of ['dataset', 'start', 'end']) if (form[k].value === filled[k]) form[k].value = '';
+  }
+  // Where the bars are: the dataset when only one has them, and the last
+  // stretch with bars when no range is given (30 days; a year of daily bars).
+  let span = null;
+  try {
+    if (first) span = await barSpan(first, barTable[interval] || 'ohlcv_1d', form.dataset.value.trim());
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  filled = { symbol: first, interval };
+  if (span && !form.dataset.value.trim() && span.datasets.length === 1) form.dataset.value = filled.dataset = span.datasets[0];
+  if (!form.start.value || !form.end.value) {
+    const end = form.end.value || (span ? span.last : day(new Date()));
+    const back = interval === '1d' || interval === 'eod' ? 365 : 30;
+    let start = addDays(end, -back);
+    if (span && span.first > start && span.first <= end) start = span.first;
+    if (!form.start.value) form.start.value = filled.start = start;
+    if (!form.end.value) form.end.value = filled.end = end;
+  }
+  const params = new URLSearchParams({ symbols, interval, start: form.start.value, end: form.end.value, adjust, format: 'json' });
+  if (form.dataset.value.trim()) params.set('dataset', form.dataset.value.trim());
+  history.replaceState(null, '', '?' + params.toString() + location.hash);
   let rows;
   try {
     rows = await api('/api/v1/bars?' + params.toString());
   } catch (e) {
-    status('#chart-status', e.message, true);
+    fail(e);
     return;
   }
-  ensureChart();
-  // One series: the first symbol asked for.
-  const first = symbols.split(',')[0].trim();
   const bars = rows.filter((r) => r.symbol === first);
   const data = [], vols = [], rolls = [];
   let prev = null;
@@ -112,27 +192,57 @@ async function loadChart() {
   volume.setData(vols);
   markers.setMarkers(rolls);
   chart.timeScale().fitContent();
-  const adj = f.get('adjust') !== 'none' ? ', back-adjusted (' + f.get('adjust') + ')' : '';
-  status('#chart-status', first + ': ' + data.length + ' bars, ' + rolls.length + ' roll' + (rolls.length === 1 ? '' : 's') + adj +
-    (data.length === 0 ? ' — nothing loaded for this range' : ''));
-  // Drawn once the browser has painted the series.
-  requestAnimationFrame(() => requestAnimationFrame(() => {
-    window.hdi.chart = {
-      symbol: first, bars: data.length, rolls: rolls.map((m) => m.text), adjust: f.get('adjust'),
-      first: data.length ? data[0].time : null, last: data.length ? data[data.length - 1].time : null,
-      canvases: $('#chart-box').querySelectorAll('canvas').length,
-    };
-  }));
+  let message = '';
+  if (data.length === 0) {
+    message = 'no bars for ' + first + ' in ' + form.start.value + '..' + form.end.value + '; ' +
+      (span ? 'data exists ' + span.first + '..' + span.last : 'none loaded in ' + (barTable[interval] || 'the bar tables'));
+    status('#chart-status', '');
+  } else {
+    const adj = adjust !== 'none' ? ', back-adjusted (' + adjust + ')' : '';
+    status('#chart-status', first + (form.dataset.value ? ' in ' + form.dataset.value : '') + ': ' + data.length + ' bars, ' +
+      rolls.length + ' roll' + (rolls.length === 1 ? '' : 's') + adj);
+  }
+  chartNote(message);
+  drawn({
+    symbol: first, bars: data.length, rolls: rolls.map((m) => m.text), adjust, message,
+    start: form.start.value, end: form.end.value, dataset: form.dataset.value,
+    first: data.length ? data[0].time : null, last: data.length ? data[data.length - 1].time : null,
+  });
 }
 
 $('#chart-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadChart(); });
 
-// ---- Coverage heat map: rows per table and instrument and UTC day.
+// ---- Coverage heat map: rows per table, symbol and UTC day, week or month
+// (the server picks the period that fits the range, unless asked).
+
+// periodStart is the first day of the period (bucket) holding iso.
+function periodStart(iso, bucket) {
+  const d = new Date(iso + 'T00:00:00Z');
+  if (bucket === 'week') d.setUTCDate(d.getUTCDate() - (d.getUTCDay() + 6) % 7); // ISO weeks start on Monday
+  if (bucket === 'month') d.setUTCDate(1);
+  return day(d);
+}
+
+function nextPeriod(iso, bucket) {
+  const d = new Date(iso + 'T00:00:00Z');
+  if (bucket === 'month') d.setUTCMonth(d.getUTCMonth() + 1);
+  else d.setUTCDate(d.getUTCDate() + (bucket === 'week' ? 7 : 1));
+  return day(d);
+}
+
+// tick labels the period that opens a year (month cells) or a month.
+function tick(iso, prev, bucket) {
+  if (bucket === 'month') return prev === null || iso.slice(0, 4) !== prev.slice(0, 4) ? iso.slice(0, 4) : '';
+  return prev === null || iso.slice(0, 7) !== prev.slice(0, 7) ? iso.slice(0, 7) : '';
+}
+
+const periodName = { day: 'day', week: 'week (Monday to Sunday)', month: 'month' };
 
 async function loadCoverage() {
-  const f = new FormData($('#coverage-form'));
-  const params = new URLSearchParams({ format: 'json' });
-  for (const k of ['start', 'end', 'table']) if (f.get(k)) params.set(k, f.get(k));
+  const form = $('#coverage-form');
+  window.hdi.coverage = null;
+  const params = new URLSearchParams({ format: 'json', bucket: form.bucket.value });
+  for (const k of ['start', 'end', 'table', 'symbols']) if (form[k].value.trim()) params.set(k, form[k].value.trim());
   status('#coverage-status', 'loading…');
   let rows;
   try {
@@ -145,51 +255,76 @@ async function loadCoverage() {
   box.textContent = '';
   if (rows.length === 0) {
     status('#coverage-status', 'nothing loaded in this range');
-    window.hdi.coverage = { series: 0, days: 0, cells: 0 };
+    window.hdi.coverage = { series: 0, days: 0, cells: 0, columns: 0, bucket: null, labels: [] };
     return;
   }
-  const keyOf = (r) => r.table_name + ' · ' + (r.raw_symbol || r.instrument_id) + ' · ' + r.dataset;
+  const bucket = rows[0].bucket;
+  // One series per table, symbol (the one asked for, else the contract's
+  // raw symbol in the period, else the instrument id) and dataset.
   const series = new Map();
-  let min = rows[0].day, max = rows[0].day, top = 1;
+  let min = null, max = null, top = 1;
   for (const r of rows) {
-    const k = keyOf(r);
+    const name = r.symbol || r.raw_symbol || 'instrument ' + r.instrument_id;
+    const k = r.table_name + ' · ' + name + ' · ' + r.dataset;
     if (!series.has(k)) series.set(k, new Map());
-    series.get(k).set(r.day, Number(r.row_count));
-    if (r.day < min) min = r.day;
-    if (r.day > max) max = r.day;
-    top = Math.max(top, Number(r.row_count));
+    const cells = series.get(k);
+    const c = cells.get(r.day) || { rows: 0, days: 0 };
+    c.rows += Number(r.row_count);
+    c.days = Math.max(c.days, Number(r.days));
+    cells.set(r.day, c);
+    top = Math.max(top, c.rows);
+    const f = r.first_ts.slice(0, 10), l = r.last_ts.slice(0, 10);
+    if (min === null || f < min) min = f;
+    if (max === null || l > max) max = l;
   }
-  const days = [];
-  for (let d = new Date(min + 'T00:00:00Z'); day(d) <= max; d.setUTCDate(d.getUTCDate() + 1)) days.push(day(d));
-  const table = document.createElement('table');
-  table.className = 'heat';
-  const head = table.insertRow();
-  head.insertCell().textContent = '';
-  const cap = head.insertCell();
-  cap.colSpan = days.length;
-  cap.textContent = min + ' … ' + max + ' (UTC days)';
+  const from = form.start.value || min, to = form.end.value || max;
+  const periods = [];
+  for (let p = periodStart(from, bucket); p <= to; p = nextPeriod(p, bucket)) periods.push(p);
+  const grid = document.createElement('div');
+  grid.className = 'heat';
+  grid.style.gridTemplateColumns = 'max-content repeat(' + periods.length + ', var(--cell-w))';
+  const corner = document.createElement('div');
+  corner.className = 'label';
+  grid.appendChild(corner);
+  let prev = null;
+  for (const p of periods) {
+    const h = document.createElement('div');
+    h.className = 'tick';
+    h.textContent = tick(p, prev, bucket);
+    prev = p;
+    grid.appendChild(h);
+  }
   let cells = 0;
-  for (const [k, counts] of series) {
-    const tr = table.insertRow();
-    const th = document.createElement('th');
-    th.textContent = k;
-    tr.appendChild(th);
-    for (const d of days) {
-      const td = tr.insertCell();
-      const n = counts.get(d);
-      if (n === undefined) { td.className = 'none'; td.title = d + ': nothing'; continue; }
-      const x = Math.log10(n + 1) / Math.log10(top + 1);
-      td.style.background = 'rgba(38,166,154,' + (0.15 + 0.85 * x).toFixed(3) + ')';
-      td.title = d + ': ' + n.toLocaleString() + ' rows';
-      cells++;
+  for (const k of [...series.keys()].sort()) {
+    const counts = series.get(k);
+    const label = document.createElement('div');
+    label.className = 'label';
+    label.textContent = k;
+    grid.appendChild(label);
+    for (const p of periods) {
+      const cell = document.createElement('div');
+      const c = counts.get(p);
+      if (c === undefined) {
+        cell.className = 'cell none';
+        cell.title = k + '\n' + p + ' (' + bucket + '): nothing';
+      } else {
+        const x = Math.log10(c.rows + 1) / Math.log10(top + 1);
+        cell.className = 'cell has';
+        cell.style.background = 'rgba(38,166,154,' + (0.4 + 0.6 * x).toFixed(3) + ')';
+        cell.title = k + '\n' + p + ' (' + bucket + '): ' + c.rows.toLocaleString() + ' rows' +
+          (bucket === 'day' ? '' : ' on ' + c.days + ' day' + (c.days === 1 ? '' : 's'));
+        cells++;
+      }
+      grid.appendChild(cell);
     }
   }
-  box.appendChild(table);
-  const form = $('#coverage-form');
-  if (!form.start.value) form.start.value = min;
-  if (!form.end.value) form.end.value = max;
-  status('#coverage-status', series.size + ' series over ' + days.length + ' days, counted at load time');
-  window.hdi.coverage = { series: series.size, days: days.length, cells };
+  box.appendChild(grid);
+  if (!form.start.value) form.start.value = from;
+  if (!form.end.value) form.end.value = to;
+  const days = Math.round((Date.parse(to) - Date.parse(from)) / 86400000) + 1;
+  status('#coverage-status', series.size + ' series over ' + days.toLocaleString() + ' days (' + from + ' … ' + to + '); one cell a ' +
+    periodName[bucket] + ', UTC; darker: more rows (log scale). Counted at load time.');
+  window.hdi.coverage = { series: series.size, days, cells, columns: periods.length, bucket, labels: [...series.keys()].sort() };
 }
 
 $('#coverage-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadCoverage(); });
@@ -280,17 +415,14 @@ async function loadRun() {
   box.appendChild(t);
 }
 
-// ---- Start: the chart from the URL (?symbols=...&start=...), else defaults.
+// ---- Start: the chart from the URL (?symbols=...&start=...), else the
+// defaults, over where the bars are when no range is given.
 
 function init() {
   const q = new URLSearchParams(location.search);
   const form = $('#chart-form');
-  const end = new Date(), start = new Date(Date.now() - 30 * 86400000);
-  form.start.value = day(start);
-  form.end.value = day(end);
   for (const k of ['symbols', 'interval', 'start', 'end', 'adjust', 'dataset']) if (q.get(k)) form[k].value = q.get(k);
   show(location.hash.slice(1) || 'chart');
-  if (q.get('symbols')) loadChart();
 }
 
 init();
