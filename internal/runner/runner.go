@@ -294,6 +294,12 @@ func (r *Runner) PlanLive(ctx context.Context, job *jobspec.Job) ([]*Planned, *s
 		return nil, nil, err
 	}
 	sj.Live, sj.LiveStreams, sj.End = true, names, 0
+	if w := desc.LiveReplay; sj.Start != 0 && sj.Start < r.opts.Now().Add(-w).UnixNano() {
+		// Older than the source replays: the host backfills it from
+		// history, then resumes the feed inside the window (FetchRequest.
+		// Resume); the provider is not asked for it.
+		sj.Start = 0
+	}
 	plan, err := prov.Plan(ctx, sj)
 	if err != nil {
 		return nil, nil, job.ProviderError(fmt.Errorf("plan live job %s: %w", job.Name, err))

@@ -29,8 +29,8 @@ type Report struct {
 	// Streams are the live streams (`hdi stream`).
 	Streams []dbq.LiveStreamsRow `json:"streams,omitempty"`
 	// StreamsError explains why they could not be read.
-	StreamsError string `json:"streams_error,omitempty"`
-	Plugins    []Plugin   `json:"plugins"`
+	StreamsError string   `json:"streams_error,omitempty"`
+	Plugins      []Plugin `json:"plugins"`
 	// PluginError explains why the plugin list may be incomplete.
 	PluginError string `json:"plugin_error,omitempty"`
 	// WorkerStaleAfter is how old a worker's heartbeat may be for it to

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -336,8 +337,12 @@ func (s *session) positions() ([]sdk.LivePosition, error) {
 		have[r.Stream] = sdk.LivePosition{Stream: r.Stream, Time: r.TsNs, Sequence: parseSeq(r.Sequence)}
 	}
 	start := s.o.Now().UnixNano()
-	if st := s.planned[0].SDKJob.Start; st != 0 {
-		start = st
+	rng, _, err := s.job.TimeRange(s.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !rng.IsZero() {
+		start = rng.Start.UnixNano()
 	}
 	var out []sdk.LivePosition
 	for _, p := range s.planned {
@@ -398,6 +403,10 @@ func (s *session) backfillStream(ctx context.Context, stream string, from, to ti
 	job.Name = s.job.Name + "-backfill-" + stream
 	job.Source.Schema, job.Source.Schemas = stream, nil
 	job.Source.Start, job.Source.End = from.Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)
+	job.Source.Params = maps.Clone(job.Source.Params)
+	for _, name := range sdk.OutOfScope(s.desc.Params, false) {
+		delete(job.Source.Params, name) // the feed's own (a heartbeat ...)
+	}
 	s.log.Info("the gap is longer than the live feed replays: filling it from history", "schema", stream, "from", job.Source.Start, "to", job.Source.End)
 	p, err := s.o.Runner.Plan(ctx, &job)
 	if err != nil {

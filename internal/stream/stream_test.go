@@ -17,10 +17,11 @@ import (
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/stream"
+	"github.com/hdi-dev/hdi/internal/testbin"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m, testbin.NoLeftovers) }
 
 var ticksSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "ts_recv", Type: arrow.PrimitiveTypes.Int64},

@@ -129,6 +129,7 @@ func paramsToPB(ps []Param) []*pb.ConfigKey {
 		out = append(out, &pb.ConfigKey{
 			Name: k.Name, Type: pb.ConfigType(k.Type), DefaultValue: k.Default, HasDefault: k.HasDefault,
 			Description: k.Description, Secret: k.Secret, Required: k.Required, AllowedValues: k.Allowed, Env: k.Env,
+			Scope: pb.ParamScope(k.Scope),
 		})
 	}
 	return out
@@ -140,6 +141,7 @@ func paramsFromPB(ks []*pb.ConfigKey) []Param {
 		out = append(out, Param{
 			Name: k.GetName(), Type: ParamType(k.GetType()), Default: k.GetDefaultValue(), HasDefault: k.GetHasDefault(),
 			Description: k.GetDescription(), Secret: k.GetSecret(), Required: k.GetRequired(), Allowed: k.GetAllowedValues(), Env: k.GetEnv(),
+			Scope: ParamScope(k.GetScope()),
 		})
 	}
 	return out

@@ -259,6 +259,34 @@ type Param struct {
 	// Env names an environment variable the host reads the value from when
 	// neither the job nor hdi's config sets it.
 	Env string
+	// Scope, for a job parameter, says which jobs it applies to.
+	Scope ParamScope
+}
+
+// ParamScope says which jobs a parameter applies to.
+type ParamScope int
+
+// Parameter scopes.
+const (
+	ScopeAny     ParamScope = iota // history and live
+	ScopeHistory                   // historical jobs only
+	ScopeLive                      // live jobs only
+)
+
+// OutOfScope lists the params of decl that a live job (live) or a
+// historical one (!live) does not take.
+func OutOfScope(decl []Param, live bool) []string {
+	not := ScopeLive
+	if live {
+		not = ScopeHistory
+	}
+	var out []string
+	for _, p := range decl {
+		if p.Scope == not {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 // CheckResult is the outcome of a successful Check.

@@ -75,7 +75,7 @@ func parseLiveJob(job *sdk.Job) (*liveRequest, error) {
 	if src := p.String("source"); src == "files" || len(job.Files) > 0 {
 		return nil, sdk.FieldError("files", "a live feed comes from the Live API, not from files: drop the files")
 	}
-	for _, name := range []string{"chunk", "parts", "delivery", "batch_min_bytes", "resolve"} {
+	for _, name := range historyParams {
 		if p.Has(name) {
 			return nil, sdk.FieldError("params."+name, "is for historical loads, not live feeds: drop it")
 		}

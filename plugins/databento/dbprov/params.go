@@ -31,26 +31,27 @@ var stypeNames = []string{
 
 // params is what Describe declares of the job parameters (Job.Params).
 var params = []sdk.Param{
-	{Name: "source", Type: sdk.ParamString, Allowed: []string{"api", "files"}, Description: "api (historical API) or files (local DBN files); default: files when the job names files, else api"},
+	{Name: "source", Type: sdk.ParamString, Allowed: []string{"api", "files"}, Description: "api (historical API) or files (local DBN files); default: files when the job names files, else api", Scope: sdk.ScopeHistory},
 	{Name: "schema", Type: sdk.ParamString, Description: "the Databento schema, when it differs from the stream's name (default: the job's stream)"},
-	{Name: "chunk", Type: sdk.ParamChunk, Description: "API unit length (as chunking.time); default per schema: 1d for tick schemas, 1w for 1s bars/bbo/cbbo, 1mo for 1m, 1y for 1h/1d/eod bars and definitions"},
+	{Name: "chunk", Type: sdk.ParamChunk, Description: "API unit length (as chunking.time); default per schema: 1d for tick schemas, 1w for 1s bars/bbo/cbbo, 1mo for 1m, 1y for 1h/1d/eod bars and definitions", Scope: sdk.ScopeHistory},
 	{Name: "stype_in", Type: sdk.ParamString, Allowed: stypeNames, Description: "input symbology (as source.stype_in; default raw_symbol)"},
 	{Name: "stype_out", Type: sdk.ParamString, Allowed: stypeNames, Description: "output symbology (as source.stype_out; default instrument_id)"},
-	{Name: "resolve", Type: sdk.ParamBool, Default: "true", HasDefault: true, Description: "call symbology.resolve when the data carries no symbol mappings"},
-	{Name: "parts", Type: sdk.ParamInt, Description: "files: units per file, loaded in parallel (1..64; default 2 for a file of 8 MiB or more, else 1)"},
-	{Name: "delivery", Type: sdk.ParamString, Allowed: []string{"auto", "stream", "batch"}, Default: "auto", HasDefault: true, Description: "api: stream (timeseries.get_range), batch (a batch job: files downloaded, verified, then loaded) or auto (batch for a unit estimated at batch_min_bytes or more)"},
-	{Name: "batch_min_bytes", Type: sdk.ParamInt, Default: strconv.FormatInt(DefaultBatchMinBytes, 10), HasDefault: true, Description: "delivery auto: the estimated size from which a unit goes by batch delivery"},
-	{Name: "heartbeat_interval_s", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultHeartbeatS), HasDefault: true, Description: "live: seconds without data after which the gateway sends a heartbeat (5..1800); nothing for twice as long ends the connection, which then resumes"},
-	{Name: "compression", Type: sdk.ParamString, Allowed: []string{"none", "zstd"}, Default: "none", HasDefault: true, Description: "live: compression of the gateway's stream"},
-	{Name: "ts_out", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live: the gateway stamps each record with its send time (column ts_out)"},
-	{Name: "slow_reader_behavior", Type: sdk.ParamString, Allowed: []string{"warn", "skip"}, Default: "warn", HasDefault: true, Description: "live: when hdi reads too slowly, the gateway keeps every record and warns (warn), or drops records to catch up (skip: hdi then reconnects and replays what was dropped)"},
-	{Name: "snapshot", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live, mbo only: a feed started afresh (no start, nothing to resume) begins with a snapshot of the order books"},
-	{Name: "replay_margin", Type: sdk.ParamDuration, Default: DefaultReplayMargin.String(), HasDefault: true, Description: "live: a stream resumes this long before its last stored record, because the gateway's replay filters on ts_event and positions are ts_recv"},
-	{Name: "flush_interval", Type: sdk.ParamDuration, Default: DefaultFlushInterval.String(), HasDefault: true, Description: "live: longest time a received record waits before it is sent on to the database"},
+	{Name: "resolve", Type: sdk.ParamBool, Default: "true", HasDefault: true, Description: "call symbology.resolve when the data carries no symbol mappings", Scope: sdk.ScopeHistory},
+	{Name: "parts", Type: sdk.ParamInt, Description: "files: units per file, loaded in parallel (1..64; default 2 for a file of 8 MiB or more, else 1)", Scope: sdk.ScopeHistory},
+	{Name: "delivery", Type: sdk.ParamString, Allowed: []string{"auto", "stream", "batch"}, Default: "auto", HasDefault: true, Description: "api: stream (timeseries.get_range), batch (a batch job: files downloaded, verified, then loaded) or auto (batch for a unit estimated at batch_min_bytes or more)", Scope: sdk.ScopeHistory},
+	{Name: "batch_min_bytes", Type: sdk.ParamInt, Default: strconv.FormatInt(DefaultBatchMinBytes, 10), HasDefault: true, Description: "delivery auto: the estimated size from which a unit goes by batch delivery", Scope: sdk.ScopeHistory},
+	{Name: "heartbeat_interval_s", Type: sdk.ParamInt, Default: strconv.Itoa(DefaultHeartbeatS), HasDefault: true, Description: "live: seconds without data after which the gateway sends a heartbeat (5..1800); nothing for twice as long ends the connection, which then resumes", Scope: sdk.ScopeLive},
+	{Name: "compression", Type: sdk.ParamString, Allowed: []string{"none", "zstd"}, Default: "none", HasDefault: true, Description: "live: compression of the gateway's stream", Scope: sdk.ScopeLive},
+	{Name: "ts_out", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live: the gateway stamps each record with its send time (column ts_out)", Scope: sdk.ScopeLive},
+	{Name: "slow_reader_behavior", Type: sdk.ParamString, Allowed: []string{"warn", "skip"}, Default: "warn", HasDefault: true, Description: "live: when hdi reads too slowly, the gateway keeps every record and warns (warn), or drops records to catch up (skip: hdi then reconnects and replays what was dropped)", Scope: sdk.ScopeLive},
+	{Name: "snapshot", Type: sdk.ParamBool, Default: "false", HasDefault: true, Description: "live, mbo only: a feed started afresh (no start, nothing to resume) begins with a snapshot of the order books", Scope: sdk.ScopeLive},
+	{Name: "replay_margin", Type: sdk.ParamDuration, Default: DefaultReplayMargin.String(), HasDefault: true, Description: "live: a stream resumes this long before its last stored record, because the gateway's replay filters on ts_event and positions are ts_recv", Scope: sdk.ScopeLive},
+	{Name: "flush_interval", Type: sdk.ParamDuration, Default: DefaultFlushInterval.String(), HasDefault: true, Description: "live: longest time a received record waits before it is sent on to the database", Scope: sdk.ScopeLive},
 }
 
-// liveParams are the params only a live job takes.
-var liveParams = []string{"heartbeat_interval_s", "compression", "ts_out", "slow_reader_behavior", "snapshot", "replay_margin", "flush_interval"}
+// liveParams are the params only a live job takes; historyParams those
+// only a historical one takes.
+var liveParams, historyParams = sdk.OutOfScope(params, false), sdk.OutOfScope(params, true)
 
 // DefaultBatchMinBytes is where delivery auto turns to batch jobs.
 const DefaultBatchMinBytes = 2_000_000_000

@@ -228,6 +228,59 @@ func (ConfigType) EnumDescriptor() ([]byte, []int) {
 	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{2}
 }
 
+// ParamScope says which jobs a parameter applies to.
+type ParamScope int32
+
+const (
+	// Both: history and live.
+	ParamScope_PARAM_SCOPE_ANY ParamScope = 0
+	// Only historical jobs (PlanRequest.live false).
+	ParamScope_PARAM_SCOPE_HISTORY ParamScope = 1
+	// Only live jobs (PlanRequest.live true).
+	ParamScope_PARAM_SCOPE_LIVE ParamScope = 2
+)
+
+// Enum value maps for ParamScope.
+var (
+	ParamScope_name = map[int32]string{
+		0: "PARAM_SCOPE_ANY",
+		1: "PARAM_SCOPE_HISTORY",
+		2: "PARAM_SCOPE_LIVE",
+	}
+	ParamScope_value = map[string]int32{
+		"PARAM_SCOPE_ANY":     0,
+		"PARAM_SCOPE_HISTORY": 1,
+		"PARAM_SCOPE_LIVE":    2,
+	}
+)
+
+func (x ParamScope) Enum() *ParamScope {
+	p := new(ParamScope)
+	*p = x
+	return p
+}
+
+func (x ParamScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ParamScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_hdi_provider_v1_provider_proto_enumTypes[3].Descriptor()
+}
+
+func (ParamScope) Type() protoreflect.EnumType {
+	return &file_hdi_provider_v1_provider_proto_enumTypes[3]
+}
+
+func (x ParamScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ParamScope.Descriptor instead.
+func (ParamScope) EnumDescriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{3}
+}
+
 // ChunkUnit is the unit of a ChunkLength.
 type ChunkUnit int32
 
@@ -280,11 +333,11 @@ func (x ChunkUnit) String() string {
 }
 
 func (ChunkUnit) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdi_provider_v1_provider_proto_enumTypes[3].Descriptor()
+	return file_hdi_provider_v1_provider_proto_enumTypes[4].Descriptor()
 }
 
 func (ChunkUnit) Type() protoreflect.EnumType {
-	return &file_hdi_provider_v1_provider_proto_enumTypes[3]
+	return &file_hdi_provider_v1_provider_proto_enumTypes[4]
 }
 
 func (x ChunkUnit) Number() protoreflect.EnumNumber {
@@ -293,7 +346,7 @@ func (x ChunkUnit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChunkUnit.Descriptor instead.
 func (ChunkUnit) EnumDescriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{3}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{4}
 }
 
 // ColumnType is the type of a column declared by the job (file providers).
@@ -349,11 +402,11 @@ func (x ColumnType) String() string {
 }
 
 func (ColumnType) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdi_provider_v1_provider_proto_enumTypes[4].Descriptor()
+	return file_hdi_provider_v1_provider_proto_enumTypes[5].Descriptor()
 }
 
 func (ColumnType) Type() protoreflect.EnumType {
-	return &file_hdi_provider_v1_provider_proto_enumTypes[4]
+	return &file_hdi_provider_v1_provider_proto_enumTypes[5]
 }
 
 func (x ColumnType) Number() protoreflect.EnumNumber {
@@ -362,7 +415,7 @@ func (x ColumnType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ColumnType.Descriptor instead.
 func (ColumnType) EnumDescriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{4}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{5}
 }
 
 type ProgressUnit int32
@@ -398,11 +451,11 @@ func (x ProgressUnit) String() string {
 }
 
 func (ProgressUnit) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdi_provider_v1_provider_proto_enumTypes[5].Descriptor()
+	return file_hdi_provider_v1_provider_proto_enumTypes[6].Descriptor()
 }
 
 func (ProgressUnit) Type() protoreflect.EnumType {
-	return &file_hdi_provider_v1_provider_proto_enumTypes[5]
+	return &file_hdi_provider_v1_provider_proto_enumTypes[6]
 }
 
 func (x ProgressUnit) Number() protoreflect.EnumNumber {
@@ -411,7 +464,7 @@ func (x ProgressUnit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProgressUnit.Descriptor instead.
 func (ProgressUnit) EnumDescriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{5}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{6}
 }
 
 // ErrorKind tells the host what a failure means for a retry.
@@ -464,11 +517,11 @@ func (x ErrorKind) String() string {
 }
 
 func (ErrorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_hdi_provider_v1_provider_proto_enumTypes[6].Descriptor()
+	return file_hdi_provider_v1_provider_proto_enumTypes[7].Descriptor()
 }
 
 func (ErrorKind) Type() protoreflect.EnumType {
-	return &file_hdi_provider_v1_provider_proto_enumTypes[6]
+	return &file_hdi_provider_v1_provider_proto_enumTypes[7]
 }
 
 func (x ErrorKind) Number() protoreflect.EnumNumber {
@@ -477,7 +530,7 @@ func (x ErrorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorKind.Descriptor instead.
 func (ErrorKind) EnumDescriptor() ([]byte, []int) {
-	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{6}
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{7}
 }
 
 type DescribeRequest struct {
@@ -886,7 +939,11 @@ type ConfigKey struct {
 	// An environment variable the host reads the value from when neither the
 	// job nor hdi's config sets it (API keys, endpoints). The host, not the
 	// provider, reads the environment, so it can mask the value everywhere.
-	Env           string `protobuf:"bytes,9,opt,name=env,proto3" json:"env,omitempty"`
+	Env string `protobuf:"bytes,9,opt,name=env,proto3" json:"env,omitempty"`
+	// For a job parameter: the jobs it applies to. The host leaves a
+	// live-only parameter out of the historical runs it derives from a live
+	// job (a backfill), and the other way round.
+	Scope         ParamScope `protobuf:"varint,10,opt,name=scope,proto3,enum=hdi.provider.v1.ParamScope" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -982,6 +1039,13 @@ func (x *ConfigKey) GetEnv() string {
 		return x.Env
 	}
 	return ""
+}
+
+func (x *ConfigKey) GetScope() ParamScope {
+	if x != nil {
+		return x.Scope
+	}
+	return ParamScope_PARAM_SCOPE_ANY
 }
 
 type CheckRequest struct {
@@ -2719,7 +2783,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06values\x18\x06 \x03(\tR\x06values\x12\x18\n" +
 	"\apattern\x18\a \x01(\tR\apattern\x12\x12\n" +
 	"\x04expr\x18\b \x01(\tR\x04expr\x12\x1a\n" +
-	"\bseverity\x18\t \x01(\tR\bseverity\"\xa5\x02\n" +
+	"\bseverity\x18\t \x01(\tR\bseverity\"\xd8\x02\n" +
 	"\tConfigKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.hdi.provider.v1.ConfigTypeR\x04type\x12#\n" +
@@ -2730,7 +2794,9 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06secret\x18\x06 \x01(\bR\x06secret\x12\x1a\n" +
 	"\brequired\x18\a \x01(\bR\brequired\x12%\n" +
 	"\x0eallowed_values\x18\b \x03(\tR\rallowedValues\x12\x10\n" +
-	"\x03env\x18\t \x01(\tR\x03env\"\x8c\x01\n" +
+	"\x03env\x18\t \x01(\tR\x03env\x121\n" +
+	"\x05scope\x18\n" +
+	" \x01(\x0e2\x1b.hdi.provider.v1.ParamScopeR\x05scope\"\x8c\x01\n" +
 	"\fCheckRequest\x12A\n" +
 	"\x06config\x18\x01 \x03(\v2).hdi.provider.v1.CheckRequest.ConfigEntryR\x06config\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
@@ -2894,7 +2960,12 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x10CONFIG_TYPE_BOOL\x10\x04\x12\x18\n" +
 	"\x14CONFIG_TYPE_DURATION\x10\x05\x12\x14\n" +
 	"\x10CONFIG_TYPE_PATH\x10\x06\x12\x15\n" +
-	"\x11CONFIG_TYPE_CHUNK\x10\a*\xab\x01\n" +
+	"\x11CONFIG_TYPE_CHUNK\x10\a*P\n" +
+	"\n" +
+	"ParamScope\x12\x13\n" +
+	"\x0fPARAM_SCOPE_ANY\x10\x00\x12\x17\n" +
+	"\x13PARAM_SCOPE_HISTORY\x10\x01\x12\x14\n" +
+	"\x10PARAM_SCOPE_LIVE\x10\x02*\xab\x01\n" +
 	"\tChunkUnit\x12\x1a\n" +
 	"\x16CHUNK_UNIT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCHUNK_UNIT_NONE\x10\x01\x12\x12\n" +
@@ -2942,94 +3013,96 @@ func file_hdi_provider_v1_provider_proto_rawDescGZIP() []byte {
 	return file_hdi_provider_v1_provider_proto_rawDescData
 }
 
-var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
 var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(StreamKind)(0),          // 0: hdi.provider.v1.StreamKind
 	(ConflictPolicy)(0),      // 1: hdi.provider.v1.ConflictPolicy
 	(ConfigType)(0),          // 2: hdi.provider.v1.ConfigType
-	(ChunkUnit)(0),           // 3: hdi.provider.v1.ChunkUnit
-	(ColumnType)(0),          // 4: hdi.provider.v1.ColumnType
-	(ProgressUnit)(0),        // 5: hdi.provider.v1.ProgressUnit
-	(ErrorKind)(0),           // 6: hdi.provider.v1.ErrorKind
-	(*DescribeRequest)(nil),  // 7: hdi.provider.v1.DescribeRequest
-	(*DescribeResponse)(nil), // 8: hdi.provider.v1.DescribeResponse
-	(*StreamInfo)(nil),       // 9: hdi.provider.v1.StreamInfo
-	(*Rule)(nil),             // 10: hdi.provider.v1.Rule
-	(*ConfigKey)(nil),        // 11: hdi.provider.v1.ConfigKey
-	(*CheckRequest)(nil),     // 12: hdi.provider.v1.CheckRequest
-	(*CheckResponse)(nil),    // 13: hdi.provider.v1.CheckResponse
-	(*ChunkLength)(nil),      // 14: hdi.provider.v1.ChunkLength
-	(*Chunking)(nil),         // 15: hdi.provider.v1.Chunking
-	(*ColumnSpec)(nil),       // 16: hdi.provider.v1.ColumnSpec
-	(*PlanRequest)(nil),      // 17: hdi.provider.v1.PlanRequest
-	(*WorkUnit)(nil),         // 18: hdi.provider.v1.WorkUnit
-	(*PlanResponse)(nil),     // 19: hdi.provider.v1.PlanResponse
-	(*FetchRequest)(nil),     // 20: hdi.provider.v1.FetchRequest
-	(*FetchResponse)(nil),    // 21: hdi.provider.v1.FetchResponse
-	(*LivePosition)(nil),     // 22: hdi.provider.v1.LivePosition
-	(*LiveCheckpoint)(nil),   // 23: hdi.provider.v1.LiveCheckpoint
-	(*Checkpoint)(nil),       // 24: hdi.provider.v1.Checkpoint
-	(*RecordBatch)(nil),      // 25: hdi.provider.v1.RecordBatch
-	(*SymbolMapping)(nil),    // 26: hdi.provider.v1.SymbolMapping
-	(*SymbolMappings)(nil),   // 27: hdi.provider.v1.SymbolMappings
-	(*Progress)(nil),         // 28: hdi.provider.v1.Progress
-	(*Warning)(nil),          // 29: hdi.provider.v1.Warning
-	(*RowError)(nil),         // 30: hdi.provider.v1.RowError
-	(*FetchDone)(nil),        // 31: hdi.provider.v1.FetchDone
-	(*ProviderError)(nil),    // 32: hdi.provider.v1.ProviderError
-	nil,                      // 33: hdi.provider.v1.CheckRequest.ConfigEntry
-	nil,                      // 34: hdi.provider.v1.PlanRequest.ConfigEntry
-	nil,                      // 35: hdi.provider.v1.PlanRequest.ParamsEntry
-	nil,                      // 36: hdi.provider.v1.WorkUnit.ParamsEntry
+	(ParamScope)(0),          // 3: hdi.provider.v1.ParamScope
+	(ChunkUnit)(0),           // 4: hdi.provider.v1.ChunkUnit
+	(ColumnType)(0),          // 5: hdi.provider.v1.ColumnType
+	(ProgressUnit)(0),        // 6: hdi.provider.v1.ProgressUnit
+	(ErrorKind)(0),           // 7: hdi.provider.v1.ErrorKind
+	(*DescribeRequest)(nil),  // 8: hdi.provider.v1.DescribeRequest
+	(*DescribeResponse)(nil), // 9: hdi.provider.v1.DescribeResponse
+	(*StreamInfo)(nil),       // 10: hdi.provider.v1.StreamInfo
+	(*Rule)(nil),             // 11: hdi.provider.v1.Rule
+	(*ConfigKey)(nil),        // 12: hdi.provider.v1.ConfigKey
+	(*CheckRequest)(nil),     // 13: hdi.provider.v1.CheckRequest
+	(*CheckResponse)(nil),    // 14: hdi.provider.v1.CheckResponse
+	(*ChunkLength)(nil),      // 15: hdi.provider.v1.ChunkLength
+	(*Chunking)(nil),         // 16: hdi.provider.v1.Chunking
+	(*ColumnSpec)(nil),       // 17: hdi.provider.v1.ColumnSpec
+	(*PlanRequest)(nil),      // 18: hdi.provider.v1.PlanRequest
+	(*WorkUnit)(nil),         // 19: hdi.provider.v1.WorkUnit
+	(*PlanResponse)(nil),     // 20: hdi.provider.v1.PlanResponse
+	(*FetchRequest)(nil),     // 21: hdi.provider.v1.FetchRequest
+	(*FetchResponse)(nil),    // 22: hdi.provider.v1.FetchResponse
+	(*LivePosition)(nil),     // 23: hdi.provider.v1.LivePosition
+	(*LiveCheckpoint)(nil),   // 24: hdi.provider.v1.LiveCheckpoint
+	(*Checkpoint)(nil),       // 25: hdi.provider.v1.Checkpoint
+	(*RecordBatch)(nil),      // 26: hdi.provider.v1.RecordBatch
+	(*SymbolMapping)(nil),    // 27: hdi.provider.v1.SymbolMapping
+	(*SymbolMappings)(nil),   // 28: hdi.provider.v1.SymbolMappings
+	(*Progress)(nil),         // 29: hdi.provider.v1.Progress
+	(*Warning)(nil),          // 30: hdi.provider.v1.Warning
+	(*RowError)(nil),         // 31: hdi.provider.v1.RowError
+	(*FetchDone)(nil),        // 32: hdi.provider.v1.FetchDone
+	(*ProviderError)(nil),    // 33: hdi.provider.v1.ProviderError
+	nil,                      // 34: hdi.provider.v1.CheckRequest.ConfigEntry
+	nil,                      // 35: hdi.provider.v1.PlanRequest.ConfigEntry
+	nil,                      // 36: hdi.provider.v1.PlanRequest.ParamsEntry
+	nil,                      // 37: hdi.provider.v1.WorkUnit.ParamsEntry
 }
 var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
-	9,  // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
-	11, // 1: hdi.provider.v1.DescribeResponse.config_keys:type_name -> hdi.provider.v1.ConfigKey
-	11, // 2: hdi.provider.v1.DescribeResponse.params:type_name -> hdi.provider.v1.ConfigKey
+	10, // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
+	12, // 1: hdi.provider.v1.DescribeResponse.config_keys:type_name -> hdi.provider.v1.ConfigKey
+	12, // 2: hdi.provider.v1.DescribeResponse.params:type_name -> hdi.provider.v1.ConfigKey
 	0,  // 3: hdi.provider.v1.StreamInfo.kind:type_name -> hdi.provider.v1.StreamKind
 	1,  // 4: hdi.provider.v1.StreamInfo.on_conflict:type_name -> hdi.provider.v1.ConflictPolicy
-	10, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
+	11, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
 	2,  // 6: hdi.provider.v1.ConfigKey.type:type_name -> hdi.provider.v1.ConfigType
-	33, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
-	3,  // 8: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
-	14, // 9: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
-	4,  // 10: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
-	34, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
-	15, // 12: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
-	16, // 13: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
-	35, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
-	36, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
-	18, // 16: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
-	9,  // 17: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
-	17, // 18: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
-	18, // 19: hdi.provider.v1.FetchRequest.unit:type_name -> hdi.provider.v1.WorkUnit
-	22, // 20: hdi.provider.v1.FetchRequest.resume:type_name -> hdi.provider.v1.LivePosition
-	25, // 21: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
-	27, // 22: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
-	28, // 23: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
-	29, // 24: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
-	30, // 25: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
-	31, // 26: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
-	24, // 27: hdi.provider.v1.FetchResponse.checkpoint:type_name -> hdi.provider.v1.Checkpoint
-	23, // 28: hdi.provider.v1.FetchResponse.live_checkpoint:type_name -> hdi.provider.v1.LiveCheckpoint
-	22, // 29: hdi.provider.v1.LiveCheckpoint.positions:type_name -> hdi.provider.v1.LivePosition
-	26, // 30: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
-	5,  // 31: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
-	6,  // 32: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
-	7,  // 33: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
-	12, // 34: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
-	17, // 35: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
-	20, // 36: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
-	8,  // 37: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
-	13, // 38: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
-	19, // 39: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
-	21, // 40: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
-	37, // [37:41] is the sub-list for method output_type
-	33, // [33:37] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	3,  // 7: hdi.provider.v1.ConfigKey.scope:type_name -> hdi.provider.v1.ParamScope
+	34, // 8: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
+	4,  // 9: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
+	15, // 10: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
+	5,  // 11: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
+	35, // 12: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
+	16, // 13: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
+	17, // 14: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
+	36, // 15: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
+	37, // 16: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
+	19, // 17: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
+	10, // 18: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
+	18, // 19: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
+	19, // 20: hdi.provider.v1.FetchRequest.unit:type_name -> hdi.provider.v1.WorkUnit
+	23, // 21: hdi.provider.v1.FetchRequest.resume:type_name -> hdi.provider.v1.LivePosition
+	26, // 22: hdi.provider.v1.FetchResponse.batch:type_name -> hdi.provider.v1.RecordBatch
+	28, // 23: hdi.provider.v1.FetchResponse.mappings:type_name -> hdi.provider.v1.SymbolMappings
+	29, // 24: hdi.provider.v1.FetchResponse.progress:type_name -> hdi.provider.v1.Progress
+	30, // 25: hdi.provider.v1.FetchResponse.warning:type_name -> hdi.provider.v1.Warning
+	31, // 26: hdi.provider.v1.FetchResponse.row_error:type_name -> hdi.provider.v1.RowError
+	32, // 27: hdi.provider.v1.FetchResponse.done:type_name -> hdi.provider.v1.FetchDone
+	25, // 28: hdi.provider.v1.FetchResponse.checkpoint:type_name -> hdi.provider.v1.Checkpoint
+	24, // 29: hdi.provider.v1.FetchResponse.live_checkpoint:type_name -> hdi.provider.v1.LiveCheckpoint
+	23, // 30: hdi.provider.v1.LiveCheckpoint.positions:type_name -> hdi.provider.v1.LivePosition
+	27, // 31: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
+	6,  // 32: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
+	7,  // 33: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
+	8,  // 34: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
+	13, // 35: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
+	18, // 36: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
+	21, // 37: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
+	9,  // 38: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
+	14, // 39: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
+	20, // 40: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
+	22, // 41: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
+	38, // [38:42] is the sub-list for method output_type
+	34, // [34:38] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_hdi_provider_v1_provider_proto_init() }
@@ -3054,7 +3127,7 @@ func file_hdi_provider_v1_provider_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdi_provider_v1_provider_proto_rawDesc), len(file_hdi_provider_v1_provider_proto_rawDesc)),
-			NumEnums:      7,
+			NumEnums:      8,
 			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
