@@ -54,6 +54,7 @@ type streamJSON struct {
 	OnConflict   string      `json:"on_conflict"`
 	TimeField    string      `json:"time_field,omitempty"`
 	DefaultRules []sdk.Rule  `json:"default_rules,omitempty"`
+	Live         bool        `json:"live,omitempty"`
 }
 
 type fieldJSON struct {
@@ -71,12 +72,21 @@ type configJSON struct {
 	Required    bool     `json:"required,omitempty"`
 	Allowed     []string `json:"allowed,omitempty"`
 	Env         string   `json:"env,omitempty"`
+	// Scope: "history" or "live" for a job parameter only one kind of job
+	// takes; empty for both.
+	Scope string `json:"scope,omitempty"`
 }
 
 func paramsJSON(ps []sdk.Param) []configJSON {
 	var out []configJSON
 	for _, k := range ps {
 		cj := configJSON{Name: k.Name, Type: k.Type.String(), Description: k.Description, Secret: k.Secret, Required: k.Required, Allowed: k.Allowed, Env: k.Env}
+		switch k.Scope {
+		case sdk.ScopeHistory:
+			cj.Scope = "history"
+		case sdk.ScopeLive:
+			cj.Scope = "live"
+		}
 		if k.HasDefault {
 			def := k.Default
 			cj.Default = &def
@@ -95,7 +105,7 @@ func describeJSON(f pluginhost.Found, d *sdk.Description, err error) pluginJSON 
 	out.Version, out.Description, out.ProtocolVersion = d.Version, d.Description, d.ProtocolVersion
 	for _, s := range d.Streams {
 		sj := streamJSON{Name: s.Name, Kind: s.Kind.String(), Description: s.Description,
-			Key: s.Key, OnConflict: s.OnConflict.String(), TimeField: s.TimeField, DefaultRules: s.DefaultRules}
+			Key: s.Key, OnConflict: s.OnConflict.String(), TimeField: s.TimeField, DefaultRules: s.DefaultRules, Live: s.Live}
 		if s.Schema != nil {
 			sj.Fields = []fieldJSON{}
 			for _, fl := range s.Schema.Fields() {
@@ -240,6 +250,9 @@ func writePluginText(w io.Writer, p pluginJSON) error {
 		if s.TimeField != "" {
 			load = append(load, "time "+s.TimeField)
 		}
+		if s.Live {
+			load = append(load, "live")
+		}
 		fmt.Fprintf(&b, "    (%s)\n", strings.Join(load, "; "))
 		if s.Fields == nil {
 			b.WriteString("    (columns declared by the job, or the target table's)\n")
@@ -279,6 +292,9 @@ func writeParams(b *strings.Builder, title string, ps []configJSON) {
 		}
 		if k.Secret {
 			notes = append(notes, "secret")
+		}
+		if k.Scope != "" {
+			notes = append(notes, k.Scope+" jobs only")
 		}
 		note := ""
 		if len(notes) > 0 {
