@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/config"
@@ -116,16 +115,4 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
-}
-
-// passwordOf extracts the password of a connection string, if any.
-func passwordOf(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return ""
-	}
-	return cfg.Password
 }

@@ -197,3 +197,46 @@ func TestUnmigratedDatabaseSaysMigrateUp(t *testing.T) {
 		}
 	}
 }
+
+// TestUnparsableDatabaseURLNeverPrinted: a database URL that does not
+// parse (the inputs of a fault probe, issue 24) keeps its password out of
+// config show, status, db status and connection errors, whether it comes
+// from the environment or --database-url; config show masks exactly the
+// password.
+func TestUnparsableDatabaseURLNeverPrinted(t *testing.T) {
+	const secret = "SecretPW42" // in every password below
+	cases := []struct{ url, shown string }{
+		{"postgres://postgres:SuperSecretPW42@127.0.0.1:abc/x", "postgres://postgres:xxxxx@127.0.0.1:abc/x"},
+		{"postgres://postgres:Super%zzSecretPW42@127.0.0.1:5432/x", "postgres://postgres:xxxxx@127.0.0.1:5432/x"},
+		{"postgres://postgres:SuperSecretPW42@[::1/x", "postgres://postgres:xxxxx@[::1/x"},
+		{"host=127.0.0.1 port=abc password=SuperSecretPW42 dbname=x", "host=127.0.0.1 port=abc password=xxxxx dbname=x"},
+		{`host=127.0.0.1 password='Super\' SecretPW42' dbname=x`, "host=127.0.0.1 password=xxxxx dbname=x"},
+		{"host=127.0.0.1 password=Super SecretPW42 dbname=x", "host=127.0.0.1 password=xxxxx dbname=x"},
+		{"postgres://postgres:Super@SecretPW42@127.0.0.1/x", "postgres://postgres:xxxxx@127.0.0.1/x"},
+		{"postgres://127.0.0.1/x?password=Super&SecretPW42", "postgres://127.0.0.1/x?password=xxxxx"},
+	}
+	for _, tc := range cases {
+		for _, how := range []string{"env", "flag"} {
+			env, pre := map[string]string{}, []string{"--log-level", "debug"}
+			if how == "env" {
+				env["HDI_DATABASE_URL"] = tc.url
+			} else {
+				pre = append(pre, "--database-url", tc.url)
+			}
+			for _, args := range [][]string{
+				{"config", "show"}, {"config", "show", "--format", "json"},
+				{"status"}, {"status", "--format", "json"},
+				{"db", "status"}, {"db", "status", "--format", "json"},
+				{"migrate", "up"}, {"--log-format", "json", "migrate", "status"},
+			} {
+				_, out, stderr := runCLI(t, env, append(pre, args...)...)
+				if strings.Contains(out+stderr, secret) {
+					t.Errorf("%s %q: hdi %v printed the password:\nstdout: %s\nstderr: %s", how, tc.url, args, out, stderr)
+				}
+				if args[0] == "config" && !strings.Contains(out, tc.shown) {
+					t.Errorf("%s %q: hdi %v does not show %q:\n%s", how, tc.url, args, tc.shown, out)
+				}
+			}
+		}
+	}
+}

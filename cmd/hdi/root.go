@@ -99,10 +99,7 @@ func (a *App) loadConfig(cmd *cobra.Command) error {
 
 // secretsOf lists the configured secrets so they can be scrubbed from output.
 func secretsOf(cfg *config.Config) []string {
-	var out []string
-	if p := passwordOf(cfg.DatabaseURL); p != "" {
-		out = append(out, p)
-	}
+	out := config.Passwords(cfg.DatabaseURL)
 	for _, m := range cfg.Providers {
 		for k, v := range m {
 			if config.IsSecretKey(k) {

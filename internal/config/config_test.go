@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,17 +159,96 @@ func TestShowMasksSecrets(t *testing.T) {
 	}
 }
 
+// probeURLs are the database URLs a fault probe made config show print in
+// clear (issue 24): they do not parse.
+var probeURLs = []struct{ url, want string }{
+	{"postgres://postgres:SuperSecretPW42@127.0.0.1:abc/x", "postgres://postgres:xxxxx@127.0.0.1:abc/x"},
+	{"postgres://postgres:Super%zzSecretPW42@127.0.0.1:5432/x", "postgres://postgres:xxxxx@127.0.0.1:5432/x"},
+	{"postgres://postgres:SuperSecretPW42@[::1/x", "postgres://postgres:xxxxx@[::1/x"},
+	{"host=127.0.0.1 port=abc password=SuperSecretPW42 dbname=x", "host=127.0.0.1 port=abc password=xxxxx dbname=x"},
+	{`host=127.0.0.1 password='Super\' SecretPW42' dbname=x`, "host=127.0.0.1 password=xxxxx dbname=x"},
+}
+
+func TestShowMasksUnparsableDatabaseURL(t *testing.T) {
+	for _, tc := range probeURLs {
+		for _, how := range []string{"flag", "env", "file"} {
+			flags, env, file := noFlags(), map[string]string{"HOME": t.TempDir()}, ""
+			switch how {
+			case "flag":
+				flags.Values["database-url"], flags.Set["database-url"] = tc.url, true
+			case "env":
+				env["HDI_DATABASE_URL"] = tc.url
+			case "file":
+				file = writeFile(t, "database_url: \""+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(tc.url)+"\"\n")
+			}
+			c, err := Load(flags, envOf(env), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DatabaseURL != tc.url {
+				t.Fatalf("%s: read %q, want %q", how, c.DatabaseURL, tc.url)
+			}
+			if got := shown(c, "database_url").Value; got != tc.want {
+				t.Errorf("%s %q: shown as %q, want %q", how, tc.url, got, tc.want)
+			}
+		}
+	}
+}
+
 func TestRedactURL(t *testing.T) {
 	cases := map[string]string{
-		"postgres://u:pw@h:1/d":              "postgres://u:xxxxx@h:1/d",
-		"postgres://u@h/d?password=pw&x=1":   "postgres://u@h/d?password=xxxxx&x=1",
-		"host=h user=u password=pw dbname=d": "host=h user=u password=xxxxx dbname=d",
-		"host=h password='p w' dbname=d":     "host=h password=xxxxx dbname=d",
-		"postgres://u@h/d":                   "postgres://u@h/d",
+		"postgres://u:pw@h:1/d":                         "postgres://u:xxxxx@h:1/d",
+		"postgres://u@h/d?password=pw&x=1":              "postgres://u@h/d?password=xxxxx&x=1",
+		"postgres://u@h/d?sslpassword=pw&x=1":           "postgres://u@h/d?sslpassword=xxxxx&x=1",
+		"postgres://u@h/d?pass%77ord=pw&x=1":            "postgres://u@h/d?pass%77ord=xxxxx&x=1",
+		"postgres://u@h/d?password=a&b&x=1":             "postgres://u@h/d?password=xxxxx&x=1",
+		"postgres://u@h/d?password=a b":                 "postgres://u@h/d?password=xxxxx",
+		"host=h user=u password=pw dbname=d":            "host=h user=u password=xxxxx dbname=d",
+		"host=h password='p w' dbname=d":                "host=h password=xxxxx dbname=d",
+		`host=h password = 'p\'w' dbname=d`:             "host=h password = xxxxx dbname=d",
+		`host=h password=p\ w dbname=d`:                 "host=h password=xxxxx dbname=d",
+		"host=h password=p w dbname=d":                  "host=h password=xxxxx dbname=d",
+		"host=h password='unterminated dbname=d":        "host=h password=xxxxx",
+		"host=h PASSWORD=pw sslpassword=pw2":            "host=h PASSWORD=xxxxx sslpassword=xxxxx",
+		"postgres://u@h/d":                              "postgres://u@h/d",
+		"postgres://u@h:5432/d":                         "postgres://u@h:5432/d",
+		"":                                              "",
+		"postgres://u:p@ss/w?rd@h/d":                    "postgres://u:xxxxx@h/d",
+		"u:pw@h:5432/d":                                 "u:xxxxx@h:5432/d",
+		`"postgres://u:pw@h/d"`:                         `"postgres://u:xxxxx@h/d"`,
+		"postgresql://u:pw@h1:1,h2:2/d?sslmode=disable": "postgresql://u:xxxxx@h1:1,h2:2/d?sslmode=disable",
 	}
 	for in, want := range cases {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPasswordsOfUnparsableURLs: the redactor gets the password of a
+// connection string that does not parse, as written and as pgx would
+// decode it.
+func TestPasswordsOfUnparsableURLs(t *testing.T) {
+	cases := map[string][]string{
+		"postgres://postgres:SuperSecretPW42@127.0.0.1:abc/x":       {"SuperSecretPW42"},
+		"postgres://postgres:Super%zzSecretPW42@127.0.0.1:5432/x":   {"Super%zzSecretPW42"},
+		"postgres://postgres:Super%41SecretPW42@127.0.0.1:5432/x":   {"Super%41SecretPW42", "SuperASecretPW42"},
+		"postgres://postgres:SuperSecretPW42@[::1/x":                {"SuperSecretPW42"},
+		"postgres://u:Super@SecretPW42@h/d":                         {"Super@SecretPW42", "Super"},
+		`host=h password='Super\' SecretPW42' dbname=x`:             {`'Super\' SecretPW42'`, "Super' SecretPW42"},
+		"host=127.0.0.1 port=abc password=SuperSecretPW42 dbname=x": {"SuperSecretPW42"},
+	}
+	for in, want := range cases {
+		got := Passwords(in)
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("Passwords(%q) = %q, lacks %q", in, got, w)
+			}
+		}
+		for i := 1; i < len(got); i++ {
+			if len(got[i]) > len(got[i-1]) {
+				t.Errorf("Passwords(%q) = %q: not longest first", in, got)
+			}
 		}
 	}
 }
