@@ -38,6 +38,9 @@ type App struct {
 	env   config.Env
 	flags globalFlags
 	local *localpg.Cluster // opened once per run by localCluster
+	// described caches what each plugin (by path) said of itself, so a
+	// run starts a plugin once to describe it (describe).
+	described map[string]pluginJSON
 }
 
 // commandCtors lists the constructors of the top-level subcommands. Each

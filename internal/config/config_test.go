@@ -99,7 +99,7 @@ func TestXDGConfigFileIsFound(t *testing.T) {
 
 func TestStrictParsingErrorsNameFileLineAndKey(t *testing.T) {
 	cases := []struct{ body, want string }{
-		{"log_level: info\ndatabse_url: x\n", ":2: unknown key \"databse_url\""},
+		{"log_level: info\ndatabse_url: x\n", ":2: unknown key \"databse_url\" (did you mean \"database_url\"?); known keys: database_url, "},
 		{"plugin_timeout: soon\n", ":1: key \"plugin_timeout\": \"soon\" is not a positive duration"},
 		{"log_level: [a, b]\n", ":1: key \"log_level\" must be a single value, not a list"},
 		{"log_format: xml\n", ":1: key \"log_format\": \"xml\" is not a log format"},
@@ -107,7 +107,7 @@ func TestStrictParsingErrorsNameFileLineAndKey(t *testing.T) {
 		{"jobs_dir: a\njobs_dir: b\n", ":2: key \"jobs_dir\" is given twice"},
 		{"- a\n- b\n", ":1: the config file must be a mapping"},
 		{"a: [\n", "hdi.yaml"},
-		{"worker:\n  rescue_afte: 10s\n", ":2: unknown key \"worker.rescue_afte\""},
+		{"worker:\n  rescue_afte: 10s\n", ":2: unknown key \"worker.rescue_afte\" (did you mean \"worker.rescue_after\"?)"},
 		{"worker:\n  rescue_after: 0s\n", ":2: key \"worker.rescue_after\": \"0s\" is not a positive duration"},
 		{"worker: 10s\n", ":1: key \"worker\" must be a mapping"},
 	}
@@ -139,11 +139,24 @@ func TestShowMasksSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all strings.Builder
-	for _, s := range c.Show() {
-		all.WriteString(s.Key + "=" + s.Value + " ")
+	show := func() string {
+		var all strings.Builder
+		for _, s := range c.Show() {
+			all.WriteString(s.Key + "=" + s.Value + " ")
+		}
+		return all.String()
 	}
-	out := all.String()
+	// Before the provider declares its keys, all of its section is masked.
+	out := show()
+	for _, want := range []string{"providers.databento.api_key=****", "providers.databento.base_url=****", "postgres://hdi:xxxxx@db.example:5432/hdi"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q: %s", want, out)
+		}
+	}
+	if err := c.CheckProviders(map[string][]ProviderKey{"databento": {{Name: "api_key", Secret: true}, {Name: "base_url"}}}, []string{"databento"}); err != nil {
+		t.Fatal(err)
+	}
+	out = show()
 	for _, secret := range []string{"s3cretpw", "db-ABCDEFGHIJKLMNOP"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("config show leaks %q: %s", secret, out)
@@ -156,6 +169,83 @@ func TestShowMasksSecrets(t *testing.T) {
 	}
 	if c.ProviderConfig("databento")["api_key"] != "db-ABCDEFGHIJKLMNOP" {
 		t.Error("the provider config must keep the real key for the provider")
+	}
+	if got := c.ProviderSecrets(); len(got) != 1 || got[0] != "db-ABCDEFGHIJKLMNOP" {
+		t.Errorf("ProviderSecrets = %q, want the api_key alone", got)
+	}
+}
+
+// TestCheckProviders: a key the provider does not declare is one error
+// naming the file, the line, the key and the nearest declared key, and is
+// masked whatever its name; a section of a provider that is not installed,
+// or did not answer, is masked and not checked, unless its name is close
+// to an installed one.
+func TestCheckProviders(t *testing.T) {
+	declared := map[string][]ProviderKey{"databento": {{Name: "api_key", Secret: true}, {Name: "base_url"}, {Name: "timeout"}}}
+	cases := []struct {
+		name, body string
+		installed  []string
+		wantErr    string
+		shown      map[string]string // key -> value config show prints
+	}{
+		{
+			name: "misspelt secret key", installed: []string{"databento"},
+			body:    "providers:\n  databento:\n    base_url: http://h\n    api_kee: db-MISSPELTKEY123\n",
+			wantErr: `:4: unknown key "providers.databento.api_kee" (did you mean "providers.databento.api_key"?); the databento provider takes: api_key, base_url, timeout`,
+		},
+		{
+			name: "first mistake in file order", installed: []string{"databento"},
+			body:    "providers:\n  databento:\n    zzz: 1\n    aaa: 2\n",
+			wantErr: `:3: unknown key "providers.databento.zzz"; the databento provider takes: api_key, base_url, timeout`,
+		},
+		{
+			name: "misspelt provider", installed: []string{"csv", "databento"},
+			body:    "providers:\n  databentoo:\n    api_key: db-MISSPELTKEY123\n",
+			wantErr: `:2: no provider "databentoo" is installed (did you mean "databento"?); installed: csv, databento`,
+		},
+		{
+			name: "provider not installed", installed: []string{"databento"},
+			body:  "providers:\n  other:\n    base_url: http://other\n  databento:\n    base_url: http://h\n    api_key: db-SECRET\n",
+			shown: map[string]string{"providers.other.base_url": "****", "providers.databento.base_url": "http://h", "providers.databento.api_key": "****"},
+		},
+		{
+			name: "provider did not answer", installed: []string{"databento", "broken"},
+			body:  "providers:\n  broken:\n    base_url: http://b\n    colour: blue\n",
+			shown: map[string]string{"providers.broken.base_url": "****", "providers.broken.colour": "****"},
+		},
+		{
+			name: "no settings declared", installed: []string{"databento", "bare"},
+			body:    "providers:\n  bare:\n    x: 1\n",
+			wantErr: `:3: unknown key "providers.bare.x"; the bare provider takes no settings`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.body)
+			c, err := Load(noFlags(), envOf(map[string]string{"HOME": t.TempDir()}), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decl := map[string][]ProviderKey{"bare": nil}
+			for k, v := range declared {
+				decl[k] = v
+			}
+			err = c.CheckProviders(decl, tc.installed)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != p+tc.wantErr {
+					t.Fatalf("error %v, want %q", err, p+tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.shown {
+				if got := shown(c, k).Value; got != want {
+					t.Errorf("%s shown as %q, want %q", k, got, want)
+				}
+			}
+		})
 	}
 }
 
