@@ -25,11 +25,7 @@ type ProviderKey struct {
 // not answer, is not checked. Afterwards Show prints in clear only the
 // values of declared keys that are not secret; it masks all others.
 func (c *Config) CheckProviders(declared map[string][]ProviderKey, installed []string) error {
-	names := sortedKeys(c.Providers)
-	slices.SortStableFunc(names, func(a, b string) int {
-		return cmp.Compare(c.nestedSrc["providers."+a].line, c.nestedSrc["providers."+b].line)
-	})
-	for _, p := range names {
+	for _, p := range c.inFileOrder("providers.", sortedKeys(c.Providers)) {
 		keys, ok := declared[p]
 		if !ok {
 			if !slices.Contains(installed, p) {
@@ -46,11 +42,7 @@ func (c *Config) CheckProviders(declared map[string][]ProviderKey, installed []s
 			public[k.Name] = !k.Secret
 		}
 		slices.Sort(known)
-		set := sortedKeys(c.Providers[p])
-		slices.SortStableFunc(set, func(a, b string) int {
-			return cmp.Compare(c.nestedSrc["providers."+p+"."+a].line, c.nestedSrc["providers."+p+"."+b].line)
-		})
-		for _, k := range set {
+		for _, k := range c.inFileOrder("providers."+p+".", sortedKeys(c.Providers[p])) {
 			if !slices.Contains(known, k) {
 				full := make([]string, len(known))
 				for i, n := range known {
@@ -67,6 +59,14 @@ func (c *Config) CheckProviders(declared map[string][]ProviderKey, installed []s
 		c.public[p] = public
 	}
 	return nil
+}
+
+// inFileOrder sorts keys (under prefix) by their line in the config file.
+func (c *Config) inFileOrder(prefix string, keys []string) []string {
+	slices.SortStableFunc(keys, func(a, b string) int {
+		return cmp.Compare(c.nestedSrc[prefix+a].line, c.nestedSrc[prefix+b].line)
+	})
+	return keys
 }
 
 // fileAt is "PATH:LINE" of a key read from the config file.
