@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/config"
@@ -39,6 +38,9 @@ type App struct {
 	env   config.Env
 	flags globalFlags
 	local *localpg.Cluster // opened once per run by localCluster
+	// described caches what each plugin (by path) said of itself, so a
+	// run starts a plugin once to describe it (describe).
+	described map[string]pluginJSON
 }
 
 // commandCtors lists the constructors of the top-level subcommands. Each
@@ -116,16 +118,4 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
-}
-
-// passwordOf extracts the password of a connection string, if any.
-func passwordOf(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return ""
-	}
-	return cfg.Password
 }

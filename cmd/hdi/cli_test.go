@@ -197,3 +197,151 @@ func TestUnmigratedDatabaseSaysMigrateUp(t *testing.T) {
 		}
 	}
 }
+
+// TestUnparsableDatabaseURLNeverPrinted: a database URL that does not
+// parse (the inputs of a fault probe, issue 24) keeps its password out of
+// config show, status, db status and connection errors, whether it comes
+// from the environment or --database-url; config show masks exactly the
+// password.
+func TestUnparsableDatabaseURLNeverPrinted(t *testing.T) {
+	const secret = "SecretPW42" // in every password below
+	cases := []struct{ url, shown string }{
+		{"postgres://postgres:SuperSecretPW42@127.0.0.1:abc/x", "postgres://postgres:xxxxx@127.0.0.1:abc/x"},
+		{"postgres://postgres:Super%zzSecretPW42@127.0.0.1:5432/x", "postgres://postgres:xxxxx@127.0.0.1:5432/x"},
+		{"postgres://postgres:SuperSecretPW42@[::1/x", "postgres://postgres:xxxxx@[::1/x"},
+		{"host=127.0.0.1 port=abc password=SuperSecretPW42 dbname=x", "host=127.0.0.1 port=abc password=xxxxx dbname=x"},
+		{`host=127.0.0.1 password='Super\' SecretPW42' dbname=x`, "host=127.0.0.1 password=xxxxx dbname=x"},
+		{"host=127.0.0.1 password=Super SecretPW42 dbname=x", "host=127.0.0.1 password=xxxxx dbname=x"},
+		{"postgres://postgres:Super@SecretPW42@127.0.0.1/x", "postgres://postgres:xxxxx@127.0.0.1/x"},
+		{"postgres://127.0.0.1/x?password=Super&SecretPW42", "postgres://127.0.0.1/x?password=xxxxx"},
+	}
+	for _, tc := range cases {
+		for _, how := range []string{"env", "flag"} {
+			env, pre := map[string]string{}, []string{"--log-level", "debug"}
+			if how == "env" {
+				env["HDI_DATABASE_URL"] = tc.url
+			} else {
+				pre = append(pre, "--database-url", tc.url)
+			}
+			for _, args := range [][]string{
+				{"config", "show"}, {"config", "show", "--format", "json"},
+				{"status"}, {"status", "--format", "json"},
+				{"db", "status"}, {"db", "status", "--format", "json"},
+				{"migrate", "up"}, {"--log-format", "json", "migrate", "status"},
+			} {
+				_, out, stderr := runCLI(t, env, append(pre, args...)...)
+				if strings.Contains(out+stderr, secret) {
+					t.Errorf("%s %q: hdi %v printed the password:\nstdout: %s\nstderr: %s", how, tc.url, args, out, stderr)
+				}
+				if args[0] == "config" && !strings.Contains(out, tc.shown) {
+					t.Errorf("%s %q: hdi %v does not show %q:\n%s", how, tc.url, args, tc.shown, out)
+				}
+			}
+		}
+	}
+}
+
+// misspeltKeyFile writes a config file whose databento section misspells
+// api_key, and returns it with the one line every command that starts
+// providers must stop with.
+func misspeltKeyFile(t *testing.T, key string) (path, line string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "hdi.yaml")
+	body := "log_level: info\nproviders:\n  databento:\n    base_url: http://127.0.0.1:9\n    api_kee: " + key + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, "hdi: " + path + `:5: unknown key "providers.databento.api_kee" (did you mean "providers.databento.api_key"?); the databento provider takes: api_key, base_url, `
+}
+
+// TestMisspeltProviderKeyIsRejected: a misspelt provider key stops every
+// command that starts providers or shows their settings, serve included,
+// with one line naming the file, the line, the key and the right key, and
+// never shows the value; commands that start no plugin go on.
+func TestMisspeltProviderKeyIsRejected(t *testing.T) {
+	const key = "db-MISSPELT0123456789"
+	p, line := misspeltKeyFile(t, key)
+	env := map[string]string{"HDI_PLUGIN_PATH": testbin.Dir(t), "DATABASE_URL": "postgres://hdi@127.0.0.1:1/hdi?sslmode=disable"}
+	for _, args := range [][]string{
+		{"config", "show"}, {"config", "show", "--format", "json"},
+		{"status"}, {"status", "--format", "json"},
+		{"serve", "--addr", "127.0.0.1:0"},
+		{"worker"},
+		{"ingest", "--provider", "databento", "--dataset", "GLBX.MDP3", "--schema", "trades", "--symbols", "ES.FUT", "--start", "2024-01-02", "--end", "2024-01-03"},
+		{"jobs", "validate", "nosuchjob"},
+		{"plugins", "list"}, {"plugins", "describe", "databento"},
+		{"quarantine", "retry", "--run", "1"},
+	} {
+		code, out, stderr := runCLI(t, env, append([]string{"--config", p}, args...)...)
+		if code != exitUsage || out != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, line) || strings.Contains(stderr, key) {
+			t.Errorf("hdi %v: exit %d, want %d and one line starting %q\nstdout: %s\nstderr: %s", args, code, exitUsage, line, out, stderr)
+		}
+	}
+	// Commands that start no plugin check the file's own keys only.
+	if code, out, stderr := runCLI(t, env, "--config", p, "version"); code != exitOK || strings.Contains(out+stderr, key) {
+		t.Errorf("hdi version: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "--config", p, "jobs", "list"); code != exitOK {
+		t.Errorf("hdi jobs list: exit %d: %s", code, stderr)
+	}
+}
+
+// TestProviderSettingsShownOnlyWhenDeclaredPublic: config show prints in
+// clear only the provider keys their provider declares not secret; every
+// value of a provider that is not installed, or does not start, is masked,
+// and does not fail the command.
+func TestProviderSettingsShownOnlyWhenDeclaredPublic(t *testing.T) {
+	const key, other = "db-SECRETKEY0123456789", "http://other.example:1"
+	dir := t.TempDir()
+	body := "providers:\n  databento:\n    base_url: http://127.0.0.1:9\n    api_key: " + key + "\n  other:\n    base_url: " + other + "\n"
+	good := filepath.Join(dir, "good.yaml")
+	broken := filepath.Join(dir, "broken.yaml") // databento's checksum pinned wrong: it does not start
+	if err := os.WriteFile(good, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, []byte("plugin_checksums:\n  databento: "+strings.Repeat("0", 64)+"\n"+strings.Replace(body, "api_key", "api_kee", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HDI_PLUGIN_PATH": testbin.Dir(t)}
+	for _, tc := range []struct {
+		file       string
+		clear, not []string
+	}{
+		{good, []string{"http://127.0.0.1:9"}, []string{key, other}},
+		{broken, nil, []string{key, other, "http://127.0.0.1:9"}},
+	} {
+		for _, format := range []string{"table", "json"} {
+			code, out, stderr := runCLI(t, env, "--config", tc.file, "config", "show", "--format", format)
+			if code != exitOK {
+				t.Fatalf("%s: exit %d: %s", tc.file, code, stderr)
+			}
+			for _, s := range tc.clear {
+				if !strings.Contains(out, s) {
+					t.Errorf("%s (%s): %q not shown:\n%s", tc.file, format, s, out)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(out+stderr, s) {
+					t.Errorf("%s (%s): %q shown:\n%s%s", tc.file, format, s, out, stderr)
+				}
+			}
+			if !strings.Contains(out, "providers.other.base_url") || strings.Count(out, "****") < 2 {
+				t.Errorf("%s (%s): the masked keys must be listed:\n%s", tc.file, format, out)
+			}
+		}
+	}
+}
+
+// TestProviderCommandsExist: every command named in providerCommands is
+// one, so none escapes the check by a rename.
+func TestProviderCommandsExist(t *testing.T) {
+	paths := map[string]bool{}
+	for _, c := range allCommands(newRootCmd(&App{})) {
+		paths[c.CommandPath()] = true
+	}
+	for _, p := range providerCommands {
+		if !paths[p] {
+			t.Errorf("providerCommands names %q, which is no command", p)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/localpg"
 )
 
@@ -202,10 +204,16 @@ whatever the state.`,
 			var s dbStatus
 			if app.Config.DatabaseURL != "" {
 				s.Mode, s.Source = "external", app.externalSource()
-				s.URL = app.Redactor.Scrub(app.Config.DatabaseURL)
-				ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
-				conn, err := pgx.Connect(ctx, app.Config.DatabaseURL)
-				cancel()
+				s.URL = config.RedactURL(app.Config.DatabaseURL)
+				// dbconn parses: pgx's own parse errors may quote part of a
+				// password it could not place.
+				var conn *pgx.Conn
+				cfg, err := dbconn.PoolConfig(app.Config.DatabaseURL)
+				if err == nil {
+					ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+					conn, err = pgx.ConnectConfig(ctx, cfg.ConnConfig)
+					cancel()
+				}
 				ok := err == nil
 				s.Reachable = &ok
 				if err != nil {

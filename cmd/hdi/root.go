@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,6 +12,18 @@ import (
 	"github.com/hdi-dev/hdi/internal/config"
 	"github.com/hdi-dev/hdi/internal/logging"
 )
+
+// providerCommands start providers or show their settings. Before they
+// run, they check the provider sections of the config file against what
+// the providers declare (checkProviderConfig), starting the providers the
+// file names. The other commands read no provider setting and start no
+// plugin, so they check the file as far as it goes without plugins (keys,
+// types, shape): `hdi version` or `hdi migrate up` must not wait for, or
+// fail with, a plugin.
+var providerCommands = []string{
+	"hdi config show", "hdi status", "hdi serve", "hdi worker", "hdi ingest",
+	"hdi jobs validate", "hdi plugins list", "hdi plugins describe", "hdi quarantine retry",
+}
 
 type globalFlags struct {
 	configFile string
@@ -29,7 +42,13 @@ TimescaleDB, where you query it with SQL files.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return app.loadConfig(cmd)
+			if err := app.loadConfig(cmd); err != nil {
+				return err
+			}
+			if slices.Contains(providerCommands, cmd.CommandPath()) {
+				return app.checkProviderConfig(cmd.Context())
+			}
+			return nil
 		},
 	}
 	root.SetIn(app.Stdin)
@@ -85,7 +104,7 @@ func (a *App) loadConfig(cmd *cobra.Command) error {
 	})
 	cfg, err := config.Load(flags, a.env, a.flags.configFile)
 	if err != nil {
-		return usageError{err}
+		return configError(err)
 	}
 	a.Config = cfg
 	a.Redactor.Add(secretsOf(cfg)...)
@@ -97,12 +116,17 @@ func (a *App) loadConfig(cmd *cobra.Command) error {
 	return nil
 }
 
-// secretsOf lists the configured secrets so they can be scrubbed from output.
+// configError is a mistake in the configuration: one line, exit 2.
+func configError(err error) error {
+	return exitCodeError{code: exitUsage, msg: err.Error()}
+}
+
+// secretsOf lists the configured secrets so they can be scrubbed from
+// output. Provider values are taken by their key's name here; once the
+// providers have declared their keys, checkProviderConfig adds every value
+// config show masks.
 func secretsOf(cfg *config.Config) []string {
-	var out []string
-	if p := passwordOf(cfg.DatabaseURL); p != "" {
-		out = append(out, p)
-	}
+	out := config.Passwords(cfg.DatabaseURL)
 	for _, m := range cfg.Providers {
 		for k, v := range m {
 			if config.IsSecretKey(k) {
