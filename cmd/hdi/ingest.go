@@ -337,6 +337,7 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 		Stop:     stop,
 		// A file source needs no network, not even to plan.
 		Offline: f.dryRun && len(job.Source.Files) > 0,
+		DryRun:  f.dryRun,
 	})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
