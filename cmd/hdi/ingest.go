@@ -195,6 +195,9 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 		job.Target.Mode = f.mode
 	}
 	if changed("concurrency") {
+		if f.concurrency == 0 { // a job would read it as unset, and load 2 at once
+			return nil, usageErrorf("--concurrency must be 1..%d, got 0", jobspec.MaxConcurrency)
+		}
 		job.Concurrency = f.concurrency
 	}
 	for _, kv := range f.params {
