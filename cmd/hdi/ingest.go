@@ -269,13 +269,19 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if q.Queued > 0 {
 		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
 	}
-	if q.RunID == 0 {
-		fmt.Fprintf(a.Stderr, "nothing to queue: %s\n", already)
+	switch {
+	case q.Created:
+		fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
+			q.RunID, q.Units, q.Queue, already, q.RunID)
+	case q.RunID != 0:
+		// Nothing new, but a run covers the work: its id, so that
+		// RUN=$(hdi ingest ... --queue) && hdi runs wait "$RUN" works.
+		fmt.Fprintf(a.Stderr, "nothing queued: %s; run %d covers them, `hdi runs wait %d` follows it\n", already, q.RunID, q.RunID)
+	default:
+		fmt.Fprintf(a.Stderr, "nothing queued: %s\n", already)
 		return nil
 	}
 	fmt.Fprintln(a.Stdout, q.RunID)
-	fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
-		q.RunID, q.Units, q.Queue, already, q.RunID)
 	return nil
 }
 
