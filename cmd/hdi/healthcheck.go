@@ -19,9 +19,9 @@ func newHealthcheckCmd(app *App) *cobra.Command {
 		Short: "Exit 0 when hdi serve answers its health check, 1 otherwise",
 		Long: `Ask a running 'hdi serve' for GET /healthz (default
 http://127.0.0.1:8080/healthz) and print its answer: exit 0 on 200, 1 when it
-does not answer, or answers 503 because its database is down (2 when URL is
-not an http(s) URL). For container
-health checks in images with no shell or curl (docker-compose.yml uses it).`,
+does not answer, or answers 503 because its database is down; 2 when URL is
+not an http(s) URL. For container health checks in images with no shell or
+curl (docker-compose.yml uses it).`,
 		Example: "  hdi healthcheck http://127.0.0.1:1/healthz --timeout 2s   # nothing listens on port 1 (exit 1)",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
