@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/localpg"
 	"github.com/hdi-dev/hdi/internal/logging"
 )
@@ -87,6 +88,9 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 		return exitOK
 	}
 	if errors.Is(err, errSilentFailure) {
+		if isUsageError(err) {
+			return exitUsage
+		}
 		return exitFailure
 	}
 	msg := app.Redactor.Scrub(err.Error())
@@ -95,8 +99,7 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 		fmt.Fprintf(stderr, "hdi: %s\n", msg)
 		return ce.code
 	}
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsageError(err) {
+	if isUsageError(err) {
 		path := "hdi"
 		if cmd != nil {
 			path = cmd.CommandPath()
@@ -107,6 +110,15 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 	}
 	fmt.Fprintf(stderr, "hdi: %s\n", msg)
 	return exitFailure
+}
+
+// isUsageError reports an error in what the user typed (exit 2): a
+// usageError, cobra's own, a job value given as a flag that hdi or the
+// provider rejects, or a job name that names no job.
+func isUsageError(err error) bool {
+	var ue usageError
+	var nj *jobspec.NoJobError
+	return errors.As(err, &ue) || isCobraUsageError(err) || jobspec.FromFlags(err) || errors.As(err, &nj)
 }
 
 // isCobraUsageError recognises the argument errors cobra raises itself.

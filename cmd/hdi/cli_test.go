@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,28 +31,133 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 	return code, out.String(), errb.String()
 }
 
+// TestExitCodes runs representative bad inputs of every command and checks
+// each ends with the code README's table gives: 2 for what was typed
+// wrong (commands, flags, arguments, values, job and query names), 1 for a
+// failure, 124 for `runs wait` giving up.
 func TestExitCodes(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	pool := pgtest.Connect(t, url)
+	var running int64 // a run still going, for runs wait --timeout
+	if err := pool.QueryRow(t.Context(), `INSERT INTO runs (job) VALUES ('going') RETURNING run_id`).Scan(&running); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	badRange := filepath.Join(dir, "bad-range.yaml")
+	job := "name: bad-range\nprovider: {name: databento}\nsource: {dataset: GLBX.MDP3, schema: trades, symbols: [ESH4], start: 2024-01-09, end: 2024-01-08}\n"
+	if err := os.WriteFile(badRange, []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": url, "HDI_PLUGIN_PATH": testbin.Dir(t), "DATABENTO_API_KEY": "db-abcdefghijklmnopqrstuvwxyz123",
+		"DATABENTO_BASE_URL": "http://127.0.0.1:1", "HDI_DATA_DIR": filepath.Join(dir, "data")}
+	ok := filepath.Join(dir, "ok.yaml") // a job of the jobs directory
+	if err := os.WriteFile(ok, []byte(strings.Replace(job, "end: 2024-01-08", "end: 2024-01-10", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		code int
 		err  string
 	}{
 		{[]string{"nosuchcommand"}, exitUsage, "unknown command \"nosuchcommand\"\nRun 'hdi --help' for usage."},
+		{[]string{"ingset", "--file", "x"}, exitUsage, `unknown command "ingset" (did you mean "ingest"?)`},
+		{[]string{"jobs", "valdate", "--skip-env", "x"}, exitUsage, `unknown command "valdate" for "hdi jobs" (did you mean "validate"?)`},
+		{[]string{"--log-level", "loud", "version"}, exitUsage, "not a log level"},
 		{[]string{"version", "--nosuchflag"}, exitUsage, "unknown flag: --nosuchflag\nRun 'hdi version --help' for usage."},
-		{[]string{"query", "list", "--format", "xml"}, exitUsage, "Run 'hdi query list --help' for usage."},
-		{[]string{"ingest", "--provider", "databento", "--chunk", "day"}, exitUsage, "--chunk: chunk length \"day\": use 1d"},
-		{[]string{"ingest", "--provider", "csv", "prices.csv"}, exitUsage, "unexpected argument \"prices.csv\": ingest takes its input from flags (did you mean --file prices.csv?)"},
-		{[]string{"migrate"}, exitUsage, "needs a subcommand"},
-		{[]string{"migrate", "bogus"}, exitUsage, "bogus"},
 		{[]string{"version", "--format", "xml"}, exitUsage, "--format must be text or json"},
 		{[]string{"version", "extra"}, exitUsage, "unknown command"},
 		{[]string{"version"}, exitOK, ""},
-		{[]string{"--log-level", "loud", "version"}, exitUsage, "not a log level"},
+		{[]string{"status", "--format", "xml"}, exitUsage, "--format must be text or json"},
+		{[]string{"--database-url", "postgres://hdi@127.0.0.1:1/hdi?connect_timeout=1", "status"}, exitFailure, ""}, // the report says why, on stdout
+		{[]string{"config", "show", "--format", "xml"}, exitUsage, "--format must be table or json"},
+		{[]string{"migrate"}, exitUsage, "needs a subcommand"},
+		{[]string{"migrate", "bogus"}, exitUsage, "bogus"},
+		{[]string{"migrate", "up", "extra"}, exitUsage, "extra"},
+		{[]string{"migrate", "down", "--to", "abc"}, exitUsage, "--to"},
+		{[]string{"migrate", "redo", "extra"}, exitUsage, "extra"},
+		{[]string{"migrate", "status", "--format", "xml"}, exitUsage, "xml"},
+		{[]string{"migrate", "timescale"}, exitFailure, "TimescaleDB"},
+		{[]string{"db", "start", "extra"}, exitUsage, "extra"},
+		{[]string{"db", "stop", "extra"}, exitUsage, "extra"},
+		{[]string{"db", "status", "--format", "yaml"}, exitUsage, "--format"},
+		{[]string{"db", "url", "extra"}, exitUsage, "extra"},
+		{[]string{"ingest"}, exitUsage, "give --job NAME|FILE"},
+		{[]string{"ingest", "--provider", "databento", "--chunk", "day"}, exitUsage, "--chunk: chunk length \"day\": use 1d"},
+		{[]string{"ingest", "--provider", "csv", "prices.csv"}, exitUsage, "unexpected argument \"prices.csv\": ingest takes its input from flags (did you mean --file prices.csv?)"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--start", "2024-01-09", "--end", "2024-01-08", "--dry-run"}, exitUsage, `--end: "2024-01-08" is not after --start "2024-01-09"`},
+		{[]string{"ingest", "--job", "es-nq-trades", "--start", "2024-13-01", "--dry-run"}, exitUsage, "--start: \"2024-13-01\" is not a real date"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--start", "-1000000d", "--dry-run"}, exitUsage, "--start: \"-1000000d\" is before 1970-01-01"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--mode", "bogus", "--dry-run"}, exitUsage, "--mode: unknown load mode"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--concurrency", "0", "--dry-run"}, exitUsage, "--concurrency must be 1..64, got 0"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--param", "nokv", "--dry-run"}, exitUsage, "--param \"nokv\": want KEY=VALUE"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--param", "partz=2", "--dry-run"}, exitUsage, "--param partz: unknown parameter"},
+		{[]string{"ingest", "--job", "es-nq-trades", "--format", "xml", "--dry-run"}, exitUsage, "--format must be table or json"},
+		{[]string{"ingest", "--job", "es-nq-trade", "--dry-run"}, exitUsage, `no job "es-nq-trade"`},
+		{[]string{"ingest", "--job", "es-nq-trades", "--queue=Bad Name"}, exitUsage, "is not a queue name"},
+		{[]string{"ingest", "--provider", "databento", "--dataset", "bogus", "--schema", "trades", "-s", "ESH4", "--start", "2024-01-02", "--dry-run"}, exitUsage, "--dataset: \"bogus\" is not a Databento dataset code"},
+		{[]string{"ingest", "--provider", "csv", "--file", filepath.Join(dir, "nosuch-*.csv"), "--columns", "a:int64", "--dry-run"}, exitUsage, "--file: "},
+		{[]string{"ingest", "--job", badRange, "--dry-run"}, exitFailure, badRange + ":3: source.end"},
+		{[]string{"ingest", "--job", filepath.Join(dir, "nosuch.yaml"), "--dry-run"}, exitFailure, "no such file"},
+		{[]string{"ingest", "--provider", "nosuch", "--file", badRange}, exitFailure, "no hdi-provider-nosuch executable"},
+		{[]string{"jobs"}, exitUsage, "needs a subcommand"},
+		{[]string{"jobs", "list", "--format", "xml"}, exitUsage, "--format must be table or json"},
+		{[]string{"jobs", "show", "nosuch"}, exitUsage, `no job "nosuch"`},
+		{[]string{"jobs", "validate"}, exitUsage, "requires at least 1 arg"},
+		{[]string{"jobs", "validate", "nosuch", ok}, exitUsage, `no job "nosuch"`},
+		{[]string{"jobs", "validate", badRange, ok}, exitFailure, badRange + ":3: source.end"},
+		{[]string{"worker", "--concurrency", "0"}, exitUsage, "--concurrency must be 1..64"},
+		{[]string{"worker", "--queue", "Bad Name"}, exitUsage, "--queue \"Bad Name\" is not a queue name"},
+		{[]string{"worker", "--rescue-after", "bogus"}, exitUsage, "--rescue-after"},
+		{[]string{"runs", "list", "--format", "xml"}, exitUsage, "--format must be table or json"},
+		{[]string{"runs", "show", "abc"}, exitUsage, "RUN_ID must be a number"},
+		{[]string{"runs", "show", "99999"}, exitFailure, "no run 99999"},
+		{[]string{"runs", "wait", "99999"}, exitFailure, "no run 99999"},
+		{[]string{"runs", "wait", "1", "--timeout", "bogus"}, exitUsage, "--timeout"},
+		{[]string{"runs", "wait", strconv.FormatInt(running, 10), "--timeout", "1s"}, 124, "is still running after 1s"},
+		{[]string{"runs", "cancel", "abc"}, exitUsage, "RUN_ID must be a number"},
+		{[]string{"runs", "cancel", "99999"}, exitFailure, "no run 99999"},
+		{[]string{"quarantine", "list", "--run", "abc"}, exitUsage, "--run"},
+		{[]string{"quarantine", "show", "abc"}, exitUsage, "ID must be a number"},
+		{[]string{"quarantine", "show", "99999"}, exitFailure, "no quarantined row 99999"},
+		{[]string{"quarantine", "export"}, exitUsage, "--run is required"},
+		{[]string{"quarantine", "retry", "--run", "99999"}, exitFailure, "no run 99999"},
+		{[]string{"quarantine", "retry", "--run", "1", "--job", "nosuch"}, exitUsage, `no job "nosuch"`},
+		{[]string{"query", "list", "--format", "xml"}, exitUsage, "Run 'hdi query list --help' for usage."},
+		{[]string{"query", "nosuch"}, exitUsage, `no query named "nosuch"`},
+		{[]string{"query", "bars", "-s", "ES.c.0", "--start", "2024-01-09", "--end", "2024-01-08"}, exitUsage, "--end: \"2024-01-08\" is not after"},
+		{[]string{"query", "trades", "-s", "ES.c.0", "--start", "-1000000d", "--end", "today"}, exitUsage, "is before 1970-01-01"},
+		{[]string{"query", "tbbo", "--start", "2024-01-08", "--end", "2024-01-09"}, exitUsage, "--symbols (-s): is required"},
+		{[]string{"query", "definitions", "-s", "ES.FUT", "--start", "2024-02-30", "--end", "2024-03-01"}, exitUsage, "is not a real date"},
+		{[]string{"query", "statistics", "-s", "ES.FUT", "--start", "2024-01-08", "--end", "2024-01-09", "--format", "xml"}, exitUsage, "--format"},
+		{[]string{"serve", "--addr", "bogus"}, exitUsage, "--addr"},
+		{[]string{"healthcheck", "::bad"}, exitUsage, "want an http(s) URL"},
+		{[]string{"healthcheck", "http://127.0.0.1:1/healthz", "--timeout", "1s"}, exitFailure, "127.0.0.1:1"},
+		{[]string{"plugins", "list", "extra"}, exitUsage, "extra"},
+		{[]string{"plugins", "describe"}, exitUsage, "takes one plugin NAME"},
+		{[]string{"plugins", "describe", "nosuch"}, exitFailure, "no hdi-provider-nosuch executable"},
+		{[]string{"dbn", "cat"}, exitUsage, "accepts 1 arg"},
+		{[]string{"dbn", "cat", "x.dbn", "--format", "xml"}, exitUsage, "--format must be json or csv"},
+		{[]string{"dbn", "inspect", "nosuch.dbn"}, exitFailure, "nosuch.dbn"},
+		{[]string{"dbn", "synth", "--trades", "-1"}, exitUsage, "--trades must be >= 0"},
 	}
+	covered := map[string]bool{}
 	for _, tc := range cases {
-		code, _, stderr := runCLI(t, nil, tc.args...)
-		if code != tc.code || !strings.Contains(stderr, tc.err) {
-			t.Errorf("hdi %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.err)
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			env := maps.Clone(env)
+			env["HDI_JOBS_DIR"] = dir
+			code, _, stderr := runCLI(t, env, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.err) {
+				t.Errorf("hdi %q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.err)
+			}
+		})
+		for i := range tc.args {
+			covered["hdi "+strings.Join(tc.args[:i+1], " ")] = true
+		}
+	}
+	// Every command a user can run has a case.
+	for _, c := range allCommands(newRootCmd(&App{})) {
+		if p := c.CommandPath(); c.Runnable() && !covered[p] && !strings.HasPrefix(p, "hdi completion") && p != "hdi help" && p != "hdi" {
+			t.Errorf("%s has no case in TestExitCodes", p)
 		}
 	}
 }

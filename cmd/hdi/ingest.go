@@ -195,6 +195,9 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 		job.Target.Mode = f.mode
 	}
 	if changed("concurrency") {
+		if f.concurrency == 0 { // a job would read it as unset, and load 2 at once
+			return nil, usageErrorf("--concurrency must be 1..%d, got 0", jobspec.MaxConcurrency)
+		}
 		job.Concurrency = f.concurrency
 	}
 	for _, kv := range f.params {
@@ -266,13 +269,19 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if q.Queued > 0 {
 		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
 	}
-	if q.RunID == 0 {
-		fmt.Fprintf(a.Stderr, "nothing to queue: %s\n", already)
+	switch {
+	case q.Created:
+		fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
+			q.RunID, q.Units, q.Queue, already, q.RunID)
+	case q.RunID != 0:
+		// Nothing new, but a run covers the work: its id, so that
+		// RUN=$(hdi ingest ... --queue) && hdi runs wait "$RUN" works.
+		fmt.Fprintf(a.Stderr, "nothing queued: %s; run %d covers them, `hdi runs wait %d` follows it\n", already, q.RunID, q.RunID)
+	default:
+		fmt.Fprintf(a.Stderr, "nothing queued: %s\n", already)
 		return nil
 	}
 	fmt.Fprintln(a.Stdout, q.RunID)
-	fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
-		q.RunID, q.Units, q.Queue, already, q.RunID)
 	return nil
 }
 
@@ -337,6 +346,7 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 		Stop:     stop,
 		// A file source needs no network, not even to plan.
 		Offline: f.dryRun && len(job.Source.Files) > 0,
+		DryRun:  f.dryRun,
 	})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -54,7 +57,17 @@ TimescaleDB, where you query it with SQL files.`,
 	root.SetIn(app.Stdin)
 	root.SetOut(app.Stdout)
 	root.SetErr(app.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// groups are the commands that only hold subcommands (and the root):
+	// a word after one of them names a subcommand.
+	groups := map[*cobra.Command]bool{root: true}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// "hdi ingset --file x": the flags are another command's; the
+		// word before them is the mistake.
+		if groups[c] && c.Flags().NArg() > 0 {
+			return unknownCommand(c, c.Flags().Arg(0))
+		}
+		return usageError{err}
+	})
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&app.flags.configFile, "config", "", "config file (default ./hdi.yaml, else $XDG_CONFIG_HOME/hdi/config.yaml)")
@@ -66,23 +79,44 @@ TimescaleDB, where you query it with SQL files.`,
 	for _, ctor := range commandCtors {
 		root.AddCommand(ctor(app))
 	}
-	// Unknown subcommands of a command group are usage errors too.
+	// Unknown subcommands of a command group are usage errors too, with
+	// the subcommands their name is close to.
+	noCommand := func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return unknownCommand(cmd, args[0])
+		}
+		return nil
+	}
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
-			c.Args = cobra.NoArgs
+			groups[c] = true
 			c.RunE = func(cmd *cobra.Command, args []string) error {
 				return usageErrorf("%s needs a subcommand (%s)", cmd.CommandPath(), subcommandNames(cmd))
 			}
 		}
 	}
-	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageErrorf("unknown command %q", args[0])
-		}
-		return nil
+	for c := range groups {
+		c.Args = noCommand
+		c.SuggestionsMinimumDistance = 2
 	}
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	return root
+}
+
+// unknownCommand says that cmd has no subcommand name, and which of its
+// subcommands have a name close to it (a typo: ingset, ingest).
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if cmd.HasParent() {
+		msg += fmt.Sprintf(" for %q", cmd.CommandPath())
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return usageError{errors.New(msg)}
 }
 
 func subcommandNames(cmd *cobra.Command) string {

@@ -39,7 +39,7 @@ func (a *App) statusDatabaseURL(ctx context.Context) (url, source string, err er
 	if a.Config.DatabaseURL != "" {
 		return a.Config.DatabaseURL, "configured by " + a.externalSource(), nil
 	}
-	c, err := a.localCluster(false)
+	c, err := a.localCluster()
 	if err != nil {
 		return "", "local cluster", err
 	}

@@ -255,8 +255,61 @@ func TestKeepUnsetEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Provider.Config["api_key"] != "${DATABENTO_API_KEY}" || len(job.UnsetEnv) != 1 || job.UnsetEnv[0] != "DATABENTO_API_KEY" {
+	// A warning of its own: the key, its line and the variable.
+	want := "j.yaml:5: provider.config.api_key: environment variable DATABENTO_API_KEY is not set (set it, or write ${DATABENTO_API_KEY:-default})"
+	if job.Provider.Config["api_key"] != "${DATABENTO_API_KEY}" || len(job.UnsetEnv) != 1 || job.UnsetEnv[0].Error() != want {
 		t.Errorf("got %q %v", job.Provider.Config["api_key"], job.UnsetEnv)
+	}
+}
+
+// TestRelativeFilesStartFromTheJobFile: a job file's relative source.files
+// are read from the file's directory, whatever the working directory; a
+// built-in job's from the jobs directory. Absolute paths stay as written.
+func TestRelativeFilesStartFromTheJobFile(t *testing.T) {
+	dir := t.TempDir()
+	doc := "name: c\nprovider: {name: csv}\nsource:\n  files: [prices/*.csv, /abs/x.csv]\n"
+	file := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job, err := FindWith("", file, testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Source.Files; got[0] != filepath.Join(dir, "prices/*.csv") || got[1] != "/abs/x.csv" {
+		t.Errorf("files of %s: %q", file, got)
+	}
+	job, err = FindWith(dir, "csv-daily-prices", testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Source.Files; job.File != BuiltinPrefix+"csv-daily-prices.yaml" || got[0] != filepath.Join(dir, "prices/*.csv") {
+		t.Errorf("built-in %s: files %q, want them under the jobs directory %s", job.File, got, dir)
+	}
+}
+
+// TestUsageErrors: an unknown job name and a problem with a flag's value
+// say so by type (the CLI exits 2 for them); a file's problem does not.
+func TestUsageErrors(t *testing.T) {
+	_, err := FindWith(t.TempDir(), "es-nq-trade", testOpts(nil))
+	var nj *NoJobError
+	if !errors.As(err, &nj) || nj.Name != "es-nq-trade" || !strings.Contains(err.Error(), "es-nq-trades") {
+		t.Errorf("unknown name: %v", err)
+	}
+	job, err := ParseWith("j.yaml", []byte(minimal), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Source.Start, job.Source.End = "2024-01-05", "2024-01-04"
+	if err := job.Validate(testNow); err == nil || FromFlags(err) {
+		t.Errorf("a file's range: %v, FromFlags %v", err, FromFlags(err))
+	}
+	job.Flags = map[string]string{"source.start": "--start", "source.end": "--end"}
+	if err := job.Validate(testNow); err == nil || !FromFlags(err) {
+		t.Errorf("a flag's range: %v, FromFlags %v", err, FromFlags(err))
+	}
+	if FromFlags(errors.New("other")) || FromFlags(nil) {
+		t.Error("FromFlags of other errors")
 	}
 }
 

@@ -27,6 +27,8 @@ type ProviderJobOptions struct {
 	Replace bool
 	// Offline: plan without network access (validation, file dry runs).
 	Offline bool
+	// DryRun: the plan is shown, never run (see sdk.Job.DryRun).
+	DryRun bool
 }
 
 // ProviderJob turns the job into what its provider's Plan and Fetch get. It
@@ -60,6 +62,7 @@ func (j *Job) ProviderJob(o ProviderJobOptions) (*sdk.Job, []string, error) {
 		Params:   j.Source.Params,
 		Replace:  o.Replace || j.Target.Mode == ModeReplaceRange,
 		Offline:  o.Offline,
+		DryRun:   o.DryRun,
 		// The job's concurrency (its default when unset).
 		Parallelism: cmp.Or(j.Concurrency, DefaultConcurrency),
 	}
@@ -119,7 +122,7 @@ func (j *Job) ProviderError(err error) error {
 // a job file, or "--flag: msg" when the user gave the value as a flag.
 func (j *Job) KeyError(key, msg string) *Error {
 	if flag := j.flagFor(key); flag != "" {
-		return &Error{Msg: flag + ": " + msg}
+		return &Error{Msg: flag + ": " + msg, Flag: flag}
 	}
 	return &Error{File: j.File, Line: j.line(key), Msg: key + ": " + msg}
 }

@@ -42,11 +42,13 @@ type Job struct {
 	// Queue is the worker queue its queued units go to (default "default").
 	Queue string `yaml:"queue,omitempty" json:"queue,omitempty"`
 
-	// File is where the job was read from ("" for ad-hoc jobs).
+	// File is where the job was read from ("" for ad-hoc jobs). Relative
+	// source.files start from its directory (see Options).
 	File string `yaml:"-" json:"-"`
-	// UnsetEnv lists the variables of provider.config left unresolved
-	// (only with Options.KeepUnsetEnv).
-	UnsetEnv []string `yaml:"-" json:"-"`
+	// UnsetEnv says, for each use of a variable of provider.config left
+	// unresolved (only with Options.KeepUnsetEnv), where it is and which
+	// variable is not set: warnings, since a run needs them.
+	UnsetEnv Errors `yaml:"-" json:"-"`
 	// Flags maps the keys whose value came from a command-line flag to
 	// that flag ("source.start": "--start"), so errors name what the user
 	// typed.

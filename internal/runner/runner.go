@@ -53,6 +53,11 @@ type Options struct {
 	Force bool
 	// Offline plans without network access (validation, dry runs of files).
 	Offline bool
+	// DryRun: the plan is only shown or checked, never run (hdi ingest
+	// --dry-run, hdi jobs validate). The provider is told (sdk.Job.DryRun:
+	// it gives up fast on estimates), and a target table that does not
+	// exist yet is a warning, not an error.
+	DryRun bool
 	// MaxAttempts bounds how often a unit that failed with a retryable error
 	// (connection lost, provider stream cut) is tried (default 3).
 	MaxAttempts int
@@ -192,7 +197,7 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	}
 	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{
 		Now: r.opts.Now(), Config: cfg, Stream: streamName, Columns: tableCols,
-		Replace: r.opts.Force, Offline: r.opts.Offline,
+		Replace: r.opts.Force, Offline: r.opts.Offline, DryRun: r.opts.DryRun,
 	})
 	if err != nil {
 		return nil, err
@@ -233,8 +238,11 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 		if err != nil {
 			return nil, err
 		}
-		p.Warnings = warnings
+		warnings = append(warnings, p.Warnings...) // the stream's own
 		out = append(out, p)
+	}
+	for _, p := range out {
+		p.Warnings = warnings
 	}
 	return out, nil
 }
@@ -324,6 +332,11 @@ func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provide
 		table = DefaultTable(stream.Name)
 	}
 	if p.Table, err = mapping.IntrospectTable(ctx, r.opts.Pool, table); err != nil {
+		if r.opts.DryRun && errors.Is(err, mapping.ErrNoTable) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("target table %q does not exist yet, so the mapping is not checked: create it before the job runs", table))
+			p.Table.Table = table // as named, for the plan's output
+			return p, nil
+		}
 		return nil, fmt.Errorf("job %s: target table: %w", job.Name, err)
 	}
 	// Checked once here; each unit builds its own with its dataset.
@@ -450,7 +463,8 @@ func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u
 		if err := r.RecordFailure(ctx, p, runID, u, res.Err); err != nil {
 			r.log.Error("could not record the unit's failure", "unit", u.Key, "err", err)
 		}
-		r.log.Error("unit failed", "unit", u.Key, "err", res.Err)
+		// The run's summary says why, once.
+		r.log.Debug("unit failed", "unit", u.Key, "err", res.Err)
 	}
 	return res
 }

@@ -43,7 +43,7 @@ func (kindProvider) Plan(_ context.Context, j *Job) (*Plan, error) {
 		return nil, fmt.Errorf("while planning: %w", Retryable(cause))
 	}
 	// Echo the typed job back as warnings.
-	return &Plan{Warnings: []string{j.Chunking.Length.String(), fmt.Sprint(j.Offline)}}, nil
+	return &Plan{Warnings: []string{j.Chunking.Length.String(), fmt.Sprint(j.Offline), fmt.Sprint(j.DryRun)}}, nil
 }
 
 // TestErrorKindsCrossTheWire: the host learns each error's kind, retry
@@ -95,8 +95,8 @@ func TestTypedContractCrossesTheWire(t *testing.T) {
 	}
 	for _, in := range []string{"", "none", "1d", "2w", "3mo", "1y", "6h"} {
 		ch, _ := timerange.ParseChunk(in)
-		p, err := c.Plan(ctx, &Job{Chunking: Chunking{Length: ch}, Offline: true})
-		if err != nil || p.Warnings[0] != in || p.Warnings[1] != "true" {
+		p, err := c.Plan(ctx, &Job{Chunking: Chunking{Length: ch}, Offline: true, DryRun: true})
+		if err != nil || p.Warnings[0] != in || p.Warnings[1] != "true" || p.Warnings[2] != "true" {
 			t.Errorf("chunk %q arrived as %v (%v)", in, p, err)
 		}
 	}

@@ -183,6 +183,7 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		Params:      j.Params,
 		Replace:     j.Replace,
 		Offline:     j.Offline,
+		DryRun:      j.DryRun,
 		Parallelism: int32(j.Parallelism),
 	}
 	for _, c := range j.Columns {
@@ -219,6 +220,7 @@ func jobFromPB(r *pb.PlanRequest) (*Job, error) {
 		Params:      r.GetParams(),
 		Replace:     r.GetReplace(),
 		Offline:     r.GetOffline(),
+		DryRun:      r.GetDryRun(),
 		Parallelism: int(r.GetParallelism()),
 	}
 	for _, c := range r.GetColumns() {

@@ -319,6 +319,10 @@ type Job struct {
 	// Offline: plan without network access (hdi jobs validate, dry runs of
 	// local files); leave estimates that need a remote service unset.
 	Offline bool
+	// DryRun: the plan is only shown (hdi ingest --dry-run), never run.
+	// Estimates are best effort: try a remote service once, with a short
+	// timeout, and say in a warning which host could not be reached.
+	DryRun bool
 	// Parallelism is how many units the host loads at once. A provider that
 	// would plan fewer units of a large job, and may choose their length,
 	// can split them so every stream is used.

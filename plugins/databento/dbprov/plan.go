@@ -65,6 +65,9 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 		return plan, nil
 	}
 	c := newClient(cfg)
+	if job.DryRun {
+		c = newDryRunClient(cfg)
+	}
 	warn, err := estimate(ctx, c, r, plan.Units, groups)
 	if err != nil {
 		return nil, err

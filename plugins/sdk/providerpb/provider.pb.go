@@ -1295,7 +1295,11 @@ type PlanRequest struct {
 	// How many units the host loads at once (the job's concurrency). A
 	// provider that would plan fewer units than this for a large job, and
 	// may choose their length, can split them so every stream is used.
-	Parallelism   int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	Parallelism int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	// The plan is only shown (hdi ingest --dry-run), never run: estimates
+	// are best effort. Try a remote service once, with a short timeout, and
+	// say in a warning which host could not be reached.
+	DryRun        bool `protobuf:"varint,17,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1440,6 +1444,13 @@ func (x *PlanRequest) GetParallelism() int32 {
 		return x.Parallelism
 	}
 	return 0
+}
+
+func (x *PlanRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
 }
 
 type WorkUnit struct {
@@ -2534,7 +2545,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\xad\x05\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\"\xc6\x05\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2552,7 +2563,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x12\x18\n" +
 	"\areplace\x18\x0e \x01(\bR\areplace\x12\x18\n" +
 	"\aoffline\x18\x0f \x01(\bR\aoffline\x12 \n" +
-	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x1a9\n" +
+	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x12\x17\n" +
+	"\adry_run\x18\x11 \x01(\bR\x06dryRun\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

@@ -39,6 +39,7 @@ func TestParseRanges(t *testing.T) {
 		{"-6m", "-1d", Range{ts("2023-09-30T00:00:00Z"), ts("2024-03-31T00:00:00Z")}, false},
 		{"-1y", "", Range{ts("2023-03-31T00:00:00Z"), clock}, false},
 		{"-12h", "NOW", Range{ts("2024-03-31T03:30:45.123456789Z"), clock}, false},
+		{"-200000h", "NOW", Range{ts("2001-06-07T07:30:45.123456789Z"), clock}, false},
 		{"2024-03-01", "2024-03-31", Range{ts("2024-03-01T00:00:00Z"), clock}, false}, // through today: no warning
 		{"2024-03-01", "2024-04-30", Range{ts("2024-03-01T00:00:00Z"), clock}, true},
 		{"2024-03-01", "2030-01-01T00:00:00Z", Range{ts("2024-03-01T00:00:00Z"), clock}, true},
@@ -80,6 +81,10 @@ func TestParseErrors(t *testing.T) {
 		{"1704067200", "", `--start "1704067200": integers are nanoseconds since the epoch and this is before 1973`},
 		{"-3x", "", `--start "-3x": unknown unit "x"`},
 		{"-d", "", `--start "-d": is not a relative form`},
+		{"-1000000d", "", `--start "-1000000d": is before 1970-01-01`},
+		{"-99999999999999999999y", "", `--start "-99999999999999999999y": is before 1970-01-01`},
+		{"-60y", "", `--start "-60y": is before 1970-01-01`},
+		{"-99999999999999999999x", "", `unknown unit "x"`},
 		{"1960-01-01", "", `--start "1960-01-01": is before 1970-01-01`},
 		{"99999999999999999999", "", `too large`},
 	}
