@@ -44,7 +44,8 @@ func NewClient(conn grpc.ClientConnInterface, opts ClientOptions) *Client {
 }
 
 // remoteErr turns a gRPC error into the provider's *Error: with the kind
-// and field of its ProviderError detail, or permanent without one.
+// and field of its ProviderError detail (a *TooManyUnits when it carries
+// one), or permanent without one.
 // Transport failures (Unavailable, cancellation) keep their gRPC form, so
 // the host can tell a dead plugin from a provider's own error.
 func remoteErr(err error) error {
