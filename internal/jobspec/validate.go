@@ -3,6 +3,7 @@ package jobspec
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -81,6 +82,9 @@ func (v *validator) job(now time.Time) {
 	if j.MaxCost != nil && *j.MaxCost < 0 {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
+	if j.MaxUnits < 0 || (j.MaxUnits == 0 && v.set("max_units")) {
+		v.errorf("max_units", "must be at least 1, got %d", j.MaxUnits)
+	}
 	v.schedule(now)
 	if j.Queue != "" && !ValidQueueName(j.Queue) {
 		v.errorf("queue", "%q is not a queue name: %s (at most %d)", truncate(j.Queue), QueueNameHelp, MaxQueueName)
@@ -115,7 +119,14 @@ func (v *validator) schedule(now time.Time) {
 		return
 	}
 	if len(j.Source.Files) > 0 {
-		return // a file job loads what is there at each tick
+		// A file job loads what is there at each tick, on whichever worker
+		// takes the tick, in that worker's directory.
+		for i, f := range j.Source.Files {
+			if f != "" && !filepath.IsAbs(f) {
+				v.errorf(fmt.Sprintf("source.files[%d]", i), "%q is a relative path, but the job has a schedule: any worker may queue a tick, each in its own directory; write an absolute path", truncate(f))
+			}
+		}
+		return
 	}
 	for _, key := range []string{"source.start", "source.end"} {
 		val := j.Source.Start
