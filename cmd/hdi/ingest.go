@@ -85,6 +85,7 @@ or already queued by another run, is not queued again.`,
   hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1d --symbols ES.c.0,NQ.c.0 --stype-in continuous --start 2024-01-01 --end 2024-12-31
   hdi ingest --provider databento --file ./downloads/*.dbn.zst
   hdi ingest --provider csv --file prices.csv --table my_prices
+  hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1h --symbols ES.c.0 --stype-in continuous --start 2022-01-01 --end 2023-12-31 --chunk 1h --max-units 20000 --dry-run
   hdi ingest --job es-nq-trades --start 2024-01-08 --end 2024-01-09 --queue`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// A shell glob after --file expands to several words: the first

@@ -26,7 +26,7 @@ func samplePlans() []*runner.Planned {
 		Warnings: []string{"a <warning> & more"}}
 	for i := range int64(3) {
 		a.Units = append(a.Units, sdk.Unit{Key: fmt.Sprintf("k:%d", i), Start: i * day, End: (i + 1) * day,
-			Symbols: []string{"ES.c.0", "NQ.c.0", "YM.c.0", "RTY.c.0", "CL.c.0"}[:2+i],
+			Symbols:       []string{"ES.c.0", "NQ.c.0", "YM.c.0", "RTY.c.0", "CL.c.0"}[:2+i],
 			EstimatedRows: sdk.Int64(10), EstimatedBytes: sdk.Int64(1000), EstimatedCostUSD: sdk.Float64(0.41), Note: "stream: 1 kB"})
 	}
 	b := &runner.Planned{Job: &jobspec.Job{Name: "adhoc-x"}, Stream: sdk.Stream{Name: "mbp-1"}, Table: mapping.TableInfo{Schema: "s", Table: "mbp_1"},
