@@ -160,18 +160,22 @@ func TestSplitAligned(t *testing.T) {
 	}
 }
 
-// TestSplitProperties checks, over many ranges and chunk sizes, that Split
-// covers the range exactly, that inner boundaries sit on the chunk's grid
-// (the same wherever the range starts), and that it is deterministic.
-func TestSplitProperties(t *testing.T) {
-	chunks := []string{"1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "6h", "1h", "45m", "90m"}
-	seed := uint64(42)
-	rnd := func(n int64) int64 {
+// xorshift returns a deterministic pseudo-random source: rnd(n) is in [0, n).
+func xorshift(seed uint64) func(n int64) int64 {
+	return func(n int64) int64 {
 		seed ^= seed << 13
 		seed ^= seed >> 7
 		seed ^= seed << 17
 		return int64(seed % uint64(n))
 	}
+}
+
+// TestSplitProperties checks, over many ranges and chunk sizes, that Split
+// covers the range exactly, that inner boundaries sit on the chunk's grid
+// (the same wherever the range starts), and that it is deterministic.
+func TestSplitProperties(t *testing.T) {
+	chunks := []string{"1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "6h", "1h", "45m", "90m"}
+	rnd := xorshift(42)
 	base := ts("2020-01-01T00:00:00Z").UnixNano()
 	for i := 0; i < 400; i++ {
 		start := time.Unix(0, base+rnd(int64(4*365*24*time.Hour))).UTC()
@@ -303,13 +307,7 @@ func TestParseDatePairsProperty(t *testing.T) {
 // first Monday.
 func TestCountIsLenSplit(t *testing.T) {
 	chunks := []string{"", "none", "1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "1m", "6h", "45m", "90m"}
-	seed := uint64(7)
-	rnd := func(n int64) int64 {
-		seed ^= seed << 13
-		seed ^= seed >> 7
-		seed ^= seed << 17
-		return int64(seed % uint64(n))
-	}
+	rnd := xorshift(7)
 	starts := []int64{0, 1, int64(3 * 24 * time.Hour), ts("2024-02-29T23:59:59Z").UnixNano()}
 	for range 200 {
 		starts = append(starts, rnd(int64(60*365*24*time.Hour)))
