@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
 	"github.com/hdi-dev/hdi/plugins/sdk"
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
@@ -117,5 +119,30 @@ func TestPlanFromTheEpoch(t *testing.T) {
 	}
 	if col.Rows["trades"] != 0 {
 		t.Errorf("%d rows in 1970", col.Rows["trades"])
+	}
+}
+
+// TestSpanEstimatesHonourTheLimit: a limit caps each unit, so spans of
+// several units are estimated without it and each unit's share is capped.
+func TestSpanEstimatesHonourTheLimit(t *testing.T) {
+	b := setup(t, dbfake.Generate(dbfake.GenOptions{PerDay: 2000, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
+	job := b.apiJob("trades", "ESH4")
+	job.Chunking.Length, _ = timerange.ParseChunk("1h")
+	job.Limit = 5
+	plan, err := b.p.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var most int64
+	for _, u := range plan.Units {
+		most = max(most, *u.EstimatedRows)
+	}
+	if most != 5 {
+		t.Errorf("the largest unit estimate is %d rows, want the limit 5", most)
+	}
+	for _, r := range b.srv.RequestsTo("metadata.get_record_count") {
+		if r.Form.Has("limit") {
+			t.Errorf("a span of units was estimated with the limit: %v", r.Form)
+		}
 	}
 }

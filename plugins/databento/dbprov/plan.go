@@ -237,9 +237,10 @@ func estimateOne(ctx context.Context, c *client, r *request, syms []string, rg t
 
 // estimate fills the units' estimates, for each symbol group (the units of
 // group g are units[g*len/groups:][:len/groups], consecutive in time) in at
-// most estimateWindows spans. A non-retryable API error (bad key, bad
-// parameters) fails the plan; a retryable one leaves the estimates unknown
-// and returns a warning.
+// most estimateWindows spans. A limit applies to each unit, so a span of
+// several is asked about without it and each unit's share capped at it. A
+// non-retryable API error (bad key, bad parameters) fails the plan; a
+// retryable one leaves the estimates unknown and returns a warning.
 func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, groups int) (string, error) {
 	var spans [][]sdk.Unit // consecutive units of one group
 	per := len(units) / groups
@@ -266,7 +267,13 @@ func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, grou
 			defer wg.Done()
 			defer func() { <-sem }()
 			rg := timerange.Range{Start: nsTime(sp[0].Start), End: nsTime(sp[len(sp)-1].End)}
-			results[i], errs[i] = estimateOne(ctx, c, r, sp[0].Symbols, rg)
+			rs := r
+			if len(sp) > 1 && r.Limit > 0 {
+				unlimited := *r
+				unlimited.Limit = 0
+				rs = &unlimited
+			}
+			results[i], errs[i] = estimateOne(ctx, c, rs, sp[0].Symbols, rg)
 		}()
 	}
 	wg.Wait()
@@ -289,6 +296,9 @@ func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, grou
 		for k := range sp {
 			u := &sp[k]
 			share := float64(u.End-u.Start) / total
+			if rows := float64(res.rows) * share; r.Limit > 0 && rows > float64(r.Limit) {
+				share *= float64(r.Limit) / rows // the unit fetches limit rows at most
+			}
 			u.EstimatedRows = sdk.Int64(int64(math.Round(float64(res.rows) * share)))
 			u.EstimatedBytes = sdk.Int64(int64(math.Round(float64(res.bytes) * share)))
 			u.EstimatedCostUSD = sdk.Float64(res.cost * share)
