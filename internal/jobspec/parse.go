@@ -223,17 +223,21 @@ func interpolate(s string, lookup func(string) (string, bool)) (string, []string
 // Defaults filled by ApplyDefaults.
 const (
 	DefaultConcurrency = 2
+	DefaultMaxUnits    = 10_000
 	DefaultMode        = ModeDedupeAppend
 	DefaultSeverity    = SeverityError
 )
 
-// ApplyDefaults fills what the file left out: concurrency 2, mode
-// dedupe-append, default_rules and mapping.defaults true, rule severity
-// error. The stream, target table, chunking and symbology stay empty: the
-// provider decides.
+// ApplyDefaults fills what the file left out: concurrency 2, max_units
+// 10000, mode dedupe-append, default_rules and mapping.defaults true, rule
+// severity error. The stream, target table, chunking and symbology stay
+// empty: the provider decides.
 func (j *Job) ApplyDefaults() {
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency
+	}
+	if j.MaxUnits == 0 {
+		j.MaxUnits = DefaultMaxUnits
 	}
 	if j.Target.Mode == "" {
 		j.Target.Mode = DefaultMode

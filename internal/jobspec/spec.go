@@ -33,6 +33,9 @@ type Job struct {
 	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// MaxCost refuses to start a run whose estimated cost (USD) is higher.
 	MaxCost *float64 `yaml:"max_cost,omitempty" json:"max_cost,omitempty"`
+	// MaxUnits refuses a plan of more units (default DefaultMaxUnits): a
+	// range cut into small chunks would otherwise plan without bound.
+	MaxUnits int64 `yaml:"max_units,omitempty" json:"max_units,omitempty"`
 
 	// Schedule, a cron expression, makes `hdi worker` queue a run of the
 	// job at each tick (see package schedule); its range must be relative.

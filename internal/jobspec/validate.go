@@ -81,6 +81,9 @@ func (v *validator) job(now time.Time) {
 	if j.MaxCost != nil && *j.MaxCost < 0 {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
+	if j.MaxUnits < 0 || (j.MaxUnits == 0 && v.set("max_units")) {
+		v.errorf("max_units", "must be at least 1, got %d", j.MaxUnits)
+	}
 	v.schedule(now)
 	if j.Queue != "" && !ValidQueueName(j.Queue) {
 		v.errorf("queue", "%q is not a queue name: %s (at most %d)", truncate(j.Queue), QueueNameHelp, MaxQueueName)
@@ -115,7 +118,9 @@ func (v *validator) schedule(now time.Time) {
 		return
 	}
 	if len(j.Source.Files) > 0 {
-		return // a file job loads what is there at each tick
+		// A file job loads what is there at each tick (its relative paths
+		// start from the job file's directory, wherever the worker runs).
+		return
 	}
 	for _, key := range []string{"source.start", "source.end"} {
 		val := j.Source.Start

@@ -203,8 +203,15 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 		return nil, err
 	}
 	plan, err := prov.Plan(ctx, sj)
+	var tooMany *sdk.TooManyUnits
+	if errors.As(err, &tooMany) {
+		return nil, job.UnitCapError(tooMany, sj)
+	}
 	if err != nil {
 		return nil, job.ProviderError(fmt.Errorf("plan job %s: %w", job.Name, err))
+	}
+	if n := int64(len(plan.Units)); sj.MaxUnits > 0 && n > sj.MaxUnits { // a provider that ignores the cap
+		return nil, job.UnitCapError(&sdk.TooManyUnits{Units: n, UnitsPerChunk: unitsPerChunk(plan.Units)}, sj)
 	}
 	warnings = append(append(warnings, check.Warnings...), plan.Warnings...)
 
@@ -227,11 +234,10 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		j, sjs := job, sj
 		if job.Source.Schema == "" {
+			// Each schema of the files loads in a run of its own, named
+			// after the job like every run (its table tells them apart).
 			jc, sjc := *job, *sj
 			jc.Source.Schema, sjc.Stream = name, name
-			if len(groups) > 1 {
-				jc.Name = job.Name + "-" + name
-			}
 			j, sjs = &jc, &sjc
 		}
 		p, err := r.prepare(ctx, j, prov, desc, plan.Streams, sjs, groups[name])
@@ -245,6 +251,23 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 		p.Warnings = warnings
 	}
 	return out, nil
+}
+
+// unitsPerChunk is how many units of a plan share each time range (its
+// symbol groups), for a plan whose every unit has one; else 0.
+func unitsPerChunk(units []sdk.Unit) int64 {
+	type span struct{ start, end int64 }
+	ranges := map[span]bool{}
+	for i := range units {
+		if _, ok := units[i].Range(); !ok {
+			return 0
+		}
+		ranges[span{units[i].Start, units[i].End}] = true
+	}
+	if len(ranges) == 0 {
+		return 0
+	}
+	return int64((len(units) + len(ranges) - 1) / len(ranges))
 }
 
 // providerConfig is the provider configuration of a job: the provider's
@@ -489,11 +512,8 @@ func (p *Planned) unitInfo(runID int64, u sdk.Unit, force bool) load.UnitInfo {
 	if info.Dataset == "" {
 		info.Dataset = p.Job.Source.Dataset
 	}
-	if u.Start != 0 {
-		info.Start = time.Unix(0, u.Start).UTC()
-	}
-	if u.End != 0 {
-		info.End = time.Unix(0, u.End).UTC()
+	if rg, ok := u.Range(); ok {
+		info.Start, info.End = rg.Start, rg.End
 	}
 	return info
 }

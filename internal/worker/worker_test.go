@@ -513,3 +513,28 @@ func TestSIGTERMPutsUnitsBack(t *testing.T) {
 		t.Fatalf("trades: %d rows", n)
 	}
 }
+
+// TestRelativeFileLoadsOnAWorkerElsewhere: a file queued by a relative
+// path (./trades.dbn) is recorded by its absolute path, so a worker in
+// another working directory loads that very file.
+func TestRelativeFileLoadsOnAWorkerElsewhere(t *testing.T) {
+	e, pool := migrated(t)
+	if err := synth.WriteTrades(filepath.Join(e.dir, "trades.dbn"), 5_000, false); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must("ingest", "--provider", "databento", "--file", "./trades.dbn", "--queue")
+	run := strings.TrimSpace(out)
+	if got := pgtest.Scalar[string](t, pool, `SELECT parameters->'job'->'source'->'files'->>0 FROM runs`); got != filepath.Join(e.dir, "trades.dbn") {
+		t.Fatalf("the run records the file as %q", got)
+	}
+	other := e.machine()
+	if other.dir == e.dir {
+		t.Fatal("the worker must run in another directory")
+	}
+	w := other.startWorker()
+	other.must("runs", "wait", run, "--timeout", "1m")
+	w.stop(t)
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 5_000 {
+		t.Fatalf("trades: %d rows", n)
+	}
+}

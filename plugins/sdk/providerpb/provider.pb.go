@@ -12,7 +12,10 @@
 //
 // Conventions used throughout:
 //   - Timestamps are int64 nanoseconds since the Unix epoch (UTC).
-//   - Time ranges are half-open: [start_ns, end_ns). 0 means "not set".
+//   - Time ranges are half-open: [start_ns, end_ns). A range is set when
+//     end_ns > start_ns; start_ns = end_ns = 0 means "not set". 0 is a real
+//     instant (1970-01-01T00:00:00Z): a range that starts at the epoch has
+//     start_ns 0 and end_ns > 0. Never read start_ns = 0 alone as unset.
 //   - Arrow data travels as Arrow IPC *stream format* bytes
 //     (https://arrow.apache.org/docs/format/Columnar.html#ipc-streaming-format):
 //     a schema message, then zero or more record batch messages, then the
@@ -1272,7 +1275,8 @@ type PlanRequest struct {
 	Symbols  []string `protobuf:"bytes,4,rep,name=symbols,proto3" json:"symbols,omitempty"`
 	StypeIn  string   `protobuf:"bytes,5,opt,name=stype_in,json=stypeIn,proto3" json:"stype_in,omitempty"`
 	StypeOut string   `protobuf:"bytes,6,opt,name=stype_out,json=stypeOut,proto3" json:"stype_out,omitempty"`
-	// Half-open time range in ns since the epoch; 0 means not set.
+	// Half-open time range in ns since the epoch; set when end_ns > start_ns
+	// (start_ns may be 0, the epoch), not set when both are 0.
 	StartNs int64 `protobuf:"varint,7,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
 	EndNs   int64 `protobuf:"varint,8,opt,name=end_ns,json=endNs,proto3" json:"end_ns,omitempty"`
 	// Maximum number of records; 0 means no limit.
@@ -1299,7 +1303,12 @@ type PlanRequest struct {
 	// The plan is only shown (hdi ingest --dry-run), never run: estimates
 	// are best effort. Try a remote service once, with a short timeout, and
 	// say in a warning which host could not be reached.
-	DryRun        bool `protobuf:"varint,17,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	DryRun bool `protobuf:"varint,17,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// The most units the host accepts in the plan; 0 means no cap. A provider
+	// whose plan would have more fails Plan, before it builds the units, with
+	// a ProviderError carrying too_many_units, so the host can say which
+	// chunk length would fit. (The host refuses a larger plan anyway.)
+	MaxUnits      int64 `protobuf:"varint,18,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1453,6 +1462,13 @@ func (x *PlanRequest) GetDryRun() bool {
 	return false
 }
 
+func (x *PlanRequest) GetMaxUnits() int64 {
+	if x != nil {
+		return x.MaxUnits
+	}
+	return 0
+}
+
 type WorkUnit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable key: the same job planned twice gives the same keys, so the host's
@@ -1460,7 +1476,8 @@ type WorkUnit struct {
 	Key     string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	Stream  string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
 	Dataset string `protobuf:"bytes,3,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	// Half-open time range in ns; 0 when not applicable.
+	// Half-open time range in ns; set when end_ns > start_ns (start_ns may
+	// be 0, the epoch), both 0 when the unit has none (a file of unknown span).
 	StartNs int64    `protobuf:"varint,4,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
 	EndNs   int64    `protobuf:"varint,5,opt,name=end_ns,json=endNs,proto3" json:"end_ns,omitempty"`
 	Symbols []string `protobuf:"bytes,6,rep,name=symbols,proto3" json:"symbols,omitempty"`
@@ -2419,7 +2436,10 @@ type ProviderError struct {
 	// "symbols", "stype_in", "stype_out", "start", "end", "limit", "files",
 	// "columns", "chunking", "params.NAME" or "config.NAME". The host names it
 	// as the user wrote it (a job file's key and line, or a command-line flag).
-	Field         string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// Set when Plan refuses a job whose plan would have more units than
+	// PlanRequest.max_units.
+	TooManyUnits  *TooManyUnits `protobuf:"bytes,4,opt,name=too_many_units,json=tooManyUnits,proto3" json:"too_many_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2473,6 +2493,80 @@ func (x *ProviderError) GetField() string {
 		return x.Field
 	}
 	return ""
+}
+
+func (x *ProviderError) GetTooManyUnits() *TooManyUnits {
+	if x != nil {
+		return x.TooManyUnits
+	}
+	return nil
+}
+
+// TooManyUnits says how large a refused plan would be.
+type TooManyUnits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The units the plan would have.
+	Units int64 `protobuf:"varint,1,opt,name=units,proto3" json:"units,omitempty"`
+	// How many units each chunk of time makes (e.g. one per symbol group):
+	// with a chunk length that cuts the job's range into C chunks the plan
+	// has units_per_chunk * C units. 0 when the count does not follow the
+	// chunk length (files).
+	UnitsPerChunk int64 `protobuf:"varint,2,opt,name=units_per_chunk,json=unitsPerChunk,proto3" json:"units_per_chunk,omitempty"`
+	// The chunk length the plan used: the job's, or the provider's default.
+	Chunk         *ChunkLength `protobuf:"bytes,3,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TooManyUnits) Reset() {
+	*x = TooManyUnits{}
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TooManyUnits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TooManyUnits) ProtoMessage() {}
+
+func (x *TooManyUnits) ProtoReflect() protoreflect.Message {
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TooManyUnits.ProtoReflect.Descriptor instead.
+func (*TooManyUnits) Descriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TooManyUnits) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *TooManyUnits) GetUnitsPerChunk() int64 {
+	if x != nil {
+		return x.UnitsPerChunk
+	}
+	return 0
+}
+
+func (x *TooManyUnits) GetChunk() *ChunkLength {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
 }
 
 var File_hdi_provider_v1_provider_proto protoreflect.FileDescriptor
@@ -2545,7 +2639,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\xc6\x05\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\"\xe3\x05\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2564,7 +2658,8 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\areplace\x18\x0e \x01(\bR\areplace\x12\x18\n" +
 	"\aoffline\x18\x0f \x01(\bR\aoffline\x12 \n" +
 	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x12\x17\n" +
-	"\adry_run\x18\x11 \x01(\bR\x06dryRun\x1a9\n" +
+	"\adry_run\x18\x11 \x01(\bR\x06dryRun\x12\x1b\n" +
+	"\tmax_units\x18\x12 \x01(\x03R\bmaxUnits\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -2652,11 +2747,16 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\tFetchDone\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x03R\x04rows\x12\x1d\n" +
 	"\n" +
-	"row_errors\x18\x02 \x01(\x03R\trowErrors\"{\n" +
+	"row_errors\x18\x02 \x01(\x03R\trowErrors\"\xc0\x01\n" +
 	"\rProviderError\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.hdi.provider.v1.ErrorKindR\x04kind\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x03R\fretryAfterMs\x12\x14\n" +
-	"\x05field\x18\x03 \x01(\tR\x05field*[\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12C\n" +
+	"\x0etoo_many_units\x18\x04 \x01(\v2\x1d.hdi.provider.v1.TooManyUnitsR\ftooManyUnits\"\x80\x01\n" +
+	"\fTooManyUnits\x12\x14\n" +
+	"\x05units\x18\x01 \x01(\x03R\x05units\x12&\n" +
+	"\x0funits_per_chunk\x18\x02 \x01(\x03R\runitsPerChunk\x122\n" +
+	"\x05chunk\x18\x03 \x01(\v2\x1c.hdi.provider.v1.ChunkLengthR\x05chunk*[\n" +
 	"\n" +
 	"StreamKind\x12\x1b\n" +
 	"\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -2724,7 +2824,7 @@ func file_hdi_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(StreamKind)(0),          // 0: hdi.provider.v1.StreamKind
 	(ConflictPolicy)(0),      // 1: hdi.provider.v1.ConflictPolicy
@@ -2757,10 +2857,11 @@ var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(*RowError)(nil),         // 28: hdi.provider.v1.RowError
 	(*FetchDone)(nil),        // 29: hdi.provider.v1.FetchDone
 	(*ProviderError)(nil),    // 30: hdi.provider.v1.ProviderError
-	nil,                      // 31: hdi.provider.v1.CheckRequest.ConfigEntry
-	nil,                      // 32: hdi.provider.v1.PlanRequest.ConfigEntry
-	nil,                      // 33: hdi.provider.v1.PlanRequest.ParamsEntry
-	nil,                      // 34: hdi.provider.v1.WorkUnit.ParamsEntry
+	(*TooManyUnits)(nil),     // 31: hdi.provider.v1.TooManyUnits
+	nil,                      // 32: hdi.provider.v1.CheckRequest.ConfigEntry
+	nil,                      // 33: hdi.provider.v1.PlanRequest.ConfigEntry
+	nil,                      // 34: hdi.provider.v1.PlanRequest.ParamsEntry
+	nil,                      // 35: hdi.provider.v1.WorkUnit.ParamsEntry
 }
 var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	9,  // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
@@ -2770,15 +2871,15 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	1,  // 4: hdi.provider.v1.StreamInfo.on_conflict:type_name -> hdi.provider.v1.ConflictPolicy
 	10, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
 	2,  // 6: hdi.provider.v1.ConfigKey.type:type_name -> hdi.provider.v1.ConfigType
-	31, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
+	32, // 7: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
 	3,  // 8: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
 	14, // 9: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
 	4,  // 10: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
-	32, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
+	33, // 11: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
 	15, // 12: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
 	16, // 13: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
-	33, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
-	34, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
+	34, // 14: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
+	35, // 15: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
 	18, // 16: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
 	9,  // 17: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
 	17, // 18: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
@@ -2793,19 +2894,21 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	24, // 27: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
 	5,  // 28: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
 	6,  // 29: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
-	7,  // 30: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
-	12, // 31: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
-	17, // 32: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
-	20, // 33: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
-	8,  // 34: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
-	13, // 35: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
-	19, // 36: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
-	21, // 37: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
-	34, // [34:38] is the sub-list for method output_type
-	30, // [30:34] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 30: hdi.provider.v1.ProviderError.too_many_units:type_name -> hdi.provider.v1.TooManyUnits
+	14, // 31: hdi.provider.v1.TooManyUnits.chunk:type_name -> hdi.provider.v1.ChunkLength
+	7,  // 32: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
+	12, // 33: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
+	17, // 34: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
+	20, // 35: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
+	8,  // 36: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
+	13, // 37: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
+	19, // 38: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
+	21, // 39: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
+	36, // [36:40] is the sub-list for method output_type
+	32, // [32:36] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_hdi_provider_v1_provider_proto_init() }
@@ -2830,7 +2933,7 @@ func file_hdi_provider_v1_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdi_provider_v1_provider_proto_rawDesc), len(file_hdi_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
