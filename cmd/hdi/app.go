@@ -9,10 +9,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/localpg"
 	"github.com/hdi-dev/hdi/internal/logging"
 )
@@ -39,6 +39,9 @@ type App struct {
 	env   config.Env
 	flags globalFlags
 	local *localpg.Cluster // opened once per run by localCluster
+	// described caches what each plugin (by path) said of itself, so a
+	// run starts a plugin once to describe it (describe).
+	described map[string]pluginJSON
 }
 
 // commandCtors lists the constructors of the top-level subcommands. Each
@@ -85,6 +88,9 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 		return exitOK
 	}
 	if errors.Is(err, errSilentFailure) {
+		if isUsageError(err) {
+			return exitUsage
+		}
 		return exitFailure
 	}
 	msg := app.Redactor.Scrub(err.Error())
@@ -93,8 +99,7 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 		fmt.Fprintf(stderr, "hdi: %s\n", msg)
 		return ce.code
 	}
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsageError(err) {
+	if isUsageError(err) {
 		path := "hdi"
 		if cmd != nil {
 			path = cmd.CommandPath()
@@ -107,6 +112,15 @@ func runWithEnv(args []string, env config.Env, stdin io.Reader, stdout, stderr i
 	return exitFailure
 }
 
+// isUsageError reports an error in what the user typed (exit 2): a
+// usageError, cobra's own, a job value given as a flag that hdi or the
+// provider rejects, or a job name that names no job.
+func isUsageError(err error) bool {
+	var ue usageError
+	var nj *jobspec.NoJobError
+	return errors.As(err, &ue) || isCobraUsageError(err) || jobspec.FromFlags(err) || errors.As(err, &nj)
+}
+
 // isCobraUsageError recognises the argument errors cobra raises itself.
 func isCobraUsageError(err error) bool {
 	s := err.Error()
@@ -116,16 +130,4 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
-}
-
-// passwordOf extracts the password of a connection string, if any.
-func passwordOf(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return ""
-	}
-	return cfg.Password
 }

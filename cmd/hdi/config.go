@@ -23,8 +23,14 @@ func newConfigCmd(app *App) *cobra.Command {
 		Long: `Print every setting with its effective value and its source: a flag, an
 environment variable, the config file (with its line), or the default.
 Provider settings that come from the environment variables the providers
-declare (DATABENTO_API_KEY, ...) are listed too. Passwords and provider keys
-are masked.`,
+declare (DATABENTO_API_KEY, ...) are listed too.
+
+Masked: the passwords of database_url (also in a URL that does not parse,
+and password= in keyword/value form), api_tokens, and every provider setting
+except those its provider declares not secret: a key the provider does not
+declare, and every key of a provider that is not installed or does not
+start, is masked. A key under providers.NAME that the installed provider
+does not declare is an error naming the file, the line and the key.`,
 		Example: "  hdi config show\n  HDI_LOG_LEVEL=debug hdi config show --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hdi-dev/hdi/internal/config"
+	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/localpg"
 )
 
@@ -17,18 +20,25 @@ func init() { addCommand(newDBCmd) }
 
 // databaseURL returns the configured database URL or, when none is
 // configured, the URL of hdi's local cluster, creating and starting it as
-// needed (and saying so once on stderr).
+// needed. A command that creates or starts the cluster says so on stderr;
+// one that finds it running says so only at debug level.
 func (a *App) databaseURL(ctx context.Context) (string, error) {
 	if a.Config.DatabaseURL != "" {
 		return a.Config.DatabaseURL, nil
 	}
-	c, err := a.localCluster(true)
+	c, err := a.localCluster()
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.Start(ctx); err != nil {
+	res, err := c.Start(ctx)
+	if err != nil {
 		return "", err
 	}
+	level := slog.LevelDebug
+	if res.Created || res.Started {
+		level = slog.LevelInfo
+	}
+	a.Logger.Log(ctx, level, "no database URL configured: "+c.Describe()+"; set DATABASE_URL to use another server")
 	a.redactLocalPassword(c)
 	return c.URL(), nil
 }
@@ -42,19 +52,12 @@ func (a *App) redactLocalPassword(c *localpg.Cluster) {
 }
 
 // localCluster opens (once per App) hdi's local cluster under the data
-// directory. With notify, its first start says so through the logger (info);
-// the db commands say what they did themselves.
-func (a *App) localCluster(notify bool) (*localpg.Cluster, error) {
+// directory.
+func (a *App) localCluster() (*localpg.Cluster, error) {
 	if a.local != nil {
 		return a.local, nil
 	}
-	opts := localpg.Options{DataDir: a.Config.DataDir}
-	if notify {
-		opts.Notify = func(msg string) {
-			a.Logger.Info("no database URL configured: " + msg + "; set DATABASE_URL to use another server")
-		}
-	}
-	c, err := localpg.Open(opts)
+	c, err := localpg.Open(localpg.Options{DataDir: a.Config.DataDir})
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +82,7 @@ func (a *App) managedCluster(cmd *cobra.Command) (*localpg.Cluster, error) {
 		a.sayExternal(cmd)
 		return nil, nil
 	}
-	return a.localCluster(false)
+	return a.localCluster()
 }
 
 // sayExternal explains that db start/stop manage only the local cluster.
@@ -202,10 +205,16 @@ whatever the state.`,
 			var s dbStatus
 			if app.Config.DatabaseURL != "" {
 				s.Mode, s.Source = "external", app.externalSource()
-				s.URL = app.Redactor.Scrub(app.Config.DatabaseURL)
-				ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
-				conn, err := pgx.Connect(ctx, app.Config.DatabaseURL)
-				cancel()
+				s.URL = config.RedactURL(app.Config.DatabaseURL)
+				// dbconn parses: pgx's own parse errors may quote part of a
+				// password it could not place.
+				var conn *pgx.Conn
+				cfg, err := dbconn.PoolConfig(app.Config.DatabaseURL)
+				if err == nil {
+					ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+					conn, err = pgx.ConnectConfig(ctx, cfg.ConnConfig)
+					cancel()
+				}
 				ok := err == nil
 				s.Reachable = &ok
 				if err != nil {
@@ -214,7 +223,7 @@ whatever the state.`,
 					_ = conn.Close(cmd.Context())
 				}
 			} else {
-				c, err := app.localCluster(false)
+				c, err := app.localCluster()
 				if err != nil {
 					return err
 				}
@@ -293,7 +302,7 @@ URL instead, password included (for tools that cannot use a socket).`,
 				return err
 			}
 			if tcp && app.Config.DatabaseURL == "" {
-				c, err := app.localCluster(false)
+				c, err := app.localCluster()
 				if err != nil {
 					return err
 				}

@@ -106,10 +106,13 @@ func TestDBLocalCluster(t *testing.T) {
 	runDB(t, env, "db", "start").must(t, 0, "created and started", clusterDir)
 	runDB(t, env, "db", "start").must(t, 0, "already running")
 
-	r = runDB(t, env, "db", "url").must(t, 0, "using hdi's local PostgreSQL", clusterDir)
-	if n := strings.Count(r.stderr, "using hdi's local PostgreSQL"); n != 1 {
-		t.Errorf("the local-cluster notice appears %d times, want once:\n%s", n, r.stderr)
+	// A command that finds the cluster running says nothing of it (the
+	// start said so); at debug level it does.
+	r = runDB(t, env, "db", "url").must(t, 0)
+	if strings.Contains(r.stderr, "local PostgreSQL") {
+		t.Errorf("the local-cluster notice is printed for a running cluster:\n%s", r.stderr)
 	}
+	runDB(t, env, "--log-level", "debug", "db", "url").must(t, 0, "using hdi's local PostgreSQL", clusterDir)
 	url := strings.TrimSpace(r.stdout)
 	if strings.Contains(r.stdout, "\n") && strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("url printed more than one line: %q", r.stdout)
@@ -145,8 +148,12 @@ func TestDBLocalCluster(t *testing.T) {
 	}
 	runDB(t, env, "db", "stop").must(t, 0, "is not running")
 
-	// Any command needing the database restarts it: url goes through databaseURL.
-	r = runDB(t, env, "db", "url").must(t, 0)
+	// Any command needing the database restarts it, and says so once: url
+	// goes through databaseURL.
+	r = runDB(t, env, "db", "url").must(t, 0, "using hdi's local PostgreSQL", clusterDir)
+	if n := strings.Count(r.stderr, "using hdi's local PostgreSQL"); n != 1 {
+		t.Errorf("the local-cluster notice appears %d times, want once:\n%s", n, r.stderr)
+	}
 	if strings.TrimSpace(r.stdout) != url {
 		t.Errorf("url after restart = %q, want %q", r.stdout, url)
 	}

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
@@ -34,7 +37,7 @@ type ingestFlags struct {
 	provider, dataset, schema, stypeIn, stypeOut string
 	symbols, files, params                       []string
 	start, end, chunk, table, mode, columns      string
-	limit                                        int64
+	limit, maxUnits                              int64
 	concurrency                                  int
 	maxCost                                      float64
 	dryRun, force, migrate                       bool
@@ -52,7 +55,7 @@ var ingestFlagKeys = map[string]string{
 	"symbols": "source.symbols", "stype-in": "source.stype_in", "stype-out": "source.stype_out",
 	"limit": "source.limit", "file": "source.files", "chunk": "chunking.time", "columns": "source.columns",
 	"start": "source.start", "end": "source.end", "table": "target.table", "mode": "target.mode",
-	"concurrency": "concurrency", "max-cost": "max_cost", "param": "source.params",
+	"concurrency": "concurrency", "max-cost": "max_cost", "max-units": "max_units", "param": "source.params",
 }
 
 func newIngestCmd(app *App) *cobra.Command {
@@ -67,7 +70,11 @@ batch and commits nothing half-done; run the same command again to resume.
 
 A job is a YAML file (--job NAME|FILE, see jobs/README.md) or given by flags
 with the same meaning. --start/--end override a job's range: a date-only end
-is included, a timestamp end is excluded.
+is included, a timestamp end is excluded. A plan of more than --max-units
+units (default 10000) is refused with the chunk length that would fit.
+Before loading starts (planning, --dry-run, --queue) Ctrl-C or SIGTERM
+stops at once, with nothing changed; either way an interrupted ingest
+exits 1.
 
 With --queue the run is planned here (rules, mapping, cost, --max-cost) and
 its units are queued for 'hdi worker' processes instead of loaded: the run
@@ -78,6 +85,7 @@ or already queued by another run, is not queued again.`,
   hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1d --symbols ES.c.0,NQ.c.0 --stype-in continuous --start 2024-01-01 --end 2024-12-31
   hdi ingest --provider databento --file ./downloads/*.dbn.zst
   hdi ingest --provider csv --file prices.csv --table my_prices
+  hdi ingest --provider databento --dataset GLBX.MDP3 --schema ohlcv-1h --symbols ES.c.0 --stype-in continuous --start 2022-01-01 --end 2023-12-31 --chunk 1h --max-units 20000 --dry-run
   hdi ingest --job es-nq-trades --start 2024-01-08 --end 2024-01-09 --queue`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// A shell glob after --file expands to several words: the first
@@ -118,6 +126,7 @@ or already queued by another run, is not queued again.`,
 	fl.StringVar(&f.mode, "mode", "", "load mode: dedupe-append (default) or replace-range")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "units loaded at once (default 2)")
 	fl.Float64Var(&f.maxCost, "max-cost", 0, "refuse to start when the estimated cost in USD is higher")
+	fl.Int64Var(&f.maxUnits, "max-units", jobspec.DefaultMaxUnits, "refuse a plan of more units (a longer --chunk makes fewer)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (units, estimated rows, bytes and cost) and change nothing")
 	fl.BoolVar(&f.force, "force", false, "reload units that are already loaded (delete, then load, in one transaction)")
 	fl.BoolVar(&f.migrate, "migrate", false, "apply pending migrations first instead of stopping")
@@ -195,6 +204,9 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 		job.Target.Mode = f.mode
 	}
 	if changed("concurrency") {
+		if f.concurrency == 0 { // a job would read it as unset, and load 2 at once
+			return nil, usageErrorf("--concurrency must be 1..%d, got 0", jobspec.MaxConcurrency)
+		}
 		job.Concurrency = f.concurrency
 	}
 	if err := applyParams(job, f.params); err != nil {
@@ -202,6 +214,12 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 	}
 	if changed("max-cost") {
 		job.MaxCost = &f.maxCost
+	}
+	if changed("max-units") {
+		if f.maxUnits < 1 {
+			return nil, usageErrorf("--max-units must be at least 1, got %d", f.maxUnits)
+		}
+		job.MaxUnits = f.maxUnits
 	}
 	if f.format != "table" && f.format != "json" {
 		return nil, usageErrorf("--format must be table or json, not %q", f.format)
@@ -222,21 +240,17 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if name != "" && !jobspec.ValidQueueName(name) {
 		return usageErrorf("--queue %q is not a queue name: %s", name, jobspec.QueueNameHelp)
 	}
-	// Workers may run elsewhere: files are named by absolute paths.
-	for i, p := range job.Source.Files {
-		if abs, err := filepath.Abs(p); err == nil {
-			job.Source.Files[i] = abs
-		}
-	}
+	ctx, _, unwatch := a.watchSignals(ctx)
+	defer unwatch()
 	pool, host, done, err := a.openIngest(ctx, f.migrate, 4)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	defer done()
 	r := a.newRunner(pool, host, runner.Options{Force: f.force})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	for _, w := range plans[0].Warnings {
 		a.Logger.Warn(w, "job", job.Name)
@@ -248,7 +262,7 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	}
 	q, err := queue.Enqueue(ctx, pool, job, plans, queue.Options{Queue: name, Force: f.force})
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	if f.format == "json" {
 		return json.NewEncoder(a.Stdout).Encode(q)
@@ -257,13 +271,19 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if q.Queued > 0 {
 		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
 	}
-	if q.RunID == 0 {
-		fmt.Fprintf(a.Stderr, "nothing to queue: %s\n", already)
+	switch {
+	case q.Created:
+		fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
+			q.RunID, q.Units, q.Queue, already, q.RunID)
+	case q.RunID != 0:
+		// Nothing new, but a run covers the work: its id, so that
+		// RUN=$(hdi ingest ... --queue) && hdi runs wait "$RUN" works.
+		fmt.Fprintf(a.Stderr, "nothing queued: %s; run %d covers them, `hdi runs wait %d` follows it\n", already, q.RunID, q.RunID)
+	default:
+		fmt.Fprintf(a.Stderr, "nothing queued: %s\n", already)
 		return nil
 	}
 	fmt.Fprintln(a.Stdout, q.RunID)
-	fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
-		q.RunID, q.Units, q.Queue, already, q.RunID)
 	return nil
 }
 
@@ -290,33 +310,13 @@ func joinInts(ns []int64) string {
 }
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
+	ctx, sig, unwatch := a.watchSignals(ctx)
+	defer unwatch()
 	pool, host, done, err := a.openIngest(ctx, f.migrate, job.Concurrency+2)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	defer done()
-
-	// The first Ctrl-C stops after the batch in flight; the second aborts.
-	stop := make(chan struct{})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-		case <-ctx.Done():
-			return
-		}
-		a.Logger.Warn("stopping after the current batch; nothing half-done is committed (press Ctrl-C again to abort at once)")
-		close(stop)
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	var progress runner.Progress = &runner.LogProgress{Logger: a.Logger}
 	if isTerminal(a.Stderr) && a.Config.LogFormat != "json" && !f.dryRun {
@@ -325,20 +325,21 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 	r := a.newRunner(pool, host, runner.Options{
 		Progress: progress,
 		Force:    f.force,
-		Stop:     stop,
+		Stop:     sig.stop,
 		// A file source needs no network, not even to plan.
 		Offline: f.dryRun && len(job.Source.Files) > 0,
+		DryRun:  f.dryRun,
 	})
 	plans, err := r.PlanAll(ctx, job)
 	if err != nil {
-		return err
+		return interrupted(ctx, err)
 	}
 	for _, w := range plans[0].Warnings {
 		a.Logger.Warn(w, "job", job.Name)
 	}
 	if f.dryRun {
-		if err := writePlans(a, plans, f.format); err != nil {
-			return err
+		if err := writePlans(ctx, a.Stdout, plans, f.format); err != nil {
+			return interrupted(ctx, err)
 		}
 		for _, p := range plans {
 			if err := p.CheckCost(); err != nil {
@@ -349,6 +350,7 @@ func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) e
 	}
 	// Files of several schemas load one schema after the other, each into
 	// its own table with its own run.
+	sig.loading.Store(true)
 	failed := false
 	for _, p := range plans {
 		summary, runErr := r.Run(ctx, p)
@@ -430,45 +432,147 @@ type planDoc struct {
 }
 
 // writePlans prints a dry run: one table per stream, or one JSON document
-// ({"plans": [...]}) for all of them.
-func writePlans(a *App, plans []*runner.Planned, format string) error {
-	docs := make([]planDoc, len(plans))
-	for i, p := range plans {
-		d := planDoc{Job: p.Job.Name, Stream: p.Stream.Name, Table: p.Table.Plain(), Units: make([]planRow, 0, len(p.Units)),
-			EstimatedRows: known(p.KnownRows, p.Rows), EstimatedBytes: p.Bytes, EstimatedCostUSD: knownF(p.KnownCost, p.CostUSD),
-			MaxCostUSD: p.Job.MaxCost, Warnings: p.Warnings}
-		if d.Warnings == nil {
-			d.Warnings = []string{}
-		}
-		for _, u := range p.Units {
-			r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD, Note: u.Note}
-			if u.Start != 0 {
-				r.Start = time.Unix(0, u.Start).UTC().Format(time.RFC3339Nano)
-			}
-			if u.End != 0 {
-				r.End = time.Unix(0, u.End).UTC().Format(time.RFC3339Nano)
-			}
-			d.Units = append(d.Units, r)
-		}
-		docs[i] = d
-	}
+// ({"plans": [...]}) for all of them. It streams: however many units, it
+// holds one row at a time (the table takes two passes, the first to size
+// its columns), and it stops when ctx is cancelled.
+func writePlans(ctx context.Context, out io.Writer, plans []*runner.Planned, format string) error {
+	w := bufio.NewWriterSize(out, 64<<10)
+	write := writePlanTable
 	if format == "json" {
-		enc := json.NewEncoder(a.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"plans": docs})
+		write = writePlanJSON
 	}
-	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
-	for i, d := range docs {
+	if err := write(ctx, w, plans); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// planHeader is what a stream's plan says besides its units.
+func planHeader(p *runner.Planned) planDoc {
+	d := planDoc{Job: p.Job.Name, Stream: p.Stream.Name, Table: p.Table.Plain(), Units: []planRow{},
+		EstimatedRows: known(p.KnownRows, p.Rows), EstimatedBytes: p.Bytes, EstimatedCostUSD: knownF(p.KnownCost, p.CostUSD),
+		MaxCostUSD: p.Job.MaxCost, Warnings: p.Warnings}
+	if d.Warnings == nil {
+		d.Warnings = []string{}
+	}
+	return d
+}
+
+func planUnitRow(u *sdk.Unit) planRow {
+	r := planRow{Key: u.Key, Symbols: u.Symbols, Rows: u.EstimatedRows, Bytes: u.EstimatedBytes, CostUSD: u.EstimatedCostUSD, Note: u.Note}
+	if rg, ok := u.Range(); ok {
+		r.Start, r.End = timerange.Format(rg.Start), timerange.Format(rg.End)
+	}
+	return r
+}
+
+// eachUnit calls fn with every unit's row, checking ctx as it goes.
+func eachUnit(ctx context.Context, p *runner.Planned, fn func(planRow) error) error {
+	for i := range p.Units {
+		if i%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(planUnitRow(&p.Units[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePlanJSON writes what json.Encoder with a two-space indent makes of
+// {"plans": [planDoc...]}, one unit at a time.
+func writePlanJSON(ctx context.Context, w *bufio.Writer, plans []*runner.Planned) error {
+	w.WriteString("{\n  \"plans\": [\n")
+	for i, p := range plans {
+		head, err := json.MarshalIndent(planHeader(p), "    ", "  ")
+		if err != nil {
+			return err
+		}
+		before, after, _ := bytes.Cut(head, []byte(`"units": []`))
+		w.WriteString("    ")
+		w.Write(before)
+		w.WriteString(`"units": [`)
+		n := 0
+		err = eachUnit(ctx, p, func(r planRow) error {
+			b, err := json.MarshalIndent(r, "        ", "  ")
+			if err != nil {
+				return err
+			}
+			if n++; n > 1 {
+				w.WriteString(",")
+			}
+			w.WriteString("\n        ")
+			_, err = w.Write(b) // bufio.Writer keeps its first error
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.WriteString("\n      ")
+		}
+		w.WriteString("]")
+		w.Write(after)
+		if i < len(plans)-1 {
+			w.WriteString(",")
+		}
+		w.WriteString("\n")
+	}
+	_, err := w.WriteString("  ]\n}\n")
+	return err
+}
+
+// planCells are a unit's cells in the table: the aligned ones, then the note.
+func planCells(r planRow) [8]string {
+	return [8]string{r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD), r.Note}
+}
+
+// writePlanTable writes what text/tabwriter (padding 2) makes of the plan
+// tables: every cell but a line's last padded to its column's widest plus
+// two. The columns are sized in a first pass over the units.
+func writePlanTable(ctx context.Context, w *bufio.Writer, plans []*runner.Planned) error {
+	for i, p := range plans {
 		if i > 0 {
-			fmt.Fprintln(tw)
+			w.WriteString("\n")
 		}
-		fmt.Fprintln(tw, "UNIT\tSTART\tEND\tSYMBOLS\tEST ROWS\tEST BYTES\tEST COST\tNOTE")
-		for _, r := range d.Units {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Start, r.End, symbolsShort(r.Symbols), optInt(r.Rows), optInt(r.Bytes), optCost(r.CostUSD), r.Note)
+		d := planHeader(p)
+		header := [8]string{"UNIT", "START", "END", "SYMBOLS", "EST ROWS", "EST BYTES", "EST COST", "NOTE"}
+		// The total line leaves START, END and SYMBOLS empty, and has no
+		// EST COST column: its cost follows EST BYTES as the line's last text.
+		total := []string{fmt.Sprintf("total: %d units of %s into %s", len(p.Units), d.Stream, d.Table), "", "", "",
+			optInt(d.EstimatedRows), strconv.FormatInt(d.EstimatedBytes, 10), optCost(d.EstimatedCostUSD)}
+		var width [7]int
+		fit := func(cells []string) {
+			for c := range min(len(cells)-1, len(width)) {
+				width[c] = max(width[c], utf8.RuneCountInString(cells[c])+2)
+			}
 		}
-		fmt.Fprintf(tw, "total: %d units of %s into %s\t\t\t\t%s\t%d\t%s\n", len(d.Units), d.Stream, d.Table, optInt(d.EstimatedRows), d.EstimatedBytes, optCost(d.EstimatedCostUSD))
+		fit(header[:])
+		fit(total)
+		if err := eachUnit(ctx, p, func(r planRow) error { c := planCells(r); fit(c[:]); return nil }); err != nil {
+			return err
+		}
+		line := func(cells []string) error {
+			last := len(cells) - 1
+			for c, s := range cells[:last] {
+				w.WriteString(s)
+				w.WriteString(strings.Repeat(" ", width[c]-utf8.RuneCountInString(s)))
+			}
+			w.WriteString(cells[last])
+			_, err := w.WriteString("\n") // bufio.Writer keeps its first error
+			return err
+		}
+		if err := line(header[:]); err != nil {
+			return err
+		}
+		if err := eachUnit(ctx, p, func(r planRow) error { c := planCells(r); return line(c[:]) }); err != nil {
+			return err
+		}
+		if err := line(total); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func known(ok bool, v int64) *int64 {
@@ -518,4 +622,55 @@ func adhocName(f *ingestFlags) string {
 		parts = append(parts, "files")
 	}
 	return strings.Join(parts, "-")
+}
+
+// errInterrupted ends an ingest stopped by SIGINT or SIGTERM before its
+// units started loading: nothing was loaded or queued.
+var errInterrupted = errors.New("interrupted: nothing was loaded or queued")
+
+// ingestSignals is how an ingest answers SIGINT and SIGTERM.
+type ingestSignals struct {
+	// stop is closed by the first signal once loading has started: the
+	// run stops after the batch in flight.
+	stop chan struct{}
+	// loading says units are loading. Before, the first signal cancels
+	// the context at once (planning, estimating, printing, queueing change
+	// nothing, or roll back); after, it closes stop, and a second cancels.
+	loading atomic.Bool
+}
+
+// watchSignals returns ctx cancelled (cause errInterrupted) as
+// ingestSignals says; unwatch stops listening.
+func (a *App) watchSignals(ctx context.Context) (_ context.Context, _ *ingestSignals, unwatch func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &ingestSignals{stop: make(chan struct{})}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		if !s.loading.Load() {
+			cancel(errInterrupted)
+			return
+		}
+		a.Logger.Warn("stopping after the current batch; nothing half-done is committed (press Ctrl-C again to abort at once)")
+		close(s.stop)
+		select {
+		case <-sigs:
+			cancel(errInterrupted)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, s, func() { signal.Stop(sigs); cancel(nil) }
+}
+
+// interrupted is errInterrupted when a signal cancelled ctx, else err.
+func interrupted(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errInterrupted) {
+		return errInterrupted
+	}
+	return err
 }

@@ -525,10 +525,26 @@ func TestIngestCSVIntoAUserTable(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "venue (utf8) have no column in table public.my_prices") {
 		t.Fatalf("unknown column: exit %d\n%s", code, stderr)
 	}
-	// Without --table the csv provider cannot know the columns: it says so.
+	// Without --table the csv provider cannot know the columns: it says so,
+	// a usage error.
 	code, _, stderr = runCLI(t, env, "ingest", "--provider", "csv", "--file", a)
-	if code != 1 || !strings.Contains(stderr, "--table: the csv provider's stream \"rows\" takes its columns from the target table") {
+	if code != exitUsage || !strings.Contains(stderr, "--table: the csv provider's stream \"rows\" takes its columns from the target table") {
 		t.Fatalf("no table: exit %d\n%s", code, stderr)
+	}
+	// runs show prints the run's parameters one key a line; JSON keeps them
+	// an object.
+	out, _ := mustRun(t, env, "runs", "show", "1")
+	if !strings.Contains(out, "\nparameters:\n") || !strings.Contains(out, "\n    \"provider\": \"csv\",\n") {
+		t.Errorf("runs show: parameters not one key a line:\n%s", out)
+	}
+	out, _ = mustRun(t, env, "runs", "show", "1", "--format", "json")
+	var doc struct {
+		Run struct {
+			Parameters map[string]any `json:"parameters"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Run.Parameters["provider"] != "csv" {
+		t.Errorf("runs show --format json: parameters %v (%v)\n%s", doc.Run.Parameters, err, out)
 	}
 }
 

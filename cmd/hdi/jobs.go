@@ -145,8 +145,8 @@ Unset environment variables are left as ${NAME} and reported.`,
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "# file: %s\n", fileForShow(job.File))
-			for _, name := range job.UnsetEnv {
-				fmt.Fprintf(app.Stdout, "# warning: environment variable %s is not set\n", name)
+			for _, e := range job.UnsetEnv {
+				fmt.Fprintf(app.Stdout, "# warning: %s\n", e.Msg)
 			}
 			r, warns, err := job.TimeRange(time.Now())
 			switch {
@@ -191,10 +191,15 @@ what it declares, its datasets, streams, symbols), the rules compiled against
 the stream's schema, and, when a database is reachable (configured, or hdi's
 local cluster running), the mapping against the target table.
 
+It checks the job, not the machine: an environment variable provider.config
+uses that is not set (DATABENTO_API_KEY) and a target table that does not
+exist yet are warnings ("file:line: warning: message" on stderr), so a fresh
+clone's jobs validate with no key and no database; --skip-env leaves out the
+warnings about variables.
+
 Prints "ok FILE" for each valid job on stdout and one "file:line: message"
-line per problem on stderr; exits 1 if any job is invalid. Unset environment
-variables in provider.config are problems unless --skip-env is given (for CI
-without secrets).`,
+line per problem on stderr; exits 1 if any job is invalid, 2 if an argument
+names no job.`,
 		Example: "  hdi jobs validate jobs/*.yaml\n  hdi jobs validate es-nq-trades\n  hdi jobs validate --skip-env jobs/es-nq-trades.yaml",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -207,18 +212,21 @@ without secrets).`,
 			}
 			host := pluginhost.New(app.pluginHostOptions())
 			defer host.Close()
-			r := app.newRunner(pool, host, runner.Options{Offline: true})
-			failed := false
+			r := app.newRunner(pool, host, runner.Options{Offline: true, DryRun: true})
+			failed, unknown := false, false
 			for _, a := range args {
-				job, err := jobspec.FindWith(app.jobsDir(), a, app.jobOpts(skipEnv))
+				job, err := jobspec.FindWith(app.jobsDir(), a, app.jobOpts(true))
+				var plans []*runner.Planned
 				switch {
 				case err == nil && job.IsLive():
-					_, _, err = r.PlanLive(ctx, job)
+					plans, _, err = r.PlanLive(ctx, job)
 				case err == nil:
-					_, err = r.PlanAll(ctx, job)
+					plans, err = r.PlanAll(ctx, job)
 				}
 				if err != nil {
 					failed = true
+					var nj *jobspec.NoJobError
+					unknown = unknown || errors.As(err, &nj)
 					var es jobspec.Errors
 					if errors.As(err, &es) {
 						for _, e := range es {
@@ -233,14 +241,29 @@ without secrets).`,
 					}
 					continue
 				}
+				var warnings []string
+				if !skipEnv {
+					for _, e := range job.UnsetEnv {
+						warnings = append(warnings, fmt.Sprintf("%s:%d: warning: %s", e.File, e.Line, e.Msg))
+					}
+				}
+				for _, w := range plans[0].Warnings {
+					warnings = append(warnings, job.File+": warning: "+w)
+				}
+				for _, w := range warnings {
+					fmt.Fprintln(app.Stderr, app.Redactor.Scrub(w))
+				}
 				fmt.Fprintf(app.Stdout, "ok %s\n", job.File)
 			}
-			if failed {
+			switch {
+			case unknown:
+				return usageError{errSilentFailure}
+			case failed:
 				return errSilentFailure
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&skipEnv, "skip-env", false, "do not require the environment variables provider.config uses")
+	cmd.Flags().BoolVar(&skipEnv, "skip-env", false, "no warnings about environment variables provider.config uses that are not set")
 	return cmd
 }

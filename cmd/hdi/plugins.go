@@ -139,15 +139,9 @@ func newPluginsListCmd(app *App) *cobra.Command {
 			if format != "table" && format != "json" {
 				return usageErrorf("--format must be table or json, not %q", format)
 			}
-			host := pluginhost.New(app.pluginHostOptions())
-			defer func() { _ = host.Close() }()
-			found, err := host.Discover()
+			all, err := app.describePlugins(cmd.Context())
 			if err != nil {
 				return err
-			}
-			all := make([]pluginJSON, 0, len(found))
-			for _, f := range found {
-				all = append(all, describePlugin(cmd.Context(), host, f))
 			}
 			if format == "json" {
 				enc := json.NewEncoder(app.Stdout)
@@ -210,7 +204,7 @@ func newPluginsDescribeCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := describePlugin(cmd.Context(), host, f)
+			p := app.describe(cmd.Context(), host, f)
 			if p.Error != "" {
 				return fmt.Errorf("%s", p.Error)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,9 +142,14 @@ func (a *App) writeRunHeader(run dbq.Run, p *queue.Progress) {
 	if run.Error != nil {
 		fmt.Fprintf(tw, "error\t%s\n", *run.Error)
 	}
-	fmt.Fprintf(tw, "parameters\t%s\n", run.Parameters)
 	tw.Flush()
-	fmt.Fprintln(a.Stdout)
+	// The job and what it resolved to, indented (one key a line).
+	var params bytes.Buffer
+	if err := json.Indent(&params, run.Parameters, "  ", "  "); err != nil {
+		params.Reset()
+		params.Write(run.Parameters)
+	}
+	fmt.Fprintf(a.Stdout, "parameters:\n  %s\n\n", params.Bytes())
 }
 
 // writeCheckpoints lists what providers last said of the run's units

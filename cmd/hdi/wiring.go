@@ -39,7 +39,7 @@ func (a *App) statusDatabaseURL(ctx context.Context) (url, source string, err er
 	if a.Config.DatabaseURL != "" {
 		return a.Config.DatabaseURL, "configured by " + a.externalSource(), nil
 	}
-	c, err := a.localCluster(false)
+	c, err := a.localCluster()
 	if err != nil {
 		return "", "local cluster", err
 	}
@@ -67,9 +67,60 @@ func (a *App) describePlugins(ctx context.Context) ([]pluginJSON, error) {
 	found, err := host.Discover()
 	out := make([]pluginJSON, 0, len(found))
 	for _, f := range found {
-		out = append(out, describePlugin(ctx, host, f))
+		out = append(out, a.describe(ctx, host, f))
 	}
 	return out, err
+}
+
+// describe is describePlugin, once per run for each plugin.
+func (a *App) describe(ctx context.Context, host *pluginhost.Host, f pluginhost.Found) pluginJSON {
+	if p, ok := a.described[f.Path]; ok {
+		return p
+	}
+	p := describePlugin(ctx, host, f)
+	if a.described == nil {
+		a.described = map[string]pluginJSON{}
+	}
+	a.described[f.Path] = p
+	return p
+}
+
+// checkProviderConfig checks the provider sections of the config file
+// against the keys the providers declare (config.CheckProviders), starting
+// only the providers the file names: a mistake is a usage error. A provider
+// that cannot be started is not checked, and config show masks its whole
+// section. The provider values config show masks join the redactor.
+func (a *App) checkProviderConfig(ctx context.Context) error {
+	if len(a.Config.Providers) == 0 {
+		return nil
+	}
+	host := pluginhost.New(a.pluginHostOptions())
+	defer func() { _ = host.Close() }()
+	found, _ := host.Discover() // an unreadable directory: what was found is checked
+	installed := make([]string, 0, len(found))
+	declared := map[string][]config.ProviderKey{}
+	for _, f := range found {
+		installed = append(installed, f.Name)
+		if _, named := a.Config.Providers[f.Name]; !named {
+			continue
+		}
+		p := a.describe(ctx, host, f)
+		if p.Error != "" {
+			a.Logger.Debug("provider not started: its settings are not checked and stay masked", "provider", f.Name, "err", p.Error)
+			continue
+		}
+		keys := make([]config.ProviderKey, len(p.Config))
+		for i, k := range p.Config {
+			keys[i] = config.ProviderKey{Name: k.Name, Secret: k.Secret}
+		}
+		declared[f.Name] = keys
+	}
+	err := a.Config.CheckProviders(declared, installed)
+	a.Redactor.Add(a.Config.ProviderSecrets()...)
+	if err != nil {
+		return configError(err)
+	}
+	return nil
 }
 
 // statusPlugins lists the provider plugins on the plugin path with the

@@ -59,6 +59,11 @@ back to the queue at once, and the worker exits 0.`,
 			if rescueAfter < time.Second {
 				return usageErrorf("--rescue-after must be at least 1s, got %s", rescueAfter)
 			}
+			for _, q := range queues {
+				if !jobspec.ValidQueueName(q) {
+					return usageErrorf("--queue %q is not a queue name: %s", q, jobspec.QueueNameHelp)
+				}
+			}
 			return app.runWorker(cmd.Context(), queues, concurrency, rescueAfter)
 		},
 	}

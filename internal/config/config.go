@@ -99,7 +99,10 @@ type Config struct {
 	File string
 
 	values    map[string]Value
-	nestedSrc map[string]string // "providers.name.key" -> source
+	nestedSrc map[string]fileEntry // "providers.name.key", "providers.name" -> where in the file
+	// public holds, per provider, the keys it declares not secret
+	// (CheckProviders): the only provider values Show prints in clear.
+	public map[string]map[string]bool
 }
 
 // Flags are the values given on the command line; only the ones in Set count.
@@ -135,7 +138,7 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 			}
 		}
 	}
-	c := &Config{values: map[string]Value{}, nestedSrc: map[string]string{}, PluginChecksums: map[string]string{}, Providers: map[string]map[string]string{}}
+	c := &Config{values: map[string]Value{}, nestedSrc: map[string]fileEntry{}, public: map[string]map[string]bool{}, PluginChecksums: map[string]string{}, Providers: map[string]map[string]string{}}
 	if fv != nil {
 		c.File = path
 	}
@@ -146,7 +149,7 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 			if fv != nil {
 				for k, e := range fv.maps[d.Key] {
 					c.PluginChecksums[k] = e.value
-					c.nestedSrc[d.Key+"."+k] = e.source
+					c.nestedSrc[d.Key+"."+k] = e
 				}
 			}
 			c.values[d.Key] = v
@@ -155,9 +158,10 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 			if fv != nil {
 				for p, m := range fv.nested {
 					c.Providers[p] = map[string]string{}
+					c.nestedSrc[d.Key+"."+p] = fv.named[p]
 					for k, e := range m {
 						c.Providers[p][k] = e.value
-						c.nestedSrc[d.Key+"."+p+"."+k] = e.source
+						c.nestedSrc[d.Key+"."+p+"."+k] = e
 					}
 				}
 			}
@@ -296,7 +300,10 @@ type Shown struct {
 	Source string `json:"source"`
 }
 
-// Show lists every effective setting with its source, secrets masked.
+// Show lists every effective setting with its source, secrets masked: the
+// passwords of database_url (RedactURL), api_tokens, and every provider
+// value but those of the keys its provider declares not secret
+// (CheckProviders).
 func (c *Config) Show() []Shown {
 	var out []Shown
 	for _, d := range Defs {
@@ -307,7 +314,7 @@ func (c *Config) Show() []Shown {
 				out = append(out, Shown{Key: d.Key, Value: "{}", Source: "default"})
 			}
 			for _, k := range keys {
-				out = append(out, Shown{Key: d.Key + "." + k, Value: c.PluginChecksums[k], Source: c.nestedSrc[d.Key+"."+k]})
+				out = append(out, Shown{Key: d.Key + "." + k, Value: c.PluginChecksums[k], Source: c.nestedSrc[d.Key+"."+k].source})
 			}
 			continue
 		case KindNested:
@@ -318,10 +325,10 @@ func (c *Config) Show() []Shown {
 			for _, p := range names {
 				for _, k := range sortedKeys(c.Providers[p]) {
 					v := c.Providers[p][k]
-					if IsSecretKey(k) {
+					if !c.public[p][k] {
 						v = Mask(v)
 					}
-					out = append(out, Shown{Key: d.Key + "." + p + "." + k, Value: v, Source: c.nestedSrc[d.Key+"."+p+"."+k]})
+					out = append(out, Shown{Key: d.Key + "." + p + "." + k, Value: v, Source: c.nestedSrc[d.Key+"."+p+"."+k].source})
 				}
 			}
 			continue

@@ -5,23 +5,28 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/hdi-dev/hdi/internal/suggest"
 )
 
 type fileEntry struct {
 	value  string
-	source string
+	source string // "file PATH:LINE"
+	line   int
 }
 
 type fileValues struct {
 	scalars map[string]fileEntry
 	maps    map[string]map[string]fileEntry
 	nested  map[string]map[string]fileEntry
+	// named is where each provider's section starts.
+	named map[string]fileEntry
 }
 
 // parseFile reads the YAML config strictly: an unknown key or a value of the
 // wrong shape is an error naming the file, the line and the key.
 func parseFile(path string, data []byte) (*fileValues, error) {
-	fv := &fileValues{scalars: map[string]fileEntry{}, maps: map[string]map[string]fileEntry{}, nested: map[string]map[string]fileEntry{}}
+	fv := &fileValues{scalars: map[string]fileEntry{}, maps: map[string]map[string]fileEntry{}, nested: map[string]map[string]fileEntry{}, named: map[string]fileEntry{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
@@ -52,7 +57,7 @@ func parseFile(path string, data []byte) (*fileValues, error) {
 				full := k.Value + "." + gk.Value
 				d, ok := defByKey(full)
 				if !ok {
-					return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(gk), full, knownKeys())
+					return nil, unknownKey(at(gk), full)
 				}
 				if err := fv.scalar(d, gv, at); err != nil {
 					return nil, err
@@ -62,7 +67,7 @@ func parseFile(path string, data []byte) (*fileValues, error) {
 		}
 		d, ok := defByKey(k.Value)
 		if !ok {
-			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at(k), k.Value, knownKeys())
+			return nil, unknownKey(at(k), k.Value)
 		}
 		switch d.Kind {
 		case KindMap:
@@ -82,6 +87,7 @@ func parseFile(path string, data []byte) (*fileValues, error) {
 					return nil, err
 				}
 				fv.nested[pk.Value] = m
+				fv.named[pk.Value] = fileEntry{source: "file " + at(pk), line: pk.Line}
 			}
 		default:
 			if err := fv.scalar(d, v, at); err != nil {
@@ -124,7 +130,7 @@ func stringMap(n *yaml.Node, at func(*yaml.Node) string, key string) (map[string
 		if v.Kind != yaml.ScalarNode {
 			return nil, fmt.Errorf("%s: key %q must be a single value, not %s", at(v), key+"."+k.Value, nodeKind(v))
 		}
-		out[k.Value] = fileEntry{value: v.Value, source: "file " + at(v)}
+		out[k.Value] = fileEntry{value: v.Value, source: "file " + at(v), line: v.Line}
 	}
 	return out, nil
 }
@@ -142,10 +148,19 @@ func nodeKind(n *yaml.Node) string {
 	}
 }
 
-func knownKeys() string {
+// unknownKey is the error for a key hdi does not know, at "PATH:LINE".
+func unknownKey(at, key string) error {
 	keys := make([]string, len(Defs))
 	for i, d := range Defs {
 		keys[i] = d.Key
 	}
-	return strings.Join(keys, ", ")
+	return fmt.Errorf("%s: unknown key %q%s; known keys: %s", at, key, didYouMean(key, keys), strings.Join(keys, ", "))
+}
+
+// didYouMean is " (did you mean "X"?)" for the candidate nearest to s, or "".
+func didYouMean(s string, candidates []string) string {
+	if c := suggest.Closest(s, candidates); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
 }

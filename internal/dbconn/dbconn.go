@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	neturl "net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ func (t Target) String() string {
 
 // ParseTarget reads the host, port, database and user from a connection string.
 func ParseTarget(url string) (Target, error) {
+	if err := checkUserinfo(url); err != nil {
+		return Target{}, err
+	}
 	cfg, err := pgconn.ParseConfig(url)
 	if err != nil {
 		return Target{}, fmt.Errorf("parse database URL: %s", scrubParseError(err))
@@ -46,6 +50,9 @@ func ParseTarget(url string) (Target, error) {
 
 // PoolConfig parses url into a pool configuration with hdi's timeouts.
 func PoolConfig(url string) (*pgxpool.Config, error) {
+	if err := checkUserinfo(url); err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %s", scrubParseError(err))
@@ -135,15 +142,51 @@ func rootCause(err error) string {
 	return s
 }
 
-// scrubParseError drops the connection string pgconn may echo back.
+// checkUserinfo refuses a URL with more than one '@' before its path: pgx
+// takes what follows the first for the host, so a password holding an
+// unencoded '@' would otherwise be named as a host in connection errors.
+func checkUserinfo(url string) error {
+	rest, ok := strings.CutPrefix(url, "postgres://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(url, "postgresql://"); !ok {
+			return nil
+		}
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.Count(rest, "@") > 1 {
+		return errors.New("parse database URL: more than one '@' before the host: write an '@' of the user name or password as %40")
+	}
+	return nil
+}
+
+// quoted is a fragment of the connection string a parse error quotes.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// unquote drops the quoted fragments longer than one character from a
+// parse error's reason ("=" or "]" stay).
+func unquote(reason string) string {
+	return quoted.ReplaceAllStringFunc(reason, func(q string) string {
+		if len(q) > 3 {
+			return `"…"`
+		}
+		return q
+	})
+}
+
+// scrubParseError drops the connection string pgconn may echo back, and
+// the fragments of it the reason quotes: a password the parser could not
+// place (an unquoted space, an unencoded '/' or '&') lands in another
+// component, which the reason may quote.
 func scrubParseError(err error) string {
 	var ue *neturl.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error() // url.Error quotes the whole URL; keep only the reason
+		return unquote(ue.Err.Error()) // url.Error quotes the whole URL; keep only the reason
 	}
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) && pe.Unwrap() != nil {
-		return pe.Unwrap().Error()
+		return unquote(pe.Unwrap().Error())
 	}
 	return "malformed connection string"
 }

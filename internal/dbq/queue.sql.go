@@ -183,6 +183,34 @@ func (q *Queries) LiveWorkers(ctx context.Context, staleAfterSeconds float64) ([
 	return items, nil
 }
 
+const newestLoadingRun = `-- name: NewestLoadingRun :one
+SELECT u.run_id, r.status = 'succeeded' AS succeeded
+FROM units u JOIN runs r ON r.run_id = u.run_id
+WHERE u.unit_key = ANY($1::text[]) AND u.target_table = $2 AND u.status = 'done'
+ORDER BY r.status = 'succeeded' DESC, u.run_id DESC
+LIMIT 1
+`
+
+type NewestLoadingRunParams struct {
+	UnitKeys    []string `json:"unit_keys"`
+	TargetTable string   `json:"target_table"`
+}
+
+type NewestLoadingRunRow struct {
+	RunID     int64 `json:"run_id"`
+	Succeeded bool  `json:"succeeded"`
+}
+
+// NewestLoadingRun: of the runs that loaded these units of a table, the
+// newest, one that succeeded first: `hdi ingest --queue` of work loaded
+// already names it, so that `hdi runs wait` on it ends at once.
+func (q *Queries) NewestLoadingRun(ctx context.Context, arg NewestLoadingRunParams) (NewestLoadingRunRow, error) {
+	row := q.db.QueryRow(ctx, newestLoadingRun, arg.UnitKeys, arg.TargetTable)
+	var i NewestLoadingRunRow
+	err := row.Scan(&i.RunID, &i.Succeeded)
+	return i, err
+}
+
 const openQueuedRuns = `-- name: OpenQueuedRuns :many
 SELECT run_id FROM runs
 WHERE queue IS NOT NULL AND finished_at IS NULL

@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +16,26 @@ type Error struct {
 	// Msg says what is wrong, usually starting with the key's path
 	// (source.schema, rules[2].min).
 	Msg string
+	// Flag is the command-line flag that gave the value ("--start"), when
+	// the problem is with what the user typed rather than a file's key.
+	Flag string
+}
+
+// FromFlags reports whether err is a job problem with values given as
+// flags only (an Error or Errors whose every problem has a Flag): the
+// command line is wrong, not a file.
+func FromFlags(err error) bool {
+	var es Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			if e.Flag == "" {
+				return false
+			}
+		}
+		return len(es) > 0
+	}
+	var e *Error
+	return errors.As(err, &e) && e.Flag != ""
 }
 
 // Error formats the problem as "file:line: message".

@@ -50,6 +50,13 @@ type source struct {
 	overrides  bool
 }
 
+// parse reads the source; a built-in job's relative files start from the
+// jobs directory.
+func (s source) parse(jobsDir string, opts Options) (*Job, error) {
+	opts.builtinDir = jobsDir
+	return ParseWith(s.file, s.data, opts)
+}
+
 // sources lists the job files: the jobs directory first, then the built-ins
 // it does not override. A missing jobs directory is not an error.
 func sources(jobsDir string) ([]source, error) {
@@ -119,7 +126,7 @@ func List(jobsDir string, opts Options) ([]Entry, error) {
 	}
 	out := make([]Entry, len(srcs))
 	for i, s := range srcs {
-		job, err := ParseWith(s.file, s.data, opts)
+		job, err := s.parse(jobsDir, opts)
 		out[i] = Entry{Name: s.name, File: s.file, Builtin: s.builtin, Overrides: s.overrides, Job: job, Err: err}
 	}
 	return out, nil
@@ -149,20 +156,31 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	var names []string
 	for _, s := range srcs {
 		if s.name == nameOrPath {
-			return ParseWith(s.file, s.data, opts)
+			return s.parse(jobsDir, opts)
 		}
 		names = append(names, s.name)
 	}
 	// Last, a job whose name: differs from its file name.
 	for _, s := range srcs {
-		job, err := ParseWith(s.file, s.data, Options{KeepUnsetEnv: true, LookupEnv: opts.LookupEnv, Now: opts.Now})
+		job, err := s.parse(jobsDir, Options{KeepUnsetEnv: true, LookupEnv: opts.LookupEnv, Now: opts.Now})
 		if err == nil && job.Name == nameOrPath {
-			return ParseWith(s.file, s.data, opts)
+			return s.parse(jobsDir, opts)
 		}
 	}
+	return nil, &NoJobError{Name: nameOrPath, JobsDir: jobsDir, Known: names}
+}
+
+// NoJobError is FindWith's error for a name that names no job.
+type NoJobError struct {
+	Name    string
+	JobsDir string
+	Known   []string // the names there are
+}
+
+func (e *NoJobError) Error() string {
 	where := "the built-in jobs"
-	if jobsDir != "" {
-		where = jobsDir + " or " + where
+	if e.JobsDir != "" {
+		where = e.JobsDir + " or " + where
 	}
-	return nil, fmt.Errorf("no job %q in %s (known: %s); pass a file path to load another", nameOrPath, where, strings.Join(names, ", "))
+	return fmt.Sprintf("no job %q in %s (known: %s); pass a file path to load another", e.Name, where, strings.Join(e.Known, ", "))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hdi-dev/hdi/jobs"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 var testNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
@@ -85,7 +86,7 @@ func TestParseMinimalAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.File != "j.yaml" || job.Concurrency != 2 || job.Target.Mode != ModeDedupeAppend || !*job.DefaultRules || !*job.Mapping.Defaults {
+	if job.File != "j.yaml" || job.Concurrency != 2 || job.MaxUnits != 10_000 || job.Target.Mode != ModeDedupeAppend || !*job.DefaultRules || !*job.Mapping.Defaults {
 		t.Errorf("defaults: %+v", job)
 	}
 	if job.Source.StypeOut != "" || job.Rules[0].Severity != "error" {
@@ -151,6 +152,7 @@ func TestErrors(t *testing.T) {
 		{"concurrency zero", minimal + "concurrency: 0\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 0`},
 		{"concurrency high", minimal + "concurrency: 65\n", secretEnv, `j.yaml:13: concurrency: must be 1..64, got 65`},
 		{"negative cost", minimal + "max_cost: -1\n", secretEnv, `j.yaml:13: max_cost: must be >= 0 (USD), got -1`},
+		{"max units zero", minimal + "max_units: 0\n", secretEnv, `j.yaml:13: max_units: must be at least 1, got 0`},
 		{"bad cron", minimal + "schedule: \"0 6 * *\"\n", secretEnv, `j.yaml:13: schedule: "0 6 * *": expected 5 to 6 fields, found 4: [0 6 * *]; want cron ...`},
 		{"unknown zone", minimal + "schedule: \"0 6 * * 1-5\"\ntimezone: Mars/Olympus\n", secretEnv, `j.yaml:14: timezone: unknown time zone "Mars/Olympus": use an IANA name such as UTC, America/New_York or Europe/London`},
 		{"zone without schedule", minimal + "timezone: UTC\n", secretEnv, `j.yaml:13: timezone: is only read with schedule:`},
@@ -255,8 +257,61 @@ func TestKeepUnsetEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Provider.Config["api_key"] != "${DATABENTO_API_KEY}" || len(job.UnsetEnv) != 1 || job.UnsetEnv[0] != "DATABENTO_API_KEY" {
+	// A warning of its own: the key, its line and the variable.
+	want := "j.yaml:5: provider.config.api_key: environment variable DATABENTO_API_KEY is not set (set it, or write ${DATABENTO_API_KEY:-default})"
+	if job.Provider.Config["api_key"] != "${DATABENTO_API_KEY}" || len(job.UnsetEnv) != 1 || job.UnsetEnv[0].Error() != want {
 		t.Errorf("got %q %v", job.Provider.Config["api_key"], job.UnsetEnv)
+	}
+}
+
+// TestRelativeFilesStartFromTheJobFile: a job file's relative source.files
+// are read from the file's directory, whatever the working directory; a
+// built-in job's from the jobs directory. Absolute paths stay as written.
+func TestRelativeFilesStartFromTheJobFile(t *testing.T) {
+	dir := t.TempDir()
+	doc := "name: c\nprovider: {name: csv}\nsource:\n  files: [prices/*.csv, /abs/x.csv]\n"
+	file := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job, err := FindWith("", file, testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Source.Files; got[0] != filepath.Join(dir, "prices/*.csv") || got[1] != "/abs/x.csv" {
+		t.Errorf("files of %s: %q", file, got)
+	}
+	job, err = FindWith(dir, "csv-daily-prices", testOpts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Source.Files; job.File != BuiltinPrefix+"csv-daily-prices.yaml" || got[0] != filepath.Join(dir, "prices/*.csv") {
+		t.Errorf("built-in %s: files %q, want them under the jobs directory %s", job.File, got, dir)
+	}
+}
+
+// TestUsageErrors: an unknown job name and a problem with a flag's value
+// say so by type (the CLI exits 2 for them); a file's problem does not.
+func TestUsageErrors(t *testing.T) {
+	_, err := FindWith(t.TempDir(), "es-nq-trade", testOpts(nil))
+	var nj *NoJobError
+	if !errors.As(err, &nj) || nj.Name != "es-nq-trade" || !strings.Contains(err.Error(), "es-nq-trades") {
+		t.Errorf("unknown name: %v", err)
+	}
+	job, err := ParseWith("j.yaml", []byte(minimal), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Source.Start, job.Source.End = "2024-01-05", "2024-01-04"
+	if err := job.Validate(testNow); err == nil || FromFlags(err) {
+		t.Errorf("a file's range: %v, FromFlags %v", err, FromFlags(err))
+	}
+	job.Flags = map[string]string{"source.start": "--start", "source.end": "--end"}
+	if err := job.Validate(testNow); err == nil || !FromFlags(err) {
+		t.Errorf("a flag's range: %v, FromFlags %v", err, FromFlags(err))
+	}
+	if FromFlags(errors.New("other")) || FromFlags(nil) {
+		t.Error("FromFlags of other errors")
 	}
 }
 
@@ -428,6 +483,45 @@ func TestErrorsNameWhatTheUserTyped(t *testing.T) {
 	}
 }
 
+// TestUnitCapError: a plan refused for its size is one line at the chunk
+// key (or flag) that proposes the chunk length that fits, and names the
+// cap as the user would raise it.
+func TestUnitCapError(t *testing.T) {
+	job, err := ParseWith("j.yaml", []byte(minimal+"chunking:\n  time: 1h\n"), testOpts(secretEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hour, _ := timerange.ParseChunk("1h")
+	decades := &sdk.Job{Start: time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), End: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC).UnixNano(),
+		Chunking: sdk.Chunking{Length: hour}, MaxUnits: 10_000}
+	tm := &sdk.TooManyUnits{Units: 490_176, UnitsPerChunk: 1, Chunk: hour}
+	for _, tc := range []struct {
+		flags map[string]string
+		sj    func(sdk.Job) sdk.Job
+		tm    sdk.TooManyUnits
+		want  string
+	}{
+		{nil, nil, *tm, "j.yaml:14: chunking.time: 1h makes 490176 units, more than max_units 10000 allows: use chunking.time: 1w (2919 units), or raise max_units"},
+		{map[string]string{"chunking.time": "--chunk", "max_units": "--max-units"}, nil, *tm,
+			"--chunk: 1h makes 490176 units, more than --max-units 10000 allows: use --chunk 1w (2919 units), or raise --max-units"},
+		{nil, func(j sdk.Job) sdk.Job { j.Chunking = sdk.Chunking{}; return j }, sdk.TooManyUnits{Units: 20_424, UnitsPerChunk: 1, Chunk: timerange.None},
+			"j.yaml:14: chunking.time: the provider's default chunk length (none) makes 20424 units, more than max_units 10000 allows: use chunking.time: 1w (2919 units), or raise max_units"},
+		{nil, nil, sdk.TooManyUnits{Units: 2e8, UnitsPerChunk: 20_000, Chunk: hour},
+			"j.yaml:14: chunking.time: 1h makes 200000000 units, more than max_units 10000 allows: even chunking.time: none makes 20000: narrow the symbols, or raise max_units"},
+		{nil, func(j sdk.Job) sdk.Job { j.Start, j.End = 0, 0; return j }, sdk.TooManyUnits{Units: 12_000},
+			"j.yaml:1: max_units: the plan has 12000 units, more than 10000: narrow the job (fewer files or symbols), or raise max_units"},
+	} {
+		job.Flags = tc.flags
+		sj := *decades
+		if tc.sj != nil {
+			sj = tc.sj(sj)
+		}
+		if got := job.UnitCapError(&tc.tm, &sj).Error(); got != tc.want {
+			t.Errorf("\n got %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
 // TestProviderJob: the one conversion of a job into the provider's.
 func TestProviderJob(t *testing.T) {
 	job, err := ParseWith("j.yaml", []byte(minimal+"chunking:\n  time: 1mo\ntarget:\n  mode: replace-range\n"), testOpts(secretEnv))
@@ -443,6 +537,13 @@ func TestProviderJob(t *testing.T) {
 	}
 	if sj.Start != time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC).UnixNano() || sj.End != time.Date(2024, 1, 6, 0, 0, 0, 0, time.UTC).UnixNano() {
 		t.Errorf("range %d..%d: the date-only end must be included", sj.Start, sj.End)
+	}
+	if sj.MaxUnits != DefaultMaxUnits {
+		t.Errorf("max units %d, want the default", sj.MaxUnits)
+	}
+	job.Source.Start, job.Source.End = "1970-01-01", "1970-01-01"
+	if sj, _, err := job.ProviderJob(ProviderJobOptions{Now: testNow}); err != nil || sj.Start != 0 || sj.End != int64(24*time.Hour) {
+		t.Errorf("the epoch's day: %d..%d, %v", sj.Start, sj.End, err)
 	}
 	tableCols := []sdk.Column{{Name: "x", Type: sdk.ColumnInt64}}
 	if sj, _, _ := job.ProviderJob(ProviderJobOptions{Now: testNow, Columns: tableCols}); len(sj.Columns) != 1 {

@@ -2,13 +2,14 @@ package jobspec
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,11 +24,15 @@ type Options struct {
 	// LookupEnv resolves ${VAR} in provider.config (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
 	// KeepUnsetEnv leaves ${VAR} of unset variables as written, recording
-	// their names in Job.UnsetEnv, instead of failing. For listing and
-	// showing jobs on machines without the secrets.
+	// where each is used in Job.UnsetEnv, instead of failing. For listing,
+	// showing and validating jobs on machines without the secrets.
 	KeepUnsetEnv bool
 	// Now is the clock for relative dates and the future checks (default time.Now).
 	Now func() time.Time
+
+	// builtinDir is where the relative files of a built-in job start: the
+	// jobs directory (see filesDir).
+	builtinDir string
 }
 
 func (o Options) now() time.Time {
@@ -91,7 +96,6 @@ func ParseWith(path string, data []byte, opts Options) (*Job, error) {
 	}
 	job := &Job{File: path}
 	d := &decoder{file: path, pos: map[string]int{}, budget: maxNodes}
-	unset := map[string]bool{}
 	d.interp = func(p, v string, line int) string {
 		out, missing, err := interpolate(v, lookup)
 		if err != nil {
@@ -99,10 +103,11 @@ func ParseWith(path string, data []byte, opts Options) (*Job, error) {
 			return ""
 		}
 		for _, name := range missing {
+			e := &Error{File: path, Line: line, Msg: fmt.Sprintf("%s: environment variable %s is not set (set it, or write ${%s:-default})", p, name, name)}
 			if opts.KeepUnsetEnv {
-				unset[name] = true
+				job.UnsetEnv = append(job.UnsetEnv, e)
 			} else {
-				d.errorf(line, "%s: environment variable %s is not set (set it, or write ${%s:-default})", p, name, name)
+				d.errs = append(d.errs, e)
 			}
 		}
 		return out
@@ -118,11 +123,9 @@ func ParseWith(path string, data []byte, opts Options) (*Job, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.err()
 	}
-	for name := range unset {
-		job.UnsetEnv = append(job.UnsetEnv, name)
-	}
-	sort.Strings(job.UnsetEnv)
+	job.UnsetEnv = job.UnsetEnv.sorted()
 	job.pos = d.pos
+	job.resolveFiles(opts.filesDir(path))
 	for i := range job.Rules {
 		job.Rules[i].Line = d.pos[fmt.Sprintf("rules[%d]", i)]
 	}
@@ -134,6 +137,32 @@ func ParseWith(path string, data []byte, opts Options) (*Job, error) {
 	}
 	job.ApplyDefaults()
 	return job, nil
+}
+
+// filesDir is where the relative source.files of the job file at path
+// start: the file's own directory, or for a built-in job the jobs directory
+// (where a copy of it would be).
+func (o Options) filesDir(path string) string {
+	if strings.HasPrefix(path, BuiltinPrefix) {
+		return cmp.Or(o.builtinDir, ".")
+	}
+	return filepath.Dir(path)
+}
+
+// resolveFiles makes the job's relative source.files absolute, from dir: a
+// job reads the same files from any working directory, and a queued run
+// holds paths a worker elsewhere can open.
+func (j *Job) resolveFiles(dir string) {
+	for i, f := range j.Source.Files {
+		if f == "" || filepath.IsAbs(f) {
+			continue
+		}
+		p := filepath.Join(dir, f)
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		j.Source.Files[i] = p
+	}
 }
 
 // yamlError rewrites a yaml.v3 syntax error as "file:line: message".
@@ -194,17 +223,21 @@ func interpolate(s string, lookup func(string) (string, bool)) (string, []string
 // Defaults filled by ApplyDefaults.
 const (
 	DefaultConcurrency = 2
+	DefaultMaxUnits    = 10_000
 	DefaultMode        = ModeDedupeAppend
 	DefaultSeverity    = SeverityError
 )
 
-// ApplyDefaults fills what the file left out: concurrency 2, mode
-// dedupe-append, default_rules and mapping.defaults true, rule severity
-// error. The stream, target table, chunking and symbology stay empty: the
-// provider decides.
+// ApplyDefaults fills what the file left out: concurrency 2, max_units
+// 10000, mode dedupe-append, default_rules and mapping.defaults true, rule
+// severity error. The stream, target table, chunking and symbology stay
+// empty: the provider decides.
 func (j *Job) ApplyDefaults() {
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency
+	}
+	if j.MaxUnits == 0 {
+		j.MaxUnits = DefaultMaxUnits
 	}
 	if j.Target.Mode == "" {
 		j.Target.Mode = DefaultMode

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // ProviderJobOptions is what the host adds to a job to make the provider's.
@@ -27,6 +28,8 @@ type ProviderJobOptions struct {
 	Replace bool
 	// Offline: plan without network access (validation, file dry runs).
 	Offline bool
+	// DryRun: the plan is shown, never run (see sdk.Job.DryRun).
+	DryRun bool
 }
 
 // ProviderJob turns the job into what its provider's Plan and Fetch get. It
@@ -60,10 +63,12 @@ func (j *Job) ProviderJob(o ProviderJobOptions) (*sdk.Job, []string, error) {
 		Params:   j.Source.Params,
 		Replace:  o.Replace || j.Target.Mode == ModeReplaceRange,
 		Offline:  o.Offline,
-		// The job's concurrency (its default when unset).
+		DryRun:   o.DryRun,
+		// The job's concurrency and unit cap (their defaults when unset).
 		Parallelism: cmp.Or(j.Concurrency, DefaultConcurrency),
+		MaxUnits:    cmp.Or(j.MaxUnits, DefaultMaxUnits),
 	}
-	if !rng.IsZero() {
+	if !rng.IsZero() { // a range that starts at the epoch has Start 0 and End > 0
 		sj.Start, sj.End = rng.Start.UnixNano(), rng.End.UnixNano()
 	}
 	return sj, warnings, nil
@@ -116,11 +121,45 @@ func (j *Job) ProviderError(err error) error {
 	return j.KeyError(key, msg)
 }
 
+// UnitCapError refuses a plan of more units than sj.MaxUnits, in one line
+// that proposes the shortest usual chunk length that fits (see
+// timerange.FitChunk): "--chunk: 1h makes 490176 units, more than
+// --max-units 10000 allows: use --chunk 1w (2918 units), or raise
+// --max-units". tm says how the provider's plan grew.
+func (j *Job) UnitCapError(tm *sdk.TooManyUnits, sj *sdk.Job) error {
+	// set is how the user would give key the value: a flag or a job key.
+	set := func(key, val string) string {
+		if f := j.flagFor(key); f != "" {
+			return f + " " + val
+		}
+		return key + ": " + val
+	}
+	maxKey := j.keyName("max_units")
+	rng, ranged := sj.Range()
+	if tm.UnitsPerChunk <= 0 || !ranged {
+		return j.KeyError("max_units", fmt.Sprintf("the plan has %d units, more than %d: narrow the job (fewer files or symbols), or raise %s", tm.Units, sj.MaxUnits, maxKey))
+	}
+	used := "the provider's default chunk length"
+	switch {
+	case !sj.Chunking.Length.IsZero():
+		used = sj.Chunking.Length.String()
+	case !tm.Chunk.IsZero():
+		used += " (" + tm.Chunk.String() + ")"
+	}
+	msg := fmt.Sprintf("%s makes %d units, more than %s %d allows: ", used, tm.Units, maxKey, sj.MaxUnits)
+	if c, n, ok := timerange.FitChunk(rng, tm.UnitsPerChunk, sj.MaxUnits); ok {
+		msg += fmt.Sprintf("use %s (%d units), or raise %s", set("chunking.time", c.String()), n, maxKey)
+	} else {
+		msg += fmt.Sprintf("even %s makes %d: narrow the symbols, or raise %s", set("chunking.time", "none"), tm.UnitsPerChunk, maxKey)
+	}
+	return j.KeyError("chunking.time", msg)
+}
+
 // KeyError is a problem with one key of the job: "file:line: key: msg" for
 // a job file, or "--flag: msg" when the user gave the value as a flag.
 func (j *Job) KeyError(key, msg string) *Error {
 	if flag := j.flagFor(key); flag != "" {
-		return &Error{Msg: flag + ": " + msg}
+		return &Error{Msg: flag + ": " + msg, Flag: flag}
 	}
 	return &Error{File: j.File, Line: j.line(key), Msg: key + ": " + msg}
 }

@@ -38,6 +38,9 @@ type Job struct {
 	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 	// MaxCost refuses to start a run whose estimated cost (USD) is higher.
 	MaxCost *float64 `yaml:"max_cost,omitempty" json:"max_cost,omitempty"`
+	// MaxUnits refuses a plan of more units (default DefaultMaxUnits): a
+	// range cut into small chunks would otherwise plan without bound.
+	MaxUnits int64 `yaml:"max_units,omitempty" json:"max_units,omitempty"`
 
 	// Schedule, a cron expression, makes `hdi worker` queue a run of the
 	// job at each tick (see package schedule); its range must be relative.
@@ -50,11 +53,13 @@ type Job struct {
 	// Live configures a live job (mode: live).
 	Live Live `yaml:"live,omitempty" json:"live,omitzero"`
 
-	// File is where the job was read from ("" for ad-hoc jobs).
+	// File is where the job was read from ("" for ad-hoc jobs). Relative
+	// source.files start from its directory (see Options).
 	File string `yaml:"-" json:"-"`
-	// UnsetEnv lists the variables of provider.config left unresolved
-	// (only with Options.KeepUnsetEnv).
-	UnsetEnv []string `yaml:"-" json:"-"`
+	// UnsetEnv says, for each use of a variable of provider.config left
+	// unresolved (only with Options.KeepUnsetEnv), where it is and which
+	// variable is not set: warnings, since a run needs them.
+	UnsetEnv Errors `yaml:"-" json:"-"`
 	// Flags maps the keys whose value came from a command-line flag to
 	// that flag ("source.start": "--start"), so errors name what the user
 	// typed.

@@ -81,6 +81,9 @@ func (v *validator) job(now time.Time) {
 	if j.MaxCost != nil && *j.MaxCost < 0 {
 		v.errorf("max_cost", "must be >= 0 (USD), got %g", *j.MaxCost)
 	}
+	if j.MaxUnits < 0 || (j.MaxUnits == 0 && v.set("max_units")) {
+		v.errorf("max_units", "must be at least 1, got %d", j.MaxUnits)
+	}
 	v.schedule(now)
 	v.live()
 	if j.Queue != "" && !ValidQueueName(j.Queue) {
@@ -116,7 +119,9 @@ func (v *validator) schedule(now time.Time) {
 		return
 	}
 	if len(j.Source.Files) > 0 {
-		return // a file job loads what is there at each tick
+		// A file job loads what is there at each tick (its relative paths
+		// start from the job file's directory, wherever the worker runs).
+		return
 	}
 	for _, key := range []string{"source.start", "source.end"} {
 		val := j.Source.Start

@@ -282,8 +282,9 @@ func newWorkspace(t *testing.T, root string) *workspace {
 		_ = stop.Run()
 		_ = os.RemoveAll(dir)
 	})
-	// The jobs directory of a checkout, as the docs' paths (jobs/...) expect.
-	if err := copyDir(filepath.Join(root, "jobs"), filepath.Join(dir, "jobs"), ".yaml"); err != nil {
+	// The jobs directory of a checkout, as the docs' paths (jobs/...)
+	// expect: the jobs and the data they ship (jobs/prices/).
+	if err := copyDir(filepath.Join(root, "jobs"), filepath.Join(dir, "jobs")); err != nil {
 		t.Fatal(err)
 	}
 	ws.srv = dbfake.New(
@@ -309,9 +310,10 @@ func newWorkspace(t *testing.T, root string) *workspace {
 	return ws
 }
 
-func copyDir(from, to, ext string) error {
+// copyDir copies the files of a directory tree but its Go code.
+func copyDir(from, to string) error {
 	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ext) {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, ".go") {
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -411,6 +413,8 @@ func TestJourneys(t *testing.T) {
 		all = append(all, markdownExamples(t, root, d)...)
 	}
 	all = append(all, helpExamples(t, ws.hdi, ws.env)...)
+	jobs := jobFiles(t, root)
+	t.Run("jobs validate on a fresh clone", func(t *testing.T) { ws.validateFresh(t, jobs) })
 	ran, skipped := 0, map[string]int{}
 	for i, ex := range all {
 		name := fmt.Sprintf("%03d %s", i, ex.where)
@@ -421,7 +425,6 @@ func TestJourneys(t *testing.T) {
 			ran++
 		}
 	}
-	jobs := jobFiles(t, root)
 	for _, j := range jobs {
 		t.Run("job "+j, func(t *testing.T) { ws.runJob(t, j) })
 	}
@@ -449,14 +452,42 @@ func jobFiles(t *testing.T, root string) []string {
 	return out
 }
 
-// runJob validates a shipped job, plans its whole range (dry run), runs it
-// over a short range where the fake API has data (a file job: its files),
-// and runs it again: the second run must skip every unit, and the job's
-// table must hold rows.
+// validateFresh validates every shipped job as on a fresh clone: no API
+// key, no database. Each is valid, and each that needs the key says so in
+// a warning that names the variable.
+func (ws *workspace) validateFresh(t *testing.T, jobs []string) {
+	var env []string
+	for _, kv := range ws.local {
+		if !strings.HasPrefix(kv, "DATABENTO_API_KEY=") && !strings.HasPrefix(kv, "HDI_DATA_DIR=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HDI_DATA_DIR="+filepath.Join(ws.dir, "fresh-clone-data")) // no local cluster
+	keyed := 0
+	for _, j := range jobs {
+		b, err := os.ReadFile(filepath.Join(ws.dir, "jobs", j+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "${DATABENTO_API_KEY}") {
+			keyed++
+		}
+	}
+	code, stdout, stderr := ws.run(t, env, "hdi jobs validate jobs/*.yaml")
+	const warning = ": warning: provider.config.api_key: environment variable DATABENTO_API_KEY is not set"
+	if code != 0 || strings.Count(stdout, "ok jobs/") != len(jobs) || keyed == 0 || strings.Count(stderr, warning) != keyed {
+		t.Fatalf("hdi jobs validate jobs/*.yaml without DATABENTO_API_KEY: exit %d, want 0, %d jobs ok and %d warnings naming the variable\nstdout:\n%s\nstderr:\n%s", code, len(jobs), keyed, stdout, stderr)
+	}
+}
+
+// runJob validates a shipped job, plans its whole range (a dry run, by its
+// name, as a user types it), runs it over a short range where the fake API
+// has data (a file job: its files), and runs it again: the second run must
+// skip every unit, and the job's table must hold rows.
 func (ws *workspace) runJob(t *testing.T, name string) {
 	file := filepath.Join("jobs", name+".yaml")
 	ws.check(t, example{where: "job " + name, cmd: "hdi jobs validate " + file})
-	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+file+" --dry-run --format json")
+	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+name+" --dry-run --format json")
 	var plan struct {
 		Plans []struct {
 			Table string `json:"table"`
@@ -464,7 +495,7 @@ func (ws *workspace) runJob(t *testing.T, name string) {
 		} `json:"plans"`
 	}
 	if code != 0 || json.Unmarshal([]byte(stdout), &plan) != nil || len(plan.Plans) != 1 || len(plan.Plans[0].Units) == 0 {
-		t.Fatalf("dry run of %s: exit %d\n%s%s", file, code, stdout, stderr)
+		t.Fatalf("dry run of %s: exit %d\n%s%s", name, code, stdout, stderr)
 	}
 	args := " --start 2024-01-08 --end 2024-01-09"
 	b, _ := os.ReadFile(filepath.Join(ws.dir, file))

@@ -76,10 +76,6 @@ type Options struct {
 	DataDir string
 	// Search says where to find the server binaries; nil means DefaultSearch.
 	Search *Search
-	// Notify, when set, is called once per Cluster, on its first successful
-	// Start, with a one-line message saying that hdi uses the local cluster
-	// and where (for stderr).
-	Notify func(msg string)
 	// Throwaway makes the cluster fast and non-durable (fsync off): for tests.
 	Throwaway bool
 	// ServerUser is the system account the server runs as when hdi runs as
@@ -100,9 +96,8 @@ type Cluster struct {
 	fallback string // why base is not opts.DataDir ("" when it is)
 	tempBase bool   // base was created by Throwaway and is removed by Remove
 
-	notifyOnce sync.Once
-	mu         sync.Mutex
-	st         *state
+	mu sync.Mutex
+	st *state
 }
 
 // account is the system user the server runs as (only under root).
@@ -343,11 +338,6 @@ func (c *Cluster) Start(ctx context.Context) (StartResult, error) {
 	if err := c.ensureDatabase(ctx); err != nil {
 		return res, err
 	}
-	c.notifyOnce.Do(func() {
-		if c.opts.Notify != nil {
-			c.opts.Notify(c.Describe())
-		}
-	})
 	return res, nil
 }
 

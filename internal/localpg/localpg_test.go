@@ -266,8 +266,7 @@ func TestLocalCluster(t *testing.T) {
 	})
 
 	t.Run("reuse a running cluster", func(t *testing.T) {
-		var notes []string
-		c, err := Open(Options{DataDir: base, Notify: func(m string) { notes = append(notes, m) }})
+		c, err := Open(Options{DataDir: base})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,8 +279,8 @@ func TestLocalCluster(t *testing.T) {
 				t.Errorf("start %d of a running cluster: %+v, want it reused", i, res)
 			}
 		}
-		if len(notes) != 1 || !strings.Contains(notes[0], c.Dir()) || !strings.Contains(notes[0], "local PostgreSQL") {
-			t.Errorf("notices = %q, want one naming %s", notes, c.Dir())
+		if d := c.Describe(); !strings.Contains(d, c.Dir()) || !strings.Contains(d, "local PostgreSQL") {
+			t.Errorf("Describe() = %q, want it to name %s", d, c.Dir())
 		}
 		if c.URL() != url {
 			t.Errorf("URL() = %s, want %s", c.URL(), url)
@@ -404,8 +403,7 @@ func TestRootFallback(t *testing.T) {
 			t.Fatal(err)
 		}
 		fallback := reachableTempDir(t)
-		var note string
-		c, err := Open(Options{DataDir: filepath.Join(closed, "hdi"), RootFallbackDir: fallback, Throwaway: true, Notify: func(m string) { note = m }})
+		c, err := Open(Options{DataDir: filepath.Join(closed, "hdi"), RootFallbackDir: fallback, Throwaway: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -423,7 +421,7 @@ func TestRootFallback(t *testing.T) {
 		if !res.Created || !res.Started {
 			t.Errorf("Start() = %+v", res)
 		}
-		if !strings.Contains(note, c.Dir()) || !strings.Contains(note, "cannot reach") {
+		if note := c.Describe(); !strings.Contains(note, c.Dir()) || !strings.Contains(note, "cannot reach") {
 			t.Errorf("notice %q should name %s and why", note, c.Dir())
 		}
 		for _, p := range []string{c.Dir(), c.DataDir(), c.runDir()} {

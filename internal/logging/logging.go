@@ -55,19 +55,47 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 }
 
-// Scrub replaces every registered secret in s with "****".
+// Scrub replaces every registered secret in s with "****": each run of
+// bytes that occurrences of secrets cover, so secrets that overlap each
+// other or themselves leave no part in clear.
 func (r *Redactor) Scrub(s string) string {
 	if r == nil {
 		return s
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	var hide []bool
 	for _, secret := range r.secrets {
-		if strings.Contains(s, secret) {
-			s = strings.ReplaceAll(s, secret, "****")
+		for i := 0; ; i++ {
+			n := strings.Index(s[i:], secret)
+			if n < 0 {
+				break
+			}
+			if hide == nil {
+				hide = make([]bool, len(s))
+			}
+			i += n
+			for j := i; j < i+len(secret); j++ {
+				hide[j] = true
+			}
 		}
 	}
-	return s
+	if hide == nil {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !hide[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteString("****")
+		for i < len(s) && hide[i] {
+			i++
+		}
+	}
+	return b.String()
 }
 
 type redactingHandler struct {

@@ -38,6 +38,25 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	}
 }
 
+// TestScrubOverlappingSecrets: secrets that overlap each other or
+// themselves are hidden whole, whatever order they were added in.
+func TestScrubOverlappingSecrets(t *testing.T) {
+	r := &Redactor{}
+	r.Add("abcd", "cdefgh", "xyzxy")
+	cases := map[string]string{
+		"[abcdefgh]":  "[****]",
+		"[xyzxyzxy]":  "[****]",
+		"abcd abcd":   "**** ****",
+		"no secret":   "no secret",
+		"[cdefghabc]": "[****abc]",
+	}
+	for in, want := range cases {
+		if got := r.Scrub(in); got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestParseLevel(t *testing.T) {
 	if l, err := ParseLevel("warn"); err != nil || l != slog.LevelWarn {
 		t.Fatalf("warn: %v %v", l, err)

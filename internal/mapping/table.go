@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -84,6 +85,9 @@ WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL
 ORDER BY i.indisprimary DESC, i.indexrelid
 LIMIT 1`
 
+// ErrNoTable is IntrospectTable's error for a table that is not there.
+var ErrNoTable = errors.New("does not exist (or has no columns)")
+
 // IntrospectTable reads a table's columns and unique key from the catalog.
 // name may be schema-qualified; otherwise the search_path resolves it.
 func IntrospectTable(ctx context.Context, q Querier, name string) (TableInfo, error) {
@@ -104,7 +108,7 @@ func IntrospectTable(ctx context.Context, q Querier, name string) (TableInfo, er
 		return ti, fmt.Errorf("introspect table %s: %w", name, err)
 	}
 	if len(ti.Columns) == 0 {
-		return ti, fmt.Errorf("target table %q does not exist (or has no columns): run `hdi migrate` or create it with a goose migration", name)
+		return ti, fmt.Errorf("target table %q %w: run `hdi migrate` or create it with a goose migration", name, ErrNoTable)
 	}
 	err = q.QueryRow(ctx, introspectKeySQL, name).Scan(&ti.UniqueKey)
 	if err != nil && err != pgx.ErrNoRows {

@@ -192,7 +192,10 @@ func TestCrashMidStream(t *testing.T) {
 			var c sdk.Collector
 			c.Discard = true
 			err := fetch(t, p, map[string]string{"mode": mode, "rows": "100000", "batch": "1000"}, &c)
-			wantFailure(t, err, FailCrashed, "plugin test", `unit "unit-1"`)
+			fe := wantFailure(t, err, FailCrashed, "plugin test", `unit "unit-1"`, "hdi starts the plugin again and retries the unit")
+			if strings.Contains(fe.Error(), "next run") {
+				t.Errorf("%v: a crashed plugin is started again within the run (see the next Open below), not on the next run", fe)
+			}
 			if c.TotalRows() == 0 {
 				t.Errorf("no rows arrived before the crash; the test does not test a mid-stream crash")
 			}

@@ -139,7 +139,10 @@ func (e *FetchError) Error() string {
 	var hint string
 	switch e.Kind {
 	case FailCrashed:
-		hint = " (nothing of the unit is committed; the plugin restarts on the next run; its last stderr lines are in hdi's log)"
+		hint = " (hdi starts the plugin again when it next needs it; its last stderr lines are in hdi's log)"
+		if e.Unit != "" {
+			hint = " (nothing of the unit is committed; hdi starts the plugin again and retries the unit while it has attempts left; the plugin's last stderr lines are in hdi's log)"
+		}
 	case FailHung:
 		hint = " (the plugin was stopped; raise the hang timeout if the source is just slow)"
 	case FailMalformed:

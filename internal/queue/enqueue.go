@@ -30,8 +30,14 @@ type Options struct {
 
 // Queued is what Enqueue did.
 type Queued struct {
-	// RunID is the new run; 0 when nothing was queued.
+	// RunID is the run to follow: the run Enqueue created (Created) or,
+	// when every unit was queued or loaded already, the newest run that
+	// holds the queued ones, else the newest run that loaded them (one
+	// that succeeded first), so that waiting for it waits for the work;
+	// 0 for a scheduled tick that has its run already.
 	RunID int64 `json:"run_id"`
+	// Created says RunID is a new run, holding Units units.
+	Created bool `json:"created"`
 	// Units is how many unit jobs the run has.
 	Units int `json:"units"`
 	// Loaded counts units left out because the ledger says they are loaded.
@@ -49,13 +55,15 @@ type Queued struct {
 // Enqueue records a queued run of job, planned as plans (one per stream),
 // and inserts one unit job per unit the ledger does not have, in one
 // transaction: the run and its jobs appear together or not at all. When
-// every unit is loaded or queued already, nothing is written and RunID is 0.
+// every unit is loaded or queued already, nothing is written, and RunID
+// names the run that covers them.
 func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []*runner.Planned, opts Options) (*Queued, error) {
 	if len(plans) == 0 {
 		return nil, errors.New("queue: nothing planned")
 	}
 	q := &Queued{Queue: cmp.Or(opts.Queue, JobQueue(job))}
 	var todo []UnitArgs
+	loadedKeys := map[string][]string{} // by table
 	for _, p := range plans {
 		var loaded []bool // nil: every unit loads
 		if !p.Reload(opts.Force) {
@@ -67,13 +75,20 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []
 		for i, u := range p.Units {
 			if loaded != nil && loaded[i] {
 				q.Loaded++
+				t := p.Table.Plain()
+				loadedKeys[t] = append(loadedKeys[t], u.Key)
+				if u.WholeKey != "" {
+					loadedKeys[t] = append(loadedKeys[t], u.WholeKey) // loaded in one piece
+				}
 				continue
 			}
 			todo = append(todo, UnitArgs{UnitKey: u.Key, Table: p.Table.Plain(), Stream: p.Stream.Name, Force: opts.Force, Unit: u})
 		}
 	}
 	if len(todo) == 0 {
-		return q, nil
+		var err error
+		q.RunID, err = newestLoader(ctx, pool, loadedKeys)
+		return q, err
 	}
 	// The run records the job as written (not one stream's copy of it), and
 	// every stream's units.
@@ -130,7 +145,11 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []
 			q.QueuedIn = append(q.QueuedIn, other.RunID)
 		}
 	}
+	slices.Sort(q.QueuedIn)
 	if q.Units == 0 {
+		if n := len(q.QueuedIn); n > 0 {
+			q.RunID = q.QueuedIn[n-1]
+		}
 		return q, nil // the deferred rollback drops the empty run
 	}
 	if err := dbq.New(tx).SetQueuedRunUnits(ctx, dbq.SetQueuedRunUnitsParams{RunID: runID, UnitsTotal: int32(q.Units), UnitsSkipped: int32(q.Loaded)}); err != nil {
@@ -139,7 +158,26 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, job *jobspec.Job, plans []
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("queue: commit: %w", err)
 	}
-	q.RunID = runID
-	slices.Sort(q.QueuedIn)
+	q.RunID, q.Created = runID, true
 	return q, nil
+}
+
+// newestLoader is the run to follow for units the ledger says are loaded
+// (keys by table): of the runs that loaded them, the newest that
+// succeeded, else the newest.
+func newestLoader(ctx context.Context, pool *pgxpool.Pool, keys map[string][]string) (int64, error) {
+	var best dbq.NewestLoadingRunRow
+	for table, ks := range keys {
+		r, err := dbq.New(pool).NewestLoadingRun(ctx, dbq.NewestLoadingRunParams{UnitKeys: ks, TargetTable: table})
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("queue: the runs that loaded the units: %w", err)
+		}
+		if r.Succeeded && !best.Succeeded || r.Succeeded == best.Succeeded && r.RunID > best.RunID {
+			best = r
+		}
+	}
+	return best.RunID, nil
 }

@@ -53,6 +53,11 @@ type Options struct {
 	Force bool
 	// Offline plans without network access (validation, dry runs of files).
 	Offline bool
+	// DryRun: the plan is only shown or checked, never run (hdi ingest
+	// --dry-run, hdi jobs validate). The provider is told (sdk.Job.DryRun:
+	// it gives up fast on estimates), and a target table that does not
+	// exist yet is a warning, not an error.
+	DryRun bool
 	// MaxAttempts bounds how often a unit that failed with a retryable error
 	// (connection lost, provider stream cut) is tried (default 3).
 	MaxAttempts int
@@ -190,14 +195,21 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	}
 	sj, warnings, err := job.ProviderJob(jobspec.ProviderJobOptions{
 		Now: r.opts.Now(), Config: cfg, Stream: streamName, Columns: tableCols,
-		Replace: r.opts.Force, Offline: r.opts.Offline,
+		Replace: r.opts.Force, Offline: r.opts.Offline, DryRun: r.opts.DryRun,
 	})
 	if err != nil {
 		return nil, err
 	}
 	plan, err := prov.Plan(ctx, sj)
+	var tooMany *sdk.TooManyUnits
+	if errors.As(err, &tooMany) {
+		return nil, job.UnitCapError(tooMany, sj)
+	}
 	if err != nil {
 		return nil, job.ProviderError(fmt.Errorf("plan job %s: %w", job.Name, err))
+	}
+	if n := int64(len(plan.Units)); sj.MaxUnits > 0 && n > sj.MaxUnits { // a provider that ignores the cap
+		return nil, job.UnitCapError(&sdk.TooManyUnits{Units: n, UnitsPerChunk: unitsPerChunk(plan.Units)}, sj)
 	}
 	warnings = append(append(warnings, check.Warnings...), plan.Warnings...)
 
@@ -220,19 +232,21 @@ func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, err
 	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		j, sjs := job, sj
 		if job.Source.Schema == "" {
+			// Each schema of the files loads in a run of its own, named
+			// after the job like every run (its table tells them apart).
 			jc, sjc := *job, *sj
 			jc.Source.Schema, sjc.Stream = name, name
-			if len(groups) > 1 {
-				jc.Name = job.Name + "-" + name
-			}
 			j, sjs = &jc, &sjc
 		}
 		p, err := r.prepare(ctx, j, prov, desc, plan.Streams, sjs, groups[name])
 		if err != nil {
 			return nil, err
 		}
-		p.Warnings = warnings
+		warnings = append(warnings, p.Warnings...) // the stream's own
 		out = append(out, p)
+	}
+	for _, p := range out {
+		p.Warnings = warnings
 	}
 	return out, nil
 }
@@ -335,6 +349,23 @@ func liveStreamNames(d *sdk.Description) string {
 	return strings.Join(names, ", ")
 }
 
+// unitsPerChunk is how many units of a plan share each time range (its
+// symbol groups), for a plan whose every unit has one; else 0.
+func unitsPerChunk(units []sdk.Unit) int64 {
+	type span struct{ start, end int64 }
+	ranges := map[span]bool{}
+	for i := range units {
+		if _, ok := units[i].Range(); !ok {
+			return 0
+		}
+		ranges[span{units[i].Start, units[i].End}] = true
+	}
+	if len(ranges) == 0 {
+		return 0
+	}
+	return int64((len(units) + len(ranges) - 1) / len(ranges))
+}
+
 // providerConfig is the provider configuration of a job: the provider's
 // declared environment variables, under hdi's config file, under the job's
 // provider.config; checked against the provider's declaration.
@@ -420,6 +451,11 @@ func (r *Runner) prepare(ctx context.Context, job *jobspec.Job, prov sdk.Provide
 		table = DefaultTable(stream.Name)
 	}
 	if p.Table, err = mapping.IntrospectTable(ctx, r.opts.Pool, table); err != nil {
+		if r.opts.DryRun && errors.Is(err, mapping.ErrNoTable) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("target table %q does not exist yet, so the mapping is not checked: create it before the job runs", table))
+			p.Table.Table = table // as named, for the plan's output
+			return p, nil
+		}
 		return nil, fmt.Errorf("job %s: target table: %w", job.Name, err)
 	}
 	// Checked once here; each unit builds its own with its dataset.
@@ -546,7 +582,8 @@ func (r *Runner) unitWithRetries(ctx context.Context, p *Planned, runID int64, u
 		if err := r.RecordFailure(ctx, p, runID, u, res.Err); err != nil {
 			r.log.Error("could not record the unit's failure", "unit", u.Key, "err", err)
 		}
-		r.log.Error("unit failed", "unit", u.Key, "err", res.Err)
+		// The run's summary says why, once.
+		r.log.Debug("unit failed", "unit", u.Key, "err", res.Err)
 	}
 	return res
 }
@@ -571,11 +608,8 @@ func (p *Planned) unitInfo(runID int64, u sdk.Unit, force bool) load.UnitInfo {
 	if info.Dataset == "" {
 		info.Dataset = p.Job.Source.Dataset
 	}
-	if u.Start != 0 {
-		info.Start = time.Unix(0, u.Start).UTC()
-	}
-	if u.End != 0 {
-		info.End = time.Unix(0, u.End).UTC()
+	if rg, ok := u.Range(); ok {
+		info.Start, info.End = rg.Start, rg.End
 	}
 	return info
 }

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -116,9 +117,20 @@ func TestQuarantineThresholdFailsTheUnit(t *testing.T) {
 	job.Rules = []jobspec.RuleSpec{{Name: "positive-price", Type: "min", Field: "price", Min: jobspec.NumberOf("0"), Severity: "error"}}
 	job.Quarantine.MaxPercent = 10
 	job.ApplyDefaults()
-	s, err := run(t, newRunner(pool, fake, false), job)
+	var logs strings.Builder
+	r := runner.New(runner.Options{Pool: pool, MaxAttempts: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Open: func(context.Context, string) (sdk.Provider, error) { return fake, nil }})
+	s, err := run(t, r, job)
 	if err == nil || s.UnitsFailed != 1 || !strings.Contains(err.Error(), "quarantine.max_percent") {
 		t.Fatalf("want the unit to fail on the threshold: %+v %v", s, err)
+	}
+	// The error is said once, by the summary, naming the unit once.
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String()+text.String(), "max_percent"); n != 1 || strings.Count(text.String(), "fake:ticks:0") != 1 {
+		t.Errorf("the unit's error appears %d times (want once, in the summary):\nlog:\n%s\nsummary:\n%s", n, logs.String(), text.String())
 	}
 	if pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM ticks`) != 0 || pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine`) != 0 {
 		t.Fatal("a failed unit must leave nothing behind")
@@ -318,4 +330,23 @@ func TestForceWithoutTimeRangeReloadsWithDedup(t *testing.T) {
 
 func openFake(p *fakeProvider) runner.OpenFunc {
 	return func(context.Context, string) (sdk.Provider, error) { return p, nil }
+}
+
+// TestDryRunWithoutTheTargetTable: a plan only shown or checked (dry run,
+// validation) warns that the target table does not exist yet; a run's plan
+// fails on it.
+func TestDryRunWithoutTheTargetTable(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Connect(t, pgtest.NewMigratedDB(t)) // no ticks table
+	fake := newFake(1, 10)
+	for _, dry := range []bool{false, true} {
+		r := runner.New(runner.Options{Pool: pool, DryRun: dry, Open: func(context.Context, string) (sdk.Provider, error) { return fake, nil }})
+		p, err := r.Plan(context.Background(), tickJob())
+		switch {
+		case !dry && (err == nil || !strings.Contains(err.Error(), `target table "ticks" does not exist`)):
+			t.Errorf("a run's plan: %v, want the missing table", err)
+		case dry && (err != nil || len(p.Units) != 1 || !strings.Contains(strings.Join(p.Warnings, "\n"), `target table "ticks" does not exist yet`)):
+			t.Errorf("a dry run's plan: %v, want a warning about the table", err)
+		}
+	}
 }

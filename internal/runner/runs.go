@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,6 +21,9 @@ import (
 // secrets are masked in provider_config and left out of the job: whoever
 // loads the job again takes them from its own environment or config.
 // units is how many units the run has (len(p.Units) for a run of p alone).
+// Relative file paths are recorded absolute, resolved in the directory of
+// the process that planned the run: a worker or a retry elsewhere reads
+// the same files. start_ns and end_ns are null for a job without a range.
 func RunParameters(p *Planned, units int) ([]byte, error) {
 	cfg := map[string]string{}
 	for k, v := range p.Job.Provider.Config {
@@ -29,18 +33,40 @@ func RunParameters(p *Planned, units int) ([]byte, error) {
 		cfg[k] = v
 	}
 	job := WithoutSecrets(p.Job, p.SecretKeys)
+	files, err := absPaths(job.Source.Files)
+	if err != nil {
+		return nil, err
+	}
+	job.Source.Files = files
+	var start, end *int64
+	if _, ok := p.SDKJob.Range(); ok {
+		start, end = &p.SDKJob.Start, &p.SDKJob.End
+	}
 	return json.Marshal(map[string]any{
 		"job":             job,
 		"provider":        p.Job.Provider.Name,
 		"provider_config": cfg,
-		"source":          p.Job.Source,
-		"start_ns":        p.SDKJob.Start,
-		"end_ns":          p.SDKJob.End,
+		"source":          job.Source,
+		"start_ns":        start,
+		"end_ns":          end,
 		"table":           p.Table.Plain(),
 		"mode":            p.Job.Target.Mode,
 		"units":           units,
 		"file":            p.Job.File,
 	})
+}
+
+// absPaths resolves relative paths (and globs) in the working directory.
+func absPaths(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("file %s: %w", p, err)
+		}
+		out = append(out, abs)
+	}
+	return out, nil
 }
 
 // WithoutSecrets is a copy of job without the provider config values that
@@ -118,13 +144,17 @@ func finishRun(ctx context.Context, pool *pgxpool.Pool, s *Summary) error {
 // no file, such as an ad-hoc ingest, and what workers load queued units of.
 func RecordedJob(parameters []byte) (*jobspec.Job, error) {
 	var rec struct {
-		Job *jobspec.Job `json:"job"`
+		Job   *jobspec.Job `json:"job"`
+		Units int64        `json:"units"`
 	}
 	if err := json.Unmarshal(parameters, &rec); err != nil {
 		return nil, fmt.Errorf("read the run's recorded job: %w", err)
 	}
 	if rec.Job == nil {
 		return nil, fmt.Errorf("the run recorded no job (it was made by an older hdi)")
+	}
+	if rec.Job.MaxUnits == 0 { // planned before max_units existed, without a cap
+		rec.Job.MaxUnits = max(rec.Units, jobspec.DefaultMaxUnits)
 	}
 	return rec.Job, nil
 }

@@ -103,6 +103,13 @@ func (s *Summary) Err() error {
 	return nil
 }
 
+// failure says which unit failed and why: "unit KEY: error", naming the
+// unit once (the runner's own errors start with it already).
+func failure(f UnitResult) string {
+	prefix := "unit " + f.Key + ": "
+	return prefix + strings.TrimPrefix(f.Err.Error(), prefix)
+}
+
 // RowsPerSecond is the load rate over the run.
 func (s *Summary) RowsPerSecond() float64 {
 	if s.Duration <= 0 {
@@ -136,7 +143,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 		b.WriteString("\n")
 	}
 	for _, f := range s.Failures {
-		fmt.Fprintf(&b, "  failed unit %s: %v\n", f.Key, f.Err)
+		fmt.Fprintf(&b, "  failed %s\n", failure(f))
 	}
 	if s.UnitsInterrupted > 0 {
 		b.WriteString("  interrupted: run the same command again to resume; committed units are skipped\n")
@@ -154,7 +161,7 @@ func (s *Summary) Log(l *slog.Logger) {
 	c := s.Rows
 	failures := make([]string, 0, len(s.Failures))
 	for _, f := range s.Failures {
-		failures = append(failures, f.Key+": "+f.Err.Error())
+		failures = append(failures, failure(f))
 	}
 	level := slog.LevelInfo
 	if s.Status != "succeeded" {

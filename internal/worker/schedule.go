@@ -123,7 +123,7 @@ func (sw *scheduleWorker) Work(ctx context.Context, job *river.Job[queue.Schedul
 	switch {
 	case q.TickTaken:
 		log.Info("tick already queued")
-	case q.RunID == 0:
+	case !q.Created:
 		log.Info("scheduled run: nothing to load", "already_loaded", q.Loaded, "already_queued", q.Queued)
 	default:
 		log.Info("scheduled run queued", "run", q.RunID, "units", q.Units, "already_loaded", q.Loaded)

@@ -298,15 +298,21 @@ func TestTwoWorkersNeverLoadAUnitTwice(t *testing.T) {
 }
 
 // TestQueueingTwiceChangesNothing: the same file queued again while its
-// unit waits, and again once it is loaded, adds no run and no job.
+// unit waits, and again once it is loaded, adds no run and no job, and
+// prints the run that covers the work, for `hdi runs wait`.
 func TestQueueingTwiceChangesNothing(t *testing.T) {
 	path := tradesFile(t, 20_000)
 	e, pool := migrated(t)
 	run := e.queueFile(path, 2)
-	for _, want := range []string{`"already_queued":2`, `"already_queued_in":[` + strconv.FormatInt(run, 10) + `]`} {
-		if out := e.must("ingest", "--provider", "databento", "--file", path, "--param", "parts=2", "--queue", "--format", "json"); !strings.Contains(out, `"run_id":0`) || !strings.Contains(out, want) {
-			t.Fatalf("second --queue: %s (want run_id 0 and %s)", out, want)
+	id := strconv.FormatInt(run, 10)
+	out := e.must("ingest", "--provider", "databento", "--file", path, "--param", "parts=2", "--queue", "--format", "json")
+	for _, want := range []string{`"run_id":` + id + `,"created":false`, `"already_queued":2`, `"already_queued_in":[` + id + `]`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("second --queue: %s (want %s)", out, want)
 		}
+	}
+	if out := e.must("ingest", "--provider", "databento", "--file", path, "--param", "parts=2", "--queue"); out != id+"\n" {
+		t.Fatalf("second --queue printed %q, want the run that holds the units, %s", out, id)
 	}
 	jobs := func() int64 { return pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM river_job`) }
 	runs := func() int64 { return pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM runs`) }
@@ -317,9 +323,10 @@ func TestQueueingTwiceChangesNothing(t *testing.T) {
 	e.must("runs", "wait", strconv.FormatInt(run, 10), "--timeout", "1m")
 	w.stop(t)
 	code, out, errOut := e.run("ingest", "--provider", "databento", "--file", path, "--param", "parts=2", "--queue")
-	if code != 0 || out != "" || !strings.Contains(errOut, "nothing to queue: 2 already loaded") {
-		t.Fatalf("third --queue: exit %d, stdout %q\n%s", code, out, errOut)
+	if code != 0 || out != id+"\n" || !strings.Contains(errOut, "nothing queued: 2 already loaded; run "+id+" covers them") {
+		t.Fatalf("third --queue: exit %d, stdout %q (want the run that loaded the units, %s)\n%s", code, out, id, errOut)
 	}
+	e.must("runs", "wait", id, "--timeout", "5s")
 	if jobs() != 2 || runs() != 1 {
 		t.Fatalf("%d jobs and %d runs after queueing a loaded file, want 2 and 1", jobs(), runs())
 	}
@@ -503,6 +510,31 @@ func TestSIGTERMPutsUnitsBack(t *testing.T) {
 	e.startWorker()
 	e.must("runs", "wait", strconv.FormatInt(run, 10), "--timeout", "1m")
 	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 400_000 {
+		t.Fatalf("trades: %d rows", n)
+	}
+}
+
+// TestRelativeFileLoadsOnAWorkerElsewhere: a file queued by a relative
+// path (./trades.dbn) is recorded by its absolute path, so a worker in
+// another working directory loads that very file.
+func TestRelativeFileLoadsOnAWorkerElsewhere(t *testing.T) {
+	e, pool := migrated(t)
+	if err := synth.WriteTrades(filepath.Join(e.dir, "trades.dbn"), 5_000, false); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must("ingest", "--provider", "databento", "--file", "./trades.dbn", "--queue")
+	run := strings.TrimSpace(out)
+	if got := pgtest.Scalar[string](t, pool, `SELECT parameters->'job'->'source'->'files'->>0 FROM runs`); got != filepath.Join(e.dir, "trades.dbn") {
+		t.Fatalf("the run records the file as %q", got)
+	}
+	other := e.machine()
+	if other.dir == e.dir {
+		t.Fatal("the worker must run in another directory")
+	}
+	w := other.startWorker()
+	other.must("runs", "wait", run, "--timeout", "1m")
+	w.stop(t)
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM trades`); n != 5_000 {
 		t.Fatalf("trades: %d rows", n)
 	}
 }

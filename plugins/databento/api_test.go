@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,45 @@ func TestRetries(t *testing.T) {
 	}
 	if len(col.Maps) != 3 {
 		t.Errorf("mappings sent %d times, want once per symbol (3)", len(col.Maps))
+	}
+}
+
+// TestDryRunEstimatesGiveUpFast: a plan that is only shown tries the
+// estimates once: an API that answers 503 gets no retry, and once a
+// request has failed the other units' give up without one (at most the 4
+// requests in flight at once), an unreachable one costs one warning naming
+// its host, and neither fails the plan nor promises a retry.
+func TestDryRunEstimatesGiveUpFast(t *testing.T) {
+	b := setup(t)
+	b.srv.Inject(dbfake.Fault{Endpoint: "metadata.get_record_count", Status: 503, Count: 100})
+	job := b.apiJob("trades", "ESH4")
+	job.End = day("2024-01-12") // 10 units of a day
+	job.DryRun = true
+	plan, err := b.p.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Units) != 10 || plan.Units[0].EstimatedRows != nil {
+		t.Fatalf("units %d, estimates %v: want 10 without estimates", len(plan.Units), plan.Units[0].EstimatedRows)
+	}
+	if n := len(b.srv.RequestsTo("metadata.get_record_count")); n > 4 {
+		t.Errorf("a dry run sent %d get_record_count requests to a failing API, want at most the 4 in flight at once", n)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	job.Config["base_url"] = "http://" + closed
+	plan, err = b.p.Plan(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(plan.Warnings, "\n")
+	if len(plan.Warnings) != 1 || !strings.Contains(w, "no answer from "+closed+" after 1 attempt") || strings.Contains(w, "retried") {
+		t.Errorf("warnings %q: want one naming %s, with no promise of a retry", plan.Warnings, closed)
 	}
 }
 

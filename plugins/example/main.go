@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hdi-dev/hdi/plugins/sdk"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
 // ticks is the schema of the one stream this provider offers.
@@ -24,6 +25,9 @@ var ticks = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 type example struct{}
+
+// oneDay is the length of a unit.
+var oneDay, _ = timerange.ParseChunk("1d")
 
 // Describe says who we are, what we produce and what we accept.
 func (example) Describe(context.Context) (*sdk.Description, error) {
@@ -60,13 +64,18 @@ func basePrice(cfg map[string]string) (int64, error) {
 }
 
 // Plan cuts the job into one unit per UTC day. Keys depend only on the job,
-// so planning the same job twice gives the same keys.
+// so planning the same job twice gives the same keys. It counts the days
+// before it builds them: a plan of more than the host's cap is refused.
 func (example) Plan(_ context.Context, job *sdk.Job) (*sdk.Plan, error) {
-	if job.Start == 0 || job.End <= job.Start {
+	rg, ok := job.Range() // start 0 is 1970-01-01, not "unset"
+	if !ok {
 		return nil, errors.New("the example provider needs a start and an end (end after start)")
 	}
 	if len(job.Symbols) == 0 {
 		return nil, errors.New("the example provider needs at least one symbol")
+	}
+	if n := timerange.Count(rg, oneDay); job.MaxUnits > 0 && n > job.MaxUnits {
+		return nil, &sdk.TooManyUnits{Units: n, UnitsPerChunk: 1, Chunk: oneDay}
 	}
 	p := &sdk.Plan{}
 	day := int64(24 * time.Hour)

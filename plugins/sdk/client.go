@@ -44,7 +44,8 @@ func NewClient(conn grpc.ClientConnInterface, opts ClientOptions) *Client {
 }
 
 // remoteErr turns a gRPC error into the provider's *Error: with the kind
-// and field of its ProviderError detail, or permanent without one.
+// and field of its ProviderError detail (a *TooManyUnits when it carries
+// one), or permanent without one.
 // Transport failures (Unavailable, cancellation) keep their gRPC form, so
 // the host can tell a dead plugin from a provider's own error.
 func remoteErr(err error) error {
@@ -119,8 +120,28 @@ func (c *Client) Check(ctx context.Context, config map[string]string) (*CheckRes
 	return &CheckResult{Warnings: r.GetWarnings()}, nil
 }
 
-// Plan implements Provider.
+// Plan implements Provider. It returns as soon as ctx is done: decoding a
+// plan of a million units takes seconds and cannot be interrupted, so it
+// finishes in the background and its result is dropped.
 func (c *Client) Plan(ctx context.Context, job *Job) (*Plan, error) {
+	type result struct {
+		p   *Plan
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := c.plan(ctx, job)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("plan: %w", context.Cause(ctx))
+	}
+}
+
+func (c *Client) plan(ctx context.Context, job *Job) (*Plan, error) {
 	cctx, cancel := c.unaryCtx(ctx)
 	defer cancel()
 	r, err := c.rpc.Plan(cctx, jobToPB(job))

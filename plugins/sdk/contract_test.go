@@ -41,9 +41,14 @@ func (kindProvider) Plan(_ context.Context, j *Job) (*Plan, error) {
 		return nil, cause
 	case "wrapped":
 		return nil, fmt.Errorf("while planning: %w", Retryable(cause))
+	case "too-many":
+		return nil, &TooManyUnits{Units: j.MaxUnits + 1, UnitsPerChunk: 3, Chunk: j.Chunking.Length}
+	case "range":
+		rg, ok := j.Range()
+		return &Plan{Units: []Unit{{Key: "u", Start: j.Start, End: j.End}}, Warnings: []string{fmt.Sprint(ok), rg.String()}}, nil
 	}
 	// Echo the typed job back as warnings.
-	return &Plan{Warnings: []string{j.Chunking.Length.String(), fmt.Sprint(j.Offline)}}, nil
+	return &Plan{Warnings: []string{j.Chunking.Length.String(), fmt.Sprint(j.Offline), fmt.Sprint(j.DryRun)}}, nil
 }
 
 // TestErrorKindsCrossTheWire: the host learns each error's kind, retry
@@ -95,10 +100,44 @@ func TestTypedContractCrossesTheWire(t *testing.T) {
 	}
 	for _, in := range []string{"", "none", "1d", "2w", "3mo", "1y", "6h"} {
 		ch, _ := timerange.ParseChunk(in)
-		p, err := c.Plan(ctx, &Job{Chunking: Chunking{Length: ch}, Offline: true})
-		if err != nil || p.Warnings[0] != in || p.Warnings[1] != "true" {
+		p, err := c.Plan(ctx, &Job{Chunking: Chunking{Length: ch}, Offline: true, DryRun: true})
+		if err != nil || p.Warnings[0] != in || p.Warnings[1] != "true" || p.Warnings[2] != "true" {
 			t.Errorf("chunk %q arrived as %v (%v)", in, p, err)
 		}
+	}
+}
+
+// TestUnitCapAndEpochRangeCrossTheWire: a plan refused for its size comes
+// back typed with its counts, and a range that starts at the epoch (start
+// 0) arrives as a range, both ways.
+func TestUnitCapAndEpochRangeCrossTheWire(t *testing.T) {
+	c := dial(t, kindProvider{})
+	ctx := context.Background()
+	hour, _ := timerange.ParseChunk("1h")
+	_, err := c.Plan(ctx, &Job{Dataset: "too-many", MaxUnits: 10_000, Chunking: Chunking{Length: hour}})
+	var tm *TooManyUnits
+	if !errors.As(err, &tm) || tm.Units != 10_001 || tm.UnitsPerChunk != 3 || tm.Chunk != hour {
+		t.Fatalf("refusal arrived as %T %v %+v", err, err, tm)
+	}
+	if kind, _ := KindOf(err); kind != ErrorPermanent {
+		t.Errorf("refusal kind %v", kind)
+	}
+	day := int64(24 * time.Hour)
+	p, err := c.Plan(ctx, &Job{Dataset: "range", Start: 0, End: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Warnings[0] != "true" || p.Warnings[1] != "[1970-01-01T00:00:00Z, 1970-01-02T00:00:00Z)" {
+		t.Errorf("the provider read the epoch's day as %v", p.Warnings)
+	}
+	if rg, ok := p.Units[0].Range(); !ok || rg.Start.UnixNano() != 0 || rg.End.UnixNano() != day {
+		t.Errorf("the unit's range came back as %v %v", rg, ok)
+	}
+	if p, _ := c.Plan(ctx, &Job{Dataset: "range"}); p.Warnings[0] != "false" {
+		t.Errorf("a job without a range has one: %v", p.Warnings)
+	}
+	if _, ok := (&Unit{Start: day}).Range(); ok {
+		t.Error("a unit with a start and no end has a range")
 	}
 }
 

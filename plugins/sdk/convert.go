@@ -148,24 +148,34 @@ func paramsFromPB(ks []*pb.ConfigKey) []Param {
 }
 
 func chunkingToPB(c Chunking) *pb.Chunking {
-	out := &pb.Chunking{SymbolsPerUnit: int32(c.SymbolsPerUnit)}
-	if !c.Length.IsZero() {
-		out.Length = &pb.ChunkLength{Unit: pb.ChunkUnit(c.Length.Unit()), Count: c.Length.Count()}
+	return &pb.Chunking{SymbolsPerUnit: int32(c.SymbolsPerUnit), Length: chunkToPB(c.Length)}
+}
+
+// chunkToPB is a chunk length on the wire; nil for the zero Chunk.
+func chunkToPB(c timerange.Chunk) *pb.ChunkLength {
+	if c.IsZero() {
+		return nil
 	}
-	return out
+	return &pb.ChunkLength{Unit: pb.ChunkUnit(c.Unit()), Count: c.Count()}
+}
+
+// chunkFromPB reads a chunk length from the wire (nil: the zero Chunk).
+func chunkFromPB(l *pb.ChunkLength) (timerange.Chunk, error) {
+	if l == nil {
+		return timerange.Chunk{}, nil
+	}
+	return timerange.NewChunk(timerange.ChunkUnit(l.GetUnit()), l.GetCount())
 }
 
 // chunkingFromPB reads the wire's chunking; a length the host should never
 // send (an unknown unit, a count out of range) is a field error.
 func chunkingFromPB(c *pb.Chunking) (Chunking, error) {
 	out := Chunking{SymbolsPerUnit: int(c.GetSymbolsPerUnit())}
-	if l := c.GetLength(); l != nil {
-		ch, err := timerange.NewChunk(timerange.ChunkUnit(l.GetUnit()), l.GetCount())
-		if err != nil {
-			return out, FieldError("chunking", "%v", err)
-		}
-		out.Length = ch
+	ch, err := chunkFromPB(c.GetLength())
+	if err != nil {
+		return out, FieldError("chunking", "%v", err)
 	}
+	out.Length = ch
 	return out, nil
 }
 
@@ -188,7 +198,9 @@ func jobToPB(j *Job) *pb.PlanRequest {
 		Params:      j.Params,
 		Replace:     j.Replace,
 		Offline:     j.Offline,
+		DryRun:      j.DryRun,
 		Parallelism: int32(j.Parallelism),
+		MaxUnits:    j.MaxUnits,
 		Live:        j.Live,
 		LiveStreams: j.LiveStreams,
 	}
@@ -226,7 +238,9 @@ func jobFromPB(r *pb.PlanRequest) (*Job, error) {
 		Params:      r.GetParams(),
 		Replace:     r.GetReplace(),
 		Offline:     r.GetOffline(),
+		DryRun:      r.GetDryRun(),
 		Parallelism: int(r.GetParallelism()),
+		MaxUnits:    r.GetMaxUnits(),
 		Live:        r.GetLive(),
 		LiveStreams: r.GetLiveStreams(),
 	}
@@ -299,7 +313,7 @@ func planToPB(p *Plan) (*pb.PlanResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.PlanResponse{Warnings: p.Warnings, Streams: streams}
+	out := &pb.PlanResponse{Warnings: p.Warnings, Streams: streams, Units: make([]*pb.WorkUnit, 0, len(p.Units))}
 	for i := range p.Units {
 		out.Units = append(out.Units, unitToPB(&p.Units[i]))
 	}
@@ -311,7 +325,7 @@ func planFromPB(r *pb.PlanResponse) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Plan{Warnings: r.GetWarnings(), Streams: streams}
+	out := &Plan{Warnings: r.GetWarnings(), Streams: streams, Units: make([]Unit, 0, len(r.GetUnits()))}
 	for _, u := range r.GetUnits() {
 		out.Units = append(out.Units, unitFromPB(u))
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pb "github.com/hdi-dev/hdi/plugins/sdk/providerpb"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -172,11 +173,50 @@ func FieldOf(err error) string {
 	return ""
 }
 
-// fromStatus rebuilds a provider's *Error from a gRPC status that carries a
-// ProviderError detail; ok is false without one.
-func fromStatus(st *status.Status) (*Error, bool) {
+// TooManyUnits is Plan's refusal of a job whose plan would have more units
+// than Job.MaxUnits. A provider counts its units first (timerange.Count
+// times its symbol groups) and returns this instead of building them; the
+// host turns it into one line that names the chunk length that would fit.
+type TooManyUnits struct {
+	// Units is how many units the plan would have.
+	Units int64
+	// UnitsPerChunk is how many units each chunk of time makes (one per
+	// symbol group, say): a chunk length that cuts the job's range into C
+	// chunks makes UnitsPerChunk * C units. 0 when the count does not
+	// follow the chunk length (files).
+	UnitsPerChunk int64
+	// Chunk is the chunk length the plan used: the job's, or the
+	// provider's default when the job sets none.
+	Chunk timerange.Chunk
+}
+
+func (e *TooManyUnits) Error() string {
+	return fmt.Sprintf("the plan would have %d units, more than the job's max_units", e.Units)
+}
+
+// GRPCStatus carries the refusal as a permanent ProviderError with its
+// too_many_units detail.
+func (e *TooManyUnits) GRPCStatus() *status.Status {
+	st := status.New(codes.FailedPrecondition, e.Error())
+	detail := &pb.ProviderError{Kind: pb.ErrorKind(ErrorPermanent), TooManyUnits: &pb.TooManyUnits{
+		Units: e.Units, UnitsPerChunk: e.UnitsPerChunk, Chunk: chunkToPB(e.Chunk),
+	}}
+	if with, err := st.WithDetails(detail); err == nil {
+		return with
+	}
+	return st
+}
+
+// fromStatus rebuilds a provider's error from a gRPC status that carries a
+// ProviderError detail: a *TooManyUnits, else an *Error. ok is false
+// without the detail.
+func fromStatus(st *status.Status) (error, bool) {
 	for _, d := range st.Details() {
 		if pe, isPE := d.(*pb.ProviderError); isPE {
+			if tm := pe.GetTooManyUnits(); tm != nil {
+				chunk, _ := chunkFromPB(tm.GetChunk()) // only for the message: an odd length reads as unset
+				return &TooManyUnits{Units: tm.GetUnits(), UnitsPerChunk: tm.GetUnitsPerChunk(), Chunk: chunk}, true
+			}
 			return &Error{
 				Kind:       ErrorKind(pe.GetKind()),
 				RetryAfter: time.Duration(pe.GetRetryAfterMs()) * time.Millisecond,

@@ -372,8 +372,11 @@ type Job struct {
 	Symbols  []string
 	StypeIn  string
 	StypeOut string
-	Start    int64 // ns since the epoch, inclusive; 0: not set
-	End      int64 // ns since the epoch, exclusive; 0: not set
+	// Start and End are the time range [Start, End) in ns since the epoch.
+	// The job has one when End > Start (see Range): Start 0 is the epoch,
+	// not "unset". Both are 0 when the job has no range.
+	Start    int64
+	End      int64
 	Limit    int64 // maximum records; 0: no limit
 	Chunking Chunking
 	Files    []string          // files or globs, for file providers
@@ -386,10 +389,18 @@ type Job struct {
 	// Offline: plan without network access (hdi jobs validate, dry runs of
 	// local files); leave estimates that need a remote service unset.
 	Offline bool
+	// DryRun: the plan is only shown (hdi ingest --dry-run), never run.
+	// Estimates are best effort: try a remote service once, with a short
+	// timeout, and say in a warning which host could not be reached.
+	DryRun bool
 	// Parallelism is how many units the host loads at once. A provider that
 	// would plan fewer units of a large job, and may choose their length,
 	// can split them so every stream is used.
 	Parallelism int
+	// MaxUnits is the most units the host accepts in the plan (0: no cap).
+	// A plan that would have more fails with a *TooManyUnits, returned
+	// before the units are built (count them first: timerange.Count).
+	MaxUnits int64
 	// Live asks for a live feed rather than history: Plan returns exactly
 	// one unit, without an end, whose Fetch sends records as the source
 	// publishes them, with LiveCheckpoints, until the context is cancelled
@@ -401,6 +412,9 @@ type Job struct {
 	LiveStreams []string
 }
 
+// Range returns the job's time range, and whether it has one.
+func (j *Job) Range() (timerange.Range, bool) { return nsRange(j.Start, j.End) }
+
 // Unit is one piece of work: Fetch loads exactly one.
 type Unit struct {
 	// Key is stable across plans of the same job and unique within a plan;
@@ -408,8 +422,11 @@ type Unit struct {
 	Key     string
 	Stream  string
 	Dataset string
-	Start   int64 // ns, inclusive; 0 when not applicable
-	End     int64 // ns, exclusive; 0 when not applicable
+	// Start and End are the unit's time range [Start, End) in ns since the
+	// epoch: it has one when End > Start (see Range; Start 0 is the epoch).
+	// Both are 0 for a unit without one (a file of unknown span).
+	Start   int64
+	End     int64
 	Symbols []string
 	Files   []string
 	// Estimates; nil means unknown (distinct from zero).
@@ -425,6 +442,17 @@ type Unit struct {
 	// Note remarks on how the unit will be fetched, for people (the dry
 	// run shows it), e.g. "batch delivery: 5.1 GB estimated".
 	Note string
+}
+
+// Range returns the unit's time range, and whether it has one.
+func (u *Unit) Range() (timerange.Range, bool) { return nsRange(u.Start, u.End) }
+
+// nsRange is [start, end) when end > start.
+func nsRange(start, end int64) (timerange.Range, bool) {
+	if end <= start {
+		return timerange.Range{}, false
+	}
+	return timerange.Range{Start: time.Unix(0, start).UTC(), End: time.Unix(0, end).UTC()}, true
 }
 
 // Plan is the outcome of planning a job.

@@ -161,3 +161,13 @@ WHERE j.state = 'running' AND j.kind = 'hdi.unit'
                     AND w.started_at <= j.attempted_at)
 RETURNING j.id, j.state::text AS state, j.attempt, (j.args->>'unit_key')::text AS unit_key,
           coalesce(j.attempted_by[cardinality(j.attempted_by)], '')::text AS worker;
+
+-- NewestLoadingRun: of the runs that loaded these units of a table, the
+-- newest, one that succeeded first: `hdi ingest --queue` of work loaded
+-- already names it, so that `hdi runs wait` on it ends at once.
+-- name: NewestLoadingRun :one
+SELECT u.run_id, r.status = 'succeeded' AS succeeded
+FROM units u JOIN runs r ON r.run_id = u.run_id
+WHERE u.unit_key = ANY(@unit_keys::text[]) AND u.target_table = @target_table AND u.status = 'done'
+ORDER BY r.status = 'succeeded' DESC, u.run_id DESC
+LIMIT 1;

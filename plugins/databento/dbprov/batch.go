@@ -168,7 +168,11 @@ func submitBatch(ctx context.Context, c *client, r *request, u *sdk.Unit) (*batc
 	if len(syms) == 0 {
 		syms = []string{AllSymbols}
 	}
-	form := apiForm(r, syms, unitRange(u))
+	rg, ok := u.Range()
+	if !ok {
+		return nil, permanent("databento: unit %s has no time range: re-plan the job", u.Key)
+	}
+	form := apiForm(r, syms, rg)
 	form.Set("stype_out", r.StypeOut.String())
 	form.Set("encoding", "dbn")
 	form.Set("compression", "zstd")

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type client struct {
 	retries int
 	backoff time.Duration
 	sleep   func(ctx context.Context, d time.Duration) error
+	// failFast (a dry run's client): once a request has failed for good,
+	// every later one fails at once with its error.
+	failFast bool
+	failed   atomic.Pointer[error]
 }
 
 func newClient(c *config) *client {
@@ -47,6 +52,23 @@ func newClient(c *config) *client {
 		base: c.BaseURL, key: c.APIKey, http: &http.Client{Transport: tr},
 		timeout: c.Timeout, retries: c.MaxRetries, backoff: c.RetryBackoff, sleep: sleepCtx,
 	}
+}
+
+// dryRunTimeout bounds the set-up and the answer of a dry run's requests.
+const dryRunTimeout = 5 * time.Second
+
+// newDryRunClient is the client of a plan that is only shown: its
+// estimates are best effort, so each request is tried once with short
+// timeouts, and after the first failure the others give up at once. An
+// unreachable API costs a dry run seconds, not minutes.
+func newDryRunClient(cfg *config) *client {
+	c := *cfg
+	c.MaxRetries = 0
+	c.Timeout = min(c.Timeout, dryRunTimeout)
+	c.ConnectTimeout = min(c.ConnectTimeout, dryRunTimeout)
+	cl := newClient(&c)
+	cl.failFast = true
+	return cl
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -98,8 +120,21 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 
 // do sends one request (POST form, or GET with a query) and returns a 2xx
 // response; the caller closes its body. Retryable failures are retried up
-// to c.retries times; the last one comes back as a retryable *Error.
+// to c.retries times; the last one comes back as a retryable *Error (the
+// host decides whether the unit is tried again).
 func (c *client) do(ctx context.Context, method, endpoint string, form url.Values) (*http.Response, context.CancelFunc, error) {
+	if err := c.failed.Load(); err != nil {
+		return nil, nil, *err
+	}
+	resp, cancel, err := c.try(ctx, method, endpoint, form)
+	if err != nil && c.failFast && retryable(err) {
+		c.failed.CompareAndSwap(nil, &err)
+	}
+	return resp, cancel, err
+}
+
+// try is do's loop of attempts.
+func (c *client) try(ctx context.Context, method, endpoint string, form url.Values) (*http.Response, context.CancelFunc, error) {
 	u := c.base + apiVersion + endpoint
 	var lastErr error
 	var lastAfter string
@@ -128,7 +163,32 @@ func (c *client) do(ctx context.Context, method, endpoint string, form url.Value
 		after, _ := parseRetryAfter(lastAfter)
 		return nil, nil, classify(ae, after)
 	}
-	return nil, nil, retryableErr(lastErr, "databento %s failed after %d attempts: %s; the unit will be retried", endpoint, c.retries+1, c.redact(lastErr.Error()))
+	return nil, nil, retryableErr(lastErr, "databento %s: no answer from %s after %s: %s", endpoint, c.host(), attempts(c.retries+1), c.redact(cause(lastErr).Error()))
+}
+
+// host is the API's host (and port), for messages.
+func (c *client) host() string {
+	if u, err := url.Parse(c.base); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return c.base
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
+
+// cause is what went wrong under a request's URL (which the message
+// names already): "dial tcp 10.0.0.1:443: i/o timeout".
+func cause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func (c *client) once(ctx context.Context, method, u, endpoint string, form url.Values) (*http.Response, context.CancelFunc, string, error) {

@@ -52,10 +52,14 @@
 // ":range=START/END", a limit appends ":limit=N"; a big file is split into
 // parts (param parts; see partOf), keyed ...:part=K/P.
 //
-// Plan fills each API unit's estimates from metadata.get_record_count,
-// get_billable_size and get_cost: one call of each per unit (four units at
-// a time) for plans of up to 48 units; above that, one call of each per
-// symbol group over the whole range, apportioned to units by duration.
+// Plan first counts the units (symbol groups times chunks) and refuses a
+// plan of more than the job's max_units with an sdk.TooManyUnits, before
+// it builds a unit or calls the API. It fills each API unit's estimates
+// from metadata.get_record_count, get_billable_size and get_cost, asked
+// about at most 8 spans of consecutive units per symbol group (four calls
+// at a time): unit by unit for a group of up to 8 units, else span by
+// span, each span's figures shared out to its units by duration. So a
+// plan costs at most 24 metadata calls per symbol group however long.
 //
 // # Streams and Arrow types
 //

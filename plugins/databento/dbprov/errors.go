@@ -116,7 +116,7 @@ func fixHint(e *APIError) string {
 		return "the API asks to slow down: lower concurrency, or retry later"
 	}
 	if retryableStatus(e.Status) {
-		return "a server error that outlasted the retries: the unit will be retried"
+		return "a server error that outlasted the retries"
 	}
 	return "fix the job's parameters (dataset, schema, symbols, stype_in, stype_out, start, end, limit)"
 }

@@ -396,7 +396,8 @@ const maxResumes = 10
 // too many cuts) is the error retryable for the runner, which retries the
 // whole unit.
 func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int, out sdk.Sender) error {
-	if u.Start == 0 || u.End <= u.Start {
+	rg, ok := u.Range()
+	if !ok {
 		return permanent("databento: unit %s has no time range: re-plan the job", u.Key)
 	}
 	syms := u.Symbols
@@ -406,7 +407,6 @@ func fetchAPI(ctx context.Context, c *client, r *request, u *sdk.Unit, rows int,
 	if len(syms) > MaxSymbolsPerRequest {
 		return permanent("databento: unit %s has %d symbols, more than the %d Databento takes per request: re-plan the job", u.Key, len(syms), MaxSymbolsPerRequest)
 	}
-	rg := unitRange(u)
 	form := apiForm(r, syms, rg)
 	form.Set("stype_out", r.StypeOut.String())
 	form.Set("encoding", "dbn")

@@ -195,13 +195,14 @@ func planFiles(r *request) (*sdk.Plan, error) {
 			EstimatedBytes: sdk.Int64(st.Size()), EstimatedCostUSD: sdk.Float64(0),
 			Params: map[string]string{"source": "files", "schema": schema.String()},
 		}
-		if meta.Start != 0 && meta.Start != dbn.UndefTimestamp && meta.Start < 1<<63 {
-			u.Start = int64(meta.Start)
+		// The file's span, when its metadata has both ends. A start of 0
+		// reads as unknown here: no market data starts at the epoch, and a
+		// span too wide would have replace-range delete rows of the file's
+		// symbols that the file does not hold.
+		if meta.Start != 0 && meta.End != dbn.UndefTimestamp && meta.End < 1<<63 && meta.End > meta.Start {
+			u.Start, u.End = int64(meta.Start), int64(meta.End)
 		}
-		if meta.End != 0 && meta.End != dbn.UndefTimestamp && meta.End < 1<<63 {
-			u.End = int64(meta.End)
-		}
-		if !r.Range.IsZero() && u.Start != 0 && u.End != 0 &&
+		if _, spans := u.Range(); spans && !r.Range.IsZero() &&
 			(u.End <= r.Range.Start.UnixNano() || u.Start >= r.Range.End.UnixNano()) {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %s covers %s to %s, outside the job's range: skipped",
 				p, fmtNS(u.Start), fmtNS(u.End)))
@@ -232,15 +233,12 @@ func planFiles(r *request) (*sdk.Plan, error) {
 // finding it done.
 func narrowFileUnit(u *sdk.Unit, r *request) {
 	if !r.Range.IsZero() {
-		start, end := r.Range.Start.UnixNano(), r.Range.End.UnixNano()
-		narrowed := false
-		if u.Start == 0 || start > u.Start {
-			u.Start, narrowed = start, true
+		start, end := r.Range.Start.UnixNano(), r.Range.End.UnixNano() // a file of unknown span takes the range
+		if _, spans := u.Range(); spans {
+			start, end = max(start, u.Start), min(end, u.End)
 		}
-		if u.End == 0 || end < u.End {
-			u.End, narrowed = end, true
-		}
-		if narrowed {
+		if start != u.Start || end != u.End {
+			u.Start, u.End = start, end
 			u.Key += ":range=" + fmtNS(u.Start) + "/" + fmtNS(u.End)
 		}
 	}

@@ -168,17 +168,11 @@ func parseJob(job *sdk.Job, cfg *config) (*request, error) {
 		return nil, err
 	}
 
-	if job.Start != 0 || job.End != 0 {
-		if job.Start == 0 {
-			return nil, sdk.FieldError("start", "is required when an end is given")
-		}
-		if job.End == 0 {
-			return nil, sdk.FieldError("end", "is required when a start is given")
-		}
-		if job.End <= job.Start {
-			return nil, sdk.FieldError("end", "%s is not after the start %s", fmtNS(job.End), fmtNS(job.Start))
-		}
-		r.Range = timerange.Range{Start: time.Unix(0, job.Start).UTC(), End: time.Unix(0, job.End).UTC()}
+	// A range is set when end > start; start 0 is 1970-01-01, not "unset".
+	if rg, ok := job.Range(); ok {
+		r.Range = rg
+	} else if job.Start != 0 || job.End != 0 {
+		return nil, sdk.FieldError("end", "%s is not after the start %s", fmtNS(job.End), fmtNS(job.Start))
 	} else if r.Source == "api" {
 		return nil, sdk.FieldError("start", "is required for the API source: a date such as 2024-01-02, or -30d")
 	}
@@ -331,9 +325,10 @@ func defaultChunk(s dbn.Schema) timerange.Chunk {
 	return c
 }
 
-// unitKey builds the stable key of an API unit.
-func unitKey(r *request, syms []string, rg timerange.Range) string {
-	k := fmt.Sprintf("databento:%s:%s:%s:%s:%s/%s", r.Dataset, r.Schema, r.StypeIn, symbolsTag(syms),
+// unitKey builds the stable key of an API unit of the symbol group tagged
+// tag (symbolsTag).
+func unitKey(r *request, tag string, rg timerange.Range) string {
+	k := fmt.Sprintf("databento:%s:%s:%s:%s:%s/%s", r.Dataset, r.Schema, r.StypeIn, tag,
 		timerange.Format(rg.Start), timerange.Format(rg.End))
 	if r.Limit > 0 {
 		k += fmt.Sprintf(":limit=%d", r.Limit)

@@ -16,10 +16,13 @@ import (
 	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 )
 
-// perUnitEstimateLimit is the largest plan whose units are estimated one by
-// one (three metadata calls each); larger plans are estimated once per
-// symbol group and apportioned.
-const perUnitEstimateLimit = 48
+// estimateWindows is how many spans of consecutive units each symbol
+// group's estimate is asked for (three metadata calls each): a group of
+// up to this many units is estimated unit by unit, a larger one span by
+// span, each span's figures shared out to its units by duration. So a
+// plan costs at most 3 * estimateWindows calls per symbol group, however
+// many units it has.
+const estimateWindows = 8
 
 // estimateConcurrency bounds the metadata calls in flight during Plan.
 const estimateConcurrency = 4
@@ -45,15 +48,24 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 			return nil, err
 		}
 	}
-	plan := &sdk.Plan{}
 	groups := symbolGroups(r.Symbols, job.Chunking.SymbolsPerUnit)
+	// Count before building: a long range in short chunks is refused
+	// without allocating its units.
+	if n := int64(len(groups)) * timerange.Count(r.Range, r.Chunk); job.MaxUnits > 0 && n > job.MaxUnits {
+		return nil, &sdk.TooManyUnits{Units: n, UnitsPerChunk: int64(len(groups)), Chunk: r.Chunk}
+	}
 	ranges := timerange.Split(r.Range, r.Chunk)
+	plan := &sdk.Plan{Units: make([]sdk.Unit, 0, len(groups)*len(ranges))}
 	for _, g := range groups {
-		for _, rg := range ranges {
+		tag := symbolsTag(g)
+		for i, rg := range ranges {
+			if i%4096 == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// No params: Fetch reads the source and schema from the job.
 			plan.Units = append(plan.Units, sdk.Unit{
-				Key: unitKey(r, g, rg), Stream: r.Schema.String(), Dataset: r.Dataset,
+				Key: unitKey(r, tag, rg), Stream: r.Schema.String(), Dataset: r.Dataset,
 				Start: rg.Start.UnixNano(), End: rg.End.UnixNano(), Symbols: g,
-				Params: map[string]string{"source": "api", "schema": r.Schema.String()},
 			})
 		}
 	}
@@ -68,7 +80,10 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 		return plan, nil
 	}
 	c := newClient(cfg)
-	warn, err := estimate(ctx, c, r, plan.Units, groups)
+	if job.DryRun {
+		c = newDryRunClient(cfg)
+	}
+	warn, err := estimate(ctx, c, r, plan.Units, len(groups))
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +91,7 @@ func (*Provider) Plan(ctx context.Context, job *sdk.Job) (*sdk.Plan, error) {
 		plan.Warnings = append(plan.Warnings, warn)
 	}
 	if !r.ChunkSet && r.Limit == 0 && len(plan.Units) < job.Parallelism && r.Delivery != "batch" {
-		if n := splitForStreams(r, plan, job.Parallelism); n > 0 {
+		if n := splitForStreams(r, plan, job.Parallelism, job.MaxUnits); n > 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("databento: %d large units split by time into %d, so that %d streams load in parallel (estimates shared out by time; set chunk to choose the unit length)",
 				n, len(plan.Units), job.Parallelism))
 		}
@@ -110,6 +125,9 @@ func chooseDelivery(r *request, plan *sdk.Plan) int {
 			u.Note = fmt.Sprintf("stream: %s estimated, under batch_min_bytes %s", humanBytes(*u.EstimatedBytes), humanBytes(r.BatchMinBytes))
 			continue
 		}
+		if u.Params == nil {
+			u.Params = map[string]string{}
+		}
 		u.Params["delivery"] = "batch"
 		n++
 	}
@@ -139,9 +157,13 @@ const minSplitRows = 1_000_000
 // equal time pieces (whole seconds), so a job planned into fewer units than
 // the host loads at once uses every COPY stream. The pieces depend only on
 // the unit and parallelism, so their keys are stable between runs of the
-// same job. It returns how many units it split.
-func splitForStreams(r *request, plan *sdk.Plan, parallelism int) int {
+// same job. It returns how many units it split. The plan stays within
+// maxUnits (0: no cap).
+func splitForStreams(r *request, plan *sdk.Plan, parallelism int, maxUnits int64) int {
 	k := (parallelism + len(plan.Units) - 1) / len(plan.Units)
+	if maxUnits > 0 {
+		k = min(k, int(maxUnits)/len(plan.Units))
+	}
 	if k < 2 {
 		return 0
 	}
@@ -162,7 +184,7 @@ func splitForStreams(r *request, plan *sdk.Plan, parallelism int) int {
 				p.End = p.Start + span
 			}
 			rg := timerange.Range{Start: nsTime(p.Start), End: nsTime(p.End)}
-			p.Key = unitKey(r, u.Symbols, rg)
+			p.Key = unitKey(r, symbolsTag(u.Symbols), rg)
 			frac := float64(p.End-p.Start) / float64(u.End-u.Start)
 			share := func(v int64) *int64 { return sdk.Int64(int64(math.Round(float64(v) * frac))) }
 			p.EstimatedRows = share(*u.EstimatedRows)
@@ -219,68 +241,70 @@ func estimateOne(ctx context.Context, c *client, r *request, syms []string, rg t
 	return e, nil
 }
 
-// estimate fills the units' estimates. A non-retryable API error (bad key,
-// bad parameters) fails the plan; a retryable one leaves the estimates
-// unknown and returns a warning.
-func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, groups [][]string) (string, error) {
-	type job struct {
-		syms []string
-		rg   timerange.Range
-		idx  []int // units it covers
-	}
-	var jobs []job
-	if len(units) <= perUnitEstimateLimit {
-		for i := range units {
-			u := &units[i]
-			jobs = append(jobs, job{syms: u.Symbols, rg: unitRange(u), idx: []int{i}})
-		}
-	} else {
-		for _, g := range groups {
-			j := job{syms: g, rg: r.Range}
-			tag := symbolsTag(g)
-			for i := range units {
-				if symbolsTag(units[i].Symbols) == tag {
-					j.idx = append(j.idx, i)
-				}
-			}
-			jobs = append(jobs, j)
+// estimate fills the units' estimates, for each symbol group (the units of
+// group g are units[g*len/groups:][:len/groups], consecutive in time) in at
+// most estimateWindows spans. A limit applies to each unit, so a span of
+// several is asked about without it and each unit's share capped at it. A
+// non-retryable API error (bad key, bad parameters) fails the plan; a
+// retryable one leaves the estimates unknown and returns a warning.
+func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, groups int) (string, error) {
+	var spans [][]sdk.Unit // consecutive units of one group
+	per := len(units) / groups
+	for g := range groups {
+		gu := units[g*per : (g+1)*per]
+		k := min(estimateWindows, len(gu))
+		for w := range k {
+			spans = append(spans, gu[w*len(gu)/k:(w+1)*len(gu)/k])
 		}
 	}
-	results := make([]est, len(jobs))
-	errs := make([]error, len(jobs))
+	results := make([]est, len(spans))
+	errs := make([]error, len(spans))
 	sem := make(chan struct{}, estimateConcurrency)
 	var wg sync.WaitGroup
-	for i, j := range jobs {
+	for i, sp := range spans {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return "", ctx.Err()
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], errs[i] = estimateOne(ctx, c, r, j.syms, j.rg)
+			rg := timerange.Range{Start: nsTime(sp[0].Start), End: nsTime(sp[len(sp)-1].End)}
+			rs := r
+			if len(sp) > 1 && r.Limit > 0 {
+				unlimited := *r
+				unlimited.Limit = 0
+				rs = &unlimited
+			}
+			results[i], errs[i] = estimateOne(ctx, c, rs, sp[0].Symbols, rg)
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	for _, err := range errs {
 		if err != nil && !retryable(err) {
 			return "", err
 		}
 	}
 	failed := 0
-	for i, j := range jobs {
+	for i, sp := range spans {
 		if errs[i] != nil {
 			failed++
 			continue
 		}
 		res := results[i]
-		if len(j.idx) == 1 {
-			u := &units[j.idx[0]]
-			u.EstimatedRows, u.EstimatedBytes, u.EstimatedCostUSD = sdk.Int64(res.rows), sdk.Int64(res.bytes), sdk.Float64(res.cost)
-			continue
-		}
-		total := float64(j.rg.Duration())
-		for _, k := range j.idx {
-			u := &units[k]
+		total := float64(sp[len(sp)-1].End - sp[0].Start)
+		for k := range sp {
+			u := &sp[k]
 			share := float64(u.End-u.Start) / total
+			if rows := float64(res.rows) * share; r.Limit > 0 && rows > float64(r.Limit) {
+				share *= float64(r.Limit) / rows // the unit fetches limit rows at most
+			}
 			u.EstimatedRows = sdk.Int64(int64(math.Round(float64(res.rows) * share)))
 			u.EstimatedBytes = sdk.Int64(int64(math.Round(float64(res.bytes) * share)))
 			u.EstimatedCostUSD = sdk.Float64(res.cost * share)
@@ -289,13 +313,9 @@ func estimate(ctx context.Context, c *client, r *request, units []sdk.Unit, grou
 	if failed > 0 {
 		for _, err := range errs {
 			if err != nil {
-				return fmt.Sprintf("databento: estimates unknown for some units (%d of %d metadata requests failed): %s", failed, len(jobs), c.redact(err.Error())), nil
+				return fmt.Sprintf("databento: estimates unknown for some units (%d of %d metadata requests failed): %s", failed, len(spans), c.redact(err.Error())), nil
 			}
 		}
 	}
 	return "", nil
-}
-
-func unitRange(u *sdk.Unit) timerange.Range {
-	return timerange.Range{Start: nsTime(u.Start), End: nsTime(u.End)}
 }

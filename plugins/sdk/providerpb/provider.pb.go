@@ -12,7 +12,10 @@
 //
 // Conventions used throughout:
 //   - Timestamps are int64 nanoseconds since the Unix epoch (UTC).
-//   - Time ranges are half-open: [start_ns, end_ns). 0 means "not set".
+//   - Time ranges are half-open: [start_ns, end_ns). A range is set when
+//     end_ns > start_ns; start_ns = end_ns = 0 means "not set". 0 is a real
+//     instant (1970-01-01T00:00:00Z): a range that starts at the epoch has
+//     start_ns 0 and end_ns > 0. Never read start_ns = 0 alone as unset.
 //   - Arrow data travels as Arrow IPC *stream format* bytes
 //     (https://arrow.apache.org/docs/format/Columnar.html#ipc-streaming-format):
 //     a schema message, then zero or more record batch messages, then the
@@ -1359,7 +1362,8 @@ type PlanRequest struct {
 	Symbols  []string `protobuf:"bytes,4,rep,name=symbols,proto3" json:"symbols,omitempty"`
 	StypeIn  string   `protobuf:"bytes,5,opt,name=stype_in,json=stypeIn,proto3" json:"stype_in,omitempty"`
 	StypeOut string   `protobuf:"bytes,6,opt,name=stype_out,json=stypeOut,proto3" json:"stype_out,omitempty"`
-	// Half-open time range in ns since the epoch; 0 means not set.
+	// Half-open time range in ns since the epoch; set when end_ns > start_ns
+	// (start_ns may be 0, the epoch), not set when both are 0.
 	StartNs int64 `protobuf:"varint,7,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
 	EndNs   int64 `protobuf:"varint,8,opt,name=end_ns,json=endNs,proto3" json:"end_ns,omitempty"`
 	// Maximum number of records; 0 means no limit.
@@ -1383,6 +1387,15 @@ type PlanRequest struct {
 	// provider that would plan fewer units than this for a large job, and
 	// may choose their length, can split them so every stream is used.
 	Parallelism int32 `protobuf:"varint,16,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	// The plan is only shown (hdi ingest --dry-run), never run: estimates
+	// are best effort. Try a remote service once, with a short timeout, and
+	// say in a warning which host could not be reached.
+	DryRun bool `protobuf:"varint,17,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// The most units the host accepts in the plan; 0 means no cap. A provider
+	// whose plan would have more fails Plan, before it builds the units, with
+	// a ProviderError carrying too_many_units, so the host can say which
+	// chunk length would fit. (The host refuses a larger plan anyway.)
+	MaxUnits int64 `protobuf:"varint,18,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
 	// A live feed rather than history: Plan returns exactly one unit, whose
 	// Fetch sends the streams' records as they are published, with
 	// LiveCheckpoint messages, and never ends on its own. start_ns, when set,
@@ -1537,6 +1550,20 @@ func (x *PlanRequest) GetParallelism() int32 {
 	return 0
 }
 
+func (x *PlanRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *PlanRequest) GetMaxUnits() int64 {
+	if x != nil {
+		return x.MaxUnits
+	}
+	return 0
+}
+
 func (x *PlanRequest) GetLive() bool {
 	if x != nil {
 		return x.Live
@@ -1558,7 +1585,8 @@ type WorkUnit struct {
 	Key     string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	Stream  string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
 	Dataset string `protobuf:"bytes,3,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	// Half-open time range in ns; 0 when not applicable.
+	// Half-open time range in ns; set when end_ns > start_ns (start_ns may
+	// be 0, the epoch), both 0 when the unit has none (a file of unknown span).
 	StartNs int64    `protobuf:"varint,4,opt,name=start_ns,json=startNs,proto3" json:"start_ns,omitempty"`
 	EndNs   int64    `protobuf:"varint,5,opt,name=end_ns,json=endNs,proto3" json:"end_ns,omitempty"`
 	Symbols []string `protobuf:"bytes,6,rep,name=symbols,proto3" json:"symbols,omitempty"`
@@ -2687,7 +2715,10 @@ type ProviderError struct {
 	// "symbols", "stype_in", "stype_out", "start", "end", "limit", "files",
 	// "columns", "chunking", "params.NAME" or "config.NAME". The host names it
 	// as the user wrote it (a job file's key and line, or a command-line flag).
-	Field         string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// Set when Plan refuses a job whose plan would have more units than
+	// PlanRequest.max_units.
+	TooManyUnits  *TooManyUnits `protobuf:"bytes,4,opt,name=too_many_units,json=tooManyUnits,proto3" json:"too_many_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2741,6 +2772,80 @@ func (x *ProviderError) GetField() string {
 		return x.Field
 	}
 	return ""
+}
+
+func (x *ProviderError) GetTooManyUnits() *TooManyUnits {
+	if x != nil {
+		return x.TooManyUnits
+	}
+	return nil
+}
+
+// TooManyUnits says how large a refused plan would be.
+type TooManyUnits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The units the plan would have.
+	Units int64 `protobuf:"varint,1,opt,name=units,proto3" json:"units,omitempty"`
+	// How many units each chunk of time makes (e.g. one per symbol group):
+	// with a chunk length that cuts the job's range into C chunks the plan
+	// has units_per_chunk * C units. 0 when the count does not follow the
+	// chunk length (files).
+	UnitsPerChunk int64 `protobuf:"varint,2,opt,name=units_per_chunk,json=unitsPerChunk,proto3" json:"units_per_chunk,omitempty"`
+	// The chunk length the plan used: the job's, or the provider's default.
+	Chunk         *ChunkLength `protobuf:"bytes,3,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TooManyUnits) Reset() {
+	*x = TooManyUnits{}
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TooManyUnits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TooManyUnits) ProtoMessage() {}
+
+func (x *TooManyUnits) ProtoReflect() protoreflect.Message {
+	mi := &file_hdi_provider_v1_provider_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TooManyUnits.ProtoReflect.Descriptor instead.
+func (*TooManyUnits) Descriptor() ([]byte, []int) {
+	return file_hdi_provider_v1_provider_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *TooManyUnits) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *TooManyUnits) GetUnitsPerChunk() int64 {
+	if x != nil {
+		return x.UnitsPerChunk
+	}
+	return 0
+}
+
+func (x *TooManyUnits) GetChunk() *ChunkLength {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
 }
 
 var File_hdi_provider_v1_provider_proto protoreflect.FileDescriptor
@@ -2818,7 +2923,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\xe4\x05\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\"\x9a\x06\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
@@ -2836,7 +2941,9 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x06params\x18\r \x03(\v2(.hdi.provider.v1.PlanRequest.ParamsEntryR\x06params\x12\x18\n" +
 	"\areplace\x18\x0e \x01(\bR\areplace\x12\x18\n" +
 	"\aoffline\x18\x0f \x01(\bR\aoffline\x12 \n" +
-	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x12\x12\n" +
+	"\vparallelism\x18\x10 \x01(\x05R\vparallelism\x12\x17\n" +
+	"\adry_run\x18\x11 \x01(\bR\x06dryRun\x12\x1b\n" +
+	"\tmax_units\x18\x12 \x01(\x03R\bmaxUnits\x12\x12\n" +
 	"\x04live\x18\x14 \x01(\bR\x04live\x12!\n" +
 	"\flive_streams\x18\x15 \x03(\tR\vliveStreams\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
@@ -2937,11 +3044,16 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\tFetchDone\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x03R\x04rows\x12\x1d\n" +
 	"\n" +
-	"row_errors\x18\x02 \x01(\x03R\trowErrors\"{\n" +
+	"row_errors\x18\x02 \x01(\x03R\trowErrors\"\xc0\x01\n" +
 	"\rProviderError\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.hdi.provider.v1.ErrorKindR\x04kind\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x03R\fretryAfterMs\x12\x14\n" +
-	"\x05field\x18\x03 \x01(\tR\x05field*[\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12C\n" +
+	"\x0etoo_many_units\x18\x04 \x01(\v2\x1d.hdi.provider.v1.TooManyUnitsR\ftooManyUnits\"\x80\x01\n" +
+	"\fTooManyUnits\x12\x14\n" +
+	"\x05units\x18\x01 \x01(\x03R\x05units\x12&\n" +
+	"\x0funits_per_chunk\x18\x02 \x01(\x03R\runitsPerChunk\x122\n" +
+	"\x05chunk\x18\x03 \x01(\v2\x1c.hdi.provider.v1.ChunkLengthR\x05chunk*[\n" +
 	"\n" +
 	"StreamKind\x12\x1b\n" +
 	"\x17STREAM_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -3014,7 +3126,7 @@ func file_hdi_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_hdi_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_hdi_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(StreamKind)(0),          // 0: hdi.provider.v1.StreamKind
 	(ConflictPolicy)(0),      // 1: hdi.provider.v1.ConflictPolicy
@@ -3050,10 +3162,11 @@ var file_hdi_provider_v1_provider_proto_goTypes = []any{
 	(*RowError)(nil),         // 31: hdi.provider.v1.RowError
 	(*FetchDone)(nil),        // 32: hdi.provider.v1.FetchDone
 	(*ProviderError)(nil),    // 33: hdi.provider.v1.ProviderError
-	nil,                      // 34: hdi.provider.v1.CheckRequest.ConfigEntry
-	nil,                      // 35: hdi.provider.v1.PlanRequest.ConfigEntry
-	nil,                      // 36: hdi.provider.v1.PlanRequest.ParamsEntry
-	nil,                      // 37: hdi.provider.v1.WorkUnit.ParamsEntry
+	(*TooManyUnits)(nil),     // 34: hdi.provider.v1.TooManyUnits
+	nil,                      // 35: hdi.provider.v1.CheckRequest.ConfigEntry
+	nil,                      // 36: hdi.provider.v1.PlanRequest.ConfigEntry
+	nil,                      // 37: hdi.provider.v1.PlanRequest.ParamsEntry
+	nil,                      // 38: hdi.provider.v1.WorkUnit.ParamsEntry
 }
 var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	10, // 0: hdi.provider.v1.DescribeResponse.streams:type_name -> hdi.provider.v1.StreamInfo
@@ -3064,15 +3177,15 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	11, // 5: hdi.provider.v1.StreamInfo.default_rules:type_name -> hdi.provider.v1.Rule
 	2,  // 6: hdi.provider.v1.ConfigKey.type:type_name -> hdi.provider.v1.ConfigType
 	3,  // 7: hdi.provider.v1.ConfigKey.scope:type_name -> hdi.provider.v1.ParamScope
-	34, // 8: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
+	35, // 8: hdi.provider.v1.CheckRequest.config:type_name -> hdi.provider.v1.CheckRequest.ConfigEntry
 	4,  // 9: hdi.provider.v1.ChunkLength.unit:type_name -> hdi.provider.v1.ChunkUnit
 	15, // 10: hdi.provider.v1.Chunking.length:type_name -> hdi.provider.v1.ChunkLength
 	5,  // 11: hdi.provider.v1.ColumnSpec.type:type_name -> hdi.provider.v1.ColumnType
-	35, // 12: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
+	36, // 12: hdi.provider.v1.PlanRequest.config:type_name -> hdi.provider.v1.PlanRequest.ConfigEntry
 	16, // 13: hdi.provider.v1.PlanRequest.chunking:type_name -> hdi.provider.v1.Chunking
 	17, // 14: hdi.provider.v1.PlanRequest.columns:type_name -> hdi.provider.v1.ColumnSpec
-	36, // 15: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
-	37, // 16: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
+	37, // 15: hdi.provider.v1.PlanRequest.params:type_name -> hdi.provider.v1.PlanRequest.ParamsEntry
+	38, // 16: hdi.provider.v1.WorkUnit.params:type_name -> hdi.provider.v1.WorkUnit.ParamsEntry
 	19, // 17: hdi.provider.v1.PlanResponse.units:type_name -> hdi.provider.v1.WorkUnit
 	10, // 18: hdi.provider.v1.PlanResponse.streams:type_name -> hdi.provider.v1.StreamInfo
 	18, // 19: hdi.provider.v1.FetchRequest.job:type_name -> hdi.provider.v1.PlanRequest
@@ -3090,19 +3203,21 @@ var file_hdi_provider_v1_provider_proto_depIdxs = []int32{
 	27, // 31: hdi.provider.v1.SymbolMappings.mappings:type_name -> hdi.provider.v1.SymbolMapping
 	6,  // 32: hdi.provider.v1.Progress.unit:type_name -> hdi.provider.v1.ProgressUnit
 	7,  // 33: hdi.provider.v1.ProviderError.kind:type_name -> hdi.provider.v1.ErrorKind
-	8,  // 34: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
-	13, // 35: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
-	18, // 36: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
-	21, // 37: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
-	9,  // 38: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
-	14, // 39: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
-	20, // 40: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
-	22, // 41: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
-	38, // [38:42] is the sub-list for method output_type
-	34, // [34:38] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	34, // 34: hdi.provider.v1.ProviderError.too_many_units:type_name -> hdi.provider.v1.TooManyUnits
+	15, // 35: hdi.provider.v1.TooManyUnits.chunk:type_name -> hdi.provider.v1.ChunkLength
+	8,  // 36: hdi.provider.v1.Provider.Describe:input_type -> hdi.provider.v1.DescribeRequest
+	13, // 37: hdi.provider.v1.Provider.Check:input_type -> hdi.provider.v1.CheckRequest
+	18, // 38: hdi.provider.v1.Provider.Plan:input_type -> hdi.provider.v1.PlanRequest
+	21, // 39: hdi.provider.v1.Provider.Fetch:input_type -> hdi.provider.v1.FetchRequest
+	9,  // 40: hdi.provider.v1.Provider.Describe:output_type -> hdi.provider.v1.DescribeResponse
+	14, // 41: hdi.provider.v1.Provider.Check:output_type -> hdi.provider.v1.CheckResponse
+	20, // 42: hdi.provider.v1.Provider.Plan:output_type -> hdi.provider.v1.PlanResponse
+	22, // 43: hdi.provider.v1.Provider.Fetch:output_type -> hdi.provider.v1.FetchResponse
+	40, // [40:44] is the sub-list for method output_type
+	36, // [36:40] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_hdi_provider_v1_provider_proto_init() }
@@ -3128,7 +3243,7 @@ func file_hdi_provider_v1_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdi_provider_v1_provider_proto_rawDesc), len(file_hdi_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

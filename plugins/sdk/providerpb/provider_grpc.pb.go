@@ -12,7 +12,10 @@
 //
 // Conventions used throughout:
 //   - Timestamps are int64 nanoseconds since the Unix epoch (UTC).
-//   - Time ranges are half-open: [start_ns, end_ns). 0 means "not set".
+//   - Time ranges are half-open: [start_ns, end_ns). A range is set when
+//     end_ns > start_ns; start_ns = end_ns = 0 means "not set". 0 is a real
+//     instant (1970-01-01T00:00:00Z): a range that starts at the epoch has
+//     start_ns 0 and end_ns > 0. Never read start_ns = 0 alone as unset.
 //   - Arrow data travels as Arrow IPC *stream format* bytes
 //     (https://arrow.apache.org/docs/format/Columnar.html#ipc-streaming-format):
 //     a schema message, then zero or more record batch messages, then the

@@ -177,6 +177,64 @@ func ParseChunk(s string) (Chunk, error) {
 // epochMonday is the first Monday after the Unix epoch: week chunks count from it.
 var epochMonday = time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
 
+// index numbers the chunk that holds t on c's grid, counting from the
+// chunk that holds the Unix epoch (0).
+func (c Chunk) index(t time.Time) int64 {
+	t = t.UTC()
+	const day = 24 * 60 * 60
+	switch c.unit {
+	case UnitDay:
+		return floorDiv(floorDiv(t.Unix(), day), int64(c.n))
+	case UnitWeek:
+		return floorDiv(floorDiv(floorDiv(t.Unix()-epochMonday.Unix(), day), 7), int64(c.n))
+	case UnitMonth, UnitYear:
+		step := int64(c.n)
+		if c.unit == UnitYear {
+			step *= 12
+		}
+		return floorDiv(int64(t.Year()-1970)*12+int64(t.Month()-1), step)
+	}
+	return floorDiv(t.UnixNano(), int64(c.d))
+}
+
+// Count is len(Split(r, c)), computed without cutting: how many units a
+// range makes, in constant time and memory however long the range.
+func Count(r Range, c Chunk) int64 {
+	switch {
+	case !r.End.After(r.Start):
+		return 0
+	case c.IsZero() || c.IsNone():
+		return 1
+	}
+	return c.index(r.End.Add(-1)) - c.index(r.Start) + 1
+}
+
+// ladder is what FitChunk proposes, shortest first.
+var ladder = func() []Chunk {
+	var out []Chunk
+	for _, s := range []string{"1m", "5m", "15m", "30m", "1h", "6h", "12h", "1d", "1w", "1mo", "3mo", "1y", "none"} {
+		c, err := ParseChunk(s)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}()
+
+// FitChunk returns the shortest of the usual chunk lengths (1m, 5m, 15m,
+// 30m, 1h, 6h, 12h, 1d, 1w, 1mo, 3mo, 1y, none) with which a plan of
+// perChunk units per chunk of r stays within maxUnits, and how many units
+// that plan has. ok is false when even none (one chunk) has too many.
+func FitChunk(r Range, perChunk, maxUnits int64) (c Chunk, units int64, ok bool) {
+	for _, c := range ladder {
+		if n := perChunk * Count(r, c); n <= maxUnits {
+			return c, n, true
+		}
+	}
+	return Chunk{}, 0, false
+}
+
 // next returns the first chunk boundary strictly after t.
 func (c Chunk) next(t time.Time) time.Time {
 	t = t.UTC()

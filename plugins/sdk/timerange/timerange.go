@@ -202,9 +202,15 @@ func parseRelative(field, s, v string, now time.Time) (Point, error) {
 		i++
 	}
 	unit := body[i:]
-	n, err := strconv.Atoi(body[:i])
-	if i == 0 || err != nil || n > 100000 {
+	if i == 0 {
 		return Point{}, &Error{Field: field, Value: s, Msg: "is not a relative form: write -N followed by h, d, w, mo (or m) or y, e.g. -30d"}
+	}
+	// 2,000,000 of any unit (228 years of hours) is before 1970, which
+	// the check below says; more, or too many digits for an int, could
+	// overflow on the way.
+	n, err := strconv.Atoi(body[:i])
+	if err != nil || n > 2_000_000 {
+		n = 2_000_000
 	}
 	today := truncDay(now)
 	var t time.Time

@@ -39,6 +39,7 @@ func TestParseRanges(t *testing.T) {
 		{"-6m", "-1d", Range{ts("2023-09-30T00:00:00Z"), ts("2024-03-31T00:00:00Z")}, false},
 		{"-1y", "", Range{ts("2023-03-31T00:00:00Z"), clock}, false},
 		{"-12h", "NOW", Range{ts("2024-03-31T03:30:45.123456789Z"), clock}, false},
+		{"-200000h", "NOW", Range{ts("2001-06-07T07:30:45.123456789Z"), clock}, false},
 		{"2024-03-01", "2024-03-31", Range{ts("2024-03-01T00:00:00Z"), clock}, false}, // through today: no warning
 		{"2024-03-01", "2024-04-30", Range{ts("2024-03-01T00:00:00Z"), clock}, true},
 		{"2024-03-01", "2030-01-01T00:00:00Z", Range{ts("2024-03-01T00:00:00Z"), clock}, true},
@@ -80,6 +81,10 @@ func TestParseErrors(t *testing.T) {
 		{"1704067200", "", `--start "1704067200": integers are nanoseconds since the epoch and this is before 1973`},
 		{"-3x", "", `--start "-3x": unknown unit "x"`},
 		{"-d", "", `--start "-d": is not a relative form`},
+		{"-1000000d", "", `--start "-1000000d": is before 1970-01-01`},
+		{"-99999999999999999999y", "", `--start "-99999999999999999999y": is before 1970-01-01`},
+		{"-60y", "", `--start "-60y": is before 1970-01-01`},
+		{"-99999999999999999999x", "", `unknown unit "x"`},
 		{"1960-01-01", "", `--start "1960-01-01": is before 1970-01-01`},
 		{"99999999999999999999", "", `too large`},
 	}
@@ -160,18 +165,22 @@ func TestSplitAligned(t *testing.T) {
 	}
 }
 
-// TestSplitProperties checks, over many ranges and chunk sizes, that Split
-// covers the range exactly, that inner boundaries sit on the chunk's grid
-// (the same wherever the range starts), and that it is deterministic.
-func TestSplitProperties(t *testing.T) {
-	chunks := []string{"1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "6h", "1h", "45m", "90m"}
-	seed := uint64(42)
-	rnd := func(n int64) int64 {
+// xorshift returns a deterministic pseudo-random source: rnd(n) is in [0, n).
+func xorshift(seed uint64) func(n int64) int64 {
+	return func(n int64) int64 {
 		seed ^= seed << 13
 		seed ^= seed >> 7
 		seed ^= seed << 17
 		return int64(seed % uint64(n))
 	}
+}
+
+// TestSplitProperties checks, over many ranges and chunk sizes, that Split
+// covers the range exactly, that inner boundaries sit on the chunk's grid
+// (the same wherever the range starts), and that it is deterministic.
+func TestSplitProperties(t *testing.T) {
+	chunks := []string{"1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "6h", "1h", "45m", "90m"}
+	rnd := xorshift(42)
 	base := ts("2020-01-01T00:00:00Z").UnixNano()
 	for i := 0; i < 400; i++ {
 		start := time.Unix(0, base+rnd(int64(4*365*24*time.Hour))).UTC()
@@ -295,5 +304,75 @@ func TestParseDatePairsProperty(t *testing.T) {
 				t.Fatalf("%s..%s: %s", s, e, r)
 			}
 		}
+	}
+}
+
+// TestCountIsLenSplit: Count agrees with Split on many ranges, including
+// ones that start at the epoch and ones that start before the week grid's
+// first Monday.
+func TestCountIsLenSplit(t *testing.T) {
+	chunks := []string{"", "none", "1d", "3d", "1w", "2w", "1mo", "3mo", "1y", "2y", "1m", "6h", "45m", "90m"}
+	rnd := xorshift(7)
+	starts := []int64{0, 1, int64(3 * 24 * time.Hour), ts("2024-02-29T23:59:59Z").UnixNano()}
+	for range 200 {
+		starts = append(starts, rnd(int64(60*365*24*time.Hour)))
+	}
+	for _, s := range starts {
+		r := Range{time.Unix(0, s).UTC(), time.Unix(0, s+1+rnd(int64(10*24*time.Hour))).UTC()}
+		for _, cs := range chunks {
+			c, err := ParseChunk(cs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := Count(r, c), int64(len(Split(r, c))); got != want {
+				t.Fatalf("Count(%s, %q) = %d, Split makes %d", r, cs, got, want)
+			}
+		}
+	}
+	for range 50 { // decades, in calendar chunks
+		s := rnd(int64(10 * 365 * 24 * time.Hour))
+		r := Range{time.Unix(0, s).UTC(), time.Unix(0, s+1+rnd(int64(50*365*24*time.Hour))).UTC()}
+		for _, cs := range []string{"1w", "2w", "1mo", "3mo", "1y", "2y"} {
+			c, _ := ParseChunk(cs)
+			if got, want := Count(r, c), int64(len(Split(r, c))); got != want {
+				t.Fatalf("Count(%s, %q) = %d, Split makes %d", r, cs, got, want)
+			}
+		}
+	}
+	if n := Count(Range{ts("2024-01-01T00:00:00Z"), ts("2024-01-01T00:00:00Z")}, None); n != 0 {
+		t.Errorf("an empty range counts %d", n)
+	}
+}
+
+// TestFitChunk: the chunk proposed is the shortest of the ladder whose
+// plan fits (the one before it does not), and its unit count is Split's.
+func TestFitChunk(t *testing.T) {
+	decades := Range{ts("1971-01-01T00:00:00Z"), ts("2026-12-02T00:00:00Z")}
+	for _, tc := range []struct {
+		perChunk, max int64
+		want          string
+	}{
+		{1, 10_000, "1w"}, // the issue's plan: 1h makes 490,176 units, 1d 20,424
+		{2, 10_000, "1w"},
+		{4, 10_000, "1mo"},
+		{100, 10_000, "1y"},
+		{5000, 10_000, "none"},
+	} {
+		c, units, ok := FitChunk(decades, tc.perChunk, tc.max)
+		if !ok || c.String() != tc.want {
+			t.Errorf("FitChunk(%d per chunk, max %d) = %s, %v; want %s", tc.perChunk, tc.max, c, ok, tc.want)
+			continue
+		}
+		if want := tc.perChunk * int64(len(Split(decades, c))); units != want || units > tc.max {
+			t.Errorf("FitChunk(%d, %d): %d units, Split makes %d", tc.perChunk, tc.max, units, want)
+		}
+		for i, l := range ladder {
+			if l == c && i > 0 && tc.perChunk*Count(decades, ladder[i-1]) <= tc.max { // Count is Split's (TestCountIsLenSplit)
+				t.Errorf("FitChunk(%d, %d) = %s, but the shorter %s fits too", tc.perChunk, tc.max, c, ladder[i-1])
+			}
+		}
+	}
+	if _, _, ok := FitChunk(decades, 20_000, 10_000); ok {
+		t.Error("20,000 units per chunk fit under 10,000")
 	}
 }
