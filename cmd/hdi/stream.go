@@ -62,8 +62,8 @@ flags. One process records a stream: a second for the same stream refuses
 to start. 'hdi status' and 'hdi runs show' show each stream's state, last
 committed time, lag, rows per second and reconnects.`,
 		Example: `  hdi stream --provider databento --dataset GLBX.MDP3 --schema trades --symbols ES.FUT --stype-in parent   # (until SIGTERM)
-  hdi stream --job es-live                              # (until SIGTERM)
-  hdi stream --job es-live --start -1h                  # replay the last hour first (until SIGTERM)`,
+  hdi stream --job es-nq-live                           # (until SIGTERM)
+  hdi stream --job es-nq-live --start -1h               # replay the last hour first (until SIGTERM)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			job, err := app.streamJob(cmd, &f)

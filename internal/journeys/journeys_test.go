@@ -39,6 +39,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/dbn"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/query/querytest"
 	"github.com/hdi-dev/hdi/internal/testbin"
@@ -292,12 +293,24 @@ func newWorkspace(t *testing.T, root string) *workspace {
 		dbfake.Generate(dbfake.GenOptions{Dataset: "XNAS.ITCH", Days: 14, PerDay: 24, Futures: []string{}, Equities: []string{"AAPL", "MSFT"}}),
 	)
 	t.Cleanup(ws.srv.Close)
+	// The Live gateway, with a live source: a trade and a 1m bar of each
+	// ES and NQ contract every 100 ms, stamped now.
+	gw, err := dbfake.NewLive(dbfake.Generate(dbfake.GenOptions{Schemas: []dbn.Schema{}, Futures: []string{"ES", "NQ"}, Equities: []string{}}),
+		dbfake.LiveOptions{Key: ws.srv.Key, Heartbeat: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	feed, stopFeed := context.WithCancel(context.Background())
+	t.Cleanup(stopFeed)
+	go gw.Run(feed, 100*time.Millisecond, dbn.SchemaTrades, dbn.SchemaOhlcv1M)
 	base := []string{
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + filepath.Join(dir, "home"),
 		"HDI_DATA_DIR=" + ws.data,
 		"DATABENTO_BASE_URL=" + ws.srv.URL,
 		"DATABENTO_API_KEY=" + ws.srv.Key,
+		"DATABENTO_LIVE_GATEWAY=" + gw.Addr(),
 		"TZ=UTC", "LANG=C.UTF-8",
 	}
 	for _, kv := range os.Environ() {
@@ -487,6 +500,10 @@ func (ws *workspace) validateFresh(t *testing.T, jobs []string) {
 func (ws *workspace) runJob(t *testing.T, name string) {
 	file := filepath.Join("jobs", name+".yaml")
 	ws.check(t, example{where: "job " + name, cmd: "hdi jobs validate " + file})
+	if b, _ := os.ReadFile(filepath.Join(ws.dir, file)); strings.Contains(string(b), "\nmode: live") {
+		ws.runLiveJob(t, name)
+		return
+	}
 	code, stdout, stderr := ws.run(t, ws.env, "hdi ingest --job "+name+" --dry-run --format json")
 	var plan struct {
 		Plans []struct {
@@ -511,6 +528,26 @@ func (ws *workspace) runJob(t *testing.T, name string) {
 	table := plan.Plans[0].Table
 	if n := pgtest.Scalar[int64](t, ws.pool(t), "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()); n == 0 {
 		t.Fatalf("%s holds no rows after %s ran", table, name)
+	}
+}
+
+// runLiveJob records a live job's feed with hdi stream for a few seconds
+// against the fake gateway, stops it (it must exit 0), and requires rows in
+// the table of each of its schemas.
+func (ws *workspace) runLiveJob(t *testing.T, name string) {
+	code, stdout, stderr := ws.runStopped(t, ws.env, "hdi stream --job "+name, 5*time.Second)
+	if code != 0 {
+		t.Fatalf("hdi stream --job %s: exit %d, want 0 on SIGTERM\n%s%s", name, code, stdout, stderr)
+	}
+	pool := ws.pool(t)
+	tables := pgtest.Scalar[[]string](t, pool, "SELECT array_agg(target_table ORDER BY stream) FROM live_positions WHERE name = $1", name)
+	if len(tables) == 0 {
+		t.Fatalf("stream %s recorded no positions:\n%s", name, stderr)
+	}
+	for _, table := range tables {
+		if n := pgtest.Scalar[int64](t, pool, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()+" WHERE ts > now() - interval '1 hour'"); n == 0 {
+			t.Fatalf("%s holds no live rows after hdi stream --job %s ran:\n%s", table, name, stderr)
+		}
 	}
 }
 
