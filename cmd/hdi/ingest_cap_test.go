@@ -26,7 +26,8 @@ var decadesHourly = []string{"ingest", "--provider", "databento", "--dataset", "
 // TestIngestRefusesAPlanOverTheCap: a plan of more units than --max-units
 // (default 10000) is refused at once, in one line that proposes the chunk
 // length that fits, before any request to the API; --max-units raises the
-// cap. 1970-01-01 is a date like any other.
+// cap (a usage error: exit 2, like every refused flag value). 1970-01-01
+// is a date like any other.
 func TestIngestRefusesAPlanOverTheCap(t *testing.T) {
 	url := pgtest.NewDB(t)
 	srv := dbfake.New(dbfake.Generate(dbfake.GenOptions{Days: 2, PerDay: 10, Schemas: []dbn.Schema{dbn.SchemaTrades}}))
@@ -36,7 +37,7 @@ func TestIngestRefusesAPlanOverTheCap(t *testing.T) {
 	mustRun(t, env, "migrate", "up")
 	code, out, errOut := runCLI(t, env, decadesHourly...)
 	want := "hdi: --chunk: 1h makes 482136 units, more than --max-units 10000 allows: use --chunk 1w (2871 units), or raise --max-units\n"
-	if code != exitFailure || out != "" || errOut != want {
+	if code != exitUsage || out != "" || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 2 {
 		t.Fatalf("exit %d, stdout %q\n got %s\nwant %s", code, out, errOut, want)
 	}
 	if n := len(srv.Requests()); n != 0 {
