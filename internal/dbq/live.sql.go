@@ -88,12 +88,18 @@ func (q *Queries) CountLiveBackfill(ctx context.Context, name string) error {
 }
 
 const countLiveReconnect = `-- name: CountLiveReconnect :exec
-UPDATE live_streams SET reconnects = reconnects + 1, state = 'reconnecting', heartbeat_at = now() WHERE name = $1
+UPDATE live_streams SET reconnects = reconnects + $1::bigint, state = 'reconnecting', heartbeat_at = now() WHERE name = $2
 `
 
-// CountLiveReconnect: the feed was cut and the stream reconnects.
-func (q *Queries) CountLiveReconnect(ctx context.Context, name string) error {
-	_, err := q.db.Exec(ctx, countLiveReconnect, name)
+type CountLiveReconnectParams struct {
+	N    int64  `json:"n"`
+	Name string `json:"name"`
+}
+
+// CountLiveReconnect: the feed was cut (n times, counting those the
+// database could not be told of) and the stream reconnects.
+func (q *Queries) CountLiveReconnect(ctx context.Context, arg CountLiveReconnectParams) error {
+	_, err := q.db.Exec(ctx, countLiveReconnect, arg.N, arg.Name)
 	return err
 }
 

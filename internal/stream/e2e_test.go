@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/localpg"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/testbin"
 	"github.com/hdi-dev/hdi/plugins/databento/dbfake"
@@ -430,5 +431,58 @@ func TestStreamBoundedMemory(t *testing.T) {
 	const bound = 300 << 20
 	if hdiRSS > bound || provRSS > bound {
 		t.Fatalf("peak RSS hdi %d MB, provider %d MB: want both under %d MB", hdiRSS>>20, provRSS>>20, bound>>20)
+	}
+}
+
+// TestStreamRidesOutADatabaseRestart: the database stops under a running
+// stream and comes back; the stream waits, reconnects, and the table ends
+// up holding every record of the feed exactly once.
+func TestStreamRidesOutADatabaseRestart(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := localpg.Throwaway(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Remove(context.Background()) })
+	l := newLive(t, dbfake.LiveOptions{Heartbeat: 100 * time.Millisecond})
+	l.url = c.DatabaseURL("postgres")
+	l.env = append(l.env, "DATABASE_URL="+l.url)
+	if code := l.start("migrate", "up").wait(t, 2*time.Minute); code != 0 {
+		t.Fatal("migrate up on the throwaway cluster failed")
+	}
+	l.pool = pgtest.Connect(t, l.url)
+	feed, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	go l.gw.Run(feed, 10*time.Millisecond, dbn.SchemaTrades)
+	p := l.start("stream", "--job", l.job("es-restart", ""))
+	l.until("rows", 60*time.Second, func() bool { return l.count("SELECT count(*) FROM trades") > 100 })
+	l.pool.Close()
+	if _, err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the feed goes on; the stream cannot commit
+	if _, err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.pool = pgtest.Connect(t, l.url)
+	before := l.count("SELECT count(*) FROM trades")
+	l.until("rows after the restart", 90*time.Second, func() bool { return l.count("SELECT count(*) FROM trades") > before+100 })
+	stopFeed()
+	time.Sleep(200 * time.Millisecond)
+	want := 0
+	for _, rec := range l.gw.Feed(dbn.SchemaTrades) {
+		if id := binary.LittleEndian.Uint32(rec[4:]); id == 1001 || id == 1002 {
+			want++
+		}
+	}
+	l.until("every ES trade of the feed", 90*time.Second, func() bool { return l.count("SELECT count(*) FROM trades") >= int64(want) })
+	p.stop(t)
+	l.exact(want)
+	if l.count("SELECT reconnects FROM live_streams") < 1 {
+		t.Fatal("the restart did not count as a reconnect")
 	}
 }

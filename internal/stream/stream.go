@@ -37,6 +37,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/runner"
@@ -278,8 +279,12 @@ func (s *session) heartbeat(ctx context.Context) {
 // on.
 func (s *session) loop(ctx context.Context) error {
 	backoff := s.o.BackoffMin
+	var uncounted int64
 	for n := 1; ; n++ {
 		positions, err := s.positions()
+		if err == nil {
+			s.countReconnects(&uncounted) // those the database missed
+		}
 		if err == nil && s.backfill() {
 			positions, err = s.fillGap(ctx, positions)
 		}
@@ -291,7 +296,7 @@ func (s *session) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // stopped: the committers have committed what they held
 		}
-		if retry, _ := runner.Retryable(err); !retry && err != nil && !isCut(err) {
+		if !rideOut(err) {
 			return err
 		}
 		if rows > 0 {
@@ -303,9 +308,8 @@ func (s *session) loop(ctx context.Context) error {
 			wait = asked
 		}
 		s.log.Warn("live feed cut: reconnecting", "session", n, "wait", wait.Round(time.Millisecond), "err", err)
-		if qerr := dbq.New(s.o.Pool).CountLiveReconnect(s.dbCtx, s.job.Name); qerr != nil {
-			s.log.Warn("could not count the reconnect", "err", qerr)
-		}
+		uncounted++
+		s.countReconnects(&uncounted)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -314,10 +318,30 @@ func (s *session) loop(ctx context.Context) error {
 	}
 }
 
-// isCut reports a session that ended without an error of its own: the
-// provider's Fetch returned while the stream was not stopped (a source that
-// closed the feed). It reconnects like any cut.
-func isCut(err error) bool { return errors.Is(err, errFeedEnded) }
+// countReconnects adds the reconnects not counted yet to the stream's row;
+// those the database cannot be told of now (it may be what is down) are
+// counted next time.
+func (s *session) countReconnects(n *int64) {
+	if *n == 0 {
+		return
+	}
+	if err := dbq.New(s.o.Pool).CountLiveReconnect(s.dbCtx, dbq.CountLiveReconnectParams{Name: s.job.Name, N: *n}); err == nil {
+		*n = 0
+	}
+}
+
+// rideOut reports whether the stream reconnects after a session ended with
+// err: on anything but what no retry can mend (the provider refusing the
+// job or the credentials, the database refusing the rows). A source that
+// ended the feed, a crashed or hung provider, a cut connection and a
+// database that is down or restarting are all ridden out.
+func rideOut(err error) bool {
+	if err == nil || errors.Is(err, errFeedEnded) || dbconn.Classify(err) == dbconn.FaultUnavailable {
+		return true
+	}
+	retry, _ := runner.Retryable(err)
+	return retry
+}
 
 var errFeedEnded = errors.New("the provider ended the live feed")
 

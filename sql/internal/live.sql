@@ -39,9 +39,10 @@ WHERE name = @name;
 -- name: HeartbeatLiveStream :exec
 UPDATE live_streams SET heartbeat_at = now(), rows_per_s = @rows_per_s WHERE name = @name;
 
--- CountLiveReconnect: the feed was cut and the stream reconnects.
+-- CountLiveReconnect: the feed was cut (n times, counting those the
+-- database could not be told of) and the stream reconnects.
 -- name: CountLiveReconnect :exec
-UPDATE live_streams SET reconnects = reconnects + 1, state = 'reconnecting', heartbeat_at = now() WHERE name = @name;
+UPDATE live_streams SET reconnects = reconnects + @n::bigint, state = 'reconnecting', heartbeat_at = now() WHERE name = @name;
 
 -- CountLiveBackfill: a gap longer than the replay window was filled by a
 -- historical run.
