@@ -24,7 +24,7 @@ import (
 // types, shape): `hdi version` or `hdi migrate up` must not wait for, or
 // fail with, a plugin.
 var providerCommands = []string{
-	"hdi config show", "hdi status", "hdi serve", "hdi worker", "hdi ingest",
+	"hdi config show", "hdi status", "hdi serve", "hdi worker", "hdi ingest", "hdi stream",
 	"hdi jobs validate", "hdi plugins list", "hdi plugins describe", "hdi quarantine retry",
 }
 
