@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/migrate"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/queue"
 	"github.com/hdi-dev/hdi/internal/runner"
@@ -131,12 +131,12 @@ or already queued by another run, is not queued again.`,
 // parsed by the same code as the job file's keys; an error names the flag.
 func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error) {
 	changed := cmd.Flags().Changed
-	adhoc := []string{"provider", "dataset", "schema", "symbols", "stype-in", "stype-out", "limit", "file", "chunk", "columns"}
+	adhoc := []string{"provider", "dataset", "schema", "stype-in", "stype-out", "limit", "file", "chunk", "columns"}
 	var job *jobspec.Job
 	if f.job != "" {
 		for _, name := range adhoc {
 			if changed(name) {
-				return nil, usageErrorf("--%s describes an ad-hoc job and cannot be combined with --job (edit the job file, or override only --start/--end)", name)
+				return nil, usageErrorf("--%s describes an ad-hoc job and cannot be combined with --job (edit the job file, or override only --start/--end/--symbols)", name)
 			}
 		}
 		j, err := jobspec.FindWith(a.jobsDir(), f.job, a.jobOpts(false))
@@ -177,25 +177,27 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 			job.Flags[key] = "--" + flag
 		}
 	}
-	for flag, key := range ingestFlagKeys {
-		if changed(flag) {
-			job.Flags[key] = "--" + flag
-		}
+	o := ops.Overrides{Label: ops.Flags}
+	if changed("symbols") && f.job != "" {
+		o.Symbols = f.symbols
 	}
 	if changed("start") {
-		job.Source.Start = f.start
+		o.Start = &f.start
 	}
 	if changed("end") {
-		job.Source.End = f.end
+		o.End = &f.end
 	}
 	if changed("table") {
-		job.Target.Table = f.table
+		o.Table = &f.table
 	}
 	if changed("mode") {
-		job.Target.Mode = f.mode
+		o.Mode = &f.mode
 	}
 	if changed("concurrency") {
-		job.Concurrency = f.concurrency
+		o.Concurrency = &f.concurrency
+	}
+	if changed("max-cost") {
+		o.MaxCost = &f.maxCost
 	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
@@ -203,20 +205,15 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 		if !ok || k == "" {
 			return nil, usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
 		}
-		if job.Source.Params == nil {
-			job.Source.Params = map[string]string{}
+		if o.Params == nil {
+			o.Params = map[string]string{}
 		}
-		job.Source.Params[k] = strings.TrimSpace(v)
-		job.Flags["source.params."+k] = "--param " + k
-	}
-	if changed("max-cost") {
-		job.MaxCost = &f.maxCost
+		o.Params[k] = strings.TrimSpace(v)
 	}
 	if f.format != "table" && f.format != "json" {
 		return nil, usageErrorf("--format must be table or json, not %q", f.format)
 	}
-	job.ApplyDefaults()
-	if err := job.Validate(time.Now()); err != nil {
+	if err := o.Apply(job, time.Now()); err != nil {
 		return nil, err
 	}
 	return job, nil
@@ -228,51 +225,32 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if name == queueFromJob {
 		name = ""
 	}
-	if name != "" && !jobspec.ValidQueueName(name) {
-		return usageErrorf("--queue %q is not a queue name: %s", name, jobspec.QueueNameHelp)
-	}
-	// Workers may run elsewhere: files are named by absolute paths.
-	for i, p := range job.Source.Files {
-		if abs, err := filepath.Abs(p); err == nil {
-			job.Source.Files[i] = abs
-		}
-	}
 	pool, host, done, err := a.openIngest(ctx, f.migrate, 4)
 	if err != nil {
 		return err
 	}
 	defer done()
-	r := a.newRunner(pool, host, runner.Options{Force: f.force})
-	plans, err := r.PlanAll(ctx, job)
+	env := &ops.Env{Pool: pool, NewRunner: func(o runner.Options) *runner.Runner { return a.newRunner(o.Pool, host, o) }}
+	sub, err := env.Queue(ctx, job, queue.Options{Queue: name, Force: f.force}, ops.Flags)
+	var fe *ops.FieldError
+	if errors.As(err, &fe) && fe.Field == "queue" {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
-	for _, w := range plans[0].Warnings {
+	for _, w := range sub.Warnings {
 		a.Logger.Warn(w, "job", job.Name)
 	}
-	for _, p := range plans {
-		if err := p.CheckCost(); err != nil {
-			return err
-		}
-	}
-	q, err := queue.Enqueue(ctx, pool, job, plans, queue.Options{Queue: name, Force: f.force})
-	if err != nil {
-		return err
-	}
 	if f.format == "json" {
-		return json.NewEncoder(a.Stdout).Encode(q)
+		return json.NewEncoder(a.Stdout).Encode(sub.Queued)
 	}
-	already := fmt.Sprintf("%d already loaded", q.Loaded)
-	if q.Queued > 0 {
-		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
-	}
-	if q.RunID == 0 {
-		fmt.Fprintf(a.Stderr, "nothing to queue: %s\n", already)
+	if sub.RunID == 0 {
+		fmt.Fprintln(a.Stderr, sub.Summary())
 		return nil
 	}
-	fmt.Fprintln(a.Stdout, q.RunID)
-	fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
-		q.RunID, q.Units, q.Queue, already, q.RunID)
+	fmt.Fprintln(a.Stdout, sub.RunID)
+	fmt.Fprintf(a.Stderr, "%s; `hdi worker` loads them, `hdi runs wait %d` follows the run\n", sub.Summary(), sub.RunID)
 	return nil
 }
 

@@ -13,7 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hdi-dev/hdi/internal/buildinfo"
+	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/ops"
+	"github.com/hdi-dev/hdi/internal/pluginhost"
+	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/serve"
 )
 
@@ -68,12 +72,12 @@ sessions are read-only, with a statement timeout.`,
 				}
 				tokens = append(tokens, strings.Split(string(b), "\n")...)
 			}
+			var bootstrap []string
 			for _, t := range tokens {
-				app.Redactor.Add(strings.TrimSpace(t))
-			}
-			ts := serve.NewTokens(tokens...)
-			if err := serve.CheckAddr(addr, ts); err != nil {
-				return usageError{err}
+				if t = strings.TrimSpace(t); t != "" {
+					app.Redactor.Add(t)
+					bootstrap = append(bootstrap, t)
+				}
 			}
 			if !cmd.Flags().Changed("cors-origin") {
 				cors = app.Config.ServeCORSOrigins
@@ -90,7 +94,11 @@ sessions are read-only, with a statement timeout.`,
 			if stmtTimeout < time.Second {
 				return usageErrorf("--statement-timeout must be at least 1s, got %s", stmtTimeout)
 			}
-			return app.runServe(cmd.Context(), addr, ts, cors, maxRows, stmtTimeout)
+			if err := serve.CheckAddr(addr, true); err != nil {
+				return usageError{err} // a malformed address
+			}
+			return app.runServe(cmd.Context(), serve.Options{Public: !serve.IsLoopback(addr), BootstrapTokens: bootstrap,
+				MaxRows: maxRows, CORSOrigins: cors}, addr, stmtTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -102,7 +110,7 @@ sessions are read-only, with a statement timeout.`,
 	return cmd
 }
 
-func (a *App) runServe(ctx context.Context, addr string, tokens serve.Tokens, cors []string, maxRows int64, stmtTimeout time.Duration) error {
+func (a *App) runServe(ctx context.Context, o serve.Options, addr string, stmtTimeout time.Duration) error {
 	url, err := a.databaseURL(ctx)
 	if err != nil {
 		return err
@@ -112,25 +120,48 @@ func (a *App) runServe(ctx context.Context, addr string, tokens serve.Tokens, co
 		return err
 	}
 	defer pool.Close()
+	// The write requests and the audit log: a read-write pool of their own.
+	wpool, err := a.openSchemaPool(ctx, false, 4)
+	if err != nil {
+		return err
+	}
+	defer wpool.Close()
+	if o.Public {
+		live, err := dbq.New(pool).LiveAPITokens(ctx)
+		if err != nil {
+			return fmt.Errorf("read the API tokens: %w", err)
+		}
+		if err := serve.CheckAddr(addr, len(o.BootstrapTokens)+len(live) > 0); err != nil {
+			return usageError{err}
+		}
+	}
 	cat, err := a.queryCatalog()
 	if err != nil {
 		return err
 	}
-	s, err := serve.New(ctx, serve.Options{
-		Pool: pool, Catalog: cat, Tokens: tokens, MaxRows: maxRows, CORSOrigins: cors,
-		Jobs:    func() ([]jobspec.Entry, error) { return jobspec.List(a.jobsDir(), a.jobOpts(true)) },
-		Version: buildinfo.Get().Version, Logger: a.Logger,
-	})
+	host := pluginhost.New(a.pluginHostOptions())
+	defer host.Close()
+	o.Pool, o.Catalog = pool, cat
+	o.Ops = &ops.Env{Pool: wpool, JobsDir: a.jobsDir(), JobOptions: a.jobOpts(false), Logger: a.Logger,
+		NewRunner: func(ro runner.Options) *runner.Runner { return a.newRunner(ro.Pool, host, ro) }}
+	o.Jobs = func() ([]jobspec.Entry, error) { return jobspec.List(a.jobsDir(), a.jobOpts(true)) }
+	o.TokenCache, o.TokenRate, o.AddressRate, o.TokenQueries = a.Config.ServeTokenCache, a.Config.ServeTokenRateLimit,
+		a.Config.ServeAddressRateLimit, a.Config.ServeTokenQueries
+	o.Version, o.Logger = buildinfo.Get().Version, a.Logger
+	s, err := serve.New(ctx, o)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return s.ListenAndServe(ctx, addr, func(l net.Addr) {
-		auth := "no token (loopback only)"
-		if len(tokens) > 0 {
-			auth = fmt.Sprintf("%d API token(s)", len(tokens))
+		auth := "tokens of the database; without one, reads only (loopback)"
+		switch {
+		case o.Public:
+			auth = "a token on every request"
+		case len(o.BootstrapTokens) > 0:
+			auth = fmt.Sprintf("%d bootstrap token(s) and the database's", len(o.BootstrapTokens))
 		}
-		a.Logger.Info("serving", "url", "http://"+l.String()+"/", "api", "http://"+l.String()+"/openapi.json", "auth", auth, "max_rows", maxRows)
+		a.Logger.Info("serving", "url", "http://"+l.String()+"/", "api", "http://"+l.String()+"/openapi.json", "auth", auth, "max_rows", o.MaxRows)
 	})
 }

@@ -142,13 +142,30 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	if st, err := os.Stat(nameOrPath); (err == nil && !st.IsDir()) || hasExt || strings.ContainsRune(nameOrPath, os.PathSeparator) || strings.Contains(nameOrPath, "/") {
 		return LoadWith(nameOrPath, opts)
 	}
+	job, err := FindName(jobsDir, nameOrPath, opts)
+	if errors.Is(err, ErrNoJob) {
+		err = fmt.Errorf("%w; pass a file path to load another", err)
+	}
+	return job, err
+}
+
+// ErrNoJob is FindName's error for a name no job has.
+var ErrNoJob = errors.New("no such job")
+
+// FindName loads a job by name only, never a path (for names that come
+// over the network): jobsDir/NAME.yaml, jobsDir/NAME.yml, the built-in
+// NAME.yaml, and last a job whose name: is name.
+func FindName(jobsDir, name string, opts Options) (*Job, error) {
+	if name == "" {
+		return nil, errors.New("no job given: pass a job name")
+	}
 	srcs, err := sources(jobsDir)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, s := range srcs {
-		if s.name == nameOrPath {
+		if s.name == name {
 			return ParseWith(s.file, s.data, opts)
 		}
 		names = append(names, s.name)
@@ -156,7 +173,7 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	// Last, a job whose name: differs from its file name.
 	for _, s := range srcs {
 		job, err := ParseWith(s.file, s.data, Options{KeepUnsetEnv: true, LookupEnv: opts.LookupEnv, Now: opts.Now})
-		if err == nil && job.Name == nameOrPath {
+		if err == nil && job.Name == name {
 			return ParseWith(s.file, s.data, opts)
 		}
 	}
@@ -164,5 +181,10 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	if jobsDir != "" {
 		where = jobsDir + " or " + where
 	}
-	return nil, fmt.Errorf("no job %q in %s (known: %s); pass a file path to load another", nameOrPath, where, strings.Join(names, ", "))
+	return nil, &noJobError{fmt.Sprintf("no job %q in %s (known: %s)", name, where, strings.Join(names, ", "))}
 }
+
+type noJobError struct{ msg string }
+
+func (e *noJobError) Error() string        { return e.msg }
+func (e *noJobError) Is(target error) bool { return target == ErrNoJob }
