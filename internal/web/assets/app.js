@@ -66,6 +66,7 @@ async function whoami() {
   } catch (e) {
     a = { token: null, scope: 'none', tokens_required: true };
   }
+  if (!window.hdi.access || window.hdi.access.scope !== a.scope) window.hdi.runs = null; // its buttons change
   window.hdi.access = a;
   $('#whoami').textContent = a.token ? 'token ' + a.token + ' (' + a.scope + ')' : a.scope === 'none' ? 'no token' : 'no token (read only)';
   $('#run-form').hidden = !canRun();
