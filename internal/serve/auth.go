@@ -32,13 +32,13 @@ import (
 
 // routeScopes are the routes that need more than the read scope.
 var routeScopes = map[string]access.Scope{
-	"POST /api/v1/runs":                    access.Run,
-	"POST /api/v1/runs/{id}/cancel":        access.Run,
-	"POST /api/v1/quarantine/{run}/retry":  access.Run,
-	"GET /api/v1/audit":                    access.Admin,
-	"GET /api/v1/tokens":                   access.Admin,
-	"POST /api/v1/tokens":                  access.Admin,
-	"POST /api/v1/tokens/{name}/revoke":    access.Admin,
+	"POST /api/v1/runs":                   access.Run,
+	"POST /api/v1/runs/{id}/cancel":       access.Run,
+	"POST /api/v1/quarantine/{run}/retry": access.Run,
+	"GET /api/v1/audit":                   access.Admin,
+	"GET /api/v1/tokens":                  access.Admin,
+	"POST /api/v1/tokens":                 access.Admin,
+	"POST /api/v1/tokens/{name}/revoke":   access.Admin,
 }
 
 // identityKey keys the request's access.Identity in its context.

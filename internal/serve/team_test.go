@@ -375,7 +375,9 @@ func TestWriteRequests(t *testing.T) {
 	}
 
 	// The same key twice: one run, the first answer replayed.
-	runs := func() int64 { return pgtest.Scalar[int64](t, tm.db, "SELECT count(*) FROM runs WHERE job = 'team-trades'") }
+	runs := func() int64 {
+		return pgtest.Scalar[int64](t, tm.db, "SELECT count(*) FROM runs WHERE job = 'team-trades'")
+	}
 	body := map[string]any{"job": "team-trades", "force": true}
 	a := ts.send(t, "POST", "/api/v1/runs", run, body, "Idempotency-Key", "key-1")
 	b := ts.send(t, "POST", "/api/v1/runs", run, body, "Idempotency-Key", "key-1")
