@@ -88,7 +88,7 @@ Once a token exists, hdi serve requires one on every request.`,
 	revoke := &cobra.Command{
 		Use:     "revoke NAME",
 		Short:   "Revoke a token: hdi serve refuses it within serve.token_cache (default 5s)",
-		Example: `  hdi tokens create --name temp --scope read >/dev/null && hdi tokens revoke temp`,
+		Example: "  hdi tokens revoke notebook",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
