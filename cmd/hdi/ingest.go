@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -266,14 +265,6 @@ func (a *App) openIngest(ctx context.Context, migrateUp bool, conns int) (*pgxpo
 	}
 	host := pluginhost.New(a.pluginHostOptions())
 	return pool, host, func() { host.Close(); pool.Close() }, nil
-}
-
-func joinInts(ns []int64) string {
-	s := make([]string, len(ns))
-	for i, n := range ns {
-		s[i] = strconv.FormatInt(n, 10)
-	}
-	return strings.Join(s, ", ")
 }
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {
