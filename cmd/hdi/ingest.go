@@ -229,8 +229,7 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 		return err
 	}
 	defer done()
-	env := &ops.Env{Pool: pool, NewRunner: func(o runner.Options) *runner.Runner { return a.newRunner(o.Pool, host, o) }}
-	sub, err := env.Queue(ctx, job, queue.Options{Queue: name, Force: f.force}, ops.Flags)
+	sub, err := a.opsEnv(pool, host).Queue(ctx, job, queue.Options{Queue: name, Force: f.force}, ops.Flags)
 	var fe *ops.FieldError
 	if errors.As(err, &fe) && fe.Field == "queue" {
 		return usageError{err}
@@ -251,6 +250,13 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	fmt.Fprintln(a.Stdout, sub.RunID)
 	fmt.Fprintf(a.Stderr, "%s; `hdi worker` loads them, `hdi runs wait %d` follows the run\n", sub.Summary(), sub.RunID)
 	return nil
+}
+
+// opsEnv is the write operations (package ops) on pool, with runners on
+// host's plugins and the jobs of the jobs directory.
+func (a *App) opsEnv(pool *pgxpool.Pool, host *pluginhost.Host) *ops.Env {
+	return &ops.Env{Pool: pool, JobsDir: a.jobsDir(), JobOptions: a.jobOpts(false),
+		NewRunner: func(o runner.Options) *runner.Runner { return a.newRunner(o.Pool, host, o) }}
 }
 
 // openIngest opens the database with conns connections (migrating it when

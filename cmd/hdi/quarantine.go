@@ -20,7 +20,6 @@ import (
 	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
-	"github.com/hdi-dev/hdi/internal/runner"
 )
 
 func init() { addCommand(newQuarantineCmd) }
@@ -221,8 +220,7 @@ the source and run the job again with --force.`,
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
 				host := pluginhost.New(app.pluginHostOptions())
 				defer host.Close()
-				env := &ops.Env{Pool: pool, NewRunner: func(o runner.Options) *runner.Runner { return app.newRunner(o.Pool, host, o) }}
-				res, err := env.RetryQuarantine(ctx, run, job, func(name string) (*jobspec.Job, error) {
+				res, err := app.opsEnv(pool, host).RetryQuarantine(ctx, run, job, func(name string) (*jobspec.Job, error) {
 					return jobspec.FindWith(app.jobsDir(), name, app.jobOpts(false))
 				}, ops.Flags)
 				if res.Checked+res.Skipped > 0 || err == nil {

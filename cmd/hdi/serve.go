@@ -15,9 +15,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/buildinfo"
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
-	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
-	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/serve"
 )
 
@@ -151,8 +149,7 @@ func (a *App) runServe(ctx context.Context, o serve.Options, addr string, stmtTi
 	host := pluginhost.New(a.pluginHostOptions())
 	defer host.Close()
 	o.Pool, o.Catalog = pool, cat
-	o.Ops = &ops.Env{Pool: wpool, JobsDir: a.jobsDir(), JobOptions: a.jobOpts(false), Logger: a.Logger,
-		NewRunner: func(ro runner.Options) *runner.Runner { return a.newRunner(ro.Pool, host, ro) }}
+	o.Ops = a.opsEnv(wpool, host)
 	o.Jobs = func() ([]jobspec.Entry, error) { return jobspec.List(a.jobsDir(), a.jobOpts(true)) }
 	o.TokenCache, o.TokenRate, o.AddressRate, o.TokenQueries = a.Config.ServeTokenCache, a.Config.ServeTokenRateLimit,
 		a.Config.ServeAddressRateLimit, a.Config.ServeTokenQueries

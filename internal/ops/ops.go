@@ -8,7 +8,6 @@ package ops
 
 import (
 	"errors"
-	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -25,7 +24,6 @@ type Env struct {
 	// JobsDir and JobOptions find jobs by name.
 	JobsDir    string
 	JobOptions jobspec.Options
-	Logger     *slog.Logger
 }
 
 // Labels name a request's fields as the caller gave them, for errors:
