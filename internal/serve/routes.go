@@ -48,6 +48,7 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 		Summary: "Ingest runs, newest first", Tags: []string{"runs"}, Errors: []int{400, 503, 504}}, s.listRuns)
 	huma.Register(api, huma.Operation{OperationID: "get-run", Method: http.MethodGet, Path: "/api/v1/runs/{id}",
 		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404, 503, 504}}, s.getRun)
+	s.accessRoutes(api, g)
 	huma.Register(api, huma.Operation{OperationID: "list-jobs", Method: http.MethodGet, Path: "/api/v1/jobs",
 		Summary: "The jobs (built in and of the jobs directory), with their schedules", Tags: []string{"jobs"}}, s.listJobs)
 	return nil
