@@ -43,12 +43,18 @@ type genericEncoder struct {
 	r   reader
 	oid uint32
 	m   *pgtype.Map
+	num *numericLimit // numeric(p,s): the bound the value must keep; nil: none
 }
 
 func (g genericEncoder) appendBinary(buf []byte, i int) ([]byte, error) {
 	v, err := g.r.value(i)
 	if err != nil {
 		return buf, err
+	}
+	if g.num != nil {
+		if err := g.num.check(v); err != nil {
+			return buf, err
+		}
 	}
 	return appendEncoded(g.m, buf, g.oid, v)
 }
@@ -114,7 +120,7 @@ func (r *intReader[T]) appendBinary(buf []byte, i int) ([]byte, error) {
 	}
 	v := int64(r.vals[i])
 	if r.check && (v < r.lo || v > r.hi) {
-		return buf, fmt.Errorf("column %q: value %d out of range [%d, %d]: widen the column or map another field", r.col, v, r.lo, r.hi)
+		return buf, fmt.Errorf("value %d out of range [%d, %d]: widen the column or map another field", v, r.lo, r.hi)
 	}
 	return appendInt(buf, r.width, v), nil
 }
@@ -127,7 +133,7 @@ func (r *uint64Reader) appendBinary(buf []byte, i int) ([]byte, error) {
 	}
 	v := r.a.Value(i)
 	if v > math.MaxInt64 {
-		return buf, fmt.Errorf("column %q: value %d does not fit bigint: use a numeric column", r.col, v)
+		return buf, fmt.Errorf("value %d does not fit bigint: use a numeric column", v)
 	}
 	return appendInt(buf, 8, int64(v)), nil
 }
@@ -218,27 +224,39 @@ func (p *Plan) prepareBinary() {
 	p.typeMap, p.constEnc = m, consts
 }
 
-// bindBinary builds the batch's field encoders.
+// bindBinary builds the batch's field encoders, with the checks of what
+// each column can hold (limits.go); constants were checked by NewPlan.
 func (b *Batch) bindBinary() {
 	p := b.Plan
 	b.encoders = make([]fieldEncoder, len(b.readers))
 	for j, r := range b.readers {
-		switch {
-		case p.cols[j].isConst:
+		c := &p.cols[j]
+		if c.isConst {
 			b.encoders[j] = p.constEnc[j]
-		default:
-			if br, ok := r.(binaryReader); ok && br.prepareBinary(p.cols[j].oid) {
-				b.encoders[j] = br
-			} else {
-				b.encoders[j] = genericEncoder{r: r, oid: p.cols[j].oid, m: p.typeMap}
-			}
+			continue
 		}
+		var enc fieldEncoder
+		if br, ok := r.(binaryReader); ok && br.prepareBinary(c.oid) {
+			enc = br
+		} else {
+			enc = genericEncoder{r: r, oid: c.oid, m: p.typeMap, num: c.numericLimit()}
+		}
+		if tl, ok := c.textLimit(); ok || c.col.NotNull {
+			ce := checkedEncoder{fieldEncoder: enc, notNull: c.col.NotNull}
+			if ok {
+				ce.text = &tl
+			}
+			enc = ce
+		}
+		b.encoders[j] = enc
 	}
 }
 
 // AppendCopyRow appends row i in PostgreSQL's binary COPY format (the field
 // count, then each field's length and bytes) to buf. The plan must be
-// CopyBinary. On error buf may hold part of the row.
+// CopyBinary. A value its column cannot hold is a *ValueError, and buf is
+// returned as it was: leave the row out and go on. On any other error buf
+// may hold part of the row.
 func (b *Batch) AppendCopyRow(buf []byte, i int) ([]byte, error) {
 	if b.encoders == nil {
 		if !b.Plan.CopyBinary() {
@@ -246,11 +264,12 @@ func (b *Batch) AppendCopyRow(buf []byte, i int) ([]byte, error) {
 		}
 		b.bindBinary()
 	}
+	start := len(buf)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(b.encoders)))
-	for _, e := range b.encoders {
+	for j, e := range b.encoders {
 		var err error
 		if buf, err = e.appendBinary(buf, i); err != nil {
-			return buf, fmt.Errorf("row %d: %w", i, err)
+			return buf[:start], b.Plan.valueError(i, j, err)
 		}
 	}
 	return buf, nil

@@ -319,3 +319,46 @@ func TestForceWithoutTimeRangeReloadsWithDedup(t *testing.T) {
 func openFake(p *fakeProvider) runner.OpenFunc {
 	return func(context.Context, string) (sdk.Provider, error) { return p, nil }
 }
+
+// TestAValueTheTableCannotHoldIsAQuarantinedRow: a provider's value that
+// the mapping sends into a narrower column (a price into integer), or that
+// a CHECK constraint refuses, costs its row, never the unit: the row is
+// quarantined with the column and the reason, the others load, and a
+// re-run skips the unit.
+func TestAValueTheTableCannotHoldIsAQuarantinedRow(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE ticks_narrow (dataset text NOT NULL, instrument_id bigint NOT NULL,
+		ts timestamptz NOT NULL, ts_recv bigint NOT NULL, price integer, size bigint NOT NULL CHECK (size <> 4), side text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFake(1, 1000)
+	fake.price = func(_, i int) int64 {
+		if i == 7 {
+			return 10_000_000_000 // does not fit integer
+		}
+		return int64(100 + i)
+	}
+	job := tickJob()
+	job.Source.End = "2024-01-01"
+	job.Target.Table = "ticks_narrow"
+	s, err := run(t, newRunner(pool, fake, false), job)
+	// size = 1 + i%5: 200 rows of size 4 break the CHECK.
+	if err != nil || s.UnitsDone != 1 || s.UnitsFailed != 0 || s.Rows.Inserted != 799 || s.Rows.Quarantined != 201 || s.Rules["table"] != 201 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	var msg, field string
+	if err := pool.QueryRow(context.Background(), `SELECT message, field FROM quarantine WHERE rule = 'table' AND (record->>'price')::bigint = 10000000000`).Scan(&msg, &field); err != nil {
+		t.Fatal(err)
+	}
+	if want := `column "price" (integer): value 10000000000 out of range [-2147483648, 2147483647]: widen the column or map another field`; msg != want || field != "price" {
+		t.Fatalf("quarantined as %q (field %q), want %q", msg, field, want)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'table' AND (record->>'size')::int = 4 AND message LIKE '%violates check constraint "ticks_narrow_size_check"%(SQLSTATE 23514)'`); n != 200 {
+		t.Fatalf("%d rows quarantined for the CHECK, want 200", n)
+	}
+	s, err = run(t, newRunner(pool, fake, false), job)
+	if err != nil || s.UnitsSkipped != 1 {
+		t.Fatalf("re-run: %+v %v", s, err)
+	}
+}
