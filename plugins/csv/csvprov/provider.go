@@ -228,7 +228,7 @@ func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, er
 	}
 	for i, h := range head {
 		if !taken[i] {
-			out = append(out, column{Column: sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}, index: i})
+			out = append(out, column{Column: sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}, index: i, extra: true})
 		}
 	}
 	return out, nil
