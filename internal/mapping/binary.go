@@ -1,13 +1,13 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/hdi-dev/hdi/internal/rules/arrowval"
 )
 
 // PostgreSQL's binary COPY format, written straight from the Arrow columns.
@@ -31,6 +31,13 @@ type binaryReader interface {
 	// for NULL), then its bytes.
 	appendBinary(buf []byte, i int) ([]byte, error)
 }
+
+// nullFree is a reader that can tell its batch holds no NULL.
+type nullFree interface{ noNulls() bool }
+
+// textChecker is a reader that checks, as it encodes, the text a text
+// column can hold (limits.go).
+type textChecker interface{ checkText(textLimit) }
 
 // fieldEncoder appends one column's value of row i.
 type fieldEncoder interface {
@@ -125,6 +132,20 @@ func (r *intReader[T]) appendBinary(buf []byte, i int) ([]byte, error) {
 	return appendInt(buf, r.width, v), nil
 }
 
+func (r *intReader[T]) noNulls() bool { return !r.nulls }
+
+func (r *uint64Reader) noNulls() bool { return r.a.NullN() == 0 }
+
+func (r *floatReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *boolReader) noNulls() bool { return r.a.NullN() == 0 }
+
+func (r *nsTimeReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *decimalReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *decimal128Reader) noNulls() bool { return r.a.NullN() == 0 }
+
 func (r *uint64Reader) prepareBinary(oid uint32) bool { return oid == pgtype.Int8OID }
 
 func (r *uint64Reader) appendBinary(buf []byte, i int) ([]byte, error) {
@@ -154,19 +175,38 @@ func (r *stringReader) appendBinary(buf []byte, i int) ([]byte, error) {
 		return appendNull(buf), nil
 	}
 	s := r.a.Value(i)
+	if r.check && (!r.ascii || (r.text.maxChars > 0 && len(s) > r.text.maxChars)) {
+		if err := r.text.check(s); err != nil {
+			return buf, err
+		}
+	}
 	return append(appendLen(buf, len(s)), s...), nil
 }
 
+func (r *stringReader) checkText(l textLimit) {
+	r.check, r.text, r.ascii = true, l, asciiNoNUL(r.a.ValueBytes())
+}
+
+func (r *stringReader) noNulls() bool { return r.a.NullN() == 0 }
+
 func (r *charReader) prepareBinary(oid uint32) bool { return isTextOID(oid) }
 
-func charString(c byte) string { return arrowval.CharString(c) }
-
 func (r *charReader) appendBinary(buf []byte, i int) ([]byte, error) {
-	if r.a.IsNull(i) || r.a.Value(i) == 0 {
+	c := r.a.Value(i)
+	if r.a.IsNull(i) || c == 0 {
 		return appendNull(buf), nil
 	}
-	s := charString(r.a.Value(i))
-	return append(appendLen(buf, len(s)), s...), nil
+	if r.check && c >= utf8.RuneSelf {
+		return buf, fmt.Errorf("the character 0x%02x alone is not valid UTF-8", c)
+	}
+	return append(appendLen(buf, 1), c), nil
+}
+
+// checkText: one byte holds no NUL (that is NULL) and fits any length.
+func (r *charReader) checkText(textLimit) { r.check = true }
+
+func (r *charReader) noNulls() bool {
+	return r.a.NullN() == 0 && bytes.IndexByte(r.a.Uint8Values(), 0) < 0
 }
 
 func (r *boolReader) prepareBinary(oid uint32) bool { return oid == pgtype.BoolOID }
@@ -226,6 +266,9 @@ func (p *Plan) prepareBinary() {
 
 // bindBinary builds the batch's field encoders, with the checks of what
 // each column can hold (limits.go); constants were checked by NewPlan.
+// Readers check text themselves when they can (textChecker), and a NOT
+// NULL column is checked only when its reader may give a NULL in this
+// batch (nullFree): the common case costs nothing.
 func (b *Batch) bindBinary() {
 	p := b.Plan
 	b.encoders = make([]fieldEncoder, len(b.readers))
@@ -241,9 +284,18 @@ func (b *Batch) bindBinary() {
 		} else {
 			enc = genericEncoder{r: r, oid: c.oid, m: p.typeMap, num: c.numericLimit()}
 		}
-		if tl, ok := c.textLimit(); ok || c.col.NotNull {
-			ce := checkedEncoder{fieldEncoder: enc, notNull: c.col.NotNull}
-			if ok {
+		tl, text := c.textLimit()
+		if tc, ok := enc.(textChecker); ok && text {
+			tc.checkText(tl)
+			text = false
+		}
+		notNull := c.col.NotNull
+		if nf, ok := r.(nullFree); ok && nf.noNulls() {
+			notNull = false
+		}
+		if text || notNull {
+			ce := &checkedEncoder{fieldEncoder: enc, notNull: notNull}
+			if text {
 				ce.text = &tl
 			}
 			enc = ce

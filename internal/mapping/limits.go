@@ -1,12 +1,13 @@
 package mapping
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -70,23 +71,23 @@ func (c ColumnInfo) MaxChars() int {
 // textLimit checks text bound for a text, varchar(n) or char(n) column.
 type textLimit struct{ maxChars int }
 
-// check reports why PostgreSQL would refuse the text b for the column.
-func (l textLimit) check(b []byte) error {
-	if bytes.IndexByte(b, 0) >= 0 {
+// check reports why PostgreSQL would refuse the text s for the column.
+func (l textLimit) check(s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
 		return errors.New("the text holds a NUL byte (0x00), which PostgreSQL text cannot store")
 	}
-	if !utf8.Valid(b) {
-		return fmt.Errorf("the text %q is not valid UTF-8", b)
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("the text %q is not valid UTF-8", s)
 	}
-	if l.maxChars > 0 && len(b) > l.maxChars {
-		if n := utf8.RuneCount(b); n > l.maxChars {
+	if l.maxChars > 0 && len(s) > l.maxChars {
+		if n := utf8.RuneCountInString(s); n > l.maxChars {
 			cut := 0
 			for range l.maxChars {
-				_, size := utf8.DecodeRune(b[cut:])
+				_, size := utf8.DecodeRuneInString(s[cut:])
 				cut += size
 			}
-			if len(bytes.TrimLeft(b[cut:], " ")) > 0 { // excess spaces are cut, as PostgreSQL does
-				return fmt.Errorf("%q has %d characters, more than %d", b, n, l.maxChars)
+			if strings.TrimLeft(s[cut:], " ") != "" { // excess spaces are cut, as PostgreSQL does
+				return fmt.Errorf("%q has %d characters, more than %d", s, n, l.maxChars)
 			}
 		}
 	}
@@ -98,7 +99,26 @@ func (l textLimit) checkField(f []byte) error {
 	if len(f) < 4 || binary.BigEndian.Uint32(f) == 0xFFFFFFFF {
 		return nil // NULL
 	}
-	return l.check(f[4:])
+	return l.check(unsafe.String(unsafe.SliceData(f[4:]), len(f)-4))
+}
+
+// asciiNoNUL reports whether b is all ASCII without a NUL byte: text that
+// holds no character PostgreSQL refuses and one character per byte.
+func asciiNoNUL(b []byte) bool {
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		// a byte of 0x80 or more, or a zero byte (the classic has-zero test)
+		if w&0x8080808080808080 != 0 || (w-0x0101010101010101)&^w&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c == 0 || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // numericLimit is a numeric(p,s) column's bound: a value must round (half
@@ -233,9 +253,9 @@ func (c *colPlan) checkValue(v any, num *numericLimit) error {
 	if tl, ok := c.textLimit(); ok {
 		switch s := v.(type) {
 		case *string:
-			return tl.check([]byte(*s))
+			return tl.check(*s)
 		case string:
-			return tl.check([]byte(s))
+			return tl.check(s)
 		}
 	}
 	return nil
@@ -255,7 +275,7 @@ type checkedEncoder struct {
 	notNull bool
 }
 
-func (e checkedEncoder) appendBinary(buf []byte, i int) ([]byte, error) {
+func (e *checkedEncoder) appendBinary(buf []byte, i int) ([]byte, error) {
 	at := len(buf)
 	buf, err := e.fieldEncoder.appendBinary(buf, i)
 	if err != nil {

@@ -223,6 +223,7 @@ func TestLimitsAgreeWithPostgreSQL(t *testing.T) {
 		{"numeric(2,4)", []string{"0.0099", "0.00994", "0.00995", "0.01", "-0.01", "0"}},
 		{"numeric(3,0)", []string{"999", "999.4", "999.5", "-999.5", "1000"}},
 		{"varchar(4)", []string{"ESH4", "ESH45", "ESH4 ", "ESH4  x", "ÉSH4", "ÉSH4É", "ÉSH4   ", "", "a\x00b", "\xff"}},
+		{"varchar(3)", []string{"abc", "abcd", "abc   ", "ab  x", ""}}, // all ASCII: lengths alone are checked
 		{"character(2)", []string{"ab", "abc", "ab  ", "é ", "éé ", "é\x00"}},
 		{"text", []string{"", "x", "a\x00", "\xc3", "\xc3\xa9"}},
 		{"smallint", []string{"32767", "-32768", "32768", "-32769"}},
@@ -307,5 +308,37 @@ func TestLimitsAgreeWithPostgreSQL(t *testing.T) {
 			}
 		}
 		_ = tx.Rollback(ctx)
+	}
+}
+
+// TestCharChecks: a char byte of 0x80 or more is not UTF-8 on its own and
+// is refused for a text column; a NUL char is NULL, refused for NOT NULL.
+func TestCharChecks(t *testing.T) {
+	ti := TableInfo{Schema: "public", Table: "t", Columns: []ColumnInfo{
+		{Name: "c", Type: "text", TypeOID: 25},
+		{Name: "d", Type: "character(1)", TypeOID: 1042, TypeMod: 5, NotNull: true},
+	}}
+	char := arrow.NewMetadata([]string{"hdi.kind"}, []string{"char"})
+	s := arrow.NewSchema([]arrow.Field{{Name: "c", Type: arrow.PrimitiveTypes.Uint8, Metadata: char}, {Name: "d", Type: arrow.PrimitiveTypes.Uint8, Metadata: char}}, nil)
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	bld.Field(0).(*array.Uint8Builder).AppendValues([]uint8{'A', 0xC3, 0, 'B'}, nil)
+	bld.Field(1).(*array.Uint8Builder).AppendValues([]uint8{'N', 'N', 'N', 0}, nil)
+	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Apply(bld.NewRecordBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range b.Len() {
+		_, err := b.AppendCopyRow(nil, i)
+		got = append(got, fmt.Sprint(err))
+	}
+	want := []string{"<nil>", `row 1: column "c" (text): the character 0xc3 alone is not valid UTF-8`, "<nil>",
+		`row 3: column "d" (character(1)): no value (NULL), but the column is NOT NULL`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -143,11 +143,16 @@ func (r *floatReader) value(i int) (any, error) {
 type stringArray interface {
 	arrow.Array
 	Value(int) string
+	ValueBytes() []byte
 }
 
 type stringReader struct {
 	a    stringArray
 	slot string
+	// binary COPY into a text column (see checkText): check each value,
+	// or, when the batch's text is all ASCII without NUL, only lengths.
+	check, ascii bool
+	text         textLimit
 }
 
 func (r *stringReader) value(i int) (any, error) {
@@ -162,6 +167,9 @@ func (r *stringReader) value(i int) (any, error) {
 type charReader struct {
 	a    *array.Uint8
 	slot string
+	// check: binary COPY into a text column, where a byte of 0x80 or more
+	// (not UTF-8 alone) is refused.
+	check bool
 }
 
 func (r *charReader) value(i int) (any, error) {
