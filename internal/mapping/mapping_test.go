@@ -185,14 +185,8 @@ func TestExactDecimals(t *testing.T) {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
 	bld.Field(0).(*array.Decimal128Builder).Append(decimal128.FromI64(51002500))
 	bld.Field(1).(*array.Int64Builder).Append(-1)
-	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.Apply(bld.NewRecordBatch())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := planBatch(t, ti, bld.NewRecordBatch())
+	p := b.Plan
 	row := make([]any, len(p.Columns))
 	if err := b.Values(0, row); err != nil {
 		t.Fatal(err)
@@ -204,6 +198,20 @@ func TestExactDecimals(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT a::text || '|' || b::text FROM px`).Scan(&got); err != nil || got != "5100.2500|-0.000000001" {
 		t.Fatalf("stored %q, %v", got, err)
 	}
+}
+
+// planBatch maps rec into table ti with the default mapping.
+func planBatch(t *testing.T, ti TableInfo, rec arrow.RecordBatch) *Batch {
+	t.Helper()
+	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: rec.Schema()}, ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Apply(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestLimitsAgreeWithPostgreSQL: for values at and beyond the bounds of
@@ -267,14 +275,7 @@ func TestLimitsAgreeWithPostgreSQL(t *testing.T) {
 				b.Append(v)
 			}
 		}
-		p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := p.Apply(bld.NewRecordBatch())
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := planBatch(t, ti, bld.NewRecordBatch())
 		for i, v := range c.vals {
 			_, ours := b.AppendCopyRow(nil, i)
 			vals := make([]any, 1)
@@ -323,14 +324,7 @@ func TestCharChecks(t *testing.T) {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
 	bld.Field(0).(*array.Uint8Builder).AppendValues([]uint8{'A', 0xC3, 0, 'B'}, nil)
 	bld.Field(1).(*array.Uint8Builder).AppendValues([]uint8{'N', 'N', 'N', 0}, nil)
-	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.Apply(bld.NewRecordBatch())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := planBatch(t, ti, bld.NewRecordBatch())
 	var got []string
 	for i := range b.Len() {
 		_, err := b.AppendCopyRow(nil, i)
