@@ -155,9 +155,7 @@ const stagingTable = "hdi_stage"
 // returns the rows left out of the copy as the COPY path does.
 func (u *UnitTx) viaStaging(ctx context.Context, tx pgx.Tx, b *mapping.Batch, rejected []bool) (Counts, []*mapping.ValueError, error) {
 	cols := b.Plan.Columns
-	wrap := func(what string, err error) error {
-		return fmt.Errorf("load: unit %s: %s (dedupe path for %s): %w", u.info.Key, what, u.info.Table, err)
-	}
+	wrap := u.stagingError
 	colList := quoteList(cols)
 	if u.staged == nil || !slices.Equal(u.staged, cols) {
 		sql := "DROP TABLE IF EXISTS pg_temp." + stagingTable + "; CREATE TEMP TABLE " + stagingTable +
@@ -177,11 +175,13 @@ func (u *UnitTx) viaStaging(ctx context.Context, tx pgx.Tx, b *mapping.Batch, re
 	return c, bad, err
 }
 
+func (u *UnitTx) stagingError(what string, err error) error {
+	return fmt.Errorf("load: unit %s: %s (dedupe path for %s): %w", u.info.Key, what, u.info.Table, err)
+}
+
 // fromStaging moves the n staged rows into the target.
 func (u *UnitTx) fromStaging(ctx context.Context, tx pgx.Tx, cols []string, n int64) (Counts, error) {
-	wrap := func(what string, err error) error {
-		return fmt.Errorf("load: unit %s: %s (dedupe path for %s): %w", u.info.Key, what, u.info.Table, err)
-	}
+	wrap := u.stagingError
 	colList := quoteList(cols)
 	key := quoteList(u.table.UniqueKey)
 	target := u.table.Ident().Sanitize()
