@@ -359,8 +359,12 @@ func (ur *unitRun) loadBatch(rec arrow.RecordBatch) error {
 	if err != nil {
 		return fmt.Errorf("unit %s: map: %w", ur.unit.Key, err)
 	}
-	if _, err = ur.tx.WriteBatch(ctx, batch, res.Rejected); err != nil {
+	c, err := ur.tx.WriteBatch(ctx, batch, res.Rejected)
+	if err != nil {
 		return err
+	}
+	if c.Quarantined > 0 { // rows the table cannot hold
+		ur.res.RuleCounts[load.RuleTable] += c.Quarantined
 	}
 	ur.r.opts.Progress.UnitRows(ur.unit.Key, ur.tx.Counts().Seen())
 	return nil
