@@ -23,6 +23,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/migrate"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/queue"
 	"github.com/hdi-dev/hdi/internal/runner"
@@ -140,12 +141,12 @@ or already queued by another run, is not queued again.`,
 // parsed by the same code as the job file's keys; an error names the flag.
 func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error) {
 	changed := cmd.Flags().Changed
-	adhoc := []string{"provider", "dataset", "schema", "symbols", "stype-in", "stype-out", "limit", "file", "chunk", "columns"}
+	adhoc := []string{"provider", "dataset", "schema", "stype-in", "stype-out", "limit", "file", "chunk", "columns"}
 	var job *jobspec.Job
 	if f.job != "" {
 		for _, name := range adhoc {
 			if changed(name) {
-				return nil, usageErrorf("--%s describes an ad-hoc job and cannot be combined with --job (edit the job file, or override only --start/--end)", name)
+				return nil, usageErrorf("--%s describes an ad-hoc job and cannot be combined with --job (edit the job file, or override only --start/--end/--symbols)", name)
 			}
 		}
 		j, err := jobspec.FindWith(a.jobsDir(), f.job, a.jobOpts(false))
@@ -186,34 +187,34 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 			job.Flags[key] = "--" + flag
 		}
 	}
-	for flag, key := range ingestFlagKeys {
-		if changed(flag) {
-			job.Flags[key] = "--" + flag
-		}
+	o := ops.Overrides{Label: ops.Flags}
+	if changed("symbols") && f.job != "" {
+		o.Symbols = f.symbols
 	}
 	if changed("start") {
-		job.Source.Start = f.start
+		o.Start = &f.start
 	}
 	if changed("end") {
-		job.Source.End = f.end
+		o.End = &f.end
 	}
 	if changed("table") {
-		job.Target.Table = f.table
+		o.Table = &f.table
 	}
 	if changed("mode") {
-		job.Target.Mode = f.mode
+		o.Mode = &f.mode
 	}
 	if changed("concurrency") {
 		if f.concurrency == 0 { // a job would read it as unset, and load 2 at once
 			return nil, usageErrorf("--concurrency must be 1..%d, got 0", jobspec.MaxConcurrency)
 		}
-		job.Concurrency = f.concurrency
-	}
-	if err := applyParams(job, f.params); err != nil {
-		return nil, err
+		o.Concurrency = &f.concurrency
 	}
 	if changed("max-cost") {
-		job.MaxCost = &f.maxCost
+		o.MaxCost = &f.maxCost
+	}
+	var err error
+	if o.Params, err = paramFlags(f.params); err != nil {
+		return nil, err
 	}
 	if changed("max-units") {
 		if f.maxUnits < 1 {
@@ -224,8 +225,7 @@ func (a *App) ingestJob(cmd *cobra.Command, f *ingestFlags) (*jobspec.Job, error
 	if f.format != "table" && f.format != "json" {
 		return nil, usageErrorf("--format must be table or json, not %q", f.format)
 	}
-	job.ApplyDefaults()
-	if err := job.Validate(time.Now()); err != nil {
+	if err := o.Apply(job, time.Now()); err != nil {
 		return nil, err
 	}
 	return job, nil
@@ -237,9 +237,6 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 	if name == queueFromJob {
 		name = ""
 	}
-	if name != "" && !jobspec.ValidQueueName(name) {
-		return usageErrorf("--queue %q is not a queue name: %s", name, jobspec.QueueNameHelp)
-	}
 	ctx, _, unwatch := a.watchSignals(ctx)
 	defer unwatch()
 	pool, host, done, err := a.openIngest(ctx, f.migrate, 4)
@@ -247,44 +244,34 @@ func (a *App) queueIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags)
 		return interrupted(ctx, err)
 	}
 	defer done()
-	r := a.newRunner(pool, host, runner.Options{Force: f.force})
-	plans, err := r.PlanAll(ctx, job)
+	sub, err := a.opsEnv(pool, host).Queue(ctx, job, queue.Options{Queue: name, Force: f.force}, ops.Flags)
+	var fe *ops.FieldError
+	if errors.As(err, &fe) && fe.Field == "queue" {
+		return usageError{err}
+	}
 	if err != nil {
 		return interrupted(ctx, err)
 	}
-	for _, w := range plans[0].Warnings {
+	for _, w := range sub.Warnings {
 		a.Logger.Warn(w, "job", job.Name)
 	}
-	for _, p := range plans {
-		if err := p.CheckCost(); err != nil {
-			return err
-		}
-	}
-	q, err := queue.Enqueue(ctx, pool, job, plans, queue.Options{Queue: name, Force: f.force})
-	if err != nil {
-		return interrupted(ctx, err)
-	}
 	if f.format == "json" {
-		return json.NewEncoder(a.Stdout).Encode(q)
+		return json.NewEncoder(a.Stdout).Encode(sub.Queued)
 	}
-	already := fmt.Sprintf("%d already loaded", q.Loaded)
-	if q.Queued > 0 {
-		already += fmt.Sprintf(", %d already queued (run %s)", q.Queued, joinInts(q.QueuedIn))
-	}
-	switch {
-	case q.Created:
-		fmt.Fprintf(a.Stderr, "queued run %d: %d units on queue %s (%s); `hdi worker` loads them, `hdi runs wait %d` follows the run\n",
-			q.RunID, q.Units, q.Queue, already, q.RunID)
-	case q.RunID != 0:
-		// Nothing new, but a run covers the work: its id, so that
-		// RUN=$(hdi ingest ... --queue) && hdi runs wait "$RUN" works.
-		fmt.Fprintf(a.Stderr, "nothing queued: %s; run %d covers them, `hdi runs wait %d` follows it\n", already, q.RunID, q.RunID)
-	default:
-		fmt.Fprintf(a.Stderr, "nothing queued: %s\n", already)
+	if sub.RunID == 0 {
+		fmt.Fprintln(a.Stderr, sub.Summary())
 		return nil
 	}
-	fmt.Fprintln(a.Stdout, q.RunID)
+	fmt.Fprintln(a.Stdout, sub.RunID)
+	fmt.Fprintf(a.Stderr, "%s; `hdi runs wait %d` follows it\n", sub.Summary(), sub.RunID)
 	return nil
+}
+
+// opsEnv is the write operations (package ops) on pool, with runners on
+// host's plugins and the jobs of the jobs directory.
+func (a *App) opsEnv(pool *pgxpool.Pool, host *pluginhost.Host) *ops.Env {
+	return &ops.Env{Pool: pool, JobsDir: a.jobsDir(), JobOptions: a.jobOpts(false),
+		NewRunner: func(o runner.Options) *runner.Runner { return a.newRunner(o.Pool, host, o) }}
 }
 
 // openIngest opens the database with conns connections (migrating it when
@@ -299,14 +286,6 @@ func (a *App) openIngest(ctx context.Context, migrateUp bool, conns int) (*pgxpo
 	}
 	host := pluginhost.New(a.pluginHostOptions())
 	return pool, host, func() { host.Close(); pool.Close() }, nil
-}
-
-func joinInts(ns []int64) string {
-	s := make([]string, len(ns))
-	for i, n := range ns {
-		s[i] = strconv.FormatInt(n, 10)
-	}
-	return strings.Join(s, ", ")
 }
 
 func (a *App) runIngest(ctx context.Context, job *jobspec.Job, f *ingestFlags) error {

@@ -502,7 +502,7 @@ func TestIngestCSVIntoAUserTable(t *testing.T) {
 		t.Fatalf("rows: %s", got)
 	}
 	msg := pgtest.Scalar[string](t, pool, `SELECT message FROM quarantine`)
-	if want := a + `:4:3: column "price": "51o0.5" is not a decimal number with at most 4 places`; !strings.HasPrefix(msg, want) {
+	if want := a + `:4:3: column "price": "51o0.5" is not a decimal number with at most 8 digits before the point and 4 after`; !strings.HasPrefix(msg, want) {
 		t.Fatalf("quarantine message %q, want %q...", msg, want)
 	}
 	_, stderr = mustRun(t, env, "ingest", "--provider", "csv", "--file", a, "--table", "my_prices")
@@ -545,6 +545,72 @@ func TestIngestCSVIntoAUserTable(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Run.Parameters["provider"] != "csv" {
 		t.Errorf("runs show --format json: parameters %v (%v)\n%s", doc.Run.Parameters, err, out)
+	}
+}
+
+// TestIngestCSVRowsTheTableCannotHold is the fault probe's file: a value
+// beyond numeric(12,4), a record with an extra field, an empty field for a
+// NOT NULL text column, a text longer than varchar(8), an integer out of
+// range, and a CHECK the row breaks. Each is a quarantined row (with its
+// file:line:column where the provider knows it), the other rows load, the
+// run exits 0, and a re-run skips the file.
+func TestIngestCSVRowsTheTableCannotHold(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	pool := pgtest.Connect(t, url)
+	if _, err := pool.Exec(t.Context(), `CREATE TABLE my_prices (ts timestamptz NOT NULL, symbol varchar(8) NOT NULL,
+		price numeric(12,4) CHECK (price > 0), volume integer, UNIQUE (symbol, ts))`); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "ovf.csv")
+	if err := os.WriteFile(f, []byte("ts,symbol,price,volume\n"+
+		"2024-03-01 14:30:00,ESH4,5100.25,12\n"+
+		"2024-03-01 14:40:00,ESH4,99999999999.9999,1\n"+
+		"2024-03-01 14:41:00,ESH4,1,1,extra\n"+
+		"2024-03-01 14:42:00,,5100.5,2\n"+
+		"2024-03-01 14:43:00,ESH4-TOO-LONG,5100.5,2\n"+
+		"2024-03-01 14:44:00,ESH4,5100.5,99999999999\n"+
+		"2024-03-01 14:45:00,ESH4,-1,3\n"+
+		"2024-03-01 14:46:00,\"\",5100.75,4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := ingestEnv(t, url)
+	_, stderr := mustRun(t, env, "ingest", "--provider", "csv", "--file", f, "--table", "my_prices")
+	if !strings.Contains(stderr, "2 inserted") || !strings.Contains(stderr, "6 quarantined") {
+		t.Fatalf("summary:\n%s", stderr)
+	}
+	got := pgtest.Scalar[string](t, pool, `SELECT string_agg(concat_ws('|', to_char(ts AT TIME ZONE 'UTC', 'HH24:MI'), '"'||symbol||'"', price, volume), ',' ORDER BY ts) FROM my_prices`)
+	if got != `14:30|"ESH4"|5100.2500|12,14:46|""|5100.7500|4` {
+		t.Fatalf("rows: %s", got)
+	}
+	rows, err := pool.Query(t.Context(), `SELECT rule, message FROM quarantine ORDER BY quarantine_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for rows.Next() {
+		var rule, msg string
+		if err := rows.Scan(&rule, &msg); err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, rule+" "+strings.ReplaceAll(msg, f, "ovf.csv"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`source ovf.csv:3:3: column "price": "99999999999.9999" is not a decimal number with at most 8 digits before the point and 4 after: 11 digits before the decimal point`,
+		`source ovf.csv:4:5: the record has 5 fields, the header 4`,
+		`source ovf.csv:5:2: column "symbol": empty (NULL), but the column is NOT NULL`,
+		`source ovf.csv:6:2: column "symbol": "ESH4-TOO-LONG" is not a text of at most 8 characters: it has 13`,
+		`source ovf.csv:7:4: column "volume": "99999999999" is not a whole number from -2147483648 to 2147483647: value out of range`,
+		`table new row for relation "my_prices" violates check constraint "my_prices_price_check": Failing row contains (2024-03-01 14:45:00+00, ESH4, -1.0000, 3). (SQLSTATE 23514)`,
+	}
+	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("quarantine\n%s\nwant\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
+	}
+	_, stderr = mustRun(t, env, "ingest", "--provider", "csv", "--file", f, "--table", "my_prices")
+	if !strings.Contains(stderr, "1 skipped (already loaded)") {
+		t.Fatalf("re-run: %s", stderr)
 	}
 }
 

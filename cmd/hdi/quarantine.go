@@ -17,9 +17,9 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/pluginhost"
-	"github.com/hdi-dev/hdi/internal/runner"
 )
 
 func init() { addCommand(newQuarantineCmd) }
@@ -218,32 +218,15 @@ the source and run the job again with --force.`,
 				return usageErrorf("--run is required")
 			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
-				r0, err := dbq.New(pool).GetRun(ctx, run)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return fmt.Errorf("no run %d: see `hdi runs list`", run)
-				}
-				if err != nil {
-					return fmt.Errorf("run %d: %w", run, err)
-				}
-				name := job
-				if name == "" {
-					name = r0.Job
-				}
-				j, err := jobspec.FindWith(app.jobsDir(), name, app.jobOpts(false))
-				if err != nil && job == "" {
-					// An ad-hoc run's job has no file: the run recorded it.
-					j, err = runner.RecordedJob(r0.Parameters)
-				}
-				if err != nil {
-					return fmt.Errorf("retry needs the run's job %q to read its rules: %w (give --job FILE)", name, err)
-				}
-				j.ApplyDefaults()
 				host := pluginhost.New(app.pluginHostOptions())
 				defer host.Close()
-				r := app.newRunner(pool, host, runner.Options{})
-				res, err := r.RetryQuarantine(ctx, j, run)
-				fmt.Fprintf(app.Stderr, "retried %d quarantined rows of run %d: %d loaded, %d already present, %d still rejected, %d unparsed source records skipped\n",
-					res.Checked, run, res.Loaded, res.Deduplicated, res.StillRejected, res.Skipped)
+				res, err := app.opsEnv(pool, host).RetryQuarantine(ctx, run, job, func(name string) (*jobspec.Job, error) {
+					return jobspec.FindWith(app.jobsDir(), name, app.jobOpts(false))
+				}, ops.Flags)
+				if res.Checked+res.Skipped > 0 || err == nil {
+					fmt.Fprintf(app.Stderr, "retried %d quarantined rows of run %d: %d loaded, %d already present, %d still rejected, %d unparsed source records skipped\n",
+						res.Checked, run, res.Loaded, res.Deduplicated, res.StillRejected, res.Skipped)
+				}
 				return err
 			})
 		},

@@ -160,8 +160,16 @@ func (a *App) streamJob(cmd *cobra.Command, f *streamFlags) (*jobspec.Job, error
 		off := false
 		job.Live.Backfill = &off
 	}
-	if err := applyParams(job, f.params); err != nil {
+	params, err := paramFlags(f.params)
+	if err != nil {
 		return nil, err
+	}
+	for k, v := range params {
+		if job.Source.Params == nil {
+			job.Source.Params = map[string]string{}
+		}
+		job.Source.Params[k] = v
+		job.Flags["source.params."+k] = "--param " + k
 	}
 	job.ApplyDefaults()
 	if err := job.Validate(time.Now()); err != nil {
@@ -170,21 +178,21 @@ func (a *App) streamJob(cmd *cobra.Command, f *streamFlags) (*jobspec.Job, error
 	return job, nil
 }
 
-// applyParams sets --param KEY=VALUE values on the job's source.params.
-func applyParams(job *jobspec.Job, params []string) error {
+// paramFlags reads --param KEY=VALUE values (nil for none).
+func paramFlags(params []string) (map[string]string, error) {
+	var out map[string]string
 	for _, kv := range params {
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
+			return nil, usageErrorf("--param %q: want KEY=VALUE, e.g. --param parts=1", kv)
 		}
-		if job.Source.Params == nil {
-			job.Source.Params = map[string]string{}
+		if out == nil {
+			out = map[string]string{}
 		}
-		job.Source.Params[k] = strings.TrimSpace(v)
-		job.Flags["source.params."+k] = "--param " + k
+		out[k] = strings.TrimSpace(v)
 	}
-	return nil
+	return out, nil
 }
 
 // adhocStreamName names an ad-hoc stream by what it records.

@@ -25,6 +25,7 @@ const (
 	KindMap    // string -> string (file only)
 	KindNested // provider name -> key -> value (file only)
 	KindCount  // a whole number >= 1
+	KindWhole  // a whole number >= 0 (0: off)
 )
 
 // Def describes one setting.
@@ -54,6 +55,10 @@ var Defs = []Def{
 	{Key: "serve.cors_origins", Env: []string{"HDI_SERVE_CORS_ORIGINS"}, Help: "origins that may call hdi serve's API from a browser, comma-separated (default: none, CORS off)"},
 	{Key: "serve.max_rows", Env: []string{"HDI_SERVE_MAX_ROWS"}, Default: "1000000", Kind: KindCount, Help: "the most rows one hdi serve response streams"},
 	{Key: "serve.statement_timeout", Env: []string{"HDI_SERVE_STATEMENT_TIMEOUT"}, Default: "30s", Kind: KindDuration, Help: "hdi serve cancels a query running longer (504)"},
+	{Key: "serve.token_cache", Env: []string{"HDI_SERVE_TOKEN_CACHE"}, Default: "5s", Kind: KindDuration, Help: "how long hdi serve trusts its copy of the token table: a revoked token is refused within this long"},
+	{Key: "serve.token_rate_limit", Env: []string{"HDI_SERVE_TOKEN_RATE_LIMIT"}, Default: "100", Kind: KindWhole, Help: "requests a second each API token may send, in bursts of twice as many (429 beyond; 0: no limit)"},
+	{Key: "serve.address_rate_limit", Env: []string{"HDI_SERVE_ADDRESS_RATE_LIMIT"}, Default: "10", Kind: KindWhole, Help: "refused authentications a second from one address, in bursts of twice as many (429 beyond; 0: no limit)"},
+	{Key: "serve.token_queries", Env: []string{"HDI_SERVE_TOKEN_QUERIES"}, Default: "8", Kind: KindWhole, Help: "requests each API token may have under way at once (429 beyond; 0: no cap)"},
 	{Key: "providers", Kind: KindNested, Help: "per-provider configuration, e.g. providers.databento.api_key"},
 }
 
@@ -92,6 +97,12 @@ type Config struct {
 	ServeCORSOrigins      []string
 	ServeMaxRows          int64
 	ServeStatementTimeout time.Duration
+	// ServeTokenCache, ServeTokenRateLimit, ServeAddressRateLimit and
+	// ServeTokenQueries are hdi serve's token cache and limits.
+	ServeTokenCache       time.Duration
+	ServeTokenRateLimit   int
+	ServeAddressRateLimit int
+	ServeTokenQueries     int
 	// Providers holds provider configuration from the file, by provider name.
 	Providers map[string]map[string]string
 
@@ -202,6 +213,10 @@ func Load(flags Flags, env Env, configFile string) (*Config, error) {
 	c.ServeCORSOrigins = splitList(c.values["serve.cors_origins"].Value)
 	c.ServeMaxRows, _ = strconv.ParseInt(c.values["serve.max_rows"].Value, 10, 64)
 	c.ServeStatementTimeout, _ = time.ParseDuration(c.values["serve.statement_timeout"].Value)
+	c.ServeTokenCache, _ = time.ParseDuration(c.values["serve.token_cache"].Value)
+	c.ServeTokenRateLimit, _ = strconv.Atoi(c.values["serve.token_rate_limit"].Value)
+	c.ServeAddressRateLimit, _ = strconv.Atoi(c.values["serve.address_rate_limit"].Value)
+	c.ServeTokenQueries, _ = strconv.Atoi(c.values["serve.token_queries"].Value)
 	return c, nil
 }
 
@@ -214,6 +229,10 @@ func checkValue(d Def, s string) error {
 	case KindCount:
 		if n, err := strconv.ParseInt(s, 10, 64); err != nil || n < 1 {
 			return fmt.Errorf("%q is not a whole number of 1 or more", s)
+		}
+	case KindWhole:
+		if n, err := strconv.ParseInt(s, 10, 32); err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number of 0 or more (0: off)", s)
 		}
 	case KindLevel:
 		switch strings.ToLower(s) {

@@ -27,8 +27,10 @@ type CatOptions struct {
 // Cat prints the records of r. Field names and order are Databento's (mbp
 // levels flattened as bid_px_00, ...); prices are exact decimals with nine
 // fractional digits, timestamps RFC 3339 UTC with nanoseconds, undefined
-// sentinels null (JSON) or empty (CSV). In CSV, a header line is written
-// before the first record and again whenever the record type changes.
+// sentinels and NUL chars null (JSON) or empty (CSV), empty strings ""
+// (JSON) or empty (CSV), as Databento's own decoder writes them. In CSV, a
+// header line is written before the first record and again whenever the
+// record type changes.
 func Cat(w io.Writer, r *Reader, opts CatOptions) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var sm *SymbolMap
@@ -166,7 +168,15 @@ func appendJSONRecord(dst []byte, rt *RecordType, rec []byte) []byte {
 			dst = append(dst, '"')
 			dst = appendFieldText(dst, f, rec)
 			dst = append(dst, '"')
-		case KindChar, KindCString:
+		case KindChar:
+			// A NUL char is not set: null, as Databento's decoder writes it
+			// and as it loads (NULL). An empty c-string stays "".
+			if rec[f.Offset] == 0 {
+				dst = append(dst, "null"...)
+			} else {
+				dst = jsonstr.Append(dst, string(appendFieldText(nil, f, rec)))
+			}
+		case KindCString:
 			dst = jsonstr.Append(dst, string(appendFieldText(nil, f, rec)))
 		default:
 			dst = appendFieldText(dst, f, rec)

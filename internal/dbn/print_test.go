@@ -34,6 +34,12 @@ func TestCatJSON(t *testing.T) {
 		strings.Count(stats, "\n") != 1 {
 		t.Errorf("statistics: %s", stats)
 	}
+	// A NUL char is not set: null, as Databento's decoder writes it (and
+	// as it loads: NULL); an empty string field is "".
+	def3 := catString(t, "test_data.definition.v3.dbn.zst", CatOptions{Format: "json", Limit: 1})
+	if !strings.Contains(def3, `"leg_raw_symbol":"","leg_instrument_class":null,`) {
+		t.Errorf("definition v3: %s", def3)
+	}
 	def := catString(t, "test_data.definition.v1.dbn.zst", CatOptions{Format: "json", Limit: 1, MapSymbols: true})
 	if !strings.Contains(def, `"raw_symbol":"MSFT","security_update_action":"A","instrument_class":"K","min_price_increment":null,"display_factor":"100000.000000000"`) ||
 		!strings.HasSuffix(def, `"symbol":"MSFT"}`+"\n") {

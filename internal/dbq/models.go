@@ -61,6 +61,29 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 	return string(ns.RiverJobState), nil
 }
 
+type ApiToken struct {
+	TokenID   int64      `json:"token_id"`
+	Name      string     `json:"name"`
+	TokenHash []byte     `json:"token_hash"`
+	Scope     string     `json:"scope"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+type AuditLog struct {
+	AuditID    int64     `json:"audit_id"`
+	At         time.Time `json:"at"`
+	TokenName  *string   `json:"token_name"`
+	RemoteAddr string    `json:"remote_addr"`
+	Method     string    `json:"method"`
+	Route      string    `json:"route"`
+	RunID      *int64    `json:"run_id"`
+	Status     int32     `json:"status"`
+	Outcome    string    `json:"outcome"`
+	RequestID  string    `json:"request_id"`
+}
+
 type Bars15m struct {
 	Dataset      string    `json:"dataset"`
 	InstrumentID int64     `json:"instrument_id"`
@@ -497,6 +520,16 @@ type DefinitionV struct {
 	LegRatioQtyNumerator     int32     `json:"leg_ratio_qty_numerator"`
 	LegRatioQtyDenominator   int32     `json:"leg_ratio_qty_denominator"`
 	LegUnderlyingID          int64     `json:"leg_underlying_id"`
+}
+
+type IdempotencyKey struct {
+	TokenName   string    `json:"token_name"`
+	Key         string    `json:"key"`
+	RequestHash []byte    `json:"request_hash"`
+	Status      *int32    `json:"status"`
+	Location    *string   `json:"location"`
+	Body        []byte    `json:"body"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Auction imbalances (schema imbalance, rtype 0x14).

@@ -137,10 +137,7 @@ func Find(jobsDir, nameOrPath string) (*Job, error) { return FindWith(jobsDir, n
 
 // FindWith loads a job by path or by name. nameOrPath is read as a path when
 // it names an existing file, contains a path separator, or ends in .yaml or
-// .yml. Otherwise it is a name, looked up as jobsDir/NAME.yaml, then
-// jobsDir/NAME.yml, then the built-in NAME.yaml (so a file in the jobs
-// directory overrides a built-in job), and last as the name: of a job among
-// all of those.
+// .yml. Otherwise it is a name (see FindName).
 func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	if nameOrPath == "" {
 		return nil, errors.New("no job given: pass a job name or a file")
@@ -149,13 +146,31 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	if st, err := os.Stat(nameOrPath); (err == nil && !st.IsDir()) || hasExt || strings.ContainsRune(nameOrPath, os.PathSeparator) || strings.Contains(nameOrPath, "/") {
 		return LoadWith(nameOrPath, opts)
 	}
+	job, err := FindName(jobsDir, nameOrPath, opts)
+	if errors.Is(err, ErrNoJob) {
+		err = fmt.Errorf("%w; pass a file path to load another", err)
+	}
+	return job, err
+}
+
+// ErrNoJob is FindName's error for a name no job has (a *NoJobError).
+var ErrNoJob = errors.New("no such job")
+
+// FindName loads a job by name only, never a path (for names that come
+// over the network): jobsDir/NAME.yaml, jobsDir/NAME.yml, the built-in
+// NAME.yaml (so a file in the jobs directory overrides a built-in job), and
+// last a job whose name: is name.
+func FindName(jobsDir, name string, opts Options) (*Job, error) {
+	if name == "" {
+		return nil, errors.New("no job given: pass a job name")
+	}
 	srcs, err := sources(jobsDir)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, s := range srcs {
-		if s.name == nameOrPath {
+		if s.name == name {
 			return s.parse(jobsDir, opts)
 		}
 		names = append(names, s.name)
@@ -163,14 +178,14 @@ func FindWith(jobsDir, nameOrPath string, opts Options) (*Job, error) {
 	// Last, a job whose name: differs from its file name.
 	for _, s := range srcs {
 		job, err := s.parse(jobsDir, Options{KeepUnsetEnv: true, LookupEnv: opts.LookupEnv, Now: opts.Now})
-		if err == nil && job.Name == nameOrPath {
+		if err == nil && job.Name == name {
 			return s.parse(jobsDir, opts)
 		}
 	}
-	return nil, &NoJobError{Name: nameOrPath, JobsDir: jobsDir, Known: names}
+	return nil, &NoJobError{Name: name, JobsDir: jobsDir, Known: names}
 }
 
-// NoJobError is FindWith's error for a name that names no job.
+// NoJobError is FindName's error for a name that names no job.
 type NoJobError struct {
 	Name    string
 	JobsDir string
@@ -182,5 +197,8 @@ func (e *NoJobError) Error() string {
 	if e.JobsDir != "" {
 		where = e.JobsDir + " or " + where
 	}
-	return fmt.Sprintf("no job %q in %s (known: %s); pass a file path to load another", e.Name, where, strings.Join(e.Known, ", "))
+	return fmt.Sprintf("no job %q in %s (known: %s)", e.Name, where, strings.Join(e.Known, ", "))
 }
+
+// Is makes a NoJobError an ErrNoJob.
+func (e *NoJobError) Is(target error) bool { return target == ErrNoJob }

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"sync"
 
@@ -15,21 +16,26 @@ import (
 // connection. When the plan allows it (mapping.Plan.CopyBinary), the rows
 // are written in PostgreSQL's binary COPY format straight from the Arrow
 // columns (mapping.Batch.AppendCopyRow), streamed to the server while they
-// are encoded; otherwise it is pgx's CopyFrom over a []any per row.
-func copyBatch(ctx context.Context, tx pgx.Tx, table pgx.Identifier, b *mapping.Batch, rejected []bool) (int64, error) {
+// are encoded; otherwise it is pgx's CopyFrom over a []any per row. A row
+// with a value its column cannot hold (a *mapping.ValueError) is left out
+// and returned in bad, in row order, whether the COPY succeeds or not.
+func copyBatch(ctx context.Context, tx pgx.Tx, table pgx.Identifier, b *mapping.Batch, rejected []bool) (copied int64, bad []*mapping.ValueError, err error) {
 	if !b.Plan.CopyBinary() {
-		return tx.CopyFrom(ctx, table, b.Plan.Columns, newSource(b, rejected))
+		src := newSource(b, rejected)
+		copied, err = tx.CopyFrom(ctx, table, b.Plan.Columns, src)
+		return copied, src.bad, err
 	}
 	r := newCopyReader(b, rejected)
 	defer r.release()
 	sql := "COPY " + table.Sanitize() + " (" + quoteList(b.Plan.Columns) + ") FROM STDIN BINARY"
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, sql)
-	if serr := r.error(); serr != nil {
+	bad, serr := r.result()
+	if serr != nil {
 		// Our own encoding error, which the server only echoes back as
 		// "COPY from stdin failed".
-		return 0, serr
+		return 0, bad, serr
 	}
-	return tag.RowsAffected(), err
+	return tag.RowsAffected(), bad, err
 }
 
 // copyChunk is how many bytes of rows copyReader encodes ahead.
@@ -50,6 +56,7 @@ type copyReader struct {
 
 	mu  sync.Mutex
 	err error
+	bad []*mapping.ValueError // rows left out
 }
 
 func newCopyReader(b *mapping.Batch, rejected []bool) *copyReader {
@@ -67,10 +74,11 @@ func (r *copyReader) release() {
 	r.buf = nil
 }
 
-func (r *copyReader) error() error {
+// result returns the rows left out and the encoding error, if any.
+func (r *copyReader) result() ([]*mapping.ValueError, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.err
+	return r.bad, r.err
 }
 
 func (r *copyReader) Read(p []byte) (int, error) {
@@ -119,7 +127,11 @@ func (r *copyReader) fill(buf []byte) ([]byte, error) {
 		}
 		var err error
 		if buf, err = r.b.AppendCopyRow(buf, i); err != nil {
-			return buf, err
+			var ve *mapping.ValueError
+			if !errors.As(err, &ve) {
+				return buf, err
+			}
+			r.bad = append(r.bad, ve) // AppendCopyRow left buf as it was
 		}
 	}
 	if r.row >= n {

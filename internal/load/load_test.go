@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,6 +260,30 @@ func TestQuarantineKeepsRecords(t *testing.T) {
 	}
 }
 
+// TestQuarantineStoresWhatJSONBCannotHold: jsonb holds no U+0000 and text
+// no invalid UTF-8; a record or message with them is still quarantined
+// (they show as U+FFFD), rather than failing the unit.
+func TestQuarantineStoresWhatJSONBCannotHold(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	u, _ := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	defer u.Rollback(ctx)
+	rec := []byte(`{"raw":"a\u0000b\\u0000c\\\u0000"}`) // a NUL, a backslash and u0000, a backslash and a NUL
+	if err := u.Quarantine(ctx, []QuarantineRow{{Rule: "source", Message: "f\xff.csv:1: a\x00b", Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	var raw, msg string
+	if err := bn.pool.QueryRow(ctx, `SELECT record->>'raw', message FROM quarantine`).Scan(&raw, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if raw != "a\ufffdb\\u0000c\\\ufffd" || msg != "f\ufffd.csv:1: a\ufffdb" {
+		t.Fatalf("stored %q, %q", raw, msg)
+	}
+}
+
 func TestReplaceRange(t *testing.T) {
 	bn := setup(t)
 	ctx := context.Background()
@@ -338,5 +363,68 @@ func TestConcurrentBeginUnit(t *testing.T) {
 	}
 	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 100 {
 		t.Fatalf("rows = %d", n)
+	}
+}
+
+// TestRowsTheServerRefusesAreQuarantined: rows the mapping's checks cannot
+// foresee (a CHECK constraint, a generated column's overflow) fail the
+// server's COPY; the loader finds them, quarantines each with the server's
+// message, and loads the rest, on the COPY path and on the dedupe path.
+func TestRowsTheServerRefusesAreQuarantined(t *testing.T) {
+	bn := setup(t)
+	ctx := context.Background()
+	if _, err := bn.pool.Exec(ctx, `ALTER TABLE trades ADD CONSTRAINT no_13 CHECK (size <> 13),
+		ADD COLUMN tiny smallint GENERATED ALWAYS AS ((size * 400)::smallint) STORED`); err != nil {
+		t.Fatal(err)
+	}
+	u, err := BeginUnit(ctx, bn.pool, bn.unit("u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Rollback(ctx)
+	// size = 1 + i%100: 13 breaks the CHECK, 82 and more overflow tiny.
+	c, err := u.WriteBatch(ctx, bn.apply(t, tradesBatch(200, 7, 0)), nil)
+	if err != nil || c != (Counts{Inserted: 160, Quarantined: 40}) {
+		t.Fatalf("COPY path: %+v, %v", c, err)
+	}
+	// Sequences 150..249 with sizes 1..100: of 150..199, 150..180 are
+	// stored (30 deduplicated; 162, now of size 13, is refused) and 181..199
+	// are not; of 200..249, 19 overflow.
+	c, err = u.WriteBatch(ctx, bn.apply(t, tradesBatch(100, 7, 150)), nil)
+	if err != nil || c != (Counts{Inserted: 50, Deduplicated: 30, Quarantined: 20}) {
+		t.Fatalf("dedupe path: %+v, %v", c, err)
+	}
+	if err := u.Commit(ctx, u.Counts()); err != nil {
+		t.Fatal(err)
+	}
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT count(*) FROM trades`); n != 210 {
+		t.Fatalf("%d rows stored, want 210", n)
+	}
+	rows, err := bn.pool.Query(ctx, `SELECT (record->>'size')::int, rule, message FROM quarantine ORDER BY quarantine_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type q struct {
+		Size      int
+		Rule, Msg string
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[q])
+	if err != nil || len(got) != 60 {
+		t.Fatalf("%d quarantined rows, %v", len(got), err)
+	}
+	for _, r := range got {
+		var want string
+		switch {
+		case r.Size == 13:
+			want = `new row for relation "trades" violates check constraint "no_13"`
+		case r.Size >= 82:
+			want = `smallint out of range (SQLSTATE 22003)`
+		}
+		if r.Rule != RuleTable || want == "" || !strings.Contains(r.Msg, want) {
+			t.Errorf("size %d: rule %q message %q, want %q", r.Size, r.Rule, r.Msg, want)
+		}
+	}
+	if n := pgtest.Scalar[int64](t, bn.pool, `SELECT rows_quarantined FROM units WHERE unit_key = 'u1'`); n != 60 {
+		t.Fatalf("ledger: %d quarantined", n)
 	}
 }

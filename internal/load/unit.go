@@ -63,6 +63,14 @@ type Counts struct {
 	Warned       int64 // loaded rows that failed a warn rule
 }
 
+// minus is what c counts beyond o.
+func (c Counts) minus(o Counts) Counts {
+	return Counts{
+		Inserted: c.Inserted - o.Inserted, Updated: c.Updated - o.Updated, Unchanged: c.Unchanged - o.Unchanged,
+		Deduplicated: c.Deduplicated - o.Deduplicated, Quarantined: c.Quarantined - o.Quarantined, Warned: c.Warned - o.Warned,
+	}
+}
+
 // Written is the rows the unit inserted or changed.
 func (c Counts) Written() int64 { return c.Inserted + c.Updated }
 

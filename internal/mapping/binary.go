@@ -1,13 +1,13 @@
 package mapping
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/hdi-dev/hdi/internal/rules/arrowval"
 )
 
 // PostgreSQL's binary COPY format, written straight from the Arrow columns.
@@ -32,6 +32,13 @@ type binaryReader interface {
 	appendBinary(buf []byte, i int) ([]byte, error)
 }
 
+// nullFree is a reader that can tell its batch holds no NULL.
+type nullFree interface{ noNulls() bool }
+
+// textChecker is a reader that checks, as it encodes, the text a text
+// column can hold (limits.go).
+type textChecker interface{ checkText(textLimit) }
+
 // fieldEncoder appends one column's value of row i.
 type fieldEncoder interface {
 	appendBinary(buf []byte, i int) ([]byte, error)
@@ -43,12 +50,18 @@ type genericEncoder struct {
 	r   reader
 	oid uint32
 	m   *pgtype.Map
+	num *numericLimit // numeric(p,s): the bound the value must keep; nil: none
 }
 
 func (g genericEncoder) appendBinary(buf []byte, i int) ([]byte, error) {
 	v, err := g.r.value(i)
 	if err != nil {
 		return buf, err
+	}
+	if g.num != nil {
+		if err := g.num.check(v); err != nil {
+			return buf, err
+		}
 	}
 	return appendEncoded(g.m, buf, g.oid, v)
 }
@@ -114,10 +127,24 @@ func (r *intReader[T]) appendBinary(buf []byte, i int) ([]byte, error) {
 	}
 	v := int64(r.vals[i])
 	if r.check && (v < r.lo || v > r.hi) {
-		return buf, fmt.Errorf("column %q: value %d out of range [%d, %d]: widen the column or map another field", r.col, v, r.lo, r.hi)
+		return buf, fmt.Errorf("value %d out of range [%d, %d]: widen the column or map another field", v, r.lo, r.hi)
 	}
 	return appendInt(buf, r.width, v), nil
 }
+
+func (r *intReader[T]) noNulls() bool { return !r.nulls }
+
+func (r *uint64Reader) noNulls() bool { return r.a.NullN() == 0 }
+
+func (r *floatReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *boolReader) noNulls() bool { return r.a.NullN() == 0 }
+
+func (r *nsTimeReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *decimalReader) noNulls() bool { return r.arr.NullN() == 0 }
+
+func (r *decimal128Reader) noNulls() bool { return r.a.NullN() == 0 }
 
 func (r *uint64Reader) prepareBinary(oid uint32) bool { return oid == pgtype.Int8OID }
 
@@ -127,7 +154,7 @@ func (r *uint64Reader) appendBinary(buf []byte, i int) ([]byte, error) {
 	}
 	v := r.a.Value(i)
 	if v > math.MaxInt64 {
-		return buf, fmt.Errorf("column %q: value %d does not fit bigint: use a numeric column", r.col, v)
+		return buf, fmt.Errorf("value %d does not fit bigint: use a numeric column", v)
 	}
 	return appendInt(buf, 8, int64(v)), nil
 }
@@ -148,19 +175,38 @@ func (r *stringReader) appendBinary(buf []byte, i int) ([]byte, error) {
 		return appendNull(buf), nil
 	}
 	s := r.a.Value(i)
+	if r.check && (!r.ascii || (r.text.maxChars > 0 && len(s) > r.text.maxChars)) {
+		if err := r.text.check(s); err != nil {
+			return buf, err
+		}
+	}
 	return append(appendLen(buf, len(s)), s...), nil
 }
 
+func (r *stringReader) checkText(l textLimit) {
+	r.check, r.text, r.ascii = true, l, asciiNoNUL(r.a.ValueBytes())
+}
+
+func (r *stringReader) noNulls() bool { return r.a.NullN() == 0 }
+
 func (r *charReader) prepareBinary(oid uint32) bool { return isTextOID(oid) }
 
-func charString(c byte) string { return arrowval.CharString(c) }
-
 func (r *charReader) appendBinary(buf []byte, i int) ([]byte, error) {
-	if r.a.IsNull(i) || r.a.Value(i) == 0 {
+	c := r.a.Value(i)
+	if r.a.IsNull(i) || c == 0 {
 		return appendNull(buf), nil
 	}
-	s := charString(r.a.Value(i))
-	return append(appendLen(buf, len(s)), s...), nil
+	if r.check && c >= utf8.RuneSelf {
+		return buf, fmt.Errorf("the character 0x%02x alone is not valid UTF-8", c)
+	}
+	return append(appendLen(buf, 1), c), nil
+}
+
+// checkText: one byte holds no NUL (that is NULL) and fits any length.
+func (r *charReader) checkText(textLimit) { r.check = true }
+
+func (r *charReader) noNulls() bool {
+	return r.a.NullN() == 0 && bytes.IndexByte(r.a.Uint8Values(), 0) < 0
 }
 
 func (r *boolReader) prepareBinary(oid uint32) bool { return oid == pgtype.BoolOID }
@@ -218,27 +264,51 @@ func (p *Plan) prepareBinary() {
 	p.typeMap, p.constEnc = m, consts
 }
 
-// bindBinary builds the batch's field encoders.
+// bindBinary builds the batch's field encoders, with the checks of what
+// each column can hold (limits.go); constants were checked by NewPlan.
+// Readers check text themselves when they can (textChecker), and a NOT
+// NULL column is checked only when its reader may give a NULL in this
+// batch (nullFree): the common case costs nothing.
 func (b *Batch) bindBinary() {
 	p := b.Plan
 	b.encoders = make([]fieldEncoder, len(b.readers))
 	for j, r := range b.readers {
-		switch {
-		case p.cols[j].isConst:
+		c := &p.cols[j]
+		if c.isConst {
 			b.encoders[j] = p.constEnc[j]
-		default:
-			if br, ok := r.(binaryReader); ok && br.prepareBinary(p.cols[j].oid) {
-				b.encoders[j] = br
-			} else {
-				b.encoders[j] = genericEncoder{r: r, oid: p.cols[j].oid, m: p.typeMap}
-			}
+			continue
 		}
+		var enc fieldEncoder
+		if br, ok := r.(binaryReader); ok && br.prepareBinary(c.oid) {
+			enc = br
+		} else {
+			enc = genericEncoder{r: r, oid: c.oid, m: p.typeMap, num: c.numericLimit()}
+		}
+		tl, text := c.textLimit()
+		if tc, ok := enc.(textChecker); ok && text {
+			tc.checkText(tl)
+			text = false
+		}
+		notNull := c.col.NotNull
+		if nf, ok := r.(nullFree); ok && nf.noNulls() {
+			notNull = false
+		}
+		if text || notNull {
+			ce := &checkedEncoder{fieldEncoder: enc, notNull: notNull}
+			if text {
+				ce.text = &tl
+			}
+			enc = ce
+		}
+		b.encoders[j] = enc
 	}
 }
 
 // AppendCopyRow appends row i in PostgreSQL's binary COPY format (the field
 // count, then each field's length and bytes) to buf. The plan must be
-// CopyBinary. On error buf may hold part of the row.
+// CopyBinary. A value its column cannot hold is a *ValueError, and buf is
+// returned as it was: leave the row out and go on. On any other error buf
+// may hold part of the row.
 func (b *Batch) AppendCopyRow(buf []byte, i int) ([]byte, error) {
 	if b.encoders == nil {
 		if !b.Plan.CopyBinary() {
@@ -246,11 +316,12 @@ func (b *Batch) AppendCopyRow(buf []byte, i int) ([]byte, error) {
 		}
 		b.bindBinary()
 	}
+	start := len(buf)
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(b.encoders)))
-	for _, e := range b.encoders {
+	for j, e := range b.encoders {
 		var err error
 		if buf, err = e.appendBinary(buf, i); err != nil {
-			return buf, fmt.Errorf("row %d: %w", i, err)
+			return buf[:start], b.Plan.valueError(i, j, err)
 		}
 	}
 	return buf, nil

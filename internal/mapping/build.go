@@ -33,8 +33,7 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 	fi := idx[0]
 	f := src.Field(fi)
 	id := f.Type.ID()
-	name := col.Name
-	cp := colPlan{name: name}
+	cp := colPlan{name: col.Name, field: field}
 	switch transform {
 	case "fixed_to_decimal":
 		if id != arrow.INT64 || (k != kNumeric) {
@@ -72,13 +71,13 @@ func planField(col ColumnInfo, k kind, src *arrow.Schema, field, transform strin
 		}
 	case id == arrow.UINT64 && k == kInt8:
 		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
-			return &uint64Reader{a: rec.Column(fi).(*array.Uint64), col: name}, nil
+			return &uint64Reader{a: rec.Column(fi).(*array.Uint64)}, nil
 		}
 	case id == arrow.UINT64 && k == kNumeric:
 		cp.bind = slowBinder(fi, false, nil, k)
 	case isIntType(id) && (k.isInt() || k == kNumeric):
 		cp.bind = func(rec arrow.RecordBatch) (reader, error) {
-			r, _ := bindInt(rec.Column(fi), k, name)
+			r, _ := bindInt(rec.Column(fi), k)
 			return r, nil
 		}
 	case (id == arrow.FLOAT64 || id == arrow.FLOAT32) && k == kFloat:
@@ -220,7 +219,7 @@ func planSpec(cs jobspec.ColumnSpec, col ColumnInfo, k kind, src *arrow.Schema, 
 			return colPlan{}, wrap(mismatch(col, f, cs.Transform+" needs an int64 field"))
 		}
 	}
-	return colPlan{name: col.Name, bind: slowBinder(idx[0], arrowval.IsChar(f), post, k)}, nil
+	return colPlan{name: col.Name, field: field, bind: slowBinder(idx[0], arrowval.IsChar(f), post, k)}, nil
 }
 
 // postFunc chains transform, enum and cast for the slow path.
@@ -233,7 +232,7 @@ func postFunc(cs jobspec.ColumnSpec, castK kind) (func(any) (any, error), error)
 		steps = append(steps, func(v any) (any, error) {
 			s, ok := v.(string)
 			if !ok {
-				return nil, fmt.Errorf("column %q: %s needs a string, got %T", cs.Column, cs.Transform, v)
+				return nil, fmt.Errorf("%s needs a string, got %T", cs.Transform, v)
 			}
 			return f(s), nil
 		})
@@ -241,7 +240,7 @@ func postFunc(cs jobspec.ColumnSpec, castK kind) (func(any) (any, error), error)
 		steps = append(steps, func(v any) (any, error) {
 			x, ok := v.(int64)
 			if !ok {
-				return nil, fmt.Errorf("column %q: fixed_to_decimal needs an int64, got %T", cs.Column, v)
+				return nil, fmt.Errorf("fixed_to_decimal needs an int64, got %T", v)
 			}
 			return fixedDecimal(x), nil
 		})
@@ -264,14 +263,14 @@ func postFunc(cs jobspec.ColumnSpec, castK kind) (func(any) (any, error), error)
 			if hasDef {
 				return def, nil
 			}
-			return nil, fmt.Errorf("column %q: value %q is not in the enum map (add it, or a \"*\" default)", cs.Column, key)
+			return nil, fmt.Errorf("value %q is not in the enum map (add it, or a \"*\" default)", key)
 		})
 	}
 	if cs.Cast != "" {
 		steps = append(steps, func(v any) (any, error) {
 			out, err := convert(castK, v)
 			if err != nil {
-				return nil, fmt.Errorf("column %q: cast to %s: %v", cs.Column, cs.Cast, err)
+				return nil, fmt.Errorf("cast to %s: %v", cs.Cast, err)
 			}
 			return out, nil
 		})
@@ -308,7 +307,7 @@ func planExpr(cs jobspec.ColumnSpec, col ColumnInfo, k kind, src *arrow.Schema, 
 		return funcReader(func(i int) (any, error) {
 			v, err := e.Run(prog, i)
 			if err != nil {
-				return nil, fmt.Errorf("column %q: expr: %v", cs.Column, err)
+				return nil, fmt.Errorf("expr: %v", err)
 			}
 			if post != nil && v != nil {
 				if v, err = post(v); err != nil {
@@ -317,7 +316,7 @@ func planExpr(cs jobspec.ColumnSpec, col ColumnInfo, k kind, src *arrow.Schema, 
 			}
 			v, err = convert(k, normalize(v))
 			if err != nil {
-				return nil, fmt.Errorf("column %q (%s): expr result: %v", cs.Column, col.Type, err)
+				return nil, fmt.Errorf("expr result: %v", err)
 			}
 			return v, nil
 		}), nil

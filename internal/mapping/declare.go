@@ -1,14 +1,8 @@
 package mapping
 
 import (
-	"regexp"
-	"strconv"
-
 	"github.com/hdi-dev/hdi/plugins/sdk"
 )
-
-// numericScaleRe reads the scale of a numeric(p,s) column type.
-var numericScaleRe = regexp.MustCompile(`^numeric\(\d+,(\d+)\)$`)
 
 // defaultNumericScale is the scale of an unconstrained numeric column read
 // from text: 18 places after the point, 20 before (decimal128 holds 38).
@@ -16,25 +10,32 @@ const defaultNumericScale = 18
 
 // DeclareColumns declares the table's writable columns for a provider whose
 // stream schema the job gives (csv with no source.columns): each with the
-// type that reads into the column exactly. Integers are int64, numeric is an
-// exact decimal with the column's scale, text is string, timestamps and
-// dates are timestamps; an empty field is NULL unless the column is NOT
-// NULL without a default. Types with no closer match are strings, which
-// PostgreSQL then parses.
+// type that reads into the column exactly, and what the column holds, so
+// the provider reports a value the column cannot hold with its place in
+// the source. Integers are int64 (with the column's width), numeric is an
+// exact decimal with the column's scale and precision, text is string
+// (with varchar(n)'s or char(n)'s length), timestamps and dates are
+// timestamps; a NOT NULL column is not nullable, default or not (a value
+// COPY writes replaces the default). Types with no closer match are
+// strings, which PostgreSQL then parses.
 func DeclareColumns(t TableInfo) []sdk.Column {
 	var out []sdk.Column
 	for _, c := range t.Columns {
 		if c.Generated {
 			continue
 		}
-		d := sdk.Column{Name: c.Name, Nullable: !c.NotNull || c.HasDefault}
+		d := sdk.Column{Name: c.Name, Nullable: !c.NotNull}
 		switch kindOf(c.TypeOID) {
-		case kInt2, kInt4, kInt8:
+		case kInt2:
+			d.Type, d.Bits = sdk.ColumnInt64, 16
+		case kInt4:
+			d.Type, d.Bits = sdk.ColumnInt64, 32
+		case kInt8:
 			d.Type = sdk.ColumnInt64
 		case kNumeric:
 			d.Type, d.Scale = sdk.ColumnNumeric, defaultNumericScale
-			if m := numericScaleRe.FindStringSubmatch(c.Type); m != nil {
-				d.Scale, _ = strconv.Atoi(m[1])
+			if p, s, ok := c.NumericLimits(); ok && s >= 0 && s <= 38 {
+				d.Scale, d.Precision = s, p
 			}
 		case kFloat:
 			d.Type = sdk.ColumnFloat64
@@ -43,7 +44,7 @@ func DeclareColumns(t TableInfo) []sdk.Column {
 		case kTimestamptz, kTimestamp, kDate:
 			d.Type = sdk.ColumnTimestamp
 		default:
-			d.Type = sdk.ColumnString
+			d.Type, d.Length = sdk.ColumnString, c.MaxChars()
 		}
 		out = append(out, d)
 	}

@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -157,19 +159,24 @@ func TestDropNotNull(t *testing.T) {
 func TestExactDecimals(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Connect(t, pgtest.NewDB(t))
-	if _, err := pool.Exec(ctx, `CREATE TABLE px (a numeric(12,4) NOT NULL, b numeric, c bigint, d text, e date, f timestamptz DEFAULT now() NOT NULL)`); err != nil {
+	if _, err := pool.Exec(ctx, `CREATE TABLE px (a numeric(12,4) NOT NULL, b numeric, c bigint, d text, e date, f timestamptz DEFAULT now() NOT NULL,
+		g smallint, h varchar(8), i char(2), j integer)`); err != nil {
 		t.Fatal(err)
 	}
 	ti, err := IntrospectTable(ctx, pool, "px")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What each column holds: NOT NULL (a default or not: COPY writes the
+	// value), numeric's precision, the length of varchar and char, the
+	// width of smallint and integer.
 	var decl []string
 	for _, c := range DeclareColumns(ti) {
-		decl = append(decl, c.String())
+		decl = append(decl, fmt.Sprintf("%s/p%d/l%d/b%d", c, c.Precision, c.Length, c.Bits))
 	}
-	if got := strings.Join(decl, ","); got != "a:numeric(4)!,b:numeric(18),c:int64,d:string,e:timestamp,f:timestamp" {
-		t.Errorf("declared %s", got)
+	if got, want := strings.Join(decl, ","), "a:numeric(4)!/p12/l0/b0,b:numeric(18)/p0/l0/b0,c:int64/p0/l0/b0,d:string/p0/l0/b0,"+
+		"e:timestamp/p0/l0/b0,f:timestamp!/p0/l0/b0,g:int64/p0/l0/b16,h:string/p0/l8/b0,i:string/p0/l2/b0,j:int64/p0/l0/b32"; got != want {
+		t.Errorf("declared\n%s\nwant\n%s", got, want)
 	}
 	s := arrow.NewSchema([]arrow.Field{
 		{Name: "a", Type: &arrow.Decimal128Type{Precision: 38, Scale: 4}},
@@ -178,14 +185,8 @@ func TestExactDecimals(t *testing.T) {
 	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
 	bld.Field(0).(*array.Decimal128Builder).Append(decimal128.FromI64(51002500))
 	bld.Field(1).(*array.Int64Builder).Append(-1)
-	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: s}, ti)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := p.Apply(bld.NewRecordBatch())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := planBatch(t, ti, bld.NewRecordBatch())
+	p := b.Plan
 	row := make([]any, len(p.Columns))
 	if err := b.Values(0, row); err != nil {
 		t.Fatal(err)
@@ -196,5 +197,142 @@ func TestExactDecimals(t *testing.T) {
 	var got string
 	if err := pool.QueryRow(ctx, `SELECT a::text || '|' || b::text FROM px`).Scan(&got); err != nil || got != "5100.2500|-0.000000001" {
 		t.Fatalf("stored %q, %v", got, err)
+	}
+}
+
+// planBatch maps rec into table ti with the default mapping.
+func planBatch(t *testing.T, ti TableInfo, rec arrow.RecordBatch) *Batch {
+	t.Helper()
+	p, err := NewPlan(jobspec.Mapping{}, Source{Schema: rec.Schema()}, ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Apply(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestLimitsAgreeWithPostgreSQL: for values at and beyond the bounds of
+// numeric(p,s), varchar(n), char(n), smallint, integer and text, the
+// mapping's checks refuse exactly what PostgreSQL refuses (asked with an
+// INSERT of the value's text), and what they let through, a binary COPY
+// stores.
+func TestLimitsAgreeWithPostgreSQL(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Connect(t, pgtest.NewDB(t))
+	cases := []struct {
+		typ  string
+		vals []string
+	}{
+		{"numeric(12,4)", []string{"99999999.9999", "-99999999.9999", "99999999999.9999", "99999999.99994", "99999999.99995", "-99999999.99995", "100000000", "0.00001", "0"}},
+		{"numeric(5,-2)", []string{"9999949", "9999950", "-9999950", "123", "10000000"}},
+		{"numeric(2,4)", []string{"0.0099", "0.00994", "0.00995", "0.01", "-0.01", "0"}},
+		{"numeric(3,0)", []string{"999", "999.4", "999.5", "-999.5", "1000"}},
+		{"varchar(4)", []string{"ESH4", "ESH45", "ESH4 ", "ESH4  x", "ÉSH4", "ÉSH4É", "ÉSH4   ", "", "a\x00b", "\xff"}},
+		{"varchar(3)", []string{"abc", "abcd", "abc   ", "ab  x", ""}}, // all ASCII: lengths alone are checked
+		{"character(2)", []string{"ab", "abc", "ab  ", "é ", "éé ", "é\x00"}},
+		{"text", []string{"", "x", "a\x00", "\xc3", "\xc3\xa9"}},
+		{"smallint", []string{"32767", "-32768", "32768", "-32769"}},
+		{"integer", []string{"2147483647", "-2147483648", "2147483648", "-2147483649"}},
+	}
+	for n, c := range cases {
+		table := fmt.Sprintf("lim%d", n)
+		if _, err := pool.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (v %s)", table, c.typ)); err != nil {
+			t.Fatal(err)
+		}
+		ti, err := IntrospectTable(ctx, pool, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The source field: int64 for integer columns, decimal128 for
+		// numeric, a string for text.
+		var field arrow.Field
+		switch k := kindOf(ti.Columns[0].TypeOID); {
+		case k.isInt():
+			field = arrow.Field{Name: "v", Type: arrow.PrimitiveTypes.Int64}
+		case k == kNumeric:
+			field = arrow.Field{Name: "v", Type: &arrow.Decimal128Type{Precision: 38, Scale: 6}}
+		default:
+			field = arrow.Field{Name: "v", Type: arrow.BinaryTypes.String}
+		}
+		s := arrow.NewSchema([]arrow.Field{field}, nil)
+		bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
+		for _, v := range c.vals {
+			switch b := bld.Field(0).(type) {
+			case *array.Int64Builder:
+				var x int64
+				fmt.Sscan(v, &x)
+				b.Append(x)
+			case *array.Decimal128Builder:
+				d, err := decimal128.FromString(v, 38, 6)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.Append(d)
+			case *array.StringBuilder:
+				b.Append(v)
+			}
+		}
+		b := planBatch(t, ti, bld.NewRecordBatch())
+		for i, v := range c.vals {
+			_, ours := b.AppendCopyRow(nil, i)
+			vals := make([]any, 1)
+			viaValues := b.Values(i, vals)
+			var pg error // what an INSERT of the value's text says, rolled back
+			if tx, err := pool.Begin(ctx); err != nil {
+				t.Fatal(err)
+			} else {
+				_, pg = tx.Exec(ctx, "INSERT INTO "+table+" (v) VALUES ($1)", v)
+				_ = tx.Rollback(ctx)
+			}
+			if (ours == nil) != (pg == nil) || (viaValues == nil) != (pg == nil) {
+				t.Errorf("%s %q: ours %v, via Values %v; PostgreSQL %v", c.typ, v, ours, viaValues, pg)
+			}
+		}
+		// What passes the checks, a binary COPY stores.
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range c.vals {
+			row, err := b.AppendCopyRow(nil, i)
+			if err != nil {
+				continue
+			}
+			data := append([]byte("PGCOPY\n\377\r\n\000\000\000\000\000\000\000\000\000"), row...)
+			data = append(data, 0xFF, 0xFF)
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), "COPY "+table+" FROM STDIN BINARY"); err != nil {
+				t.Errorf("%s %q: passed the checks, but COPY: %v", c.typ, v, err)
+				break
+			}
+		}
+		_ = tx.Rollback(ctx)
+	}
+}
+
+// TestCharChecks: a char byte of 0x80 or more is not UTF-8 on its own and
+// is refused for a text column; a NUL char is NULL, refused for NOT NULL.
+func TestCharChecks(t *testing.T) {
+	ti := TableInfo{Schema: "public", Table: "t", Columns: []ColumnInfo{
+		{Name: "c", Type: "text", TypeOID: 25},
+		{Name: "d", Type: "character(1)", TypeOID: 1042, TypeMod: 5, NotNull: true},
+	}}
+	char := arrow.NewMetadata([]string{"hdi.kind"}, []string{"char"})
+	s := arrow.NewSchema([]arrow.Field{{Name: "c", Type: arrow.PrimitiveTypes.Uint8, Metadata: char}, {Name: "d", Type: arrow.PrimitiveTypes.Uint8, Metadata: char}}, nil)
+	bld := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	bld.Field(0).(*array.Uint8Builder).AppendValues([]uint8{'A', 0xC3, 0, 'B'}, nil)
+	bld.Field(1).(*array.Uint8Builder).AppendValues([]uint8{'N', 'N', 'N', 0}, nil)
+	b := planBatch(t, ti, bld.NewRecordBatch())
+	var got []string
+	for i := range b.Len() {
+		_, err := b.AppendCopyRow(nil, i)
+		got = append(got, fmt.Sprint(err))
+	}
+	want := []string{"<nil>", `row 1: column "c" (text): the character 0xc3 alone is not valid UTF-8`, "<nil>",
+		`row 3: column "d" (character(1)): no value (NULL), but the column is NOT NULL`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

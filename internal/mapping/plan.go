@@ -39,9 +39,11 @@ type Plan struct {
 }
 
 type colPlan struct {
-	name string
-	bind func(rec arrow.RecordBatch) (reader, error)
-	oid  uint32 // the target column's (base) type
+	name  string
+	field string // the source field; "" for a constant or an expression
+	bind  func(rec arrow.RecordBatch) (reader, error)
+	col   ColumnInfo // the target column
+	oid   uint32     // the target column's (base) type
 	// isConst marks a constant column; constVal is its value.
 	isConst  bool
 	constVal any
@@ -131,7 +133,10 @@ func NewPlan(spec jobspec.Mapping, source Source, table TableInfo) (*Plan, error
 		if col.Name == "instrument_id" {
 			p.InstrumentColumn = len(p.cols)
 		}
-		cp.oid = col.TypeOID
+		cp.col, cp.oid = col, col.TypeOID
+		if err := cp.checkConst(); err != nil {
+			return nil, err
+		}
 		p.cols = append(p.cols, cp)
 		p.Columns = append(p.Columns, col.Name)
 		p.Types = append(p.Types, col.Type)
@@ -186,6 +191,17 @@ func constCol(name string, v any) colPlan {
 	return colPlan{name: name, bind: constBinder(v), isConst: true, constVal: v}
 }
 
+// Field returns the source field that fills column ("" for a constant, an
+// expression, or a column the plan does not write).
+func (p *Plan) Field(column string) string {
+	for _, c := range p.cols {
+		if c.name == column {
+			return c.field
+		}
+	}
+	return ""
+}
+
 // Apply binds the plan to one batch. The batch must have the plan's schema.
 func (p *Plan) Apply(rec arrow.RecordBatch) (*Batch, error) {
 	if !sameFields(rec.Schema(), p.src) {
@@ -218,19 +234,30 @@ type Batch struct {
 	Rec      arrow.RecordBatch
 	rows     int
 	readers  []reader
-	encoders []fieldEncoder // binary COPY, bound on first use
+	encoders []fieldEncoder  // binary COPY, bound on first use
+	nums     []*numericLimit // Values' numeric bounds, bound on first use
 }
 
 // Len is the number of rows.
 func (b *Batch) Len() int { return b.rows }
 
 // Values fills dst (len(Plan.Columns)) with row i. Values may point into the
-// batch and are valid until the next call to Values.
+// batch and are valid until the next call to Values. A value its column
+// cannot hold is a *ValueError (see limits.go).
 func (b *Batch) Values(i int, dst []any) error {
+	if b.nums == nil {
+		b.nums = make([]*numericLimit, len(b.readers))
+		for j := range b.nums {
+			b.nums[j] = b.Plan.cols[j].numericLimit()
+		}
+	}
 	for j, r := range b.readers {
 		v, err := r.value(i)
+		if err == nil && !b.Plan.cols[j].isConst {
+			err = b.Plan.cols[j].checkValue(v, b.nums[j])
+		}
 		if err != nil {
-			return fmt.Errorf("row %d: %w", i, err)
+			return b.Plan.valueError(i, j, err)
 		}
 		dst[j] = v
 	}

@@ -31,7 +31,6 @@ type intReader[T ints] struct {
 	nulls  bool
 	check  bool // range check against lo..hi (narrowing into int2/int4)
 	lo, hi int64
-	col    string
 	slot   int64
 	width  int // binary COPY width, set by prepareBinary
 }
@@ -42,13 +41,13 @@ func (r *intReader[T]) value(i int) (any, error) {
 	}
 	r.slot = int64(r.vals[i])
 	if r.check && (r.slot < r.lo || r.slot > r.hi) {
-		return nil, fmt.Errorf("column %q: value %d out of range [%d, %d]: widen the column or map another field", r.col, r.slot, r.lo, r.hi)
+		return nil, fmt.Errorf("value %d out of range [%d, %d]: widen the column or map another field", r.slot, r.lo, r.hi)
 	}
 	return &r.slot, nil
 }
 
-func newIntReader[T ints](arr arrow.Array, vals []T, k kind, col string) reader {
-	r := &intReader[T]{arr: arr, vals: vals, nulls: arr.NullN() > 0, col: col}
+func newIntReader[T ints](arr arrow.Array, vals []T, k kind) reader {
+	r := &intReader[T]{arr: arr, vals: vals, nulls: arr.NullN() > 0}
 	if k.isInt() {
 		r.lo, r.hi = k.intRange()
 		var zero T
@@ -88,31 +87,30 @@ func kindBits(k kind) int {
 }
 
 // bindInt builds an intReader for any Arrow integer array but uint64.
-func bindInt(arr arrow.Array, k kind, col string) (reader, bool) {
+func bindInt(arr arrow.Array, k kind) (reader, bool) {
 	switch a := arr.(type) {
 	case *array.Int64:
-		return newIntReader(arr, a.Int64Values(), k, col), true
+		return newIntReader(arr, a.Int64Values(), k), true
 	case *array.Int32:
-		return newIntReader(arr, a.Int32Values(), k, col), true
+		return newIntReader(arr, a.Int32Values(), k), true
 	case *array.Int16:
-		return newIntReader(arr, a.Int16Values(), k, col), true
+		return newIntReader(arr, a.Int16Values(), k), true
 	case *array.Int8:
-		return newIntReader(arr, a.Int8Values(), k, col), true
+		return newIntReader(arr, a.Int8Values(), k), true
 	case *array.Uint32:
-		return newIntReader(arr, a.Uint32Values(), k, col), true
+		return newIntReader(arr, a.Uint32Values(), k), true
 	case *array.Uint16:
-		return newIntReader(arr, a.Uint16Values(), k, col), true
+		return newIntReader(arr, a.Uint16Values(), k), true
 	case *array.Uint8:
-		return newIntReader(arr, a.Uint8Values(), k, col), true
+		return newIntReader(arr, a.Uint8Values(), k), true
 	case *array.Timestamp:
-		return newIntReader(arr, a.TimestampValues(), k, col), true
+		return newIntReader(arr, a.TimestampValues(), k), true
 	}
 	return nil, false
 }
 
 type uint64Reader struct {
 	a    *array.Uint64
-	col  string
 	slot int64
 }
 
@@ -122,7 +120,7 @@ func (r *uint64Reader) value(i int) (any, error) {
 	}
 	v := r.a.Value(i)
 	if v > 1<<63-1 {
-		return nil, fmt.Errorf("column %q: value %d does not fit bigint: use a numeric column", r.col, v)
+		return nil, fmt.Errorf("value %d does not fit bigint: use a numeric column", v)
 	}
 	r.slot = int64(v)
 	return &r.slot, nil
@@ -145,11 +143,16 @@ func (r *floatReader) value(i int) (any, error) {
 type stringArray interface {
 	arrow.Array
 	Value(int) string
+	ValueBytes() []byte
 }
 
 type stringReader struct {
 	a    stringArray
 	slot string
+	// binary COPY into a text column (see checkText): check each value,
+	// or, when the batch's text is all ASCII without NUL, only lengths.
+	check, ascii bool
+	text         textLimit
 }
 
 func (r *stringReader) value(i int) (any, error) {
@@ -164,6 +167,9 @@ func (r *stringReader) value(i int) (any, error) {
 type charReader struct {
 	a    *array.Uint8
 	slot string
+	// check: binary COPY into a text column, where a byte of 0x80 or more
+	// (not UTF-8 alone) is refused.
+	check bool
 }
 
 func (r *charReader) value(i int) (any, error) {

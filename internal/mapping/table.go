@@ -20,6 +20,10 @@ type ColumnInfo struct {
 	Name    string
 	Type    string // format_type(), e.g. "bigint", "character(1)", "timestamp with time zone"
 	TypeOID uint32 // the base type's OID (domains resolved)
+	// TypeMod is the type modifier (atttypmod; a domain's typtypmod):
+	// numeric(p,s)'s precision and scale, varchar(n)'s and char(n)'s
+	// length. 0 or -1: none (see NumericLimits, MaxChars).
+	TypeMod int32
 	NotNull bool
 	// HasDefault is true for columns with a default, identity or generated
 	// columns: they may be left out of the COPY.
@@ -66,6 +70,7 @@ func (t TableInfo) Column(name string) (ColumnInfo, bool) {
 const introspectColumnsSQL = `
 SELECT c.relname, n.nspname, a.attname, format_type(a.atttypid, a.atttypmod),
        CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
        a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '',
        a.attidentity = 'a' OR a.attgenerated <> ''
 FROM pg_attribute a
@@ -98,7 +103,7 @@ func IntrospectTable(ctx context.Context, q Querier, name string) (TableInfo, er
 	}
 	for rows.Next() {
 		var c ColumnInfo
-		if err := rows.Scan(&ti.Table, &ti.Schema, &c.Name, &c.Type, &c.TypeOID, &c.NotNull, &c.HasDefault, &c.Generated); err != nil {
+		if err := rows.Scan(&ti.Table, &ti.Schema, &c.Name, &c.Type, &c.TypeOID, &c.TypeMod, &c.NotNull, &c.HasDefault, &c.Generated); err != nil {
 			rows.Close()
 			return ti, fmt.Errorf("introspect table %s: %w", name, err)
 		}

@@ -23,6 +23,27 @@ const (
 	StateCancelled = "cancelled"
 )
 
+// ErrNoRun is the error for a run id no run has.
+var ErrNoRun = errors.New("no such run")
+
+// ErrNotCancellable refuses to cancel a run that was not queued or has
+// finished.
+var ErrNotCancellable = errors.New("the run cannot be cancelled")
+
+// NoRun is ErrNoRun for run id, with what to do.
+func NoRun(id int64) error {
+	return &runError{ErrNoRun, fmt.Sprintf("no run %d: see `hdi runs list`", id)}
+}
+
+// runError is a message of its own that is one of the errors above.
+type runError struct {
+	kind error
+	msg  string
+}
+
+func (e *runError) Error() string        { return e.msg }
+func (e *runError) Is(target error) bool { return target == e.kind }
+
 // Progress is how far a queued run got.
 type Progress struct {
 	RunID  int64  `json:"run_id"`
@@ -48,7 +69,7 @@ func RunProgress(ctx context.Context, pool *pgxpool.Pool, runID int64) (*Progres
 	q := dbq.New(pool)
 	run, err := q.GetRun(ctx, runID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("no run %d: see `hdi runs list`", runID)
+		return nil, NoRun(runID)
 	}
 	if err != nil {
 		return nil, err
@@ -153,13 +174,13 @@ func Cancel(ctx context.Context, pool *pgxpool.Pool, runID int64) (int, error) {
 		run, gerr := q.GetRun(ctx, runID)
 		switch {
 		case errors.Is(gerr, pgx.ErrNoRows):
-			return 0, fmt.Errorf("no run %d: see `hdi runs list`", runID)
+			return 0, NoRun(runID)
 		case gerr != nil:
 			return 0, gerr
 		case run.Queue == nil:
-			return 0, fmt.Errorf("run %d was not queued: stop its `hdi ingest` with Ctrl-C", runID)
+			return 0, &runError{ErrNotCancellable, fmt.Sprintf("run %d was not queued: stop its `hdi ingest` with Ctrl-C", runID)}
 		default:
-			return 0, fmt.Errorf("run %d has already finished (%s)", runID, run.Status)
+			return 0, &runError{ErrNotCancellable, fmt.Sprintf("run %d has already finished (%s)", runID, run.Status)}
 		}
 	} else if err != nil {
 		return 0, err

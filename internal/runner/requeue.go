@@ -154,6 +154,8 @@ func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, s
 	}
 	c := tx.Counts()
 	if err == nil {
+		// A record the table still cannot hold is quarantined again, with
+		// today's reason (rule "table"): it stays in the run's count.
 		err = tx.Exec(ctx, func(t pgx.Tx) error {
 			q := dbq.New(t)
 			if err := q.MarkQuarantineRetried(ctx, retried); err != nil {
@@ -161,12 +163,13 @@ func (r *Runner) retryUnit(ctx context.Context, job *jobspec.Job, runID int64, s
 			}
 			return q.AddRetriedRows(ctx, dbq.AddRetriedRowsParams{
 				RunID: runID, RowsInserted: c.Inserted, RowsUpdated: c.Updated, RowsUnchanged: c.Unchanged,
-				RowsDeduplicated: c.Deduplicated, RowsRetried: int64(len(retried)),
+				RowsDeduplicated: c.Deduplicated, RowsRetried: int64(len(retried)) - c.Quarantined,
 			})
 		})
 	}
 	if err == nil {
 		res.Loaded, res.Deduplicated = int(c.Written()), int(c.Deduplicated+c.Unchanged)
+		res.StillRejected += int(c.Quarantined)
 		err = tx.Commit(ctx, c)
 	}
 	if err != nil {

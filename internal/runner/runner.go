@@ -177,7 +177,7 @@ func (r *Runner) Plan(ctx context.Context, job *jobspec.Job) (*Planned, error) {
 // line, or the flag the user typed, and nothing is asked of the provider.
 func (r *Runner) PlanAll(ctx context.Context, job *jobspec.Job) ([]*Planned, error) {
 	if job.IsLive() {
-		return nil, fmt.Errorf("job %s is a live job (mode: live): run it with hdi stream", job.Name)
+		return nil, job.KeyError("mode", "a live job is recorded by hdi stream, not loaded as a range of history")
 	}
 	prov, desc, cfg, check, err := r.open(ctx, job)
 	if err != nil {

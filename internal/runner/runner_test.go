@@ -350,3 +350,67 @@ func TestDryRunWithoutTheTargetTable(t *testing.T) {
 		}
 	}
 }
+
+// TestAValueTheTableCannotHoldIsAQuarantinedRow: a provider's value that
+// the mapping sends into a narrower column (a price into integer), or that
+// a CHECK constraint refuses, costs its row, never the unit: the row is
+// quarantined with the column and the reason, the others load, and a
+// re-run skips the unit.
+func TestAValueTheTableCannotHoldIsAQuarantinedRow(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE ticks_narrow (dataset text NOT NULL, instrument_id bigint NOT NULL,
+		ts timestamptz NOT NULL, ts_recv bigint NOT NULL, price integer, size bigint NOT NULL CHECK (size <> 4), side text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	fake := newFake(1, 1000)
+	fake.price = func(_, i int) int64 {
+		if i == 7 {
+			return 10_000_000_000 // does not fit integer
+		}
+		return int64(100 + i)
+	}
+	job := tickJob()
+	job.Source.End = "2024-01-01"
+	job.Target.Table = "ticks_narrow"
+	s, err := run(t, newRunner(pool, fake, false), job)
+	// size = 1 + i%5: 200 rows of size 4 break the CHECK.
+	if err != nil || s.UnitsDone != 1 || s.UnitsFailed != 0 || s.Rows.Inserted != 799 || s.Rows.Quarantined != 201 || s.Rules["table"] != 201 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	var msg, field string
+	if err := pool.QueryRow(context.Background(), `SELECT message, field FROM quarantine WHERE rule = 'table' AND (record->>'price')::bigint = 10000000000`).Scan(&msg, &field); err != nil {
+		t.Fatal(err)
+	}
+	if want := `column "price" (integer): value 10000000000 out of range [-2147483648, 2147483647]: widen the column or map another field`; msg != want || field != "price" {
+		t.Fatalf("quarantined as %q (field %q), want %q", msg, field, want)
+	}
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM quarantine WHERE rule = 'table' AND (record->>'size')::int = 4 AND message LIKE '%violates check constraint "ticks_narrow_size_check"%(SQLSTATE 23514)'`); n != 200 {
+		t.Fatalf("%d rows quarantined for the CHECK, want 200", n)
+	}
+	s, err = run(t, newRunner(pool, fake, false), job)
+	if err != nil || s.UnitsSkipped != 1 {
+		t.Fatalf("re-run: %+v %v", s, err)
+	}
+	// A retry while the table still cannot hold them leaves them
+	// quarantined (again, with today's reason); once it can, they load.
+	ctx := context.Background()
+	r := newRunner(pool, fake, false)
+	res, err := r.RetryQuarantine(ctx, job, 1)
+	if err != nil || res.Loaded != 0 || res.StillRejected != 201 {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	quarantined := `SELECT (SELECT rows_quarantined FROM runs WHERE run_id = 1) || '/' || (SELECT count(*) FROM quarantine WHERE retried_at IS NULL)`
+	if got := pgtest.Scalar[string](t, pool, quarantined); got != "201/201" {
+		t.Fatalf("after a retry that loads nothing, run count / rows left: %s", got)
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE ticks_narrow ALTER price TYPE bigint, DROP CONSTRAINT ticks_narrow_size_check`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = r.RetryQuarantine(ctx, job, 1); err != nil || res.Loaded != 201 || res.StillRejected != 0 {
+		t.Fatalf("retry into the wider table: %+v %v", res, err)
+	}
+	if got := pgtest.Scalar[string](t, pool, quarantined); got != "0/0" {
+		t.Fatalf("after the retry, run count / rows left: %s", got)
+	}
+}

@@ -392,7 +392,10 @@ func (l *StreamLoader) Load(ctx context.Context, tx *load.UnitTx, rec arrow.Reco
 	if err != nil {
 		return fmt.Errorf("unit %s: map: %w", l.key, err)
 	}
-	_, err = tx.WriteBatch(ctx, batch, res.Rejected)
+	c, err := tx.WriteBatch(ctx, batch, res.Rejected)
+	if c.Quarantined > 0 { // rows the table cannot hold
+		l.RuleCounts[load.RuleTable] += c.Quarantined
+	}
 	return err
 }
 

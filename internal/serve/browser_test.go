@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hdi-dev/hdi/internal/dbn"
+	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/query/querytest"
 	"github.com/hdi-dev/hdi/internal/serve"
 )
@@ -412,5 +413,94 @@ func TestPageInABrowser(t *testing.T) {
 	p.mu.Unlock()
 	if errs := p.errors(failed...); len(errs) > 0 || len(foreign) > 0 {
 		t.Fatalf("page errors %v; requests to other hosts %v", errs, foreign)
+	}
+}
+
+// TestRunButtonsInABrowser: the runs view asks for a token; a read token
+// sees no start, cancel or retry; a run token starts a run of a job,
+// cancels it and retries a run's quarantined rows, each answered on the
+// page, and the server did each.
+func TestRunButtonsInABrowser(t *testing.T) {
+	tm := newTeam(t)
+	// A run with a quarantined row: a price that does not parse.
+	dir := t.TempDir()
+	csv := "ts,symbol,price\n2024-03-01 14:30:00,ESH4,5100.25\n2024-03-01 14:31:00,ESH4,51O0.50\n"
+	if err := os.WriteFile(filepath.Join(dir, "prices.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.db.Exec(t.Context(), "CREATE TABLE my_prices (ts timestamptz NOT NULL, symbol text NOT NULL, price numeric(12,4), UNIQUE (symbol, ts))"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := hdi(tm.url, "ingest", "--provider", "csv", "--file", filepath.Join(dir, "prices.csv"), "--table", "my_prices").CombinedOutput(); err != nil {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	quarantined := pgtest.Scalar[int64](t, tm.db, "SELECT run_id FROM runs WHERE rows_quarantined > 0")
+	ts := tm.server(t, serve.Options{})
+	p := openPage(t, ts)
+
+	type access struct{ Token, Scope string }
+	type runs struct {
+		Count, Cancel, Retry int
+		Start                bool
+	}
+	type action struct {
+		Name, Detail string
+		OK           bool
+		Run          int64
+	}
+	if a := open[access](t, p, "/#runs", "window.hdi.access"); a.Scope != "none" {
+		t.Fatalf("without a token: %+v", a)
+	}
+	var formShown bool
+	p.eval(t, `!document.querySelector('#token-form').hidden`, &formShown)
+	if !formShown {
+		t.Fatal("the page does not ask for the token")
+	}
+	useToken := func(scope string) runs {
+		t.Helper()
+		p.run(t, fmt.Sprintf(`document.querySelector('#token').value = %q; document.querySelector('#token-form button').click();`, tm.tokens[scope]))
+		return wait[runs](t, p, fmt.Sprintf("(window.hdi.access && window.hdi.access.scope === %q && window.hdi.runs) || null", scope))
+	}
+	if r := useToken("read"); r.Start || r.Cancel != 0 || r.Retry != 0 || r.Count == 0 {
+		t.Fatalf("a read token's runs view: %+v", r)
+	}
+	var buttons int
+	p.eval(t, `document.querySelectorAll('#runs-table button').length`, &buttons)
+	if buttons != 0 {
+		t.Fatalf("a read token sees %d buttons", buttons)
+	}
+	if r := useToken("run"); !r.Start || r.Retry != 1 {
+		t.Fatalf("a run token's runs view: %+v", r)
+	}
+	var who string
+	p.eval(t, `document.querySelector('#whoami').textContent`, &who)
+	if who != "token run-token (run)" {
+		t.Errorf("the header says %q", who)
+	}
+	act := func(js string) action {
+		t.Helper()
+		p.run(t, "window.hdi.action = null; "+js)
+		return wait[action](t, p, "window.hdi.action")
+	}
+	started := act(`const f = document.querySelector('#run-form'); f.job.value = 'team-trades'; f.force.checked = true; f.querySelector('button').click();`)
+	if !started.OK || started.Run == 0 || !strings.Contains(started.Detail, fmt.Sprintf("queued run %d", started.Run)) {
+		t.Fatalf("start: %+v", started)
+	}
+	p.screenshot(t, "serve-runs-buttons.png")
+	cancelled := act(fmt.Sprintf(`document.querySelector('#runs-table tr[data-run="%d"] button.cancel').click();`, started.Run))
+	if status := pgtest.Scalar[string](t, tm.db, "SELECT status FROM runs WHERE run_id = $1", started.Run); !cancelled.OK || status != "cancelled" {
+		t.Fatalf("cancel: %+v, the run is %s", cancelled, status)
+	}
+	retried := act(fmt.Sprintf(`document.querySelector('#runs-table tr[data-run="%d"] button.retry').click();`, quarantined))
+	if !retried.OK || !strings.Contains(retried.Detail, fmt.Sprintf("of run %d", quarantined)) {
+		t.Fatalf("retry: %+v", retried)
+	}
+	for _, route := range []string{"/api/v1/runs", "/api/v1/runs/{id}/cancel", "/api/v1/quarantine/{run}/retry"} {
+		if n := pgtest.Scalar[int64](t, tm.db, "SELECT count(*) FROM audit_log WHERE token_name = 'run-token' AND route = $1 AND status < 300", route); n != 1 {
+			t.Errorf("%s: %d audit rows of run-token", route, n)
+		}
+	}
+	if errs := p.errors("/api/v1/whoami", "/api/v1/runs?limit=50", "/api/v1/jobs"); len(errs) > 0 {
+		t.Fatalf("page errors: %v", errs)
 	}
 }

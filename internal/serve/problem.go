@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hdi-dev/hdi/internal/dbconn"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/internal/queue"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 )
 
 // Errors are RFC 9457 problem details (application/problem+json), with
@@ -31,7 +35,8 @@ import (
 type problem struct {
 	status  int
 	detail  string
-	param   string // query parameter at fault, if any
+	param   string // the parameter or field at fault, if any
+	in      string // where param is: query (""), path, header or body
 	value   any
 	headers map[string]string
 }
@@ -69,6 +74,25 @@ func classify(err error) *problem {
 			msg = fmt.Sprintf("%q: %s", be.Value, be.Msg)
 		}
 		return &problem{status: http.StatusBadRequest, detail: be.Param + ": " + msg, param: be.Param, value: be.Value}
+	}
+	var fe *ops.FieldError
+	if errors.As(err, &fe) {
+		return &problem{status: http.StatusBadRequest, detail: fe.Error(), param: fe.Field, in: "body"}
+	}
+	switch {
+	case errors.Is(err, queue.ErrNoRun), errors.Is(err, ops.ErrNotFound):
+		return &problem{status: http.StatusNotFound, detail: err.Error()}
+	case errors.Is(err, queue.ErrNotCancellable), errors.Is(err, ops.ErrConflict):
+		return &problem{status: http.StatusConflict, detail: err.Error()}
+	}
+	var se *sdk.Error
+	if errors.As(err, &se) {
+		switch kind, _ := sdk.KindOf(err); kind {
+		case sdk.ErrorPermanent, sdk.ErrorNotFound: // the job as asked (a dataset, a symbol)
+			return &problem{status: http.StatusBadRequest, detail: "the provider refused the job: " + se.Error()}
+		default: // the provider's credentials or service: the server's log says which
+			return &problem{status: http.StatusBadGateway, detail: "the provider failed (" + kind.String() + ")"}
+		}
 	}
 	switch dbconn.Classify(err) {
 	case dbconn.FaultUnavailable:
@@ -134,13 +158,16 @@ type errorModel struct {
 func (p *problem) model(requestID string) *errorModel {
 	m := &errorModel{ErrorModel: huma.ErrorModel{Title: http.StatusText(p.status), Status: p.status, Detail: p.detail}, RequestID: requestID}
 	if p.param != "" {
-		m.Errors = []*huma.ErrorDetail{{Location: "query." + p.param, Message: p.detail, Value: p.value}}
+		m.Errors = []*huma.ErrorDetail{{Location: cmp.Or(p.in, "query") + "." + p.param, Message: p.detail, Value: p.value}}
 	}
 	return m
 }
 
 // writeProblem writes p as problem+json.
 func writeProblem(w http.ResponseWriter, r *http.Request, p *problem) {
+	if a := auditOf(r.Context()); a != nil {
+		a.outcome = p.detail
+	}
 	for k, v := range p.headers {
 		w.Header().Set(k, v)
 	}

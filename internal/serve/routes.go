@@ -51,6 +51,7 @@ func (s *Server) routes(ctx context.Context, api huma.API, g chi.Router) error {
 		Summary: "One run with its units (a queued run's: their states and workers)", Tags: []string{"runs"}, Errors: []int{400, 404, 503, 504}}, s.getRun)
 	huma.Register(api, huma.Operation{OperationID: "list-streams", Method: http.MethodGet, Path: "/api/v1/streams",
 		Summary: "Live streams (hdi stream): state, last committed record, lag, rows per second, reconnects", Tags: []string{"runs"}, Errors: []int{503, 504}}, s.listStreams)
+	s.accessRoutes(api, g)
 	huma.Register(api, huma.Operation{OperationID: "list-jobs", Method: http.MethodGet, Path: "/api/v1/jobs",
 		Summary: "The jobs (built in and of the jobs directory), with their schedules", Tags: []string{"jobs"}}, s.listJobs)
 	return nil

@@ -3,8 +3,11 @@
 // page with its chart, coverage heat map and runs, Prometheus metrics and
 // a health check, from one binary and the same SQL files as `hdi query`.
 //
-// The API only reads: its connections are read-only sessions with a
-// statement timeout, and the catalog refuses write statements.
+// The queries read only: their connections are read-only sessions with a
+// statement timeout, and the catalog refuses write statements. The write
+// endpoints (queue, cancel and retry runs; tokens) go through package ops
+// on a pool of their own, behind tokens with scopes, each recorded in the
+// audit log (auth.go).
 package serve
 
 import (
@@ -25,9 +28,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/access"
 	"github.com/hdi-dev/hdi/internal/dbconn"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/migrate"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/web"
 )
@@ -39,8 +44,25 @@ type Options struct {
 	Catalog *query.Catalog
 	// Jobs lists the jobs (GET /api/v1/jobs).
 	Jobs func() ([]jobspec.Entry, error)
-	// Tokens the API accepts; none: no authentication (loopback only).
-	Tokens Tokens
+	// Ops does the write requests; its Pool (read-write) also keeps the
+	// audit log and the idempotency keys.
+	Ops *ops.Env
+	// BootstrapTokens are admin tokens from the configuration (the token
+	// file, HDI_API_TOKEN); the database's tokens are checked too.
+	BootstrapTokens []string
+	// TokenCache is how long the server trusts its copy of the database's
+	// tokens: a revoked token is refused within this long (default 5s).
+	TokenCache time.Duration
+	// Public: the server listens beyond loopback, so every request needs a
+	// token, whatever the database holds.
+	Public bool
+	// TokenRate limits each token to this many requests a second, with
+	// bursts of twice as many; AddressRate limits the refused
+	// authentications of each address the same way (0: no limit).
+	TokenRate, AddressRate int
+	// TokenQueries caps the requests each token has under way at once (0:
+	// no cap).
+	TokenQueries int
 	// MaxRows caps the rows of one response (default 1,000,000).
 	MaxRows int64
 	// CORSOrigins may call the API from a browser (none: CORS off).
@@ -51,9 +73,13 @@ type Options struct {
 
 // Server is the HTTP API and web page.
 type Server struct {
-	opts    Options
-	metrics *metrics
-	handler http.Handler
+	opts        Options
+	metrics     *metrics
+	handler     http.Handler
+	tokens      *access.Store
+	tokenRate   *limiter
+	addressRate *limiter
+	inFlight    *inFlight
 }
 
 // DefaultMaxRows is the default cap on the rows of one response.
@@ -62,8 +88,8 @@ const DefaultMaxRows = 1_000_000
 // New builds the server's routes. Every catalog query becomes an operation
 // (GET /api/v1/queries/NAME) with its typed parameters.
 func New(ctx context.Context, opts Options) (*Server, error) {
-	if opts.Pool == nil || opts.Catalog == nil {
-		return nil, errors.New("serve: a pool and a query catalog are required")
+	if opts.Pool == nil || opts.Catalog == nil || opts.Ops == nil {
+		return nil, errors.New("serve: a pool, a query catalog and the write operations are required")
 	}
 	if opts.MaxRows <= 0 {
 		opts.MaxRows = DefaultMaxRows
@@ -71,7 +97,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, metrics: newMetrics(opts.Pool)}
+	s := &Server{opts: opts, metrics: newMetrics(opts.Pool), tokens: access.NewStore(opts.Pool, opts.TokenCache, opts.BootstrapTokens...),
+		tokenRate: newLimiter(opts.TokenRate), addressRate: newLimiter(opts.AddressRate), inFlight: newInFlight(opts.TokenQueries)}
 	r := chi.NewRouter()
 	r.Use(requestIDs, s.metrics.middleware, s.cors, checkQuery)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
@@ -91,10 +118,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	r.NotFound(notFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, &problem{status: http.StatusMethodNotAllowed, detail: r.Method + " " + r.URL.Path + ": the API only reads (GET)"})
+		writeProblem(w, r, &problem{status: http.StatusMethodNotAllowed, detail: r.Method + " " + r.URL.Path + ": not a method of this endpoint (GET /openapi.json lists them)"})
 	})
 	r.Get("/healthz", s.health)
-	r.Handle("/metrics", opts.Tokens.requireToken(s.metrics.handler()))
 	page := web.Handler(http.HandlerFunc(notFound))
 	for _, p := range web.Paths() {
 		r.Get(p, page.ServeHTTP)
@@ -104,16 +130,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	cfg := huma.DefaultConfig("hdi", opts.Version)
 	cfg.Info.Description = "hdi's query catalog and symbol queries over HTTP. Every response streams; errors are RFC 9457 problem details."
 	cfg.DocsPath, cfg.SchemasPath, cfg.CreateHooks = "", "", nil
-	if len(opts.Tokens) > 0 {
-		cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{"bearer": {Type: "http", Scheme: "bearer"}}
-		cfg.Security = []map[string][]string{{"bearer": {}}}
-	}
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{"bearer": {Type: "http", Scheme: "bearer",
+		Description: "An API token (hdi tokens create): scope read for GET, run to queue, cancel and retry runs, admin for tokens and the audit log"}}
+	cfg.Security = []map[string][]string{{"bearer": {}}}
 	var (
 		api huma.API
 		err error
 	)
 	r.Group(func(g chi.Router) {
-		g.Use(opts.Tokens.requireToken)
+		g.Use(s.authorize)
+		g.Handle("/metrics", s.metrics.handler())
 		api = humachi.New(g, cfg)
 		err = s.routes(ctx, api, g)
 	})
@@ -235,9 +261,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", o)
 			h.Add("Vary", "Origin")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Accept")
-			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
-			h.Set("Access-Control-Expose-Headers", "Hdi-Row-Cap, Hdi-Truncated, X-Request-Id, Retry-After")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Accept, Content-Type, Idempotency-Key")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Expose-Headers", "Hdi-Row-Cap, Hdi-Truncated, X-Request-Id, Retry-After, Location, Idempotent-Replayed")
 			if r.Method == http.MethodOptions {
 				w.WriteHeader(http.StatusNoContent)
 				return

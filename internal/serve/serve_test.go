@@ -22,10 +22,14 @@ import (
 
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/localpg"
+	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/pluginhost"
 	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/internal/runner"
 	"github.com/hdi-dev/hdi/internal/serve"
 	"github.com/hdi-dev/hdi/internal/testbin"
+	"github.com/hdi-dev/hdi/plugins/sdk"
 	sqlfiles "github.com/hdi-dev/hdi/sql"
 )
 
@@ -85,6 +89,9 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	opts.Pool, opts.Catalog = pool, cat
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	opts.Jobs = func() ([]jobspec.Entry, error) { return jobspec.List("", jobspec.Options{KeepUnsetEnv: true}) }
+	if opts.Ops == nil {
+		opts.Ops = writeOps(t, pool.Config().ConnString(), "")
+	}
 	s, err := serve.New(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +99,21 @@ func serveWith(t *testing.T, pool *pgxpool.Pool, opts serve.Options, queriesDir 
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, log: logs}
+}
+
+// writeOps are the write operations on url's database (a read-write pool
+// of their own), with the provider plugins of the test binaries and the
+// jobs of jobsDir (and the built-in ones).
+func writeOps(t *testing.T, url, jobsDir string) *ops.Env {
+	t.Helper()
+	plugins := testbin.Dir(t)
+	host := pluginhost.New(pluginhost.Options{Path: []string{plugins}})
+	t.Cleanup(func() { _ = host.Close() })
+	return &ops.Env{Pool: pgtest.Connect(t, url), JobsDir: jobsDir,
+		NewRunner: func(o runner.Options) *runner.Runner {
+			o.Open = func(ctx context.Context, name string) (sdk.Provider, error) { return host.Open(ctx, name) }
+			return runner.New(o)
+		}}
 }
 
 // response is one answer of the server, read whole.
@@ -368,7 +390,7 @@ func testDatabaseDown(t *testing.T, _ string) {
 // and without one hdi refuses to listen beyond loopback.
 func testTokens(t *testing.T, url string) {
 	const secret = "s3cret-token-0123456789"
-	ts := newServer(t, url, serve.Options{Tokens: serve.NewTokens(secret, "another")})
+	ts := newServer(t, url, serve.Options{BootstrapTokens: []string{secret, "another"}})
 	for _, p := range []string{"/api/v1/queries", "/api/v1/runs", "/openapi.json", "/metrics", "/api/v1/bars?symbols=ES.c.0&start=2024-03-11&end=2024-03-22"} {
 		if code, ct, _ := ts.get(t, p); code != http.StatusUnauthorized || ct != "application/problem+json" {
 			t.Errorf("%s without a token: %d %s", p, code, ct)
@@ -390,16 +412,16 @@ func testTokens(t *testing.T, url string) {
 	}
 	for _, tc := range []struct {
 		addr   string
-		tokens serve.Tokens
+		tokens bool
 		ok     bool
 	}{
-		{"127.0.0.1:8080", nil, true}, {"[::1]:8080", nil, true}, {"localhost:8080", nil, true},
-		{"0.0.0.0:8080", nil, false}, {":8080", nil, false}, {"192.0.2.7:8080", nil, false},
-		{"0.0.0.0:8080", serve.NewTokens(secret), true},
+		{"127.0.0.1:8080", false, true}, {"[::1]:8080", false, true}, {"localhost:8080", false, true},
+		{"0.0.0.0:8080", false, false}, {":8080", false, false}, {"192.0.2.7:8080", false, false},
+		{"0.0.0.0:8080", true, true},
 	} {
 		err := serve.CheckAddr(tc.addr, tc.tokens)
-		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "HDI_API_TOKEN")) {
-			t.Errorf("%s (tokens: %d): %v", tc.addr, len(tc.tokens), err)
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "hdi tokens create")) {
+			t.Errorf("%s (tokens: %v): %v", tc.addr, tc.tokens, err)
 		}
 	}
 }

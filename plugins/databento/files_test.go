@@ -342,3 +342,20 @@ func TestFileUnitNarrowedByRangeAndLimit(t *testing.T) {
 		t.Errorf("limit: key %s", u.Key)
 	}
 }
+
+// TestNulCharIsNullEmptyStringIsEmpty: a char field holding NUL is not set,
+// so it arrives null (and loads as NULL), as Databento's decoder writes it;
+// an empty c-string field is an empty string, not null.
+func TestNulCharIsNullEmptyStringIsEmpty(t *testing.T) {
+	b := setup(t)
+	_, col, err := b.run(t, &sdk.Job{Files: []string{filepath.Join(sharedDir(t), "test_data.definition.v3.dbn.zst")}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := col.Batches["definition"][0]
+	class := rec.Column(rec.Schema().FieldIndices("leg_instrument_class")[0])
+	leg := rec.Column(rec.Schema().FieldIndices("leg_raw_symbol")[0]).(*array.String)
+	if !class.IsNull(0) || leg.IsNull(0) || leg.Value(0) != "" {
+		t.Fatalf("leg_instrument_class null %v; leg_raw_symbol null %v %q", class.IsNull(0), leg.IsNull(0), leg.Value(0))
+	}
+}

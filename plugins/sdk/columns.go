@@ -113,8 +113,17 @@ func (c Column) Check() error {
 	if c.Type == ColumnNumeric && (c.Scale < 0 || c.Scale > 38) {
 		return fmt.Errorf("column %q: numeric scale %d: want 0..38", c.Name, c.Scale)
 	}
-	if c.Type != ColumnNumeric && c.Scale != 0 {
-		return fmt.Errorf("column %q: only numeric columns take a scale", c.Name)
+	if c.Type != ColumnNumeric && (c.Scale != 0 || c.Precision != 0) {
+		return fmt.Errorf("column %q: only numeric columns take a scale or a precision", c.Name)
+	}
+	if c.Precision < 0 || c.Precision > 1000 {
+		return fmt.Errorf("column %q: numeric precision %d: want 1..1000", c.Name, c.Precision)
+	}
+	if c.Length < 0 || (c.Length != 0 && c.Type != ColumnString) {
+		return fmt.Errorf("column %q: only string columns take a length", c.Name)
+	}
+	if c.Bits != 0 && (c.Type != ColumnInt64 || (c.Bits != 16 && c.Bits != 32 && c.Bits != 64)) {
+		return fmt.Errorf("column %q: bits %d: want 16, 32 or 64, for int64 columns", c.Name, c.Bits)
 	}
 	if c.Timezone != "" {
 		if _, err := time.LoadLocation(c.Timezone); err != nil {

@@ -206,13 +206,16 @@ func jobToPB(j *Job) *pb.PlanRequest {
 	}
 	for _, c := range j.Columns {
 		out.Columns = append(out.Columns, &pb.ColumnSpec{
-			Name:     c.Name,
-			Type:     pb.ColumnType(c.Type),
-			Format:   c.Format,
-			Timezone: c.Timezone,
-			Nullable: c.Nullable,
-			Source:   c.Source,
-			Scale:    int32(c.Scale),
+			Name:      c.Name,
+			Type:      pb.ColumnType(c.Type),
+			Format:    c.Format,
+			Timezone:  c.Timezone,
+			Nullable:  c.Nullable,
+			Source:    c.Source,
+			Scale:     int32(c.Scale),
+			Precision: int32(c.Precision),
+			Length:    int32(c.Length),
+			Bits:      int32(c.Bits),
 		})
 	}
 	return out
@@ -246,13 +249,16 @@ func jobFromPB(r *pb.PlanRequest) (*Job, error) {
 	}
 	for _, c := range r.GetColumns() {
 		out.Columns = append(out.Columns, Column{
-			Name:     c.GetName(),
-			Type:     ColumnType(c.GetType()),
-			Format:   c.GetFormat(),
-			Timezone: c.GetTimezone(),
-			Nullable: c.GetNullable(),
-			Source:   c.GetSource(),
-			Scale:    int(c.GetScale()),
+			Name:      c.GetName(),
+			Type:      ColumnType(c.GetType()),
+			Format:    c.GetFormat(),
+			Timezone:  c.GetTimezone(),
+			Nullable:  c.GetNullable(),
+			Source:    c.GetSource(),
+			Scale:     int(c.GetScale()),
+			Precision: int(c.GetPrecision()),
+			Length:    int(c.GetLength()),
+			Bits:      int(c.GetBits()),
 		})
 	}
 	return out, nil

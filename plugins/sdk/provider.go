@@ -362,6 +362,17 @@ type Column struct {
 	Source string
 	// Scale, for numeric: digits after the decimal point (0..38).
 	Scale int
+	// What the target column holds, set when hdi declares the columns from
+	// the target table (0: no bound); a value beyond it is a row error.
+	// Precision, for numeric: at most this many digits in all, after
+	// rounding to Scale (numeric(Precision, Scale)).
+	Precision int
+	// Length, for string: at most this many characters (varchar(n),
+	// char(n)); excess spaces are cut, as PostgreSQL does.
+	Length int
+	// Bits, for int64: a signed integer of 16 (smallint) or 32 (integer)
+	// bits; 0 means 64.
+	Bits int
 }
 
 // Job holds the parameters of an ingest job, as given to Plan and Fetch.

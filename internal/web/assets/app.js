@@ -4,16 +4,23 @@
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
-window.hdi = { chart: null, coverage: null, runs: null, errors: [] };
+window.hdi = { chart: null, coverage: null, runs: null, access: null, action: null, errors: [] };
 
 // ---- API access, with the bearer token when the server asks for one.
 
 function token() { return sessionStorage.getItem('hdi-token') || ''; }
 
-async function api(path) {
+async function api(path, method, body) {
   const headers = { Accept: 'application/json' };
   if (token()) headers.Authorization = 'Bearer ' + token();
-  const res = await fetch(path, { headers });
+  const init = { headers, method: method || 'GET' };
+  if (init.method !== 'GET') {
+    // A key of its own: a request sent again (a retry of the browser's)
+    // gets the first answer, not a second run.
+    headers['Idempotency-Key'] = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  }
+  const res = await fetch(path, init);
   if (res.status === 401) {
     $('#token-form').hidden = false;
     throw apiError('the server wants an API token: enter it above', res.status, path);
@@ -38,10 +45,33 @@ function apiError(detail, status, path) {
 $('#token-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   sessionStorage.setItem('hdi-token', $('#token').value);
+  $('#token').value = '';
   $('#token-form').hidden = true;
   chartShown = false; // load it again, with the token
-  show(location.hash.slice(1) || 'chart');
+  whoami().then(() => show(location.hash.slice(1) || 'chart'));
 });
+
+$('#token-button').addEventListener('click', () => { $('#token-form').hidden = !$('#token-form').hidden; });
+
+// ---- Who the page is: its token's name and scope (GET /api/v1/whoami).
+// The runs view offers start, cancel and retry to a token with the run
+// scope only; the server checks the scope of every request all the same.
+
+const canRun = () => window.hdi.access && (window.hdi.access.scope === 'run' || window.hdi.access.scope === 'admin');
+
+async function whoami() {
+  let a;
+  try {
+    a = await api('/api/v1/whoami');
+  } catch (e) {
+    a = { token: null, scope: 'none', tokens_required: true };
+  }
+  if (!window.hdi.access || window.hdi.access.scope !== a.scope) window.hdi.runs = null; // its buttons change
+  window.hdi.access = a;
+  $('#whoami').textContent = a.token ? 'token ' + a.token + ' (' + a.scope + ')' : a.scope === 'none' ? 'no token' : 'no token (read only)';
+  $('#run-form').hidden = !canRun();
+  return a;
+}
 
 function status(id, text, isError) {
   const el = $(id);
@@ -62,7 +92,7 @@ function show(tab) {
   clearInterval(runsTimer);
   if (tab === 'chart' && !chartShown) { chartShown = true; loadChart(); }
   if (tab === 'coverage') loadCoverage();
-  if (tab === 'runs') { loadRuns(); runsTimer = setInterval(loadRuns, 3000); }
+  if (tab === 'runs') { jobNames(); loadRuns(); runsTimer = setInterval(loadRuns, 3000); }
 }
 
 window.addEventListener('hashchange', () => show(location.hash.slice(1) || 'chart'));
@@ -372,18 +402,78 @@ async function loadRuns() {
   }
   const tbody = $('#runs-table tbody');
   tbody.textContent = '';
+  let cancels = 0, retries = 0;
   for (const r of runs) {
     const tr = tbody.insertRow();
+    tr.dataset.run = r.run_id;
     for (const v of [r.run_id, r.job, r.status, r.started_at.replace('T', ' ').slice(0, 19),
       r.kind === 'live' ? 'live stream ' + r.live_stream : r.units_done + '/' + r.units_skipped + '/' + r.units_failed + ' of ' + r.units_total,
-      r.rows_inserted, r.kind === 'backfill' ? 'backfill for ' + r.live_stream : r.queue || '']) {
+      r.rows_inserted, r.rows_quarantined, r.kind === 'backfill' ? 'backfill for ' + r.live_stream : r.queue || '']) {
       tr.insertCell().textContent = v;
+    }
+    const actions = tr.insertCell();
+    if (canRun() && r.queue && (r.status === 'queued' || r.status === 'running')) {
+      actions.appendChild(runButton('cancel', 'stop the run: queued units are dropped, units under way roll back',
+        () => api('/api/v1/runs/' + r.run_id + '/cancel', 'POST')));
+      cancels++;
+    }
+    if (canRun() && r.rows_quarantined > 0) {
+      actions.appendChild(runButton('retry', "re-validate the run's quarantined rows with its job's rules and load those that pass",
+        () => api('/api/v1/quarantine/' + r.run_id + '/retry', 'POST')));
+      retries++;
     }
     tr.addEventListener('click', () => { shownRun = r.run_id; loadRun(); });
   }
   status('#runs-status', runs.length + ' runs, refreshed ' + new Date().toLocaleTimeString());
-  window.hdi.runs = { count: runs.length };
+  window.hdi.runs = { count: runs.length, cancel: cancels, retry: retries, start: !$('#run-form').hidden };
   if (shownRun !== null) loadRun();
+}
+
+// runButton is a button of a run's row that sends send() and says what the
+// server answered.
+function runButton(name, title, send) {
+  const b = document.createElement('button');
+  b.textContent = name;
+  b.title = title;
+  b.className = name;
+  b.addEventListener('click', (ev) => { ev.stopPropagation(); act(name, send); });
+  return b;
+}
+
+// act sends a write request, shows its answer (the detail of the answer
+// or of the problem) and loads the runs again.
+async function act(name, send) {
+  window.hdi.action = null;
+  status('#runs-action', name + '…');
+  let out;
+  try {
+    const res = await send();
+    out = { name, ok: true, detail: res.detail, run: res.run_id || null };
+  } catch (e) {
+    out = { name, ok: false, detail: e.message, status: e.status };
+  }
+  status('#runs-action', out.detail, !out.ok);
+  await loadRuns();
+  window.hdi.action = out;
+}
+
+$('#run-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const form = $('#run-form');
+  const body = { job: form.job.value.trim() };
+  for (const k of ['start', 'end']) if (form[k].value.trim()) body[k] = form[k].value.trim();
+  if (form.symbols.value.trim()) body.symbols = form.symbols.value.split(',').map((x) => x.trim()).filter((x) => x);
+  if (form.force.checked) body.force = true;
+  act('start', () => api('/api/v1/runs', 'POST', body));
+});
+
+// jobNames fills the job field's choices.
+async function jobNames() {
+  try {
+    const list = $('#job-names');
+    list.textContent = '';
+    for (const j of await api('/api/v1/jobs')) { const o = document.createElement('option'); o.value = j.name; list.appendChild(o); }
+  } catch (e) { /* the field takes any name */ }
 }
 
 async function loadRun() {
@@ -422,7 +512,7 @@ function init() {
   const q = new URLSearchParams(location.search);
   const form = $('#chart-form');
   for (const k of ['symbols', 'interval', 'start', 'end', 'adjust', 'dataset']) if (q.get(k)) form[k].value = q.get(k);
-  show(location.hash.slice(1) || 'chart');
+  whoami().then(() => show(location.hash.slice(1) || 'chart'));
 }
 
 init();

@@ -18,10 +18,15 @@
 // it on a re-run), while a file replaced or appended to gets a new key and is
 // loaded again. Renaming or moving a file also changes its key.
 //
-// Rows go to the stream "rows". A record that cannot be converted (wrong
-// field count, a value that does not parse, a CSV syntax error) is sent as a
-// row error "file:line:column: message" with the raw record text, and the
-// fetch goes on; the host quarantines it.
+// NULL: an empty field, or the null text, is NULL in every column, but a
+// quoted one is text in a string column ("" is the empty string), as in
+// PostgreSQL's CSV COPY.
+//
+// Rows go to the stream "rows". A record that cannot be converted (more or
+// fewer fields than the header, a value that does not parse or that the
+// declared column cannot hold, NULL for a NOT NULL column, a CSV syntax
+// error) is sent as a row error "file:line:column: message" with the raw
+// record text, and the fetch goes on; the host quarantines it.
 package csvprov
 
 import (
@@ -58,7 +63,7 @@ var optionParams = []sdk.Param{
 	{Name: "header", Type: sdk.ParamBool, Default: "true", HasDefault: true,
 		Description: "the first line names the columns; columns are matched by name (else by position)"},
 	{Name: "null", Type: sdk.ParamString, Default: "", HasDefault: true,
-		Description: "text that means NULL in nullable columns (an empty field always does)"},
+		Description: "text that means NULL (an empty field always does); quoted, it is text in a string column"},
 	{Name: "comment", Type: sdk.ParamString,
 		Description: "lines starting with this character are skipped"},
 }
@@ -228,7 +233,7 @@ func resolve(declared []sdk.Column, head []string, hasHeader bool) ([]column, er
 	}
 	for i, h := range head {
 		if !taken[i] {
-			out = append(out, column{Column: sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}, index: i})
+			out = append(out, column{Column: sdk.Column{Name: h, Type: sdk.ColumnString, Nullable: true}, index: i, extra: true})
 		}
 	}
 	return out, nil

@@ -82,12 +82,18 @@ func (rc *recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// text returns the input between offsets from and to.
-func (rc *recorder) text(from, to int64) string {
+// bytes returns the input between offsets from and to (nil when it is no
+// longer kept).
+func (rc *recorder) bytes(from, to int64) []byte {
 	if from < rc.base || to-rc.base > int64(len(rc.buf)) || from > to {
-		return ""
+		return nil
 	}
-	return strings.Trim(string(rc.buf[from-rc.base:to-rc.base]), "\r\n")
+	return rc.buf[from-rc.base : to-rc.base]
+}
+
+// text returns the input between offsets from and to, without the line end.
+func (rc *recorder) text(from, to int64) string {
+	return strings.Trim(string(rc.bytes(from, to)), "\r\n")
 }
 
 // release drops the bytes before offset off (amortised: only when large).
@@ -104,7 +110,8 @@ func (rc *recorder) release(off int64) {
 // column is a declared column with its parser and builder.
 type column struct {
 	sdk.Column
-	index int // field index in the record
+	index int  // field index in the record
+	extra bool // a header column nothing declares (a string, to map or drop)
 	parse timeParser
 	// one of these, by type
 	i64 *array.Int64Builder
@@ -129,7 +136,16 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 	rec := &recorder{r: src}
 	cr := newCSVReader(rec, r.opts)
 	var head []string
+	// prevEnd is the input offset where the next record starts, at line
+	// prevLine: the start of a line, so a field's line and column (from
+	// cr.FieldPos) find its first byte (see quoted).
 	var prevEnd int64
+	prevLine := 1
+	advance := func(end int64) {
+		prevLine += bytes.Count(rec.bytes(prevEnd, end), []byte{'\n'})
+		prevEnd = end
+		rec.release(end)
+	}
 	if r.opts.header {
 		head, err = cr.Read()
 		if err == io.EOF {
@@ -139,11 +155,30 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			return sdk.Permanent(fmt.Errorf("%s:1: header: %w", r.path, err))
 		}
 		head = slices.Clone(head) // the reader reuses its record
-		prevEnd = cr.InputOffset()
+		advance(cr.InputOffset())
 	}
 	cols, err := resolve(r.declared, head, r.opts.header)
 	if err != nil {
 		return sdk.Permanent(fmt.Errorf("%s:1: %w", r.path, err))
+	}
+	// A record has as many fields as the header, or as columns are declared.
+	width := len(head)
+	if !r.opts.header {
+		width = len(cols)
+	}
+	// quoted reports whether field k of the record just read is quoted
+	// ("" is the empty string, not NULL).
+	quoted := func(k int) bool {
+		line, col := cr.FieldPos(k)
+		b := rec.bytes(prevEnd, rec.base+int64(len(rec.buf)))
+		for l := prevLine; l < line; l++ {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				return false
+			}
+			b = b[i+1:]
+		}
+		return col-1 < len(b) && b[col-1] == '"'
 	}
 	schema, err := Schema(columnsOf(cols))
 	if err != nil {
@@ -192,12 +227,17 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(pe.Line), Column: int64(pe.Column), Message: pe.Err.Error(), Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
 				return err
 			}
-			prevEnd = end
-			rec.release(end)
+			advance(end)
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if col, msg := r.convert(cols, fields, vals); msg != "" {
+		col, msg := 0, ""
+		if len(fields) > width {
+			col, msg = width+1, fmt.Sprintf("the record has %d fields, %s", len(fields), widthNoun(width, r.opts.header))
+		} else {
+			col, msg = r.convert(cols, fields, vals, quoted)
+		}
+		if msg != "" {
 			if err := out.RowError(sdk.RowError{File: r.path, Line: int64(line), Column: int64(col), Message: msg, Raw: rec.text(prevEnd, end), Stream: Stream}); err != nil {
 				return err
 			}
@@ -208,8 +248,7 @@ func (r *fileReader) read(ctx context.Context, out sdk.Sender, batchRows int) er
 			}
 			rows++
 		}
-		prevEnd = end
-		rec.release(end)
+		advance(end)
 		if w.Pending() == 0 { // a batch just went out
 			sentBatches++
 			if err := ctx.Err(); err != nil {
@@ -236,10 +275,23 @@ type value struct {
 	d    decimal128.Num
 }
 
+// widthNoun says how many fields a record should have, for messages.
+func widthNoun(width int, header bool) string {
+	if header {
+		return fmt.Sprintf("the header %d", width)
+	}
+	return fmt.Sprintf("%d columns are declared", width)
+}
+
 // convert parses the record's fields into vals. For the first field that
 // does not convert it returns its 1-based number and a message saying what
 // was expected; else 0 and "".
-func (r *fileReader) convert(cols []column, fields []string, vals []value) (int, string) {
+//
+// NULL: an empty field, or the null text, is NULL in every column but for
+// a quoted field of a string column, which is its text ("" is the empty
+// string), as in PostgreSQL's CSV COPY. A NULL in a NOT NULL column is an
+// error. quoted(k) says whether field k is quoted.
+func (r *fileReader) convert(cols []column, fields []string, vals []value, quoted func(int) bool) (int, string) {
 	for i := range cols {
 		c := &cols[i]
 		if c.index >= len(fields) {
@@ -248,23 +300,31 @@ func (r *fileReader) convert(cols []column, fields []string, vals []value) (int,
 		s := fields[c.index]
 		v := &vals[i]
 		*v = value{}
-		if s == "" || (r.opts.null != "" && s == r.opts.null) {
+		if (s == "" || (r.opts.null != "" && s == r.opts.null)) && (c.Type != sdk.ColumnString || !quoted(c.index)) {
 			if c.Nullable {
 				v.null = true
 				continue
 			}
-			if c.Type != sdk.ColumnString || s != "" {
-				return c.index + 1, fmt.Sprintf("column %q: empty, but the column is NOT NULL", c.Name)
+			if s == "" {
+				return c.index + 1, fmt.Sprintf("column %q: empty (NULL), but the column is NOT NULL", c.Name)
 			}
+			return c.index + 1, fmt.Sprintf("column %q: %q is the null text, but the column is NOT NULL", c.Name, s)
 		}
 		var err error
 		switch c.Type {
 		case sdk.ColumnInt64:
-			v.i, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			bits := c.Bits
+			if bits == 0 {
+				bits = 64
+			}
+			v.i, err = strconv.ParseInt(strings.TrimSpace(s), 10, bits)
 		case sdk.ColumnFloat64:
 			v.f, err = strconv.ParseFloat(strings.TrimSpace(s), 64)
 		case sdk.ColumnString:
 			v.s = s
+			if !c.extra {
+				err = checkText(s, c.Length)
+			}
 		case sdk.ColumnBool:
 			v.b, err = strconv.ParseBool(strings.TrimSpace(s))
 		case sdk.ColumnTimestamp:
@@ -272,7 +332,7 @@ func (r *fileReader) convert(cols []column, fields []string, vals []value) (int,
 		case sdk.ColumnDecimal:
 			v.i, err = parseDecimal(s)
 		case sdk.ColumnNumeric:
-			v.d, err = parseNumeric(s, c.Scale)
+			v.d, err = parseNumeric(s, c.Scale, c.Precision)
 		}
 		if err != nil {
 			var ne *strconv.NumError
@@ -289,6 +349,9 @@ func (r *fileReader) convert(cols []column, fields []string, vals []value) (int,
 func typeNoun(c sdk.Column) string {
 	switch c.Type {
 	case sdk.ColumnInt64:
+		if c.Bits > 0 && c.Bits < 64 {
+			return fmt.Sprintf("a whole number from %d to %d", -(int64(1) << (c.Bits - 1)), int64(1)<<(c.Bits-1)-1)
+		}
 		return "a whole number"
 	case sdk.ColumnFloat64:
 		return "a number"
@@ -299,7 +362,18 @@ func typeNoun(c sdk.Column) string {
 	case sdk.ColumnDecimal:
 		return "a decimal number with at most 9 places"
 	case sdk.ColumnNumeric:
+		if c.Precision > c.Scale {
+			return fmt.Sprintf("a decimal number with at most %d digits before the point and %d after", c.Precision-c.Scale, c.Scale)
+		}
+		if c.Precision > 0 {
+			return fmt.Sprintf("a decimal number below 10^%d with at most %d places", c.Precision-c.Scale, c.Scale)
+		}
 		return fmt.Sprintf("a decimal number with at most %d places", c.Scale)
+	case sdk.ColumnString:
+		if c.Length > 0 {
+			return fmt.Sprintf("a text of at most %d characters", c.Length)
+		}
+		return "a text"
 	}
 	return "a " + c.Type.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/hdi-dev/hdi/plugins/sdk"
@@ -87,8 +88,9 @@ func splitDecimal(s string, places int) (neg bool, intPart, frac string, err err
 
 // parseNumeric parses a decimal number exactly into a decimal128 with the
 // given scale: an optional sign, digits, and at most scale decimal places
-// (more only when the extra digits are zeros), 38 digits in all.
-func parseNumeric(s string, scale int) (decimal128.Num, error) {
+// (more only when the extra digits are zeros), 38 digits in all, or
+// precision when it is not 0 (a numeric(precision, scale) column).
+func parseNumeric(s string, scale, precision int) (decimal128.Num, error) {
 	neg, intPart, frac, err := splitDecimal(s, scale)
 	if err != nil {
 		return decimal128.Num{}, err
@@ -102,7 +104,12 @@ func parseNumeric(s string, scale int) (decimal128.Num, error) {
 			return decimal128.Num{}, errors.New("not a decimal number")
 		}
 	}
-	if len(strings.TrimLeft(digits, "0")) > 38 {
+	if n := len(strings.TrimLeft(digits, "0")); precision > 0 && n > precision {
+		if precision > scale {
+			return decimal128.Num{}, fmt.Errorf("%d digits before the decimal point", n-scale)
+		}
+		return decimal128.Num{}, errors.New("too large")
+	} else if n > 38 {
 		return decimal128.Num{}, errors.New("more than 38 digits")
 	}
 	n, ok := new(big.Int).SetString(digits, 10)
@@ -190,4 +197,29 @@ func newTimeParser(c sdk.Column) (timeParser, error) {
 		}
 		return t.UnixNano(), nil
 	}, nil
+}
+
+// checkText reports text PostgreSQL cannot store in a text column: a NUL
+// byte, invalid UTF-8, or more than length characters (length 0: any)
+// unless the excess is spaces, which PostgreSQL cuts.
+func checkText(s string, length int) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return errors.New("it holds a NUL byte (0x00), which PostgreSQL text cannot store")
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("it is not valid UTF-8")
+	}
+	if length > 0 && len(s) > length {
+		if n := utf8.RuneCountInString(s); n > length {
+			cut := 0
+			for range length {
+				_, size := utf8.DecodeRuneInString(s[cut:])
+				cut += size
+			}
+			if strings.TrimLeft(s[cut:], " ") != "" {
+				return fmt.Errorf("it has %d", n)
+			}
+		}
+	}
+	return nil
 }

@@ -1266,7 +1266,18 @@ type ColumnSpec struct {
 	// Name of the column in the source when it differs from name.
 	Source string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
 	// For COLUMN_TYPE_NUMERIC: digits after the decimal point (0..38).
-	Scale         int32 `protobuf:"varint,7,opt,name=scale,proto3" json:"scale,omitempty"`
+	Scale int32 `protobuf:"varint,7,opt,name=scale,proto3" json:"scale,omitempty"`
+	// What the target column holds, when the host declares the columns from
+	// the table (0: no bound). A value beyond it is a row error, like one
+	// that does not parse. For COLUMN_TYPE_NUMERIC: at most this many digits
+	// in all, after rounding to scale (numeric(precision, scale)).
+	Precision int32 `protobuf:"varint,8,opt,name=precision,proto3" json:"precision,omitempty"`
+	// For COLUMN_TYPE_STRING: at most this many characters (varchar(n),
+	// char(n); excess spaces are cut, as PostgreSQL does).
+	Length int32 `protobuf:"varint,9,opt,name=length,proto3" json:"length,omitempty"`
+	// For COLUMN_TYPE_INT64: a signed integer of this many bits (16 for
+	// smallint, 32 for integer; 0 means 64).
+	Bits          int32 `protobuf:"varint,10,opt,name=bits,proto3" json:"bits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1346,6 +1357,27 @@ func (x *ColumnSpec) GetSource() string {
 func (x *ColumnSpec) GetScale() int32 {
 	if x != nil {
 		return x.Scale
+	}
+	return 0
+}
+
+func (x *ColumnSpec) GetPrecision() int32 {
+	if x != nil {
+		return x.Precision
+	}
+	return 0
+}
+
+func (x *ColumnSpec) GetLength() int32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *ColumnSpec) GetBits() int32 {
+	if x != nil {
+		return x.Bits
 	}
 	return 0
 }
@@ -2914,7 +2946,7 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"x\n" +
 	"\bChunking\x12(\n" +
 	"\x10symbols_per_unit\x18\x02 \x01(\x05R\x0esymbolsPerUnit\x124\n" +
-	"\x06length\x18\x03 \x01(\v2\x1c.hdi.provider.v1.ChunkLengthR\x06lengthJ\x04\b\x01\x10\x02R\x06period\"\xcf\x01\n" +
+	"\x06length\x18\x03 \x01(\v2\x1c.hdi.provider.v1.ChunkLengthR\x06lengthJ\x04\b\x01\x10\x02R\x06period\"\x99\x02\n" +
 	"\n" +
 	"ColumnSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
@@ -2923,7 +2955,11 @@ const file_hdi_provider_v1_provider_proto_rawDesc = "" +
 	"\btimezone\x18\x04 \x01(\tR\btimezone\x12\x1a\n" +
 	"\bnullable\x18\x05 \x01(\bR\bnullable\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x14\n" +
-	"\x05scale\x18\a \x01(\x05R\x05scale\"\x9a\x06\n" +
+	"\x05scale\x18\a \x01(\x05R\x05scale\x12\x1c\n" +
+	"\tprecision\x18\b \x01(\x05R\tprecision\x12\x16\n" +
+	"\x06length\x18\t \x01(\x05R\x06length\x12\x12\n" +
+	"\x04bits\x18\n" +
+	" \x01(\x05R\x04bits\"\x9a\x06\n" +
 	"\vPlanRequest\x12@\n" +
 	"\x06config\x18\x01 \x03(\v2(.hdi.provider.v1.PlanRequest.ConfigEntryR\x06config\x12\x16\n" +
 	"\x06stream\x18\x02 \x01(\tR\x06stream\x12\x18\n" +
