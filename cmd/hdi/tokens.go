@@ -36,6 +36,9 @@ Once a token exists, hdi serve requires one on every request.`,
   TOKEN=$(hdi tokens create --name scheduler --scope run) && hdi tokens revoke scheduler`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, err := nt.Check(time.Now(), ops.Flags); err != nil {
+				return usageError{err} // before the database: a usage error whatever its state
+			}
 			return app.withPool(cmd.Context(), func(ctx context.Context, pool *pgxpool.Pool) error {
 				secret, tok, err := ops.CreateToken(ctx, pool, nt, time.Now(), ops.Flags)
 				if err != nil {

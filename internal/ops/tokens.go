@@ -48,23 +48,32 @@ type NewToken struct {
 	Expires string `json:"expires,omitempty" doc:"lifetime: 12h, 90d, 2w, 6mo or 1y (default: never expires)"`
 }
 
-// CreateToken makes a token and keeps its SHA-256 digest; the token itself
-// is returned once, here, and kept nowhere.
-func CreateToken(ctx context.Context, db dbq.DBTX, nt NewToken, now time.Time, label Labels) (string, Token, error) {
+// Check checks the token's fields (a *FieldError names the one at fault)
+// and returns its scope and expiry (nil: never).
+func (nt NewToken) Check(now time.Time, label Labels) (access.Scope, *time.Time, error) {
 	if !tokenNameRe.MatchString(nt.Name) {
-		return "", Token{}, &FieldError{Field: "name", Err: fmt.Errorf("%s %q: use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit", label("name"), nt.Name)}
+		return 0, nil, &FieldError{Field: "name", Err: fmt.Errorf("%s %q: use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit", label("name"), nt.Name)}
 	}
 	scope, err := access.ParseScope(nt.Scope)
 	if err != nil {
-		return "", Token{}, &FieldError{Field: "scope", Err: fmt.Errorf("%s: %w", label("scope"), err)}
+		return 0, nil, &FieldError{Field: "scope", Err: fmt.Errorf("%s: %w", label("scope"), err)}
 	}
-	var expires *time.Time
-	if nt.Expires != "" {
-		at, err := ExpiryOf(nt.Expires, now)
-		if err != nil {
-			return "", Token{}, &FieldError{Field: "expires", Err: fmt.Errorf("%s: %w", label("expires"), err)}
-		}
-		expires = &at
+	if nt.Expires == "" {
+		return scope, nil, nil
+	}
+	at, err := ExpiryOf(nt.Expires, now)
+	if err != nil {
+		return 0, nil, &FieldError{Field: "expires", Err: fmt.Errorf("%s: %w", label("expires"), err)}
+	}
+	return scope, &at, nil
+}
+
+// CreateToken makes a token and keeps its SHA-256 digest; the token itself
+// is returned once, here, and kept nowhere.
+func CreateToken(ctx context.Context, db dbq.DBTX, nt NewToken, now time.Time, label Labels) (string, Token, error) {
+	scope, expires, err := nt.Check(now, label)
+	if err != nil {
+		return "", Token{}, err
 	}
 	secret := access.NewSecret()
 	d := access.Hash(secret)

@@ -404,9 +404,36 @@ func TestPageInABrowser(t *testing.T) {
 	}
 	p.screenshot(t, "serve-coverage-days.png")
 
+	// A live stream recording (as hdi stream's statements leave it): the
+	// runs view shows it above the runs, and its session among them.
+	db := pgtest.Connect(t, dbURL)
+	liveRun := pgtest.Scalar[int64](t, db, `INSERT INTO runs (job, parameters, kind, live_stream) VALUES ('es-live', '{}', 'live', 'es-live') RETURNING run_id`)
+	if _, err := db.Exec(context.Background(), `INSERT INTO live_streams (name, provider, dataset, streams, job, state, run_id, host, pid, started_at, heartbeat_at)
+		VALUES ('es-live', 'databento', 'GLBX.MDP3', '{trades}', '{}', 'streaming', $1, 'here', 42, now(), now())`, liveRun); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(context.Background(), `INSERT INTO live_positions (name, stream, target_table, ts_ns, source_ts, rows_total)
+		VALUES ('es-live', 'trades', 'trades', 1710511200000000000, now() - interval '2 seconds', 1234)`); err != nil {
+		t.Fatal(err)
+	}
 	type runsState struct{ Count int }
 	if runs := open[runsState](t, p, "/#runs", "window.hdi.runs"); runs.Count == 0 {
 		t.Fatalf("runs: %+v", runs)
+	}
+	type streamsState struct {
+		Count  int
+		States []string
+	}
+	var shown struct{ Table, Row string }
+	streams := wait[streamsState](t, p, "window.hdi.streams")
+	p.eval(t, `({table: document.querySelector('#streams-table').hidden ? 'hidden' : 'shown',
+		row: document.querySelector('#streams-table tbody tr').innerText,
+		})`, &shown)
+	var liveRow string
+	p.eval(t, fmt.Sprintf(`document.querySelector('#runs-table tr[data-run="%d"]').innerText`, liveRun), &liveRow)
+	if streams.Count != 1 || len(streams.States) != 1 || streams.States[0] != "streaming" || shown.Table != "shown" ||
+		!strings.Contains(shown.Row, "es-live") || !strings.Contains(shown.Row, "1234") || !strings.Contains(liveRow, "live stream es-live") {
+		t.Fatalf("the live stream in the runs view: %+v, table %+v, its run's row %q", streams, shown, liveRow)
 	}
 	p.mu.Lock()
 	foreign := p.foreign
@@ -500,7 +527,7 @@ func TestRunButtonsInABrowser(t *testing.T) {
 			t.Errorf("%s: %d audit rows of run-token", route, n)
 		}
 	}
-	if errs := p.errors("/api/v1/whoami", "/api/v1/runs?limit=50", "/api/v1/jobs"); len(errs) > 0 {
+	if errs := p.errors("/api/v1/whoami", "/api/v1/runs?limit=50", "/api/v1/streams", "/api/v1/jobs"); len(errs) > 0 {
 		t.Fatalf("page errors: %v", errs)
 	}
 }
