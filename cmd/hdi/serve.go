@@ -119,7 +119,7 @@ func (a *App) runServe(ctx context.Context, addr string, tokens serve.Tokens, co
 	s, err := serve.New(ctx, serve.Options{
 		Pool: pool, Catalog: cat, Tokens: tokens, MaxRows: maxRows, CORSOrigins: cors,
 		Jobs:    func() ([]jobspec.Entry, error) { return jobspec.List(a.jobsDir(), a.jobOpts(true)) },
-		Version: buildinfo.Get().Version, Logger: a.Logger,
+		Version: buildinfo.Get().Version, Logger: a.Logger, WorkerStaleAfter: a.Config.WorkerRescueAfter,
 	})
 	if err != nil {
 		return err

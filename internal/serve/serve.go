@@ -45,8 +45,11 @@ type Options struct {
 	MaxRows int64
 	// CORSOrigins may call the API from a browser (none: CORS off).
 	CORSOrigins []string
-	Version     string
-	Logger      *slog.Logger
+	// WorkerStaleAfter: a worker whose heartbeat is older is not counted
+	// alive on /metrics (worker.rescue_after; default 30s).
+	WorkerStaleAfter time.Duration
+	Version          string
+	Logger           *slog.Logger
 }
 
 // Server is the HTTP API and web page.
@@ -71,7 +74,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, metrics: newMetrics(opts.Pool)}
+	if opts.WorkerStaleAfter <= 0 {
+		opts.WorkerStaleAfter = 30 * time.Second
+	}
+	s := &Server{opts: opts, metrics: newMetrics(opts.Pool, opts.WorkerStaleAfter)}
 	r := chi.NewRouter()
 	r.Use(requestIDs, s.metrics.middleware, s.cors, checkQuery)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
