@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	grafana "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -245,6 +247,23 @@ func TestMonitoring(t *testing.T) {
 	})
 }
 
+// TestDashboardSchema: hdi.json is a dashboard by Grafana's own schema
+// (its foundation SDK, strict: no unknown field, no missing required one,
+// no value of the wrong type, for the dashboard and each panel's plugin).
+func TestDashboardSchema(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	var d grafana.Dashboard
+	if err := d.UnmarshalJSONStrict(dashboardJSON(t)); err != nil && err.Error() != "" { // none: an empty cog.BuildErrors
+		t.Fatalf("deploy/grafana/hdi.json: %v", err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("deploy/grafana/hdi.json: %v", err)
+	}
+	if len(d.Panels) < 20 {
+		t.Errorf("hdi.json has %d panels", len(d.Panels))
+	}
+}
+
 // metricsSeen is what a scrape shows: each series name (a histogram's
 // _bucket, _sum and _count), its type, and the values of its labels.
 type metricsSeen struct {
@@ -449,14 +468,20 @@ type dashQuery struct{ where, expr string }
 // which asks Prometheus for the values of a label of a series.
 var labelValues = regexp.MustCompile(`^label_values\(\s*(.+?)\s*,\s*(\w+)\s*\)$`)
 
-func loadDashboard(t *testing.T) dashboard {
+// dashboardJSON is deploy/grafana/hdi.json.
+func dashboardJSON(t *testing.T) []byte {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "deploy", "grafana", "hdi.json")
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "deploy", "grafana", "hdi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	b := dashboardJSON(t)
 	var doc struct {
 		SchemaVersion int `json:"schemaVersion"`
 		UID           string
