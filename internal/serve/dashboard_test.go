@@ -25,7 +25,6 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	grafana "github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -45,7 +44,7 @@ import (
 // its source. The rows are written by the statements hdi ingest --queue,
 // hdi worker and hdi stream use; the time of River's hand-over and the
 // silence are set by hand.
-func monitoredDB(t *testing.T) (string, *pgxpool.Pool) {
+func monitoredDB(t *testing.T) string {
 	t.Helper()
 	url := demoDB(t)
 	a, b := t.TempDir(), t.TempDir()
@@ -92,7 +91,7 @@ func monitoredDB(t *testing.T) (string, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	must(q.HeartbeatLiveStream(ctx, dbq.HeartbeatLiveStreamParams{RowsPerS: 125, Name: name}))
-	return url, pool
+	return url
 }
 
 // scrape GETs /metrics and parses it with Prometheus's text parser.
@@ -141,7 +140,7 @@ func sample(fams map[string]*dto.MetricFamily, series string) float64 {
 // TestMonitoring: the queue, the workers and the live streams on
 // /metrics, and the Grafana dashboard's queries against a scrape.
 func TestMonitoring(t *testing.T) {
-	url, _ := monitoredDB(t)
+	url := monitoredDB(t)
 
 	t.Run("queue, workers and streams", func(t *testing.T) {
 		fams := scrape(t, newServer(t, url, serve.Options{}))
@@ -252,6 +251,7 @@ func TestMonitoring(t *testing.T) {
 // no value of the wrong type, for the dashboard and each panel's plugin).
 func TestDashboardSchema(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
+	//lint:ignore SA1019 hdi.json is a classic dashboard (schemaVersion), the model Grafana's file provisioning and import read; dashboardv2 is another format
 	var d grafana.Dashboard
 	if err := d.UnmarshalJSONStrict(dashboardJSON(t)); err != nil && err.Error() != "" { // none: an empty cog.BuildErrors
 		t.Fatalf("deploy/grafana/hdi.json: %v", err)
