@@ -153,7 +153,7 @@ func (a *App) runServe(ctx context.Context, o serve.Options, addr string, stmtTi
 	o.Jobs = func() ([]jobspec.Entry, error) { return jobspec.List(a.jobsDir(), a.jobOpts(true)) }
 	o.TokenCache, o.TokenRate, o.AddressRate, o.TokenQueries = a.Config.ServeTokenCache, a.Config.ServeTokenRateLimit,
 		a.Config.ServeAddressRateLimit, a.Config.ServeTokenQueries
-	o.Version, o.Logger = buildinfo.Get().Version, a.Logger
+	o.Version, o.Logger, o.WorkerStaleAfter = buildinfo.Get().Version, a.Logger, a.Config.WorkerRescueAfter
 	s, err := serve.New(ctx, o)
 	if err != nil {
 		return err

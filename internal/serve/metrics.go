@@ -18,8 +18,10 @@ import (
 )
 
 // metrics are what /metrics exposes: requests and latency by route, rows
-// served, the data loaded per table, runs and units per outcome (read from
-// the database at scrape time), the connection pool, Go and the process.
+// served, the data loaded per table, runs and units per outcome, the work
+// queue, the workers and the live streams (read from the database at scrape
+// time), the connection pool, Go and the process. deploy/grafana/hdi.json
+// charts them; its test checks every query against a scrape.
 type metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.CounterVec
@@ -27,7 +29,7 @@ type metrics struct {
 	rowsServed prometheus.Counter
 }
 
-func newMetrics(pool *pgxpool.Pool) *metrics {
+func newMetrics(pool *pgxpool.Pool, workerStaleAfter time.Duration) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hdi_http_requests_total",
@@ -39,7 +41,7 @@ func newMetrics(pool *pgxpool.Pool) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.rowsServed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&poolCollector{pool: pool}, &dataCollector{pool: pool})
+		&poolCollector{pool: pool}, &dataCollector{pool: pool, workerStaleAfter: workerStaleAfter})
 	return m
 }
 
@@ -99,14 +101,27 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
 }
 
-// dataCollector reads what was loaded and how runs ended, at each scrape.
-type dataCollector struct{ pool *pgxpool.Pool }
+// dataCollector reads what was loaded, how runs ended, the queue, the
+// workers and the live streams, at each scrape.
+type dataCollector struct {
+	pool *pgxpool.Pool
+	// workerStaleAfter: a worker whose heartbeat is older is not alive
+	// (worker.rescue_after, as `hdi status` counts them).
+	workerStaleAfter time.Duration
+}
 
 var (
 	rowsLoaded  = prometheus.NewDesc("hdi_rows_loaded", "Rows loaded per table (counted at load time).", []string{"table"}, nil)
 	runOutcome  = prometheus.NewDesc("hdi_runs", "Ingest runs by status.", []string{"status"}, nil)
 	unitOutcome = prometheus.NewDesc("hdi_units", "Ledger units by status.", []string{"status"}, nil)
 	dataUp      = prometheus.NewDesc("hdi_database_up", "1 when the last scrape could read the database.", nil, nil)
+
+	// The queue's labels are few: queues are named in jobs and on workers,
+	// kinds and states are River's. Workers are summed, not labelled by
+	// their id (a host:pid, new at each start).
+	queueJobs    = prometheus.NewDesc("hdi_queue_jobs", "Queued jobs not finished, by queue, kind (hdi.unit: a unit of a run) and River state (available, running, retryable, scheduled, pending).", []string{"queue", "kind", "state"}, nil)
+	workersAlive = prometheus.NewDesc("hdi_workers_alive", "hdi worker processes whose heartbeat is recent (within worker.rescue_after).", nil, nil)
+	workerSlots  = prometheus.NewDesc("hdi_worker_slots", "Unit slots (--concurrency) of the workers alive: busy loading a unit, or idle.", []string{"state"}, nil)
 
 	streamLag        = prometheus.NewDesc("hdi_stream_lag_seconds", "Time since the source's clock at the live stream's last commit (how far behind the feed the database is).", []string{"stream"}, nil)
 	streamRows       = prometheus.NewDesc("hdi_stream_rows_total", "Rows a live stream has committed.", []string{"stream"}, nil)
@@ -141,6 +156,25 @@ func (c *dataCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, u := range units {
 			ch <- prometheus.MustNewConstMetric(unitOutcome, prometheus.GaugeValue, float64(u.Units), u.Status)
 		}
+	} else {
+		up = 0
+	}
+	if jobs, err := q.QueueDepth(ctx); err == nil {
+		for _, j := range jobs {
+			ch <- prometheus.MustNewConstMetric(queueJobs, prometheus.GaugeValue, float64(j.Jobs), j.Queue, j.Kind, j.State)
+		}
+	} else {
+		up = 0
+	}
+	if workers, err := q.LiveWorkers(ctx, c.workerStaleAfter.Seconds()); err == nil {
+		var busy, idle int64
+		for _, w := range workers {
+			busy += w.Running
+			idle += max(int64(w.Concurrency)-w.Running, 0)
+		}
+		ch <- prometheus.MustNewConstMetric(workersAlive, prometheus.GaugeValue, float64(len(workers)))
+		ch <- prometheus.MustNewConstMetric(workerSlots, prometheus.GaugeValue, float64(busy), "busy")
+		ch <- prometheus.MustNewConstMetric(workerSlots, prometheus.GaugeValue, float64(idle), "idle")
 	} else {
 		up = 0
 	}

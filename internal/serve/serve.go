@@ -34,6 +34,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/ops"
 	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/internal/status"
 	"github.com/hdi-dev/hdi/internal/web"
 )
 
@@ -67,8 +68,11 @@ type Options struct {
 	MaxRows int64
 	// CORSOrigins may call the API from a browser (none: CORS off).
 	CORSOrigins []string
-	Version     string
-	Logger      *slog.Logger
+	// WorkerStaleAfter: a worker whose heartbeat is older is not counted
+	// alive on /metrics (worker.rescue_after; default 30s).
+	WorkerStaleAfter time.Duration
+	Version          string
+	Logger           *slog.Logger
 }
 
 // Server is the HTTP API and web page.
@@ -97,7 +101,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, metrics: newMetrics(opts.Pool), tokens: access.NewStore(opts.Pool, opts.TokenCache, opts.BootstrapTokens...),
+	if opts.WorkerStaleAfter <= 0 {
+		opts.WorkerStaleAfter = status.DefaultWorkerStaleAfter
+	}
+	s := &Server{opts: opts, metrics: newMetrics(opts.Pool, opts.WorkerStaleAfter), tokens: access.NewStore(opts.Pool, opts.TokenCache, opts.BootstrapTokens...),
 		tokenRate: newLimiter(opts.TokenRate), addressRate: newLimiter(opts.AddressRate), inFlight: newInFlight(opts.TokenQueries)}
 	r := chi.NewRouter()
 	r.Use(requestIDs, s.metrics.middleware, s.cors, checkQuery)

@@ -147,7 +147,7 @@ func (r *Report) checkQueue(ctx context.Context, pool *pgxpool.Pool) {
 	if r.Queue.Jobs, err = q.QueueDepth(ctx); err == nil {
 		stale := r.WorkerStaleAfter
 		if stale <= 0 {
-			stale = 30 * time.Second
+			stale = DefaultWorkerStaleAfter
 		}
 		r.Queue.Workers, err = q.LiveWorkers(ctx, stale.Seconds())
 	}

@@ -13,6 +13,10 @@ import (
 // count as running: `hdi stream` beats every 5s.
 const StreamStaleAfter = 30 * time.Second
 
+// DefaultWorkerStaleAfter is how old a worker's heartbeat may be for it to
+// count as alive when worker.rescue_after is not given (its default).
+const DefaultWorkerStaleAfter = 30 * time.Second
+
 // Streams reads every live stream with its totals ('dead' when its
 // process stopped beating without saying so).
 func Streams(ctx context.Context, db dbq.DBTX) ([]dbq.LiveStreamsRow, error) {
