@@ -96,7 +96,12 @@ func TestBatchKilledResumesWithoutResubmit(t *testing.T) {
 			for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !killed; time.Sleep(2 * time.Millisecond) {
 				switch phase {
 				case "download":
-					killed = srv.InFlight("batch.download") > 0
+					// Downloading, with the job recorded: the provider sends
+					// the job's checkpoint before it downloads, but the host
+					// may store it a moment later on a busy machine.
+					var n int64
+					_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM unit_checkpoints`).Scan(&n)
+					killed = n > 0 && srv.InFlight("batch.download") > 0
 				case "load":
 					var n int64
 					_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM unit_checkpoints WHERE note LIKE '%: loading'`).Scan(&n)
