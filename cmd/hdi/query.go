@@ -327,7 +327,7 @@ func newSymbolQueryCmd(app *App, kind string) *cobra.Command {
 		"definitions": "Instrument definitions of symbols received over a date range",
 	}[kind]
 	example := map[string]string{
-		"bars":        "  hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31\n  hdi query bars -s ESH4 --interval 1m --start 2024-03-01 --end 2024-03-01 --format parquet -o es.parquet",
+		"bars":        "  hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31\n  hdi query bars -s ESH4 --interval 1m --start 2024-03-01 --end 2024-03-01 --format parquet -o es.parquet\n  hdi query bars -s ES.c.0 --interval 4h --start 2024-03-11 --end 2024-03-15",
 		"trades":      "  hdi query trades -s ESH4 --start 2024-03-01 --end 2024-03-01 --limit 100",
 		"tbbo":        "  hdi query tbbo -s ES.c.0 --start 2024-03-01 --end 2024-03-01 --format csv",
 		"statistics":  "  hdi query statistics -s ES.c.0 --stat settlement --start 2024-03-01 --end 2024-03-31\n  hdi query statistics -s ESH4,ESM4 --daily --start 2024-03-01 --end 2024-03-31",
@@ -371,7 +371,8 @@ rows.`,
 	f.Int64Var(&limit, "limit", 0, "at most this many rows (0: all)")
 	switch kind {
 	case "bars":
-		f.StringVar(&interv, "interval", "1d", "1s, 1m, 5m, 15m, 1h, 1d, eod (also 1h-rollup, trades-1m)")
+		f.StringVar(&interv, "interval", "1d", "1s, 1m, 5m, 15m, 1h, 1d, eod (also 1h-rollup, trades-1m), or any N of s, m, h, d, w (3m, 4h, 2d, 1w): "+
+			"resampled from the finest stored bars whose width divides it (else trades), buckets counted from Monday 1970-01-05 00:00 UTC")
 		f.StringVar(&adjust, "adjust", "none", "continuous symbols: none, ratio or difference (back-adjusted at each roll; docs/queries.md)")
 	case "statistics":
 		f.StringVar(&stat, "stat", "all", "settlement (3), open_interest (9), volume (6 cleared volume) or all")

@@ -545,6 +545,51 @@ func (q *Queries) OhlcvEod(ctx context.Context, arg OhlcvEodParams) ([]OhlcvEod,
 	return items, nil
 }
 
+const symbolBarSources = `-- name: SymbolBarSources :one
+WITH p AS (
+    SELECT p.instrument_id, p.from_ts, p.to_ts
+    FROM symbol_periods($1::text, $2::text[], $3::timestamptz, $4::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+)
+SELECT EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1s x WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1s,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1m x WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1m,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1h x WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1h,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1d x WHERE x.dataset = $1::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1d
+`
+
+type SymbolBarSourcesParams struct {
+	Dataset string    `json:"dataset"`
+	Symbols []string  `json:"symbols"`
+	StartTs time.Time `json:"start_ts"`
+	EndTs   time.Time `json:"end_ts"`
+}
+
+type SymbolBarSourcesRow struct {
+	Ohlcv1s bool `json:"ohlcv_1s"`
+	Ohlcv1m bool `json:"ohlcv_1m"`
+	Ohlcv1h bool `json:"ohlcv_1h"`
+	Ohlcv1d bool `json:"ohlcv_1d"`
+}
+
+// SymbolBarSources: which tables hold rows of SYMBOLS (resolved per day)
+// in [start_ts, end_ts): the sources hdi query bars resamples from (the
+// finest bar table whose width divides the interval, else trades).
+func (q *Queries) SymbolBarSources(ctx context.Context, arg SymbolBarSourcesParams) (SymbolBarSourcesRow, error) {
+	row := q.db.QueryRow(ctx, symbolBarSources,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+	)
+	var i SymbolBarSourcesRow
+	err := row.Scan(
+		&i.Ohlcv1s,
+		&i.Ohlcv1m,
+		&i.Ohlcv1h,
+		&i.Ohlcv1d,
+	)
+	return i, err
+}
+
 const symbolBars15m = `-- name: SymbolBars15m :many
 SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('15 minutes'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
@@ -1105,6 +1150,369 @@ func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([
 	return items, nil
 }
 
+const symbolBarsFrom1d = `-- name: SymbolBarsFrom1d :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1d x
+    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT $6::bigint
+`
+
+type SymbolBarsFrom1dParams struct {
+	BucketSeconds int64     `json:"bucket_seconds"`
+	Dataset       string    `json:"dataset"`
+	Symbols       []string  `json:"symbols"`
+	StartTs       time.Time `json:"start_ts"`
+	EndTs         time.Time `json:"end_ts"`
+	RowLimit      *int64    `json:"row_limit"`
+}
+
+type SymbolBarsFrom1dRow struct {
+	Symbol       string `json:"symbol"`
+	InstrumentID int64  `json:"instrument_id"`
+	RawSymbol    string `json:"raw_symbol"`
+	TsEvent      int64  `json:"ts_event"`
+	Open         int64  `json:"open"`
+	High         int64  `json:"high"`
+	Low          int64  `json:"low"`
+	Close        int64  `json:"close"`
+	Volume       int64  `json:"volume"`
+	BarCount     int64  `json:"bar_count"`
+}
+
+// SymbolBarsFrom1d: bars of bucket_seconds (a multiple of 86400 seconds) rolled up from ohlcv_1d
+// (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+// @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+// @param bucket_seconds bigint "bar width in seconds, a multiple of 86400 seconds"
+func (q *Queries) SymbolBarsFrom1d(ctx context.Context, arg SymbolBarsFrom1dParams) ([]SymbolBarsFrom1dRow, error) {
+	rows, err := q.db.Query(ctx, symbolBarsFrom1d,
+		arg.BucketSeconds,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolBarsFrom1dRow{}
+	for rows.Next() {
+		var i SymbolBarsFrom1dRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.InstrumentID,
+			&i.RawSymbol,
+			&i.TsEvent,
+			&i.Open,
+			&i.High,
+			&i.Low,
+			&i.Close,
+			&i.Volume,
+			&i.BarCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolBarsFrom1h = `-- name: SymbolBarsFrom1h :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1h x
+    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT $6::bigint
+`
+
+type SymbolBarsFrom1hParams struct {
+	BucketSeconds int64     `json:"bucket_seconds"`
+	Dataset       string    `json:"dataset"`
+	Symbols       []string  `json:"symbols"`
+	StartTs       time.Time `json:"start_ts"`
+	EndTs         time.Time `json:"end_ts"`
+	RowLimit      *int64    `json:"row_limit"`
+}
+
+type SymbolBarsFrom1hRow struct {
+	Symbol       string `json:"symbol"`
+	InstrumentID int64  `json:"instrument_id"`
+	RawSymbol    string `json:"raw_symbol"`
+	TsEvent      int64  `json:"ts_event"`
+	Open         int64  `json:"open"`
+	High         int64  `json:"high"`
+	Low          int64  `json:"low"`
+	Close        int64  `json:"close"`
+	Volume       int64  `json:"volume"`
+	BarCount     int64  `json:"bar_count"`
+}
+
+// SymbolBarsFrom1h: bars of bucket_seconds (a multiple of 3600 seconds) rolled up from ohlcv_1h
+// (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+// @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+// @param bucket_seconds bigint "bar width in seconds, a multiple of 3600 seconds"
+func (q *Queries) SymbolBarsFrom1h(ctx context.Context, arg SymbolBarsFrom1hParams) ([]SymbolBarsFrom1hRow, error) {
+	rows, err := q.db.Query(ctx, symbolBarsFrom1h,
+		arg.BucketSeconds,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolBarsFrom1hRow{}
+	for rows.Next() {
+		var i SymbolBarsFrom1hRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.InstrumentID,
+			&i.RawSymbol,
+			&i.TsEvent,
+			&i.Open,
+			&i.High,
+			&i.Low,
+			&i.Close,
+			&i.Volume,
+			&i.BarCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolBarsFrom1m = `-- name: SymbolBarsFrom1m :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
+    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT $6::bigint
+`
+
+type SymbolBarsFrom1mParams struct {
+	BucketSeconds int64     `json:"bucket_seconds"`
+	Dataset       string    `json:"dataset"`
+	Symbols       []string  `json:"symbols"`
+	StartTs       time.Time `json:"start_ts"`
+	EndTs         time.Time `json:"end_ts"`
+	RowLimit      *int64    `json:"row_limit"`
+}
+
+type SymbolBarsFrom1mRow struct {
+	Symbol       string `json:"symbol"`
+	InstrumentID int64  `json:"instrument_id"`
+	RawSymbol    string `json:"raw_symbol"`
+	TsEvent      int64  `json:"ts_event"`
+	Open         int64  `json:"open"`
+	High         int64  `json:"high"`
+	Low          int64  `json:"low"`
+	Close        int64  `json:"close"`
+	Volume       int64  `json:"volume"`
+	BarCount     int64  `json:"bar_count"`
+}
+
+// SymbolBarsFrom1m: bars of bucket_seconds (a multiple of 60 seconds) rolled up from ohlcv_1m
+// (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+// @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+// @param bucket_seconds bigint "bar width in seconds, a multiple of 60 seconds"
+func (q *Queries) SymbolBarsFrom1m(ctx context.Context, arg SymbolBarsFrom1mParams) ([]SymbolBarsFrom1mRow, error) {
+	rows, err := q.db.Query(ctx, symbolBarsFrom1m,
+		arg.BucketSeconds,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolBarsFrom1mRow{}
+	for rows.Next() {
+		var i SymbolBarsFrom1mRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.InstrumentID,
+			&i.RawSymbol,
+			&i.TsEvent,
+			&i.Open,
+			&i.High,
+			&i.Low,
+			&i.Close,
+			&i.Volume,
+			&i.BarCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolBarsFrom1s = `-- name: SymbolBarsFrom1s :many
+
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1s x
+    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT $6::bigint
+`
+
+type SymbolBarsFrom1sParams struct {
+	BucketSeconds int64     `json:"bucket_seconds"`
+	Dataset       string    `json:"dataset"`
+	Symbols       []string  `json:"symbols"`
+	StartTs       time.Time `json:"start_ts"`
+	EndTs         time.Time `json:"end_ts"`
+	RowLimit      *int64    `json:"row_limit"`
+}
+
+type SymbolBarsFrom1sRow struct {
+	Symbol       string `json:"symbol"`
+	InstrumentID int64  `json:"instrument_id"`
+	RawSymbol    string `json:"raw_symbol"`
+	TsEvent      int64  `json:"ts_event"`
+	Open         int64  `json:"open"`
+	High         int64  `json:"high"`
+	Low          int64  `json:"low"`
+	Close        int64  `json:"close"`
+	Volume       int64  `json:"volume"`
+	BarCount     int64  `json:"bar_count"`
+}
+
+// Resampled bars (hdi query bars --interval 3m, 30m, 4h, 2d, 1w, ...): bars
+// of any width of whole seconds (bucket_seconds), rolled up at query time
+// from one source, of symbols resolved per day. Buckets are aligned to
+// Monday 1970-01-05 00:00 UTC, the first Monday of the Unix epoch: bucket k
+// is [origin + k·width, origin + (k+1)·width), so widths that divide a day
+// start at UTC midnight and weeks on Monday 00:00 UTC. open is the first
+// source bar's open, high the max, low the min, close the last bar's close,
+// volume the sum (exact: bigint prices, no floats); ts_event is the
+// bucket's start; a bucket spanning a roll has one row per contract, and
+// one cut by the range holds only the bars inside it.
+// SymbolBarsFrom1s: bars of bucket_seconds (a multiple of 1 second) rolled up from ohlcv_1s
+// (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+// @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+// @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
+func (q *Queries) SymbolBarsFrom1s(ctx context.Context, arg SymbolBarsFrom1sParams) ([]SymbolBarsFrom1sRow, error) {
+	rows, err := q.db.Query(ctx, symbolBarsFrom1s,
+		arg.BucketSeconds,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolBarsFrom1sRow{}
+	for rows.Next() {
+		var i SymbolBarsFrom1sRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.InstrumentID,
+			&i.RawSymbol,
+			&i.TsEvent,
+			&i.Open,
+			&i.High,
+			&i.Low,
+			&i.Close,
+			&i.Volume,
+			&i.BarCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const symbolBarsRollup1h = `-- name: SymbolBarsRollup1h :many
 SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
        (extract(epoch FROM date_bin('1 hour'::interval, b.ts, '2000-01-03 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
@@ -1255,6 +1663,94 @@ func (q *Queries) SymbolTradeBars1m(ctx context.Context, arg SymbolTradeBars1mPa
 	items := []SymbolTradeBars1mRow{}
 	for rows.Next() {
 		var i SymbolTradeBars1mRow
+		if err := rows.Scan(
+			&i.Symbol,
+			&i.InstrumentID,
+			&i.RawSymbol,
+			&i.TsEvent,
+			&i.Open,
+			&i.High,
+			&i.Low,
+			&i.Close,
+			&i.Volume,
+			&i.TradeCount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const symbolTradeBarsFrom = `-- name: SymbolTradeBarsFrom :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.price ORDER BY b.ts_recv, b.sequence))[1]::bigint AS open,
+       max(b.price)::bigint AS high,
+       min(b.price)::bigint AS low,
+       (array_agg(b.price ORDER BY b.ts_recv DESC, b.sequence DESC))[1]::bigint AS close,
+       sum(b.size)::bigint AS volume,
+       count(*)::bigint AS trade_count
+FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence, ts_out FROM trades x
+    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT $6::bigint
+`
+
+type SymbolTradeBarsFromParams struct {
+	BucketSeconds int64     `json:"bucket_seconds"`
+	Dataset       string    `json:"dataset"`
+	Symbols       []string  `json:"symbols"`
+	StartTs       time.Time `json:"start_ts"`
+	EndTs         time.Time `json:"end_ts"`
+	RowLimit      *int64    `json:"row_limit"`
+}
+
+type SymbolTradeBarsFromRow struct {
+	Symbol       string `json:"symbol"`
+	InstrumentID int64  `json:"instrument_id"`
+	RawSymbol    string `json:"raw_symbol"`
+	TsEvent      int64  `json:"ts_event"`
+	Open         int64  `json:"open"`
+	High         int64  `json:"high"`
+	Low          int64  `json:"low"`
+	Close        int64  `json:"close"`
+	Volume       int64  `json:"volume"`
+	TradeCount   int64  `json:"trade_count"`
+}
+
+// SymbolTradeBarsFrom: bars of bucket_seconds (a multiple of 1 second) rolled up from trades
+// (bucketed on ts = ts_recv as trade_bars_1m, open and close by ts_recv then sequence); trade_count is the trades in the bucket.
+// @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+// @param start_ts timestamptz "first day or instant, included"
+// @param end_ts timestamptz "last day (included) or instant (excluded)"
+// @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
+func (q *Queries) SymbolTradeBarsFrom(ctx context.Context, arg SymbolTradeBarsFromParams) ([]SymbolTradeBarsFromRow, error) {
+	rows, err := q.db.Query(ctx, symbolTradeBarsFrom,
+		arg.BucketSeconds,
+		arg.Dataset,
+		arg.Symbols,
+		arg.StartTs,
+		arg.EndTs,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SymbolTradeBarsFromRow{}
+	for rows.Next() {
+		var i SymbolTradeBarsFromRow
 		if err := rows.Scan(
 			&i.Symbol,
 			&i.InstrumentID,

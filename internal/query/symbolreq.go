@@ -49,6 +49,7 @@ type SymbolQuery struct {
 	Values map[string]any
 	req    SymbolRequest
 	table  string // the table the query reads (symbolTables)
+	cat    *Catalog
 }
 
 // Plan checks the request and picks its query from the catalog. Nothing is
@@ -88,8 +89,12 @@ func (r SymbolRequest) Plan(cat *Catalog) (*SymbolQuery, error) {
 	name := map[string]string{"trades": "SymbolTrades", "tbbo": "SymbolTbbo", "statistics": "SymbolStatistics", "definitions": "SymbolDefinitions"}[r.Kind]
 	switch r.Kind {
 	case "bars":
-		if name, err = BarInterval(r.Interval); err != nil {
+		var seconds int64
+		if name, seconds, err = BarInterval(r.Interval); err != nil {
 			return nil, paramErr("interval", "%v", err)
+		}
+		if seconds > 0 {
+			values["bucket_seconds"] = seconds
 		}
 		switch r.Adjust {
 		case "", AdjustNone:
@@ -131,7 +136,7 @@ func (r SymbolRequest) Plan(cat *Catalog) (*SymbolQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SymbolQuery{Query: q, Values: values, req: r, table: symbolTables[name]}, nil
+	return &SymbolQuery{Query: q, Values: values, req: r, table: symbolTables[name], cat: cat}, nil
 }
 
 // Resolve completes the query against the database: the dataset (the one
@@ -144,6 +149,11 @@ func (sq *SymbolQuery) Resolve(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	sq.Values["dataset"] = dataset
+	if secs, ok := sq.Values["bucket_seconds"].(int64); ok {
+		if err := sq.resampleFrom(ctx, conn, dataset, secs); err != nil {
+			return err
+		}
+	}
 	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
 		return sq.adjust(ctx, conn, dataset, adj)
 	}
@@ -214,6 +224,30 @@ func (sq *SymbolQuery) adjust(ctx context.Context, conn *pgx.Conn, dataset, meth
 		return err
 	}
 	sq.Query = wrapped
+	return nil
+}
+
+// resampleFrom picks the source of resampled bars: the finest bar table
+// whose width divides the interval and that holds rows of the symbols in
+// the range, else trades (the planned query).
+func (sq *SymbolQuery) resampleFrom(ctx context.Context, conn *pgx.Conn, dataset string, seconds int64) error {
+	has, err := dbq.New(conn).SymbolBarSources(ctx, dbq.SymbolBarSourcesParams{
+		Dataset: dataset, Symbols: sq.req.Symbols, StartTs: sq.Values["start_ts"].(time.Time), EndTs: sq.Values["end_ts"].(time.Time),
+	})
+	if err != nil {
+		return fmt.Errorf("find the bars to resample: %w", err)
+	}
+	for _, src := range barSources {
+		if seconds%src.seconds != 0 || !src.has(has) {
+			continue
+		}
+		q, err := sq.cat.Lookup(src.query, "")
+		if err != nil {
+			return err
+		}
+		sq.Query, sq.table = q, src.table
+		return nil
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hdi-dev/hdi/internal/dbq"
@@ -24,13 +25,43 @@ var BarIntervals = map[string]string{
 	"trades-1m": "SymbolTradeBars1m",
 }
 
-// BarInterval returns the query name for an interval, or an error listing
-// the intervals.
-func BarInterval(interval string) (string, error) {
+// BarInterval returns the query name for one of BarIntervals. Any other
+// whole number of seconds, minutes, hours, days or weeks (3m, 30m, 4h, 2d,
+// 1w) is resampled: the query is SymbolTradeBarsFrom until Resolve picks a
+// finer source (barSources), and seconds is the bar's width. Else the error
+// lists the intervals.
+func BarInterval(interval string) (name string, seconds int64, err error) {
 	if q, ok := BarIntervals[strings.ToLower(interval)]; ok {
-		return q, nil
+		return q, 0, nil
 	}
-	return "", fmt.Errorf("unknown interval %q (want 1s, 1m, 5m, 15m, 1h, 1d, eod; also 1h-rollup, trades-1m)", interval)
+	if m := resampledInterval.FindStringSubmatch(interval); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err == nil && n > 0 {
+			return "SymbolTradeBarsFrom", n * intervalUnits[m[2]], nil
+		}
+	}
+	return "", 0, fmt.Errorf("unknown interval %q (want 1s, 1m, 5m, 15m, 1h, 1d, eod, 1h-rollup, trades-1m, or any whole number of s, m, h, d, w: 3m, 30m, 4h, 2d, 1w)", interval)
+}
+
+// resampledInterval is a resampled --interval: N and its unit. N is at most
+// nine digits, so N weeks in seconds fits an int64 with room to spare.
+var resampledInterval = regexp.MustCompile(`^0*([1-9][0-9]{0,8})([smhdw])$`)
+
+// intervalUnits are the seconds of each unit of a resampled interval.
+var intervalUnits = map[string]int64{"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+// barSources are the bar tables a resampled interval is rolled up from,
+// finest first: the first whose width divides the interval and that holds
+// rows of the symbols in the range is taken, else trades.
+var barSources = []struct {
+	table, query string
+	seconds      int64
+	has          func(dbq.SymbolBarSourcesRow) bool
+}{
+	{"ohlcv_1s", "SymbolBarsFrom1s", 1, func(r dbq.SymbolBarSourcesRow) bool { return r.Ohlcv1s }},
+	{"ohlcv_1m", "SymbolBarsFrom1m", 60, func(r dbq.SymbolBarSourcesRow) bool { return r.Ohlcv1m }},
+	{"ohlcv_1h", "SymbolBarsFrom1h", 3600, func(r dbq.SymbolBarSourcesRow) bool { return r.Ohlcv1h }},
+	{"ohlcv_1d", "SymbolBarsFrom1d", 86400, func(r dbq.SymbolBarSourcesRow) bool { return r.Ohlcv1d }},
 }
 
 // symbolTables names the table each built-in symbol query reads.
@@ -38,7 +69,8 @@ var symbolTables = map[string]string{
 	"SymbolBars1s": "ohlcv_1s", "SymbolBars1m": "ohlcv_1m", "SymbolBars5m": "ohlcv_1m", "SymbolBars15m": "ohlcv_1m",
 	"SymbolBarsRollup1h": "ohlcv_1m", "SymbolBars1h": "ohlcv_1h", "SymbolBars1d": "ohlcv_1d", "SymbolBarsEod": "ohlcv_eod",
 	"SymbolTradeBars1m": "trades", "SymbolTrades": "trades", "SymbolTbbo": "tbbo",
-	"SymbolStatistics": "statistics", "DailyStatistics": "statistics", "SymbolDefinitions": "definition",
+	"SymbolTradeBarsFrom": "trades",
+	"SymbolStatistics":    "statistics", "DailyStatistics": "statistics", "SymbolDefinitions": "definition",
 }
 
 // StatTypes maps the --stat values of `hdi query statistics` to Databento

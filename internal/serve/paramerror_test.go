@@ -99,7 +99,7 @@ func TestNoParamErrorSpellsAFlag(t *testing.T) {
 		{ts, "/api/v1/bars?start=2024-03-11&end=2024-03-22"},
 		{ts, "/api/v1/bars?symbols=ES.c.0&end=2024-03-22"},
 		{ts, "/api/v1/bars?symbols=ES.c.0&start=2024-13-01&end=2024-03-22"},
-		{ts, "/api/v1/bars?symbols=ES.c.0&interval=2m" + r},
+		{ts, "/api/v1/bars?symbols=ES.c.0&interval=2x" + r},
 		{ts, "/api/v1/bars?symbols=ES.FUT&adjust=ratio" + r},
 		{ts, "/api/v1/bars?symbols=ES.c.0&adjust=log" + r},
 		{ts, "/api/v1/bars?symbols=ES.c.0&adjust=ratio" + r},

@@ -187,7 +187,7 @@ var symbolDocs = map[string]string{
 	"start":    "first day (YYYY-MM-DD) or instant (RFC 3339), included; or relative (-7d, yesterday)",
 	"end":      "last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded); or relative (today)",
 	"dataset":  "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)",
-	"interval": "1s, 1m, 5m, 15m, 1h, 1d (default), eod, 1h-rollup, trades-1m",
+	"interval": "1s, 1m, 5m, 15m, 1h, 1d (default), eod, 1h-rollup, trades-1m, or any N of s, m, h, d, w (3m, 4h, 2d, 1w): resampled from the finest stored bars whose width divides it (else trades), buckets counted from Monday 1970-01-05 00:00 UTC",
 	"adjust":   "continuous symbols: none (default), ratio or difference: back-adjusted at each roll (docs/queries.md)",
 	"stat":     "settlement, open_interest, volume or all (default)",
 	"daily":    "one row per symbol, instrument and day: settlement, open interest, cleared volume",
@@ -207,7 +207,7 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 		sc := &huma.Schema{Type: huma.TypeString}
 		switch p {
 		case "interval":
-			sc.Enum, sc.Default = []any{"1s", "1m", "5m", "15m", "1h", "1d", "eod", "1h-rollup", "trades-1m"}, "1d"
+			sc.Pattern, sc.Default = `^(eod|1h-rollup|trades-1m|[0-9]+[smhdw])$`, "1d"
 		case "adjust":
 			sc.Enum, sc.Default = []any{"none", "ratio", "difference"}, "none"
 		case "stat":

@@ -306,7 +306,7 @@ func testBadRequestsSayWhatIsWrong(t *testing.T, url string) {
 		{"/api/v1/bars?symbols=ES.c.0&start=2024-13-01&end=2024-03-22", 400, "start", `start: "2024-13-01" is not a real date or time`},
 		{"/api/v1/bars?symbols=ES.c.0&start=2024-03-11", 400, "end", "end: is required"},
 		{"/api/v1/bars?start=2024-03-11&end=2024-03-22", 400, "symbols", "symbols: is required"},
-		{"/api/v1/bars?symbols=ES.c.0&start=2024-03-11&end=2024-03-22&interval=2m", 400, "interval", `unknown interval "2m"`},
+		{"/api/v1/bars?symbols=ES.c.0&start=2024-03-11&end=2024-03-22&interval=2x", 400, "interval", `unknown interval "2x"`},
 		{"/api/v1/bars?symbols=ES.FUT&start=2024-03-11&end=2024-03-22&adjust=ratio", 400, "adjust", `"ES.FUT" is not one`},
 		{"/api/v1/bars?symbols=ES.c.0&start=2024-03-11&end=2024-03-22&adjust=log", 400, "adjust", `"log": want none, ratio or difference`},
 		{"/api/v1/bars?symbols=ES.c.0&start=2024-03-11&end=2024-03-22&format=xml", 400, "format", `"xml": want json, ndjson, csv or parquet`},

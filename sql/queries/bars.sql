@@ -307,6 +307,165 @@ GROUP BY p.symbol, b.instrument_id, p.raw_symbol, date_bin('1 minute'::interval,
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
+-- Resampled bars (hdi query bars --interval 3m, 30m, 4h, 2d, 1w, ...): bars
+-- of any width of whole seconds (bucket_seconds), rolled up at query time
+-- from one source, of symbols resolved per day. Buckets are aligned to
+-- Monday 1970-01-05 00:00 UTC, the first Monday of the Unix epoch: bucket k
+-- is [origin + k·width, origin + (k+1)·width), so widths that divide a day
+-- start at UTC midnight and weeks on Monday 00:00 UTC. open is the first
+-- source bar's open, high the max, low the min, close the last bar's close,
+-- volume the sum (exact: bigint prices, no floats); ts_event is the
+-- bucket's start; a bucket spanning a roll has one row per contract, and
+-- one cut by the range holds only the bars inside it.
+
+-- SymbolBarsFrom1s: bars of bucket_seconds (a multiple of 1 second) rolled up from ohlcv_1s
+-- (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
+-- name: SymbolBarsFrom1s :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT * FROM ohlcv_1s x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarsFrom1m: bars of bucket_seconds (a multiple of 60 seconds) rolled up from ohlcv_1m
+-- (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param bucket_seconds bigint "bar width in seconds, a multiple of 60 seconds"
+-- name: SymbolBarsFrom1m :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT * FROM ohlcv_1m x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarsFrom1h: bars of bucket_seconds (a multiple of 3600 seconds) rolled up from ohlcv_1h
+-- (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param bucket_seconds bigint "bar width in seconds, a multiple of 3600 seconds"
+-- name: SymbolBarsFrom1h :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT * FROM ohlcv_1h x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarsFrom1d: bars of bucket_seconds (a multiple of 86400 seconds) rolled up from ohlcv_1d
+-- (Databento's ohlcv bars); bar_count is the source bars in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param bucket_seconds bigint "bar width in seconds, a multiple of 86400 seconds"
+-- name: SymbolBarsFrom1d :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
+       max(b.high)::bigint AS high,
+       min(b.low)::bigint AS low,
+       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
+       sum(b.volume)::bigint AS volume,
+       count(*)::bigint AS bar_count
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT * FROM ohlcv_1d x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolTradeBarsFrom: bars of bucket_seconds (a multiple of 1 second) rolled up from trades
+-- (bucketed on ts = ts_recv as trade_bars_1m, open and close by ts_recv then sequence); trade_count is the trades in the bucket.
+-- @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
+-- name: SymbolTradeBarsFrom :many
+SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
+       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
+       (array_agg(b.price ORDER BY b.ts_recv, b.sequence))[1]::bigint AS open,
+       max(b.price)::bigint AS high,
+       min(b.price)::bigint AS low,
+       (array_agg(b.price ORDER BY b.ts_recv DESC, b.sequence DESC))[1]::bigint AS close,
+       sum(b.size)::bigint AS volume,
+       count(*)::bigint AS trade_count
+FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+CROSS JOIN LATERAL (
+    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+    SELECT * FROM trades x
+    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
+      AND x.ts >= p.from_ts AND x.ts < p.to_ts
+    OFFSET 0
+) b
+GROUP BY 1, 2, 3, 4
+ORDER BY 4, 1, 2
+LIMIT sqlc.narg(row_limit)::bigint;
+
+-- SymbolBarSources: which tables hold rows of SYMBOLS (resolved per day)
+-- in [start_ts, end_ts): the sources hdi query bars resamples from (the
+-- finest bar table whose width divides the interval, else trades).
+-- name: SymbolBarSources :one
+WITH p AS (
+    SELECT p.instrument_id, p.from_ts, p.to_ts
+    FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+)
+SELECT EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1s x WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1s,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1m x WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1m,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1h x WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1h,
+       EXISTS (SELECT 1 FROM p WHERE EXISTS (SELECT 1 FROM ohlcv_1d x WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id AND x.ts >= p.from_ts AND x.ts < p.to_ts))::boolean AS ohlcv_1d;
+
 -- ContractRolls: the rolls of continuous symbols (ES.c.0) in a date range,
 -- with the daily closes of both contracts that back-adjustment (hdi query
 -- bars --adjust) takes: the old contract's last daily close before the
