@@ -299,3 +299,42 @@ func TestSymbolQueriesAcrossTwoDatasets(t *testing.T) {
 		t.Errorf("ESH4 with --dataset:\n%s", got)
 	}
 }
+
+// TestAnalyticsOnTheDemo runs the analytics as a user does, on the demo:
+// resampled bars (--interval 4h: the 5-minute-free path of the one-minute
+// bars), a bad interval naming the flag, and the session and roll queries
+// by name. Their values are checked against Go loops in internal/query;
+// here, that the CLI serves them and a few figures the docs quote.
+func TestAnalyticsOnTheDemo(t *testing.T) {
+	url := pgtest.NewMigratedDB(t)
+	env := ingestEnv(t, url)
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, env, "dbn", "synth", "--out", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(t, env, "ingest", "--provider", "databento", "--file", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "4h", "--start", "2024-03-14", "--end", "2024-03-14", "--format", "csv")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	// 2024-03-14 has minutes 00:00-21:00 and 22:00-24:00 UTC: six 4-hour buckets.
+	if code != 0 || len(lines) != 7 || !strings.HasPrefix(lines[0], "symbol,instrument_id,raw_symbol,ts_event,open,high,low,close,volume,bar_count") ||
+		!strings.Contains(lines[1], ",2024-03-14T00:00:00.000000000Z,") || !strings.HasSuffix(lines[1], ",240") {
+		t.Errorf("--interval 4h: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "2x", "--start", "2024-03-14", "--end", "2024-03-14")
+	if first, _, _ := strings.Cut(stderr, "\n"); code != 2 || !strings.HasPrefix(first, `hdi: --interval: unknown interval "2x" (want 1s,`) {
+		t.Errorf("--interval 2x: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, "query", "RollCalendar", "--param", "dataset=GLBX.MDP3", "--param", "symbols=ES.c.0",
+		"--param", "start_ts=2024-03-15", "--param", "end_ts=2024-03-22", "--format", "csv")
+	if code != 0 || !strings.Contains(stdout, "ES.c.0,2024-03-15,ESH4,ESM4,") || !strings.Contains(stdout, ",5130.000000000,2024-03-14,5157.250000000,27.250000000,,,") {
+		t.Errorf("RollCalendar: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, "query", "SessionBars", "--param", "dataset=GLBX.MDP3", "--param", "symbols=ES.c.0",
+		"--param", "start_ts=2024-03-14", "--param", "end_ts=2024-03-14", "--format", "csv", "--tz", "America/Chicago")
+	if code != 0 || !strings.Contains(stdout, "2024-03-13T17:00:00.000000000-05:00,ES.c.0,ETH,2024-03-14,2024-03-14T17:00:00.000000000-05:00,5482,ESH4,") ||
+		!strings.Contains(stdout, "2024-03-14T08:30:00.000000000-05:00,ES.c.0,RTH,2024-03-14,2024-03-14T15:15:00.000000000-05:00,5482,ESH4,") {
+		t.Errorf("SessionBars: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -114,7 +114,7 @@ type Column struct {
 
 var fixedNames = map[string]bool{
 	"price": true, "open": true, "high": true, "low": true, "close": true,
-	"old_close": true, "new_close": true,
+	"old_close": true, "new_close": true, "from_close": true, "to_close": true, "price_gap": true,
 	"settlement": true, "strike_price": true, "min_price_increment": true,
 	"high_limit_price": true, "low_limit_price": true, "max_price_variation": true,
 	"min_price_increment_amount": true, "trading_reference_price": true,

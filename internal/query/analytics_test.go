@@ -543,11 +543,9 @@ func TestLiquidity(t *testing.T) {
 
 	expect := func(loc *time.Location, width int) []string {
 		type acc struct {
-			days             map[string]bool
-			spreads          []int64
-			trades, volume   int64
-			bucket, minute   int
-			symbol, startEnd string
+			days           map[string]bool
+			spreads        []int64
+			trades, volume int64
 		}
 		by := map[int]*acc{}
 		tbboDays := map[string]bool{}
@@ -564,7 +562,7 @@ func TestLiquidity(t *testing.T) {
 			k := (l.Hour()*60 + l.Minute()) / width
 			a := by[k]
 			if a == nil {
-				a = &acc{days: map[string]bool{}, bucket: k}
+				a = &acc{days: map[string]bool{}}
 				by[k] = a
 			}
 			a.days[l.Format(time.DateOnly)] = true
