@@ -159,19 +159,22 @@ func (ts *testServer) mustGet(t *testing.T, path string) []byte {
 }
 
 // TestBarsEqualTheCLI: the API's bars are the bytes `hdi query bars`
-// prints, in every format and with back-adjustment.
+// prints, in every format, with back-adjustment, stored (1d) and
+// resampled (4h).
 func testBarsEqualTheCLI(t *testing.T, url string) {
 	ts := newServer(t, url, serve.Options{})
-	for _, adjust := range []string{"none", "ratio", "difference"} {
-		for _, format := range []string{"csv", "json", "ndjson"} {
-			api := ts.mustGet(t, "/api/v1/bars?symbols=ES.c.0,NQ.c.0&interval=1d&start=2024-03-11&end=2024-03-22&adjust="+adjust+"&format="+format)
-			cli, err := hdi(url, "query", "bars", "-s", "ES.c.0,NQ.c.0", "--interval", "1d", "--start", "2024-03-11", "--end", "2024-03-22",
-				"--adjust", adjust, "--format", format).Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(api, cli) || len(api) < 100 {
-				t.Errorf("adjust=%s format=%s: API and CLI differ:\n%s\n---\n%s", adjust, format, api, cli)
+	for _, interval := range []string{"1d", "4h"} {
+		for _, adjust := range []string{"none", "ratio", "difference"} {
+			for _, format := range []string{"csv", "json", "ndjson"} {
+				api := ts.mustGet(t, "/api/v1/bars?symbols=ES.c.0,NQ.c.0&interval="+interval+"&start=2024-03-11&end=2024-03-22&adjust="+adjust+"&format="+format)
+				cli, err := hdi(url, "query", "bars", "-s", "ES.c.0,NQ.c.0", "--interval", interval, "--start", "2024-03-11", "--end", "2024-03-22",
+					"--adjust", adjust, "--format", format).Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(api, cli) || len(api) < 100 {
+					t.Errorf("interval=%s adjust=%s format=%s: API and CLI differ:\n%.2000s\n---\n%.2000s", interval, adjust, format, api, cli)
+				}
 			}
 		}
 	}
