@@ -56,6 +56,12 @@ func analyticsDB(t *testing.T) (string, *pgxpool.Pool, []bar) {
 	for _, p := range paths {
 		querytest.LoadDBN(t, pool, p)
 	}
+	return url, pool, synthetic(t, pool)
+}
+
+// synthetic loads the synthetic dataset and returns its one-minute bars.
+func synthetic(t *testing.T, pool *pgxpool.Pool) []bar {
+	t.Helper()
 	exec(t, pool, `INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol, start_date, end_date, source) VALUES
 		($1, 'continuous', 'XX.c.0', 'instrument_id', '100', '2024-03-01', '2024-03-12', 'test'),
 		($1, 'continuous', 'XX.c.0', 'instrument_id', '200', '2024-03-12', '2024-04-01', 'test'),
@@ -80,7 +86,7 @@ func analyticsDB(t *testing.T) (string, *pgxpool.Pool, []bar) {
 		}
 	}
 	copyBars(t, pool, "ohlcv_1m", bars)
-	return url, pool, bars
+	return bars
 }
 
 func exec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
@@ -760,5 +766,49 @@ func TestResampledBars(t *testing.T) {
 	for _, bad := range []string{"0m", "2x", "3M", "m", "-1h", "1.5h", "1mo"} {
 		_, err := query.SymbolRequest{Kind: "bars", Symbols: []string{"ES.c.0"}, Start: "2024-03-13", End: "2024-03-14", Interval: bad}.Plan(cat)
 		paramError(t, err, "interval", false, fmt.Sprintf("unknown interval %q (want 1s, 1m, 5m, 15m, 1h, 1d, eod, 1h-rollup, trades-1m, or any whole number of s, m, h, d, w: 3m, 30m, 4h, 2d, 1w)", bad))
+	}
+}
+
+// TestAnalyticsOnTimescale runs the session, roll and resampling queries on
+// TimescaleDB (hypertables, PGlite) against the same loops.
+func TestAnalyticsOnTimescale(t *testing.T) {
+	url := pgtest.NewTimescaleDB(t) + "&pool_max_conns=1"
+	pgtest.Migrate(t, url)
+	pool := pgtest.Connect(t, url)
+	if n := pgtest.Scalar[int64](t, pool, `SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'ohlcv_1m'`); n != 1 {
+		t.Fatalf("ohlcv_1m is not a hypertable (%d)", n)
+	}
+	bars := synthetic(t, pool)
+	conn := connect(t, url)
+	from, to := time.Date(2024, 3, 7, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 15, 0, 0, 0, 0, time.UTC)
+	got := sessionRows(queryRows(t, conn, lookup(t, "SessionBars"), map[string]any{"dataset": syn, "symbols": "XX.c.0", "start_ts": "2024-03-07", "end_ts": "2024-03-14"}))
+	sameLines(t, "SessionBars", got, expectSessions(bars, "XX.c.0", synContract, from, to, mustZone(t, "America/Chicago"), [2]int{8, 30}, [2]int{15, 15}, [2]int{17, 0}))
+
+	sq, err := query.SymbolRequest{Kind: "bars", Symbols: []string{"XX.c.0"}, Start: "2024-03-06", End: "2024-03-16", Interval: "4h"}.Plan(catalog(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sq.Resolved(ctx(t), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range queryRows(t, conn, q, sq.Values) {
+		var ns int64
+		if _, err := fmt.Sscan(r["ts_event"], &ns); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %s %s %s %s %s %s %s", r["symbol"], r["instrument_id"], time.Unix(0, ns).UTC().Format(time.RFC3339),
+			r["open"], r["high"], r["low"], r["close"], r["volume"], r["bar_count"]))
+	}
+	sameLines(t, "4h bars", lines, resample(bars, "XX.c.0", synContract, synStart, synEnd, 4*time.Hour))
+
+	// No daily bars here: the roll is listed, unpriced.
+	rolls := queryRows(t, conn, lookup(t, "RollCalendar"), map[string]any{"dataset": syn, "symbols": "XX.c.0", "start_ts": "2024-03-06", "end_ts": "2024-03-16"})
+	if len(rolls) != 1 || rolls[0]["roll_date"] != "2024-03-12T00:00:00Z" || rolls[0]["price_gap"] != "NULL" || rolls[0]["from_volume"] != "NULL" {
+		t.Errorf("rolls: %v", rolls)
+	}
+	if rows := queryRows(t, conn, lookup(t, "Liquidity"), map[string]any{"dataset": syn, "symbols": "XX.c.0", "start_ts": "2024-03-06", "end_ts": "2024-03-16"}); len(rows) != 0 {
+		t.Errorf("liquidity without quotes: %v", rows)
 	}
 }
