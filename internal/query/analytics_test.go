@@ -709,7 +709,7 @@ func TestResampledBars(t *testing.T) {
 		interval string
 		width    time.Duration
 	}{
-		{"3m", 3 * time.Minute}, {"30m", 30 * time.Minute}, {"4h", 4 * time.Hour}, {"7h", 7 * time.Hour},
+		{"3m", 3 * time.Minute}, {"30m", 30 * time.Minute}, {"4H", 4 * time.Hour}, {"7h", 7 * time.Hour},
 		{"2d", 48 * time.Hour}, {"3d", 72 * time.Hour}, {"1w", 7 * 24 * time.Hour},
 	} {
 		// The range holds the roll (2024-03-12) and the DST change (UTC buckets ignore it).
@@ -763,7 +763,7 @@ func TestResampledBars(t *testing.T) {
 		}
 	}
 	// Bad intervals: one line naming the parameter.
-	for _, bad := range []string{"0m", "2x", "3M", "m", "-1h", "1.5h", "1mo"} {
+	for _, bad := range []string{"0m", "2x", "m", "-1h", "1.5h", "1mo", "1 h"} {
 		_, err := query.SymbolRequest{Kind: "bars", Symbols: []string{"ES.c.0"}, Start: "2024-03-13", End: "2024-03-14", Interval: bad}.Plan(cat)
 		paramError(t, err, "interval", false, fmt.Sprintf("unknown interval %q (want 1s, 1m, 5m, 15m, 1h, 1d, eod, 1h-rollup, trades-1m, or any whole number of s, m, h, d, w: 3m, 30m, 4h, 2d, 1w)", bad))
 	}

@@ -27,14 +27,14 @@ var BarIntervals = map[string]string{
 
 // BarInterval returns the query name for one of BarIntervals. Any other
 // whole number of seconds, minutes, hours, days or weeks (3m, 30m, 4h, 2d,
-// 1w) is resampled: the query is SymbolTradeBarsFrom until Resolve picks a
+// 1w; case-insensitive, as the others) is resampled: the query is SymbolTradeBarsFrom until Resolve picks a
 // finer source (barSources), and seconds is the bar's width. Else the error
 // lists the intervals.
 func BarInterval(interval string) (name string, seconds int64, err error) {
 	if q, ok := BarIntervals[strings.ToLower(interval)]; ok {
 		return q, 0, nil
 	}
-	if m := resampledInterval.FindStringSubmatch(interval); m != nil {
+	if m := resampledInterval.FindStringSubmatch(strings.ToLower(interval)); m != nil {
 		n, err := strconv.ParseInt(m[1], 10, 64)
 		if err == nil && n > 0 {
 			return "SymbolTradeBarsFrom", n * intervalUnits[m[2]], nil
@@ -68,9 +68,8 @@ var barSources = []struct {
 var symbolTables = map[string]string{
 	"SymbolBars1s": "ohlcv_1s", "SymbolBars1m": "ohlcv_1m", "SymbolBars5m": "ohlcv_1m", "SymbolBars15m": "ohlcv_1m",
 	"SymbolBarsRollup1h": "ohlcv_1m", "SymbolBars1h": "ohlcv_1h", "SymbolBars1d": "ohlcv_1d", "SymbolBarsEod": "ohlcv_eod",
-	"SymbolTradeBars1m": "trades", "SymbolTrades": "trades", "SymbolTbbo": "tbbo",
-	"SymbolTradeBarsFrom": "trades",
-	"SymbolStatistics":    "statistics", "DailyStatistics": "statistics", "SymbolDefinitions": "definition",
+	"SymbolTradeBars1m": "trades", "SymbolTradeBarsFrom": "trades", "SymbolTrades": "trades", "SymbolTbbo": "tbbo",
+	"SymbolStatistics": "statistics", "DailyStatistics": "statistics", "SymbolDefinitions": "definition",
 }
 
 // StatTypes maps the --stat values of `hdi query statistics` to Databento
