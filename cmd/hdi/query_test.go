@@ -144,7 +144,10 @@ func TestQueryRelativeDatesAndOptionalParams(t *testing.T) {
 // ESH4 to ESM4 on 2024-03-15) and checks back-adjusted daily closes against
 // values worked out here from the two contracts' closes on 2024-03-14, the
 // old contract's last day: ESH4 5130.00, ESM4 5157.25.
-func TestBarsBackAdjustedAcrossTheRoll(t *testing.T) {
+// demoEnv returns a migrated database holding the demo as `hdi dbn synth`
+// writes it and `hdi ingest` loads it, and the CLI's environment for it.
+func demoEnv(t *testing.T) (string, map[string]string) {
+	t.Helper()
 	url := pgtest.NewMigratedDB(t)
 	env := ingestEnv(t, url)
 	dir := t.TempDir()
@@ -154,6 +157,11 @@ func TestBarsBackAdjustedAcrossTheRoll(t *testing.T) {
 	if code, _, stderr := runCLI(t, env, "ingest", "--provider", "databento", "--file", dir); code != 0 {
 		t.Fatal(stderr)
 	}
+	return url, env
+}
+
+func TestBarsBackAdjustedAcrossTheRoll(t *testing.T) {
+	url, env := demoEnv(t)
 	closes := func(adjust string) map[string]string {
 		t.Helper()
 		code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "1d", "--start", "2024-03-12", "--end", "2024-03-19",
@@ -301,20 +309,12 @@ func TestSymbolQueriesAcrossTwoDatasets(t *testing.T) {
 }
 
 // TestAnalyticsOnTheDemo runs the analytics as a user does, on the demo:
-// resampled bars (--interval 4h: the 5-minute-free path of the one-minute
+// resampled bars (--interval 4h, rolled up from the demo's one-minute
 // bars), a bad interval naming the flag, and the session and roll queries
 // by name. Their values are checked against Go loops in internal/query;
 // here, that the CLI serves them and a few figures the docs quote.
 func TestAnalyticsOnTheDemo(t *testing.T) {
-	url := pgtest.NewMigratedDB(t)
-	env := ingestEnv(t, url)
-	dir := t.TempDir()
-	if code, _, stderr := runCLI(t, env, "dbn", "synth", "--out", dir); code != 0 {
-		t.Fatal(stderr)
-	}
-	if code, _, stderr := runCLI(t, env, "ingest", "--provider", "databento", "--file", dir); code != 0 {
-		t.Fatal(stderr)
-	}
+	_, env := demoEnv(t)
 	code, stdout, stderr := runCLI(t, env, "query", "bars", "-s", "ES.c.0", "--interval", "4h", "--start", "2024-03-14", "--end", "2024-03-14", "--format", "csv")
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	// 2024-03-14 has minutes 00:00-21:00 and 22:00-24:00 UTC: six 4-hour buckets.

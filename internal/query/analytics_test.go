@@ -658,6 +658,35 @@ func resample(bars []bar, symbol string, contract contractOf, from, to time.Time
 	return out
 }
 
+// resampled asks for bars as hdi query bars does and returns the name of
+// the query that served them and the rows as the resample loop writes them.
+func resampled(t *testing.T, conn *pgx.Conn, cat *query.Catalog, symbols, start, end, interval string) (string, []string) {
+	t.Helper()
+	sq, err := query.SymbolRequest{Kind: "bars", Symbols: strings.Split(symbols, ","), Start: start, End: end, Interval: interval}.Plan(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sq.Resolved(ctx(t), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range queryRows(t, conn, q, sq.Values) {
+		n := r["bar_count"]
+		if n == "" {
+			n = r["trade_count"]
+		}
+		var ns int64
+		if _, err := fmt.Sscan(r["ts_event"], &ns); err != nil {
+			t.Fatal(err)
+		}
+		ts := time.Unix(0, ns).UTC()
+		out = append(out, fmt.Sprintf("%s %s %s %s %s %s %s %s %s", r["symbol"], r["instrument_id"], ts.Format(time.RFC3339),
+			r["open"], r["high"], r["low"], r["close"], r["volume"], n))
+	}
+	return q.Name, out
+}
+
 func TestResampledBars(t *testing.T) {
 	url, pool, bars := analyticsDB(t)
 	conn := connect(t, url)
@@ -678,32 +707,6 @@ func TestResampledBars(t *testing.T) {
 			VALUES ($1, $2, $3, $3, 0, 1, 400, 'T', 'B', 0, $4, $5, 0, 0, $6)`, syn, ts, ts.UnixNano(), p, int64(i%5+1), int64(i))
 	}
 
-	run := func(symbols, start, end, interval string) (string, []string) {
-		t.Helper()
-		sq, err := query.SymbolRequest{Kind: "bars", Symbols: strings.Split(symbols, ","), Start: start, End: end, Interval: interval}.Plan(cat)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := sq.Resolved(ctx(t), conn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, r := range queryRows(t, conn, q, sq.Values) {
-			n := r["bar_count"]
-			if n == "" {
-				n = r["trade_count"]
-			}
-			var ns int64
-			if _, err := fmt.Sscan(r["ts_event"], &ns); err != nil {
-				t.Fatal(err)
-			}
-			ts := time.Unix(0, ns).UTC()
-			out = append(out, fmt.Sprintf("%s %s %s %s %s %s %s %s %s", r["symbol"], r["instrument_id"], ts.Format(time.RFC3339),
-				r["open"], r["high"], r["low"], r["close"], r["volume"], n))
-		}
-		return q.Name, out
-	}
 	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
 	for _, tc := range []struct {
 		interval string
@@ -713,29 +716,29 @@ func TestResampledBars(t *testing.T) {
 		{"2d", 48 * time.Hour}, {"3d", 72 * time.Hour}, {"1w", 7 * 24 * time.Hour},
 	} {
 		// The range holds the roll (2024-03-12) and the DST change (UTC buckets ignore it).
-		name, got := run("XX.c.0", "2024-03-06", "2024-03-16", tc.interval)
+		name, got := resampled(t, conn, cat, "XX.c.0", "2024-03-06", "2024-03-16", tc.interval)
 		if name != "SymbolBarsFrom1m" {
 			t.Errorf("%s: resampled by %s, want SymbolBarsFrom1m (the finest bars that divide it)", tc.interval, name)
 		}
 		sameLines(t, "XX.c.0 "+tc.interval, got, resample(bars, "XX.c.0", synContract, day(6), day(17), tc.width))
 	}
 	// Weeks start on Monday: 2024-03-11 is one.
-	if _, got := run("XX.c.0", "2024-03-06", "2024-03-16", "1w"); len(got) != 3 || !strings.Contains(got[1], " 2024-03-11T00:00:00Z ") {
+	if _, got := resampled(t, conn, cat, "XX.c.0", "2024-03-06", "2024-03-16", "1w"); len(got) != 3 || !strings.Contains(got[1], " 2024-03-11T00:00:00Z ") {
 		t.Errorf("1w buckets: %v", got)
 	}
 	// One-second bars where only those exist; trades where no bars exist.
-	name, got := run("ONES", "2024-03-07", "2024-03-08", "15s")
+	name, got := resampled(t, conn, cat, "ONES", "2024-03-07", "2024-03-08", "15s")
 	if name != "SymbolBarsFrom1s" {
 		t.Errorf("ONES 15s from %s", name)
 	}
 	sameLines(t, "ONES 15s", got, resample(ones, "ONES", func(time.Time) int64 { return 300 }, day(7), day(9), 15*time.Second))
-	name, got = run("TRDS", "2024-03-08", "2024-03-08", "2m")
+	name, got = resampled(t, conn, cat, "TRDS", "2024-03-08", "2024-03-08", "2m")
 	if name != "SymbolTradeBarsFrom" {
 		t.Errorf("TRDS 2m from %s", name)
 	}
 	sameLines(t, "TRDS 2m", got, resample(trades, "TRDS", func(time.Time) int64 { return 400 }, day(8), day(9), 2*time.Minute))
 	// A single bar.
-	name, got = run("ONES", "2024-03-07T23:59:00Z", "2024-03-07T23:59:01Z", "4m")
+	name, got = resampled(t, conn, cat, "ONES", "2024-03-07T23:59:00Z", "2024-03-07T23:59:01Z", "4m")
 	if name != "SymbolBarsFrom1s" || len(got) != 1 || !strings.HasSuffix(got[0], " 0 5 -5 1 1 1") {
 		t.Errorf("ONES's first bar in 4m, from %s: %v", name, got)
 	}
@@ -749,7 +752,7 @@ func TestResampledBars(t *testing.T) {
 		}
 		return esm4
 	}
-	name, got = run("ES.c.0", "2024-03-13", "2024-03-18", "4h")
+	name, got = resampled(t, conn, cat, "ES.c.0", "2024-03-13", "2024-03-18", "4h")
 	if name != "SymbolBarsFrom1m" {
 		t.Errorf("ES.c.0 4h from %s", name)
 	}
@@ -784,23 +787,7 @@ func TestAnalyticsOnTimescale(t *testing.T) {
 	got := sessionRows(queryRows(t, conn, lookup(t, "SessionBars"), map[string]any{"dataset": syn, "symbols": "XX.c.0", "start_ts": "2024-03-07", "end_ts": "2024-03-14"}))
 	sameLines(t, "SessionBars", got, expectSessions(bars, "XX.c.0", synContract, from, to, mustZone(t, "America/Chicago"), [2]int{8, 30}, [2]int{15, 15}, [2]int{17, 0}))
 
-	sq, err := query.SymbolRequest{Kind: "bars", Symbols: []string{"XX.c.0"}, Start: "2024-03-06", End: "2024-03-16", Interval: "4h"}.Plan(catalog(t, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := sq.Resolved(ctx(t), conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	for _, r := range queryRows(t, conn, q, sq.Values) {
-		var ns int64
-		if _, err := fmt.Sscan(r["ts_event"], &ns); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, fmt.Sprintf("%s %s %s %s %s %s %s %s %s", r["symbol"], r["instrument_id"], time.Unix(0, ns).UTC().Format(time.RFC3339),
-			r["open"], r["high"], r["low"], r["close"], r["volume"], r["bar_count"]))
-	}
+	_, lines := resampled(t, conn, catalog(t, ""), "XX.c.0", "2024-03-06", "2024-03-16", "4h")
 	sameLines(t, "4h bars", lines, resample(bars, "XX.c.0", synContract, synStart, synEnd, 4*time.Hour))
 
 	// No daily bars here: the roll is listed, unpriced.
