@@ -662,7 +662,13 @@ func resample(bars []bar, symbol string, contract contractOf, from, to time.Time
 // the query that served them and the rows as the resample loop writes them.
 func resampled(t *testing.T, conn *pgx.Conn, cat *query.Catalog, symbols, start, end, interval string) (string, []string) {
 	t.Helper()
-	sq, err := query.SymbolRequest{Kind: "bars", Symbols: strings.Split(symbols, ","), Start: start, End: end, Interval: interval}.Plan(cat)
+	return resampledAdjusted(t, conn, cat, symbols, start, end, interval, "")
+}
+
+// resampledAdjusted is resampled with --adjust.
+func resampledAdjusted(t *testing.T, conn *pgx.Conn, cat *query.Catalog, symbols, start, end, interval, adjust string) (string, []string) {
+	t.Helper()
+	sq, err := query.SymbolRequest{Kind: "bars", Symbols: strings.Split(symbols, ","), Start: start, End: end, Interval: interval, Adjust: adjust}.Plan(cat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -757,6 +763,21 @@ func TestResampledBars(t *testing.T) {
 		t.Errorf("ES.c.0 4h from %s", name)
 	}
 	sameLines(t, "ES.c.0 4h (demo)", got, resample(demo, "ES.c.0", es, day(13), day(19), 4*time.Hour))
+	// Back-adjusted weeks: the week of the roll has an ESH4 row, moved by
+	// the gap (5157.25 - 5130.00), and an ESM4 row, as stored.
+	var adjusted []bar
+	for _, b := range demo {
+		if b.id == 5482 {
+			const gap = 27_250000000
+			b.open, b.high, b.low, b.close = b.open+gap, b.high+gap, b.low+gap, b.close+gap
+		}
+		adjusted = append(adjusted, b)
+	}
+	_, got = resampledAdjusted(t, conn, cat, "ES.c.0", "2024-03-04", "2024-03-22", "1w", query.AdjustDifference)
+	sameLines(t, "ES.c.0 1w adjusted (demo)", got, resample(adjusted, "ES.c.0", es, day(4), day(23), 7*24*time.Hour))
+	if len(got) != 3 || !strings.Contains(got[0], fmt.Sprintf(" %d 2024-03-11T", esm4)) || !strings.Contains(got[1], " 5482 2024-03-11T") {
+		t.Errorf("1w across the roll: want an ESH4 and an ESM4 row in the week of 2024-03-11: %v", got)
+	}
 
 	// Every existing interval keeps its query.
 	for interval, want := range query.BarIntervals {

@@ -275,7 +275,9 @@ func resultColumns(ctx context.Context, conn *pgx.Conn, q *Query) ([]string, err
 // adjustedQuery wraps a bars query: every price column (open, high, low,
 // close) of a bar is adjusted by the rolls after the bar's UTC day within
 // the range, and a column says by how much (adjust_add in price units,
-// adjust_ratio a factor).
+// adjust_ratio a factor). A roll never adjusts its new contract's bars: a
+// resampled bucket that starts before the roll holds them in a row of
+// their own, whose start is before the roll day.
 func adjustedQuery(q *Query, cols []string, method string) (*Query, error) {
 	// The statement, without the comments that follow it in its file and
 	// without its semicolon.
@@ -309,7 +311,7 @@ func adjustedQuery(q *Query, cols []string, method string) (*Query, error) {
 	}
 	src := "-- name: " + q.Name + "Adjusted :many\n" +
 		"WITH b AS (\n" + inner + "\n),\n" +
-		"r AS (SELECT x.symbol, x.roll_day, x.old_close, x.new_close\n" +
+		"r AS (SELECT x.symbol, x.roll_day, x.new_instrument_id, x.old_close, x.new_close\n" +
 		"      FROM contract_rolls(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz)\n" +
 		"           AS x(symbol, roll_day, old_instrument_id, old_raw_symbol, new_instrument_id, new_raw_symbol,\n" +
 		"                old_close_day, old_close, new_close_day, new_close))\n" +
@@ -317,7 +319,8 @@ func adjustedQuery(q *Query, cols []string, method string) (*Query, error) {
 		"FROM b CROSS JOIN LATERAL (\n" +
 		"    SELECT coalesce(sum(r.new_close - r.old_close), 0)::bigint AS add,\n" +
 		"           coalesce(hdi_product(r.new_close::numeric / r.old_close), 1) AS ratio\n" +
-		"    FROM r WHERE r.symbol = b.symbol AND r.roll_day > (to_timestamp(b.ts_event / 1e9) AT TIME ZONE 'UTC')::date) a\n" +
+		"    FROM r WHERE r.symbol = b.symbol AND r.roll_day > (to_timestamp(b.ts_event / 1e9) AT TIME ZONE 'UTC')::date\n" +
+		"      AND r.new_instrument_id <> b.instrument_id) a\n" +
 		"ORDER BY b.ts_event, b.symbol, b.instrument_id"
 	qs, err := ParseFile(q.Source, []byte(src))
 	if err != nil || len(qs) != 1 {
