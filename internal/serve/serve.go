@@ -84,6 +84,9 @@ type Server struct {
 	tokenRate   *limiter
 	addressRate *limiter
 	inFlight    *inFlight
+	// datasets are the datasets picked for symbol requests without one
+	// (their query is sent with the reads that pick it).
+	datasets query.DatasetGuesses
 }
 
 // DefaultMaxRows is the default cap on the rows of one response.
