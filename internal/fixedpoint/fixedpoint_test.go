@@ -142,3 +142,10 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAppend(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	for i := range b.N {
+		buf = Append(buf[:0], 5120750000000+int64(i%64)*250000000)
+	}
+}
