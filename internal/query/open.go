@@ -215,8 +215,16 @@ func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 		p.queue(sd, args, nil)
 		return nil, errQueued
 	}
+	return p.next()
+}
+
+// next are the next result's rows.
+func (p *pipeline) next() (pgx.Rows, error) {
 	if !p.mrr.NextResult() {
-		return nil, p.close()
+		if err := p.close(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("the pipeline returned fewer results than it was sent queries")
 	}
 	return pgx.RowsFromResultReader(p.conn.TypeMap(), p.mrr.ResultReader()), nil
 }
@@ -244,13 +252,11 @@ func (p *pipeline) close() error { return p.mrr.Close() }
 
 // rows are the next result's rows; closing them finishes the pipeline.
 func (p *pipeline) rows() (pgx.Rows, error) {
-	if !p.mrr.NextResult() {
-		if err := p.close(); err != nil {
-			return nil, err
-		}
-		return nil, errors.New("the pipeline returned no result for the query")
+	rows, err := p.next()
+	if err != nil {
+		return nil, err
 	}
-	return &pipelineRows{Rows: pgx.RowsFromResultReader(p.conn.TypeMap(), p.mrr.ResultReader()), p: p}, nil
+	return &pipelineRows{Rows: rows, p: p}, nil
 }
 
 // pipelineRows are the last result of a pipeline: Close also reads the
