@@ -133,7 +133,7 @@ func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *Datase
 		return nil, nil, err
 	}
 	if !slices.Equal(all, guess.all) { // the datasets changed: ask again about these
-		if err := rec.close(); err != nil {
+		if err := rec.drop(); err != nil {
 			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, err)
 		}
 		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
@@ -145,7 +145,7 @@ func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *Datase
 	}
 	dataset, unknown, err := chooseDataset(asked, symbols, all, held)
 	if err != nil || len(unknown) > 0 || dataset != guess.dataset {
-		if cerr := rec.close(); cerr != nil {
+		if cerr := rec.drop(); cerr != nil {
 			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, cerr)
 		}
 		switch {
@@ -249,6 +249,15 @@ func (p *pipeline) send(ctx context.Context) { p.mrr = p.conn.PgConn().ExecBatch
 // close reads what is left and frees the connection; it returns the
 // pipeline's first error (a statement's, or the connection's).
 func (p *pipeline) close() error { return p.mrr.Close() }
+
+// drop closes a pipeline whose last query was sent for a wrong guess: its
+// error is not the request's, unless the connection is lost with it.
+func (p *pipeline) drop() error {
+	if err := p.close(); err != nil && p.conn.PgConn().IsClosed() {
+		return err
+	}
+	return nil
+}
 
 // rows are the next result's rows; closing them finishes the pipeline.
 func (p *pipeline) rows() (pgx.Rows, error) {
