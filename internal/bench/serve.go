@@ -31,8 +31,8 @@ type ServeConfig struct {
 	AdminURL, BinDir, WorkDir string
 	Clients                   int
 	Duration                  time.Duration
-	// Rounds of the two loads, alternating which goes first (default 3):
-	// the machine's other load falls on both alike.
+	// Rounds of the two loads (at least one), alternating which goes
+	// first: the machine's other load falls on both alike.
 	Rounds int
 	Log    io.Writer
 }
@@ -116,7 +116,11 @@ func RunServe(ctx context.Context, cfg ServeConfig) (*ServeResult, error) {
 		if err != nil {
 			return 0, err
 		}
-		db := strings.TrimPrefix(mustParse(h.url).Path, "/")
+		u, err := url.Parse(h.url)
+		if err != nil {
+			return 0, err
+		}
+		db := strings.TrimPrefix(u.Path, "/")
 		api := func() error {
 			log.logf("hey: %d clients for %s on %s (%d rows a response)", cfg.Clients, cfg.Duration, servePath, res.Rows)
 			r, err := measure(db, srv.Process.Pid, func() (LoadResult, *os.ProcessState, error) { return runHey(ctx, cfg, base+servePath) })
@@ -144,14 +148,6 @@ func RunServe(ctx context.Context, cfg ServeConfig) (*ServeResult, error) {
 		return 0, nil
 	})
 	return res, err
-}
-
-func mustParse(s string) *url.URL {
-	u, _ := url.Parse(s)
-	if u == nil {
-		return &url.URL{}
-	}
-	return u
 }
 
 // measure runs a load and adds the CPU time its processes used: the load
