@@ -206,8 +206,7 @@ type pipeline struct {
 
 func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if p.mrr == nil {
-		sum := sha256.Sum256([]byte(sql))
-		sd, err := p.conn.Prepare(ctx, "hdi_dbq_"+hex.EncodeToString(sum[:8]), sql)
+		sd, err := p.conn.Prepare(ctx, dbqStatementName(sql), sql)
 		if err != nil {
 			p.err = err
 			return nil, err
@@ -216,6 +215,19 @@ func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 		return nil, errQueued
 	}
 	return p.next()
+}
+
+// dbqNames are the statement names of dbq's SQL (a few constants).
+var dbqNames sync.Map
+
+func dbqStatementName(sql string) string {
+	if n, ok := dbqNames.Load(sql); ok {
+		return n.(string)
+	}
+	sum := sha256.Sum256([]byte(sql))
+	n := "hdi_dbq_" + hex.EncodeToString(sum[:8])
+	dbqNames.Store(sql, n)
+	return n
 }
 
 // next are the next result's rows.
