@@ -48,6 +48,7 @@ func main() {
 	serveBench := flag.Bool("serve", false, "benchmark hdi serve instead: hey on /api/v1/bars against pgbench on the same SQL")
 	clients := flag.Int("clients", 50, "-serve: concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
+	rounds := flag.Int("rounds", 3, "-serve: rounds of the two loads, alternating which goes first")
 	apiBench := flag.Bool("api", false, "benchmark API pulls instead: N trades from a file, from the fake API, and from the API cut twice")
 	flag.Parse()
 	if *simulate {
@@ -89,7 +90,7 @@ func main() {
 	}
 	if *serveBench {
 		res, err := bench.RunServe(ctx, bench.ServeConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir,
-			Clients: *clients, Duration: *duration, Log: os.Stderr})
+			Clients: *clients, Duration: *duration, Rounds: *rounds, Log: os.Stderr})
 		if res != nil {
 			bench.PrintServe(os.Stdout, res)
 		}

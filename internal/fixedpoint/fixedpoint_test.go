@@ -2,7 +2,9 @@ package fixedpoint
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -82,6 +84,53 @@ func TestFormatTimestamp(t *testing.T) {
 	}
 }
 
+// TestAppendTimestampMatchesTime checks the hand-made calendar against the
+// time package's on the edges (leap days, centuries, the ends of uint64)
+// and on random instants.
+func TestAppendTimestampMatchesTime(t *testing.T) {
+	ns := []uint64{0, 1, Scale - 1, 86400*Scale - 1, 951782400 * Scale, 951868800 * Scale, 4107542400 * Scale,
+		1709164800*Scale + 123456789, 4102444800*Scale - 1, math.MaxUint64, math.MaxUint64 - Scale}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		ns = append(ns, r.Uint64())
+	}
+	for d := uint64(0); d < 213503; d++ { // every day to 2554, at a second before midnight
+		ns = append(ns, (d*86400+86399)*Scale+d)
+	}
+	for _, v := range ns {
+		want := Time(v).AppendFormat(nil, rfc3339Nano)
+		if got := AppendTimestamp([]byte("x"), v); string(got) != "x"+string(want) {
+			t.Fatalf("AppendTimestamp(%d) = %q, want %q", v, got[1:], want)
+		}
+	}
+}
+
+// TestFormatMatchesDivision checks Format against integer division and
+// fmt on random values and the ends of int64.
+func TestFormatMatchesDivision(t *testing.T) {
+	vs := []int64{math.MinInt64, math.MaxInt64, -1, 1, Scale, -Scale, Scale - 1}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		vs = append(vs, int64(r.Uint64()), r.Int64N(1e15)-5e14)
+	}
+	for _, v := range vs {
+		u, sign := uint64(v), ""
+		if v < 0 {
+			u, sign = -u, "-"
+		}
+		if want := fmt.Sprintf("%s%d.%09d", sign, u/Scale, u%Scale); Format(v) != want {
+			t.Fatalf("Format(%d) = %q, want %q", v, Format(v), want)
+		}
+	}
+}
+
+func BenchmarkAppendTimestamp(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	for i := range b.N {
+		buf = AppendTimestamp(buf[:0], 1709164800123456789+uint64(i)*60*Scale)
+	}
+}
+
 func FuzzRoundTrip(f *testing.F) {
 	f.Add(int64(0))
 	f.Add(int64(math.MinInt64))
@@ -92,4 +141,11 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("round trip %d -> %q -> %d, %v", v, Format(v), got, err)
 		}
 	})
+}
+
+func BenchmarkAppend(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	for i := range b.N {
+		buf = Append(buf[:0], 5120750000000+int64(i%64)*250000000)
+	}
 }

@@ -289,7 +289,10 @@ func appendText(dst []byte, c *Column, v *cell, loc *time.Location) []byte {
 		}
 		return time.Unix(0, v.i).In(loc).AppendFormat(dst, timeLayout)
 	case KindTime:
-		if loc == nil {
+		if loc == nil || loc == time.UTC {
+			if v.i >= 0 && v.i <= math.MaxUint64/1000 {
+				return fixedpoint.AppendTimestamp(dst, uint64(v.i)*1000)
+			}
 			loc = time.UTC
 		}
 		return time.UnixMicro(v.i).In(loc).AppendFormat(dst, timeLayout)

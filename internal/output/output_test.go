@@ -41,3 +41,27 @@ func TestTableReadsLikeAPerson(t *testing.T) {
 		t.Errorf("csv must keep every digit:\n%s", csv)
 	}
 }
+
+// TestTimesInUTC: timestamptz and ns columns print the same RFC 3339 text
+// on the fast UTC path as in another zone's path, before the epoch included.
+func TestTimesInUTC(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	const sql = `SELECT * FROM (VALUES
+		('2024-03-14 12:34:56.123456+00'::timestamptz, 1710419696123456789::bigint),
+		('1969-12-31 23:59:59.5+00'::timestamptz, -1::bigint),
+		('infinity'::timestamptz, 0::bigint)) v(at, ts_event)`
+	rows, err := pool.Query(t.Context(), sql, ResultFormats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if _, err := Write(&b, rows, Options{Format: NDJSON}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"at":"2024-03-14T12:34:56.123456000Z","ts_event":"2024-03-14T12:34:56.123456789Z"}` + "\n" +
+		`{"at":"1969-12-31T23:59:59.500000000Z","ts_event":"1969-12-31T23:59:59.999999999Z"}` + "\n" +
+		`{"at":"infinity","ts_event":"1970-01-01T00:00:00.000000000Z"}` + "\n"
+	if b.String() != want {
+		t.Errorf("ndjson:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -302,7 +302,7 @@ func (c *Catalog) Lookup(name, pick string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w := writeCommand(q.SQL); w != "" {
+	if w := q.Writes; w != "" {
 		return nil, fmt.Errorf("query %s (%s) runs %s: hdi query runs queries that read; change data with a migration or an ingest job", q.Name, q.Source, w)
 	}
 	return q, nil
@@ -317,6 +317,9 @@ func (c *Catalog) lookup(name, pick string) (*Query, error) {
 		qs, err := ParseFile(name, src)
 		if err != nil {
 			return nil, err
+		}
+		for _, q := range qs {
+			q.Writes = writeCommand(q.SQL)
 		}
 		if pick == "" {
 			if len(qs) == 1 {

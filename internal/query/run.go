@@ -27,6 +27,7 @@ type Prepared struct {
 	Fields []pgconn.FieldDescription
 	oids   []uint32
 	stmt   string
+	sd     *pgconn.StatementDescription
 	conn   *pgx.Conn
 }
 
@@ -53,7 +54,7 @@ func Prepare(ctx context.Context, conn *pgx.Conn, q *Query) (*Prepared, error) {
 	if len(sd.ParamOIDs) != len(names) {
 		return nil, fmt.Errorf("query %s (%s): PostgreSQL sees %d parameters, the file names %d (use named parameters only, not $n)", q.Name, q.Source, len(sd.ParamOIDs), len(names))
 	}
-	p := &Prepared{Query: q, SQL: sql, Fields: sd.Fields, oids: sd.ParamOIDs, stmt: stmt, conn: conn}
+	p := &Prepared{Query: q, SQL: sql, Fields: sd.Fields, oids: sd.ParamOIDs, stmt: stmt, sd: sd, conn: conn}
 	for i, n := range names {
 		qp := *q.Param(n)
 		qp.Type = typeName(conn, sd.ParamOIDs[i])

@@ -88,18 +88,50 @@ var StatTypes = map[string][]int64{
 // Symbols that fit several datasets, or none together, or that name nothing,
 // are a ParamError that lists where each symbol is.
 func PickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []string) (string, error) {
-	q := dbq.New(db)
-	all := []string{asked} // the candidates
+	dataset, _, err := pickDataset(ctx, db, asked, symbols)
+	return dataset, err
+}
+
+// pickDataset is PickDataset, also returning the candidates it chose from
+// (the database's datasets, or the one asked for).
+func pickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []string) (string, []string, error) {
+	all, rows, err := symbolDatasets(ctx, dbq.New(db), asked, symbols, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	dataset, unknown, err := chooseDataset(asked, symbols, all, rows)
+	if len(unknown) > 0 {
+		err = unknownSymbols(ctx, dbq.New(db), asked, unknown)
+	}
+	return dataset, all, err
+}
+
+// symbolDatasets reads the candidates (the one asked for, else every
+// dataset) and where each symbol names something among them. all, when not
+// nil, are the candidates to ask about instead of those read (a guess that
+// the caller checks against the candidates returned).
+func symbolDatasets(ctx context.Context, q *dbq.Queries, asked string, symbols, all []string) ([]string, []dbq.SymbolDatasetsRow, error) {
+	read := []string{asked} // the candidates
 	if asked == "" {
 		var err error
-		if all, err = q.Datasets(ctx); err != nil {
-			return "", fmt.Errorf("list the datasets: %w", err)
+		if read, err = q.Datasets(ctx); err != nil {
+			return nil, nil, fmt.Errorf("list the datasets: %w", err)
 		}
+	}
+	if all == nil {
+		all = read
 	}
 	rows, err := q.SymbolDatasets(ctx, dbq.SymbolDatasetsParams{Symbols: symbols, Datasets: all})
 	if err != nil {
-		return "", fmt.Errorf("find the symbols' datasets: %w", err)
+		return nil, nil, fmt.Errorf("find the symbols' datasets: %w", err)
 	}
+	return read, rows, nil
+}
+
+// chooseDataset is PickDataset's decision on what the database said: the
+// dataset, or the symbols that name nothing (for unknownSymbols), or an
+// error.
+func chooseDataset(asked string, symbols, all []string, rows []dbq.SymbolDatasetsRow) (string, []string, error) {
 	held := map[string][]string{} // symbol -> the candidates it names something in
 	for _, r := range rows {
 		held[r.Symbol] = append(held[r.Symbol], r.Dataset)
@@ -112,10 +144,10 @@ func PickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []strin
 		}
 	}
 	if len(unknown) > 0 {
-		return "", unknownSymbols(ctx, q, asked, unknown)
+		return "", unknown, nil
 	}
 	if asked != "" {
-		return asked, nil
+		return asked, nil, nil
 	}
 	fit := all         // the datasets every symbol fits
 	var named []string // the symbols that name something somewhere
@@ -127,20 +159,20 @@ func PickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []strin
 	}
 	switch {
 	case len(fit) == 1:
-		return fit[0], nil
+		return fit[0], nil, nil
 	case len(all) == 0:
-		return "", notFound("dataset", "no symbol mappings or definitions are loaded: ingest data first, or name the dataset with %s to ask for instrument ids", Ref{Param: "dataset"})
+		return "", nil, notFound("dataset", "no symbol mappings or definitions are loaded: ingest data first, or name the dataset with %s to ask for instrument ids", Ref{Param: "dataset"})
 	case len(named) == 0:
-		return "", paramErr("dataset", "%s names no instrument in the mappings or definitions of any dataset, and the database holds several (%s): pick one with %s",
+		return "", nil, paramErr("dataset", "%s names no instrument in the mappings or definitions of any dataset, and the database holds several (%s): pick one with %s",
 			strings.Join(symbols, ", "), strings.Join(all, ", "), Ref{Param: "dataset"})
 	case len(fit) == 0:
 		var where []string
 		for _, s := range named {
 			where = append(where, s+" in "+strings.Join(held[s], " and "))
 		}
-		return "", paramErr("symbols", "no dataset holds them all (%s): ask for the symbols of one dataset at a time", strings.Join(where, "; "))
+		return "", nil, paramErr("symbols", "no dataset holds them all (%s): ask for the symbols of one dataset at a time", strings.Join(where, "; "))
 	}
-	return "", paramErr("dataset", "%s names something in several datasets (%s): pick one with %s", strings.Join(named, ", "), strings.Join(fit, ", "), Ref{Param: "dataset"})
+	return "", nil, paramErr("dataset", "%s names something in several datasets (%s): pick one with %s", strings.Join(named, ", "), strings.Join(fit, ", "), Ref{Param: "dataset"})
 }
 
 // instrumentID reports a symbol that can only be an instrument id.

@@ -245,11 +245,10 @@ func (s *Server) symbolRoute(api huma.API, g chi.Router, kind string) {
 			s.fail(w, r, err)
 			return
 		}
-		s.stream(w, r, o, func(ctx context.Context, conn *pgx.Conn) (*query.Query, map[string]any, error) {
-			try := *sq // Resolve completes the query in place: each try starts from the plan
+		s.stream(w, r, o, func(ctx context.Context, conn *pgx.Conn, rowLimit int64) (*query.Query, pgx.Rows, error) {
+			try := *sq // Open completes the query in place: each try starts from the plan
 			try.Values = maps.Clone(sq.Values)
-			q, err := try.Resolved(ctx, conn)
-			return q, try.Values, err
+			return try.Open(ctx, conn, &s.datasets, rowLimit)
 		})
 	})
 }

@@ -11,9 +11,11 @@
 package serve
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +28,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hdi-dev/hdi/internal/access"
@@ -84,6 +87,9 @@ type Server struct {
 	tokenRate   *limiter
 	addressRate *limiter
 	inFlight    *inFlight
+	// datasets are the datasets picked for symbol requests without one
+	// (their query is sent with the reads that pick it).
+	datasets query.DatasetGuesses
 }
 
 // DefaultMaxRows is the default cap on the rows of one response.
@@ -174,11 +180,20 @@ func OpenPool(ctx context.Context, url string, statementTimeout time.Duration) (
 	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(statementTimeout.Milliseconds(), 10)
 	cfg.MaxConns = max(cfg.MaxConns, 16)
+	// Results arrive in PostgreSQL's 8 KiB sends; pgx reads them 8 KiB a
+	// system call. A larger buffer takes what has queued up on the socket
+	// in one read while the server is busy streaming.
+	cfg.ConnConfig.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, receiveBuffer), w)
+	}
 	cfg.ShouldPing = func(ctx context.Context, p pgxpool.ShouldPingParams) bool {
 		return p.IdleDuration > time.Second || ctx.Value(liveConnKey{}) != nil // pgxpool's default, or a retry
 	}
 	return migrate.OpenPool(ctx, cfg)
 }
+
+// receiveBuffer is the read buffer of each API connection.
+const receiveBuffer = 256 << 10
 
 // liveConnKey marks the context of a retry: the pool pings each connection
 // it would hand out and drops the dead ones (OpenPool's ShouldPing).

@@ -109,14 +109,16 @@ func checkParams(r *http.Request, known []string) *problem {
 	return nil
 }
 
-// plan gives the query to run on conn and its values, afresh for each try:
-// a retry starts again from the request.
-type plan func(ctx context.Context, conn *pgx.Conn) (*query.Query, map[string]any, error)
+// plan runs the request's query on conn, afresh for each try (a retry
+// starts again from the request): it returns the query run and its rows,
+// with its row_limit, when it has one, set to rowLimit.
+type plan func(ctx context.Context, conn *pgx.Conn, rowLimit int64) (*query.Query, pgx.Rows, error)
 
 // fixedPlan is a catalog query with the request's values.
 func fixedPlan(q *query.Query, values map[string]any) plan {
-	return func(context.Context, *pgx.Conn) (*query.Query, map[string]any, error) {
-		return q, maps.Clone(values), nil
+	return func(ctx context.Context, conn *pgx.Conn, rowLimit int64) (*query.Query, pgx.Rows, error) {
+		rows, err := query.OpenRows(ctx, conn, q, maps.Clone(values), rowLimit)
+		return q, rows, err
 	}
 }
 
@@ -182,25 +184,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, o streamOpts, pl
 // firstRow plans, prepares, binds and runs the query on conn and reads its
 // first row: everything that can fail before the response begins.
 func firstRow(ctx context.Context, conn *pgx.Conn, pl plan, capped int64, detect bool) (*query.Query, pgx.Rows, bool, error) {
-	q, values, err := pl(ctx, conn)
-	if err != nil {
-		return nil, nil, false, err
+	limit := capped
+	if detect {
+		limit = capped + 1
 	}
-	p, err := query.Prepare(ctx, conn, q)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	if p.Query.Param("row_limit") != nil {
-		values["row_limit"] = capped
-		if detect {
-			values["row_limit"] = capped + 1
-		}
-	}
-	args, err := p.Bind(values)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	rows, err := p.Rows(ctx, args)
+	q, rows, err := pl(ctx, conn, limit)
 	if err != nil {
 		return nil, nil, false, err
 	}

@@ -1,0 +1,318 @@
+package query
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hdi-dev/hdi/internal/dbq"
+	"github.com/hdi-dev/hdi/internal/output"
+)
+
+// OpenRows prepares q on conn, binds values and runs it, asking for the
+// result formats output.Write decodes fastest. A rowLimit above 0 sets the
+// query's row_limit parameter, when it has one.
+func OpenRows(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, rowLimit int64) (pgx.Rows, error) {
+	p, args, err := bindLimited(ctx, conn, q, values, rowLimit)
+	if err != nil {
+		return nil, err
+	}
+	return p.Rows(ctx, args)
+}
+
+func bindLimited(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, rowLimit int64) (*Prepared, []any, error) {
+	p, err := Prepare(ctx, conn, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rowLimit > 0 && q.Param("row_limit") != nil {
+		values["row_limit"] = rowLimit
+	}
+	args, err := p.Bind(values)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, args, nil
+}
+
+// DatasetGuesses remembers, for each symbol list asked without a dataset,
+// the candidates (the database's datasets) and the dataset picked last time.
+// Open sends the query with the guessed dataset in the same round trip as the
+// reads that pick it, and uses its rows only when the pick confirms the
+// guess. The zero value is ready; it is safe for concurrent use.
+type DatasetGuesses struct {
+	mu sync.Mutex
+	m  map[string]datasetGuess
+}
+
+type datasetGuess struct {
+	all     []string
+	dataset string
+}
+
+// maxGuesses bounds the symbol lists remembered (forgotten all at once).
+const maxGuesses = 4096
+
+func (g *DatasetGuesses) get(key string) (datasetGuess, bool) {
+	if g == nil {
+		return datasetGuess{}, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, ok := g.m[key]
+	return v, ok
+}
+
+func (g *DatasetGuesses) put(key string, v datasetGuess) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil || len(g.m) >= maxGuesses {
+		g.m = map[string]datasetGuess{}
+	}
+	g.m[key] = v
+}
+
+// Open resolves the query on conn (Resolve) and runs it, returning the
+// query run and its rows (rowLimit as in OpenRows). The answer is the same
+// as Resolve and OpenRows one after the other, but it takes one round trip
+// to the database instead of three when the dataset is known: asked for,
+// or picked for the same symbols before (guesses, which may be nil). The
+// reads that pick the dataset and the query with the expected dataset then
+// go in one pipeline (one implicit transaction); when the reads pick
+// another dataset, or fail, the query's rows are dropped and it runs again
+// as the reads say. Back-adjusted bars take the sequential way.
+func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *DatasetGuesses, rowLimit int64) (*Query, pgx.Rows, error) {
+	asked, symbols := sq.req.Dataset, sq.req.Symbols
+	key := strings.Join(symbols, ",")
+	guess, known := guesses.get(key)
+	if asked != "" {
+		guess, known = datasetGuess{all: []string{asked}, dataset: asked}, true
+	}
+	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference || !known {
+		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
+		if err != nil {
+			return nil, nil, err
+		}
+		if asked == "" {
+			guesses.put(key, datasetGuess{all: all, dataset: dataset})
+		}
+		return sq.openPicked(ctx, conn, dataset, rowLimit)
+	}
+
+	sq.Values["dataset"] = guess.dataset
+	p, args, err := bindLimited(ctx, conn, sq.Query, sq.Values, rowLimit)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := &pipeline{conn: conn}
+	if asked == "" {
+		_, _ = dbq.New(rec).Datasets(ctx)
+	}
+	_, _ = dbq.New(rec).SymbolDatasets(ctx, dbq.SymbolDatasetsParams{Symbols: symbols, Datasets: guess.all})
+	if rec.err == nil {
+		rec.queue(p.sd, args, p.resultFormats())
+	}
+	if rec.err != nil {
+		return nil, nil, rec.err
+	}
+	rec.send(ctx)
+	all, held, err := symbolDatasets(ctx, dbq.New(rec), asked, symbols, guess.all)
+	if err != nil {
+		rec.close()
+		return nil, nil, err
+	}
+	if !slices.Equal(all, guess.all) { // the datasets changed: ask again about these
+		if err := rec.drop(); err != nil {
+			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, err)
+		}
+		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
+		if err != nil {
+			return nil, nil, err
+		}
+		guesses.put(key, datasetGuess{all: all, dataset: dataset})
+		return sq.openPicked(ctx, conn, dataset, rowLimit)
+	}
+	dataset, unknown, err := chooseDataset(asked, symbols, all, held)
+	if err != nil || len(unknown) > 0 || dataset != guess.dataset {
+		if cerr := rec.drop(); cerr != nil {
+			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, cerr)
+		}
+		switch {
+		case len(unknown) > 0:
+			return nil, nil, unknownSymbols(ctx, dbq.New(conn), asked, unknown)
+		case err != nil:
+			return nil, nil, err
+		}
+		guesses.put(key, datasetGuess{all: all, dataset: dataset})
+		return sq.openPicked(ctx, conn, dataset, rowLimit)
+	}
+	rows, err := rec.rows()
+	if err != nil {
+		return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, err)
+	}
+	return sq.Query, rows, nil
+}
+
+// openPicked completes the query for dataset (back-adjusting it when asked)
+// and runs it.
+func (sq *SymbolQuery) openPicked(ctx context.Context, conn *pgx.Conn, dataset string, rowLimit int64) (*Query, pgx.Rows, error) {
+	sq.Values["dataset"] = dataset
+	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
+		if err := sq.adjust(ctx, conn, dataset, adj); err != nil {
+			return nil, nil, err
+		}
+	}
+	rows, err := OpenRows(ctx, conn, sq.Query, sq.Values, rowLimit)
+	return sq.Query, rows, err
+}
+
+// resultFormats are the result formats of the statement's columns as
+// output.ResultFormats asks for them (text for the rest).
+func (p *Prepared) resultFormats() []int16 {
+	f := make([]int16, len(p.Fields))
+	for i, fd := range p.Fields {
+		f[i] = output.ResultFormats[fd.DataTypeOID] // TextFormatCode is 0
+	}
+	return f
+}
+
+// errQueued is what pipeline answers a query it queues.
+var errQueued = errors.New("queued in a pipeline")
+
+// pipeline sends several statements in one round trip (one pgconn batch).
+// As a dbq.DBTX it first queues each query it is asked (answering
+// errQueued), then, once sent, answers each query with the next result, in
+// order: the same dbq calls made twice, queueing then reading, use sqlc's
+// SQL and its row scanning. Only Query is served.
+type pipeline struct {
+	dbq.DBTX // nil: the other methods are not served
+	conn     *pgx.Conn
+	batch    pgconn.Batch
+	mrr      *pgconn.MultiResultReader
+	eqb      pgx.ExtendedQueryBuilder
+	err      error
+}
+
+func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if p.mrr == nil {
+		sd, err := p.conn.Prepare(ctx, dbqStatementName(sql), sql)
+		if err != nil {
+			p.err = err
+			return nil, err
+		}
+		p.queue(sd, args, nil)
+		return nil, errQueued
+	}
+	return p.next()
+}
+
+// dbqNames are the statement names of dbq's SQL (a few constants).
+var dbqNames sync.Map
+
+func dbqStatementName(sql string) string {
+	if n, ok := dbqNames.Load(sql); ok {
+		return n.(string)
+	}
+	sum := sha256.Sum256([]byte(sql))
+	n := "hdi_dbq_" + hex.EncodeToString(sum[:8])
+	dbqNames.Store(sql, n)
+	return n
+}
+
+// next are the next result's rows.
+func (p *pipeline) next() (pgx.Rows, error) {
+	if !p.mrr.NextResult() {
+		if err := p.close(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("the pipeline returned fewer results than it was sent queries")
+	}
+	return pgx.RowsFromResultReader(p.conn.TypeMap(), p.mrr.ResultReader()), nil
+}
+
+// queue adds a prepared statement with its arguments; formats nil asks for
+// pgx's preferred result formats (what its Query would).
+func (p *pipeline) queue(sd *pgconn.StatementDescription, args []any, formats []int16) {
+	if p.err != nil {
+		return
+	}
+	if p.err = p.eqb.Build(p.conn.TypeMap(), sd, args); p.err != nil {
+		return
+	}
+	if formats == nil {
+		formats = p.eqb.ResultFormats
+	}
+	p.batch.ExecStatement(sd, p.eqb.ParamValues, p.eqb.ParamFormats, formats)
+}
+
+func (p *pipeline) send(ctx context.Context) { p.mrr = p.conn.PgConn().ExecBatch(ctx, &p.batch) }
+
+// close reads what is left and frees the connection; it returns the
+// pipeline's first error (a statement's, or the connection's).
+func (p *pipeline) close() error { return p.mrr.Close() }
+
+// drop closes a pipeline whose last query was sent for a wrong guess: its
+// error is not the request's, unless the connection is lost with it.
+func (p *pipeline) drop() error {
+	if err := p.close(); err != nil && p.conn.PgConn().IsClosed() {
+		return err
+	}
+	return nil
+}
+
+// rows are the next result's rows; closing them finishes the pipeline.
+func (p *pipeline) rows() (pgx.Rows, error) {
+	rows, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	return &pipelineRows{Rows: rows, p: p}, nil
+}
+
+// pipelineRows are the last result of a pipeline: Close also reads the
+// pipeline's end, and Err reports a fault there.
+type pipelineRows struct {
+	pgx.Rows
+	p      *pipeline
+	closed bool
+	err    error
+}
+
+func (r *pipelineRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *pipelineRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	if err := r.p.close(); err != nil && r.Rows.Err() == nil {
+		r.err = err
+	}
+}
+
+func (r *pipelineRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (r *pipelineRows) Conn() *pgx.Conn { return r.p.conn }
