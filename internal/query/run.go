@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 
@@ -143,11 +144,16 @@ func (p *Prepared) Rows(ctx context.Context, args []any) (pgx.Rows, error) {
 	return rows, nil
 }
 
-// Run prepares q, binds values, runs it and streams the result to w in the
-// options' format. It returns the number of rows written.
+// Run prepares q, binds values (with the dataset FillDataset picks), runs
+// it and streams the result to w in the options' format. It returns the
+// number of rows written.
 func Run(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, w io.Writer, opts output.Options) (int64, error) {
 	p, err := Prepare(ctx, conn, q)
 	if err != nil {
+		return 0, err
+	}
+	values = maps.Clone(values)
+	if err := FillDataset(ctx, conn, q, values); err != nil {
 		return 0, err
 	}
 	args, err := p.Bind(values)

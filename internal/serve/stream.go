@@ -190,6 +190,9 @@ func firstRow(ctx context.Context, conn *pgx.Conn, pl plan, capped int64, detect
 	if err != nil {
 		return nil, nil, false, err
 	}
+	if err := query.FillDataset(ctx, conn, q, values); err != nil {
+		return nil, nil, false, err
+	}
 	if p.Query.Param("row_limit") != nil {
 		values["row_limit"] = capped
 		if detect {
