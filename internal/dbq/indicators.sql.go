@@ -103,6 +103,7 @@ type MovingAveragesRow struct {
 // as the bars query returns it (a continuous symbol's window spans a roll).
 // @chart overlay
 // @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+// @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 // @param start_ts timestamptz "first day or instant, included"
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 // @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -246,6 +247,7 @@ type RealizedVolRow struct {
 // until the window holds n values.
 // @chart pane
 // @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+// @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 // @param start_ts timestamptz "first day or instant, included"
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 // @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -373,6 +375,7 @@ type ReturnsRow struct {
 // log_return where a price is not positive.
 // @chart pane
 // @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+// @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 // @param start_ts timestamptz "first day or instant, included"
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 // @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -527,6 +530,7 @@ type RsiAtrRow struct {
 // when both are 0. atr is the smoothed true range. NULL until n bars.
 // @chart pane
 // @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+// @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 // @param start_ts timestamptz "first day or instant, included"
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 // @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -619,6 +623,9 @@ type VwapRow struct {
 // symbol (as asked) and numeric columns, in time order; prices are exact
 // decimals (fixed_to_numeric), summed as numeric, never as floats. The
 // formulas, conventions and edges are in docs/queries.md, "Indicators".
+// (A value column is coalesce(v::numeric, NULL): sqlc then types it as one
+// that may be NULL.) Without dataset, hdi picks the dataset in which the
+// symbols name something, as for hdi query bars.
 //
 // The bar queries take interval (default 1d) and read the relation the bars
 // of that interval come from: 1s, 1m, 1h, 1d and eod Databento's ohlcv_*
@@ -644,6 +651,7 @@ type VwapRow struct {
 // continuous symbol's contract changes (a roll inside a session).
 // @chart overlay
 // @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+// @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 // @param start_ts timestamptz "first day or instant, included"
 // @param end_ts timestamptz "last day (included) or instant (excluded)"
 // @param interval interval "bar width: 1m (default), 5m, 1h, 1d, ..."

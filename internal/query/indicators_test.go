@@ -14,10 +14,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/pgtest"
 	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/query/querytest"
+	"github.com/hdi-dev/hdi/internal/synth"
 )
 
 // The indicator queries (sql/queries/indicators.sql) are checked against
@@ -718,4 +720,55 @@ func checkVwap(t *testing.T, pool *pgxpool.Pool, conn *pgx.Conn, of contractOf) 
 			}
 		})
 	}
+}
+
+// TestIndicatorsTimescale runs the bar indicators on TimescaleDB (the PGlite
+// server), where the 5m bars come from the continuous aggregate bars_5m:
+// computed at query time before a refresh, materialized after one, the
+// same values as the Go loop both times.
+func TestIndicatorsTimescale(t *testing.T) {
+	url := pgtest.NewTimescaleDB(t) + "&pool_max_conns=1"
+	m, err := migrate.Open(ctx(t), url, migrate.Options{NoLock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx(t)); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	m.Close()
+	pool := pgtest.Connect(t, url)
+	paths, err := synth.WriteDemo(t.TempDir(), synth.DefaultDemo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if strings.Contains(p, "ohlcv-1m") || strings.Contains(p, "definition") {
+			querytest.LoadDBN(t, pool, p)
+		}
+	}
+	if kind := pgtest.Scalar[string](t, pool, `SELECT coalesce((SELECT 'continuous aggregate' FROM timescaledb_information.continuous_aggregates WHERE view_name = 'bars_5m'), 'view')`); kind != "continuous aggregate" {
+		t.Fatalf("bars_5m is a %s: want TimescaleDB's continuous aggregate", kind)
+	}
+	const esh4, esm4 = 5482, 1002
+	of := func(d time.Time) int64 {
+		if d.Before(day("2024-03-15")) {
+			return esh4
+		}
+		return esm4
+	}
+	fives := map[int64][]ibar{}
+	for _, id := range []int64{esh4, esm4} {
+		fives[id] = rollUp(storedBars(t, pool, "ohlcv_1m", id), 5*time.Minute)
+	}
+	bars := series(fives, of, day("2024-03-14"), day("2024-03-16"))
+	conn := connect(t, url)
+	checkBarIndicators(t, conn, "ES.c.0", bars, "2024-03-14", "2024-03-15", "5m", 12, 252*288)
+	// Materialized, and read from the materialization only.
+	for _, sql := range []string{`CALL refresh_continuous_aggregate('bars_5m', NULL, NULL)`,
+		`ALTER MATERIALIZED VIEW bars_5m SET (timescaledb.materialized_only = true)`} {
+		if _, err := pool.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	checkBarIndicators(t, conn, "ES.c.0", bars, "2024-03-14", "2024-03-15", "5m", 12, 252*288)
 }

@@ -33,6 +33,7 @@
 -- continuous symbol's contract changes (a roll inside a session).
 -- @chart overlay
 -- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param interval interval "bar width: 1m (default), 5m, 1h, 1d, ..."
@@ -79,6 +80,7 @@ ORDER BY 1, 2;
 -- log_return where a price is not positive.
 -- @chart pane
 -- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -156,6 +158,7 @@ ORDER BY 1, 2;
 -- until the window holds n values.
 -- @chart pane
 -- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -245,6 +248,7 @@ ORDER BY 1, 2;
 -- as the bars query returns it (a continuous symbol's window spans a roll).
 -- @chart overlay
 -- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
@@ -323,6 +327,7 @@ ORDER BY 1, 2;
 -- when both are 0. atr is the smoothed true range. NULL until n bars.
 -- @chart pane
 -- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
 -- @param start_ts timestamptz "first day or instant, included"
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
