@@ -618,6 +618,16 @@ func TestIndicatorsDemo(t *testing.T) {
 		if rows := indicatorRows(t, conn, "Returns", v); len(rows) != 2 || rows[1].vals["simple_return"] == nil {
 			t.Fatalf("Returns without a dataset: %d rows, want the 2 days of ES.c.0 in GLBX.MDP3", len(rows))
 		}
+		// A query whose symbols are optional too reads every dataset
+		// without one: it is left so.
+		cov, err := catalog(t, "").Lookup("CoverageDaily", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cv := map[string]any{"symbols": "ES.c.0", "start_day": "2024-03-14", "end_day": "2024-03-15"}
+		if err := query.FillDataset(ctx(t), conn, cov, cv); err != nil || cv["dataset"] != nil {
+			t.Fatalf("CoverageDaily: FillDataset gave dataset %v (%v), want none", cv["dataset"], err)
+		}
 	})
 	t.Run("Vwap", func(t *testing.T) { checkVwap(t, pool, conn, esc0) })
 }
