@@ -58,7 +58,8 @@ type analyticsState struct {
 // TestChartAnalyticsInABrowser: the chart page offers the annotated queries
 // of a user's queries directory first; an overlay query draws on the price
 // scale and a pane query in a pane below, each with a point per bar and
-// the values Go computes from the same bars (GET /api/v1/bars); a query
+// the values Go computes from the same bars (GET /api/v1/bars), and again
+// for another range of the chart; a query
 // that fails, and one without a ts column, say why on the page while the
 // bars and the other analytics stay; removing an overlay takes its line
 // off the chart, and a pane's goes with its pane.
@@ -159,6 +160,19 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 		t.Fatalf("the pane's line: %+v; Go computes %v", s, hl)
 	}
 	p.screenshot(t, "serve-chart-analytics.png")
+
+	// Another range on the chart: the analytics are called again for it.
+	p.run(t, `window.hdi.analytics = null; { const f = document.querySelector('#chart-form'); f.start.value = '2024-03-18'; f.querySelector('button').click(); }`)
+	st = wait[analyticsState](t, p, ready)
+	if len(st.Added) != 2 || len(st.Added[0].Series) != 1 || len(st.Added[1].Series) != 1 ||
+		st.Added[0].Series[0].Points != 5 || st.Added[1].Series[0].Points != 5 || !near(st.Added[1].Series[0].First, hl[5:]) ||
+		st.Added[0].Series[0].First[0] != num(bars[5].Close) {
+		t.Fatalf("the analytics of 2024-03-18..22: %+v", st)
+	}
+	p.run(t, `window.hdi.analytics = null; { const f = document.querySelector('#chart-form'); f.start.value = '2024-03-11'; f.querySelector('button').click(); }`)
+	if st = wait[analyticsState](t, p, ready); st.Added[0].Series[0].Points != 10 {
+		t.Fatalf("back to 2024-03-11..22: %+v", st)
+	}
 
 	// A query the database refuses (a window of no bars) shows the API's
 	// problem; one without a ts column says so; the rest stays drawn.

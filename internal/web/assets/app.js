@@ -49,7 +49,7 @@ $('#token-form').addEventListener('submit', (ev) => {
   $('#token').value = '';
   $('#token-form').hidden = true;
   chartShown = false; // load it again, with the token
-  whoami().then(() => { loadQueries(); show(location.hash.slice(1) || 'chart'); });
+  whoami().then((a) => { if (a.scope !== 'none') loadQueries(); show(location.hash.slice(1) || 'chart'); });
 });
 
 $('#token-button').addEventListener('click', () => { $('#token-form').hidden = !$('#token-form').hidden; });
@@ -401,7 +401,7 @@ function drawAnalytics() {
   const LC = window.LightweightCharts;
   for (const a of added) for (const s of a.series) if (s.api) chart.removeSeries(s.api);
   let pane = 0, color = 0;
-  const errors = [];
+  const errors = [], notes = [];
   for (const a of added) {
     a.series = [];
     if (a.error) { errors.push(a.error); continue; }
@@ -413,6 +413,7 @@ function drawAnalytics() {
       errors.push(e.message);
       continue;
     }
+    if (ls.length === 0) notes.push(a.query.name + ': no rows in this range');
     const index = a.kind === 'overlay' ? 0 : ++pane;
     for (const l of ls) {
       const c = palette[color++ % palette.length];
@@ -424,7 +425,7 @@ function drawAnalytics() {
   }
   const panes = chart.panes();
   panes.forEach((p, i) => p.setStretchFactor(i === 0 ? 3 : 1));
-  status('#analytics-status', errors.join('; '), errors.length > 0);
+  status('#analytics-status', errors.concat(notes).join('; '), errors.length > 0);
   listAnalytics();
   requestAnimationFrame(() => requestAnimationFrame(publishAnalytics));
 }
@@ -747,7 +748,7 @@ function init() {
   const q = new URLSearchParams(location.search);
   const form = $('#chart-form');
   for (const k of ['symbols', 'interval', 'start', 'end', 'adjust', 'dataset']) if (q.get(k)) form[k].value = q.get(k);
-  whoami().then(() => { loadQueries(); show(location.hash.slice(1) || 'chart'); });
+  whoami().then((a) => { if (a.scope !== 'none') loadQueries(); show(location.hash.slice(1) || 'chart'); });
 }
 
 init();
