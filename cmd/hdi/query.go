@@ -200,10 +200,10 @@ func newQueryListCmd(app *App) *cobra.Command {
 		Short: "List the queries with their parameters and descriptions",
 		Long: `List every read query (built in and of the queries directory) with its
 parameters (? marks one that may be omitted) and the first sentence of its
-description ([chart overlay] or [chart pane] before it: the query's -- @chart
-annotation, drawn on hdi serve's chart). Parameter types come from PostgreSQL when a database is
-reachable (configured, or hdi's local cluster running); --format json gives
-them in full.`,
+description, after [chart overlay] or [chart pane] when the query has that
+-- @chart annotation (hdi serve's chart draws it). Parameter types come from
+PostgreSQL when a database is reachable (configured, or hdi's local cluster
+running); --format json gives them in full.`,
 		Example: "  hdi query list\n  hdi query list --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

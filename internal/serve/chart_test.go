@@ -41,9 +41,12 @@ SELECT count(*) AS bars FROM ohlcv_1d WHERE dataset = @dataset AND ts >= @start_
 `,
 }
 
+// offer is a query the page offers, with its chart annotation.
+type offer struct{ Name, Chart string }
+
 // analyticsState is window.hdi.analytics.
 type analyticsState struct {
-	Offered []struct{ Name, Chart string }
+	Offered []offer
 	Panes   []int
 	Added   []struct {
 		Query, Kind, Error string
@@ -73,7 +76,7 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	ts := newServer(t, demoDB(t), serve.Options{}, dir)
 
 	// The API lists each query's annotation.
-	var list []struct{ Name, Chart string }
+	var list []offer
 	if err := json.Unmarshal(ts.mustGet(t, "/api/v1/queries"), &list); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +120,7 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	}
 	const ready = "(window.hdi.analytics && window.hdi.analytics.offered.length) ? window.hdi.analytics : null"
 	st := wait[analyticsState](t, p, ready)
-	if len(st.Offered) < 3 || st.Offered[0] != (struct{ Name, Chart string }{"Sma", "overlay"}) || st.Offered[1] != (struct{ Name, Chart string }{"BarRange", "pane"}) ||
+	if len(st.Offered) < 3 || st.Offered[0] != (offer{"Sma", "overlay"}) || st.Offered[1] != (offer{"BarRange", "pane"}) ||
 		!strings.Contains(fmt.Sprint(st.Offered), "{Counted }") || len(st.Added) != 0 || fmt.Sprint(st.Panes) != "[2]" {
 		t.Fatalf("offered: %+v", st)
 	}
