@@ -198,6 +198,7 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	if c := wait[chartState](t, p, "window.hdi.chart"); c.Bars != 10 || c.Message != "" {
 		t.Fatalf("the bars after failing analytics: %+v", c)
 	}
+	p.screenshot(t, "serve-chart-analytics-errors.png")
 
 	// Removing: the failed ones, then the overlay (its line leaves the price
 	// pane), then the pane query (its pane goes).
