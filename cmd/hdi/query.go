@@ -200,9 +200,10 @@ func newQueryListCmd(app *App) *cobra.Command {
 		Short: "List the queries with their parameters and descriptions",
 		Long: `List every read query (built in and of the queries directory) with its
 parameters (? marks one that may be omitted) and the first sentence of its
-description. Parameter types come from PostgreSQL when a database is
-reachable (configured, or hdi's local cluster running); --format json gives
-them in full.`,
+description, after [chart overlay] or [chart pane] when the query has that
+-- @chart annotation (hdi serve's chart draws it). Parameter types come from
+PostgreSQL when a database is reachable (configured, or hdi's local cluster
+running); --format json gives them in full.`,
 		Example: "  hdi query list\n  hdi query list --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -269,7 +270,11 @@ func writeQueryTable(w io.Writer, qs []*query.Query) error {
 			ps = append(ps, s)
 		}
 		desc, _, _ := strings.Cut(q.Description, ". ")
-		rows[i] = row{q.Name, strings.Join(ps, ", "), strings.TrimSuffix(desc, ".")}
+		desc = strings.TrimSuffix(desc, ".")
+		if q.Chart != "" {
+			desc = "[chart " + q.Chart + "] " + desc
+		}
+		rows[i] = row{q.Name, strings.Join(ps, ", "), desc}
 		nameW, paramW = max(nameW, len(q.Name)), max(paramW, len(rows[i].params))
 	}
 	paramW = min(paramW, 54)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/query/querytest"
 )
 
@@ -297,5 +298,26 @@ func TestSymbolQueriesAcrossTwoDatasets(t *testing.T) {
 	}
 	if got := csv("trades", "-s", "ESH4", "--dataset", "GLBX.MDP3", "--start", "2024-03-14", "--end", "2024-03-14", "--limit", "1"); strings.Count(got, "\n") != 2 {
 		t.Errorf("ESH4 with --dataset:\n%s", got)
+	}
+}
+
+// TestQueryListChart: hdi query list marks a query's -- @chart annotation
+// before its description, and leaves an unannotated one as it was.
+func TestQueryListChart(t *testing.T) {
+	qs, err := query.ParseFile("mine.sql", []byte("-- Sma: the average close. Of n bars.\n-- @chart overlay\n-- name: Sma :many\nSELECT 1;\n\n"+
+		"-- Rsi: the RSI.\n-- @chart pane\n-- name: Rsi :many\nSELECT 1;\n\n-- Plain: nothing to draw.\n-- name: Plain :many\nSELECT 1;\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := writeQueryTable(&b, qs); err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   PARAMETERS  DESCRIPTION\n" +
+		"Sma                [chart overlay] the average close\n" +
+		"Rsi                [chart pane] the RSI\n" +
+		"Plain              nothing to draw\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
