@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -342,6 +343,14 @@ func TestChartIndicatorsInABrowser(t *testing.T) {
 	}
 	checkDrawn(t, st, want)
 	p.screenshot(t, "serve-chart-indicators-1d.png")
+
+	// RsiAtr's default window (14 bars) is longer than the range's 10 daily
+	// bars: the page says why nothing is drawn, and the rest stays.
+	st = addAnalytic(t, p, "RsiAtr", nil)
+	if last := st.Added[len(st.Added)-1]; !strings.HasPrefix(last.Error, "RsiAtr: rsi, atr are empty (NULL) in every row of this range") ||
+		len(last.Series) != 0 || fmt.Sprint(st.Panes) != "[8 2 2]" {
+		t.Errorf("RsiAtr with n 14 over 10 bars: %+v", st)
+	}
 
 	// 1-minute bars of the two days around the roll, every window left to
 	// its default (MovingAverages 20, RsiAtr 14, RealizedVol 20 bars, one

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ type analyticsState struct {
 }
 
 // TestChartAnalyticsInABrowser: the chart page offers the annotated queries
-// of a user's queries directory first; an overlay query draws on the price
+// (a user's queries directory's with the built-in ones) first; an overlay query draws on the price
 // scale and a pane query in a pane below, each with a point per bar and
 // the values Go computes from the same bars (GET /api/v1/bars), and again
 // for another range of the chart; a query
@@ -120,8 +121,12 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	}
 	const ready = "(window.hdi.analytics && window.hdi.analytics.offered.length) ? window.hdi.analytics : null"
 	st := wait[analyticsState](t, p, ready)
-	if len(st.Offered) < 3 || st.Offered[0] != (offer{"Sma", "overlay"}) || st.Offered[1] != (offer{"BarRange", "pane"}) ||
-		!strings.Contains(fmt.Sprint(st.Offered), "{Counted }") || len(st.Added) != 0 || fmt.Sprint(st.Panes) != "[2]" {
+	// Overlays, then panes (the user's with the built-in indicators), then
+	// the others.
+	order := map[string]int{"overlay": 0, "pane": 1, "": 2}
+	sorted := slices.IsSortedFunc(st.Offered, func(a, b offer) int { return order[a.Chart] - order[b.Chart] })
+	if !sorted || !slices.Contains(st.Offered, offer{"Sma", "overlay"}) || !slices.Contains(st.Offered, offer{"BarRange", "pane"}) ||
+		!slices.Contains(st.Offered, offer{"Counted", ""}) || len(st.Added) != 0 || fmt.Sprint(st.Panes) != "[2]" {
 		t.Fatalf("offered: %+v", st)
 	}
 

@@ -379,7 +379,12 @@ function lines(name, rows, symbol) {
   if ('symbol' in rows[0] && rows.some((r) => r.symbol === symbol)) rows = rows.filter((r) => r.symbol === symbol);
   const columns = Object.keys(rows[0]).filter((k) => k !== 'ts' && !k.endsWith('_id') &&
     rows.some((r) => r[k] !== null) && rows.every((r) => r[k] === null || isNumber(r[k])));
-  if (columns.length === 0) throw new Error(name + ': the result has no numeric column to draw (' + Object.keys(rows[0]).join(', ') + ')');
+  if (columns.length === 0) {
+    // A window longer than the range's bars leaves its columns NULL.
+    const empty = Object.keys(rows[0]).filter((k) => k !== 'ts' && rows.every((r) => r[k] === null));
+    if (empty.length > 0) throw new Error(name + ': ' + empty.join(', ') + ' are empty (NULL) in every row of this range: a window longer than the bars? (a larger range, or a smaller n)');
+    throw new Error(name + ': the result has no numeric column to draw (' + Object.keys(rows[0]).join(', ') + ')');
+  }
   const byTime = new Map();
   for (const r of rows) {
     const t = seconds(r.ts);
