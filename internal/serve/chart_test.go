@@ -119,8 +119,7 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	if st := open[chartState](t, p, "/?interval=1d&"+rng, "window.hdi.chart"); st.Bars != 10 {
 		t.Fatalf("the chart: %+v (page errors: %v)", st, p.errors())
 	}
-	const ready = "(window.hdi.analytics && window.hdi.analytics.offered.length) ? window.hdi.analytics : null"
-	st := wait[analyticsState](t, p, ready)
+	st := wait[analyticsState](t, p, analyticsReady)
 	// Overlays, then panes (the user's with the built-in indicators), then
 	// the others.
 	order := map[string]int{"overlay": 0, "pane": 1, "": 2}
@@ -130,17 +129,9 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 		t.Fatalf("offered: %+v", st)
 	}
 
-	// add picks a query, fills in its own parameters, adds it and returns
-	// what the page then drew.
 	add := func(query string, params map[string]string) analyticsState {
 		t.Helper()
-		js := fmt.Sprintf(`{ const f = document.querySelector('#analytics-form');
-			f.query.value = %q; f.query.dispatchEvent(new Event('change'));`, query)
-		for k, v := range params {
-			js += fmt.Sprintf(`f.querySelector('[data-param=%q]').value = %q;`, k, v)
-		}
-		p.run(t, js+`f.querySelector('button').click(); }`)
-		return wait[analyticsState](t, p, ready)
+		return addAnalytic(t, p, query, params)
 	}
 	near := func(got, want []float64) bool {
 		if len(got) == 0 || len(got) > len(want) {
@@ -171,14 +162,14 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 
 	// Another range on the chart: the analytics are called again for it.
 	p.run(t, `window.hdi.analytics = null; { const f = document.querySelector('#chart-form'); f.start.value = '2024-03-18'; f.querySelector('button').click(); }`)
-	st = wait[analyticsState](t, p, ready)
+	st = wait[analyticsState](t, p, analyticsReady)
 	if len(st.Added) != 2 || len(st.Added[0].Series) != 1 || len(st.Added[1].Series) != 1 ||
 		st.Added[0].Series[0].Points != 5 || st.Added[1].Series[0].Points != 5 || !near(st.Added[1].Series[0].First, hl[5:]) ||
 		st.Added[0].Series[0].First[0] != num(bars[5].Close) {
 		t.Fatalf("the analytics of 2024-03-18..22: %+v", st)
 	}
 	p.run(t, `window.hdi.analytics = null; { const f = document.querySelector('#chart-form'); f.start.value = '2024-03-11'; f.querySelector('button').click(); }`)
-	if st = wait[analyticsState](t, p, ready); st.Added[0].Series[0].Points != 10 {
+	if st = wait[analyticsState](t, p, analyticsReady); st.Added[0].Series[0].Points != 10 {
 		t.Fatalf("back to 2024-03-11..22: %+v", st)
 	}
 
@@ -210,7 +201,7 @@ func TestChartAnalyticsInABrowser(t *testing.T) {
 	remove := func(nth int) analyticsState {
 		t.Helper()
 		p.run(t, fmt.Sprintf(`document.querySelectorAll('#analytics-list li button.remove')[%d].click();`, nth))
-		return wait[analyticsState](t, p, ready)
+		return wait[analyticsState](t, p, analyticsReady)
 	}
 	remove(3)
 	remove(2)
