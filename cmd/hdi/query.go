@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/hdi-dev/hdi/internal/migrate"
 	"github.com/hdi-dev/hdi/internal/output"
 	"github.com/hdi-dev/hdi/internal/query"
+	"github.com/hdi-dev/hdi/plugins/sdk/timerange"
 	sqlfiles "github.com/hdi-dev/hdi/sql"
 )
 
@@ -137,9 +139,10 @@ func newQueryCmd(app *App) *cobra.Command {
 		of     outputFlags
 		params []string
 		pick   string
+		sf     symbolFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "query NAME|FILE.sql [--param key=value ...]",
+		Use:   "query NAME|FILE.sql [-s SYMBOLS --start DATE --end DATE] [--param key=value ...]",
 		Short: "Run a query file by name, or a convenience query (bars, trades, ...)",
 		Long: `Run any query of sql/queries (built in) or of the queries directory
 (--queries-dir, HDI_QUERIES_DIR; a file there overrides a built-in query of the
@@ -149,14 +152,16 @@ spliced into the SQL; each is typed by PostgreSQL or by a "-- @param name type"
 comment. Lists (text[], bigint[]) are comma-separated; times are YYYY-MM-DD,
 RFC 3339 or relative (today, yesterday, -7d, -2w, -6mo, -1y, now, -12h), and a
 date-only value of a timestamptz parameter named end/end_ts means the end of
-that day (the day is included). sqlc.narg parameters may be
-omitted (NULL).
+that day (the day is included). sqlc.narg parameters may be omitted (NULL).
+The parameters symbols, dataset, start_ts and end_ts of a query may also be
+given as hdi query bars takes them: -s/--symbols, --dataset, --start, --end.
 
 Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
 		Example: `  hdi query list
   hdi query SymbolBars1d --param dataset=GLBX.MDP3 --param symbols=ES.c.0 \
       --param start_ts=2024-01-01 --param end_ts=2024-01-31 --format csv
   hdi query Coverage --format json
+  hdi query RealizedVol -s ES.c.0 --start 2024-03-11 --end 2024-03-22 --param n=5
   hdi query ./queries/active_contracts.sql --param dataset=GLBX.MDP3 --param day=2024-03-15
   hdi query bars -s ES.c.0,NQ.c.0 --interval 1d --start 2024-01-01 --end 2024-01-31`,
 		Args: cobra.MinimumNArgs(1),
@@ -180,17 +185,76 @@ Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
 				}
 				values[k] = v
 			}
+			if err := sf.set(cmd, q, values); err != nil {
+				return err
+			}
 			return of.run(cmd.Context(), app, q, values, nil)
 		},
 	}
 	of.add(cmd)
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "a query parameter, key=value (repeatable)")
 	cmd.Flags().StringVar(&pick, "name", "", "with a .sql file of several queries: the one to run")
+	sf.add(cmd)
 	cmd.AddCommand(newQueryListCmd(app))
 	for _, k := range []string{"bars", "trades", "tbbo", "statistics", "definitions"} {
 		cmd.AddCommand(newSymbolQueryCmd(app, k))
 	}
 	return cmd
+}
+
+// symbolFlags are hdi query bars' symbol and range flags on hdi query NAME:
+// they set the query's symbols, dataset, start_ts and end_ts parameters.
+type symbolFlags struct {
+	symbols             []string
+	dataset, start, end string
+}
+
+func (s *symbolFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVarP(&s.symbols, "symbols", "s", nil, "the query's symbols parameter: ESH4, ES.c.0, 5482 (comma-separated)")
+	f.StringVar(&s.dataset, "dataset", "", "the query's dataset parameter, e.g. GLBX.MDP3")
+	f.StringVar(&s.start, "start", "", "the query's start_ts: first day (YYYY-MM-DD) or instant (RFC 3339), included")
+	f.StringVar(&s.end, "end", "", "the query's end_ts: last day (YYYY-MM-DD, included) or instant (RFC 3339, excluded)")
+}
+
+// set puts the flags given into values, for the parameters q has; a flag
+// and a --param of the same parameter, or a flag q has no parameter for,
+// is a usage error. --start and --end are parsed together as hdi query
+// bars parses them.
+func (s *symbolFlags) set(cmd *cobra.Command, q *query.Query, values map[string]any) error {
+	changed := func(flag string) bool { return cmd.Flags().Changed(flag) }
+	if changed("start") != changed("end") {
+		return usageErrorf("--start and --end go together (or give one as --param start_ts=... / end_ts=...)")
+	}
+	set := map[string]any{}
+	if changed("symbols") {
+		set["symbols"] = strings.Join(s.symbols, ",")
+	}
+	if changed("dataset") {
+		set["dataset"] = s.dataset
+	}
+	if changed("start") {
+		rng, _, err := timerange.Parse(s.start, s.end, timerange.Options{StartField: "--start", EndField: "--end", Now: query.Now})
+		if err != nil {
+			return usageError{err}
+		}
+		set["start_ts"], set["end_ts"] = rng.Start, rng.End
+	}
+	flag := map[string]string{"symbols": "--symbols (-s)", "dataset": "--dataset", "start_ts": "--start", "end_ts": "--end"}
+	for _, name := range []string{"symbols", "dataset", "start_ts", "end_ts"} {
+		v, ok := set[name]
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(q.Params, func(p query.Param) bool { return p.Name == name }) {
+			return usageErrorf("%s: query %s has no %s parameter (see hdi query list)", flag[name], q.Name, name)
+		}
+		if _, dup := values[name]; dup {
+			return usageErrorf("%s and --param %s both set %s: give one", flag[name], name, name)
+		}
+		values[name] = v
+	}
+	return nil
 }
 
 func newQueryListCmd(app *App) *cobra.Command {
@@ -200,9 +264,10 @@ func newQueryListCmd(app *App) *cobra.Command {
 		Short: "List the queries with their parameters and descriptions",
 		Long: `List every read query (built in and of the queries directory) with its
 parameters (? marks one that may be omitted) and the first sentence of its
-description. Parameter types come from PostgreSQL when a database is
-reachable (configured, or hdi's local cluster running); --format json gives
-them in full.`,
+description, after [chart overlay] or [chart pane] when the query has that
+-- @chart annotation (hdi serve's chart draws it). Parameter types come from
+PostgreSQL when a database is reachable (configured, or hdi's local cluster
+running); --format json gives them in full.`,
 		Example: "  hdi query list\n  hdi query list --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -269,7 +334,11 @@ func writeQueryTable(w io.Writer, qs []*query.Query) error {
 			ps = append(ps, s)
 		}
 		desc, _, _ := strings.Cut(q.Description, ". ")
-		rows[i] = row{q.Name, strings.Join(ps, ", "), strings.TrimSuffix(desc, ".")}
+		desc = strings.TrimSuffix(desc, ".")
+		if q.Chart != "" {
+			desc = "[chart " + q.Chart + "] " + desc
+		}
+		rows[i] = row{q.Name, strings.Join(ps, ", "), desc}
 		nameW, paramW = max(nameW, len(q.Name)), max(paramW, len(rows[i].params))
 	}
 	paramW = min(paramW, 54)

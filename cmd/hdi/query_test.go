@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hdi-dev/hdi/internal/pgtest"
+	"github.com/hdi-dev/hdi/internal/query"
 	"github.com/hdi-dev/hdi/internal/query/querytest"
 )
 
@@ -336,5 +337,83 @@ func TestAnalyticsOnTheDemo(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "2024-03-13T17:00:00.000000000-05:00,ES.c.0,ETH,2024-03-14,2024-03-14T17:00:00.000000000-05:00,5482,ESH4,") ||
 		!strings.Contains(stdout, "2024-03-14T08:30:00.000000000-05:00,ES.c.0,RTH,2024-03-14,2024-03-14T15:15:00.000000000-05:00,5482,ESH4,") {
 		t.Errorf("SessionBars: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestQueryListChart: hdi query list marks a query's -- @chart annotation
+// before its description, and leaves an unannotated one as it was.
+func TestQueryListChart(t *testing.T) {
+	qs, err := query.ParseFile("mine.sql", []byte("-- Sma: the average close. Of n bars.\n-- @chart overlay\n-- name: Sma :many\nSELECT 1;\n\n"+
+		"-- Rsi: the RSI.\n-- @chart pane\n-- name: Rsi :many\nSELECT 1;\n\n-- Plain: nothing to draw.\n-- name: Plain :many\nSELECT 1;\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := writeQueryTable(&b, qs); err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   PARAMETERS  DESCRIPTION\n" +
+		"Sma                [chart overlay] the average close\n" +
+		"Rsi                [chart pane] the RSI\n" +
+		"Plain              nothing to draw\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestQuerySymbolFlags: hdi query NAME takes -s, --dataset, --start and
+// --end for a query's symbols, dataset, start_ts and end_ts, with the same
+// result as --param (an end date included, the dataset picked from the
+// symbols); a flag the query has no parameter for, one that clashes with a
+// --param, and --start without --end are usage errors.
+func TestQuerySymbolFlags(t *testing.T) {
+	url, pool := querytest.Migrated(t)
+	querytest.Roll(t, pool)
+	env := map[string]string{"DATABASE_URL": url}
+
+	code, short, stderr := runCLI(t, env, "query", "Returns", "-s", "ES.c.0", "--start", "2024-03-14", "--end", "2024-03-15", "--format", "csv")
+	// 03-14: ESH4 5013 -> 5014; 03-15, after the roll: ESM4 6014 -> 6015, not the gap from ESH4.
+	want := "ts,symbol,simple_return,log_return\n2024-03-14T00:00:00.000000000Z,ES.c.0,"
+	if code != 0 || !strings.HasPrefix(short, want) || strings.Count(short, "\n") != 3 {
+		t.Fatalf("Returns -s --start --end: exit %d\n%s%s", code, short, stderr)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(short), "\n")[1:] {
+		f := strings.Split(line, ",")
+		got[f[0][:10]] = f[2]
+	}
+	for day, r := range map[string]*big.Rat{"2024-03-14": big.NewRat(1, 5013), "2024-03-15": big.NewRat(1, 6014)} {
+		g, ok := new(big.Rat).SetString(got[day])
+		if d := new(big.Rat).Sub(g, r); !ok || new(big.Rat).Abs(d).Cmp(big.NewRat(1, 1e15)) > 0 {
+			t.Errorf("simple_return of %s: %s, want %s", day, got[day], r.FloatString(18))
+		}
+	}
+	code, long, stderr := runCLI(t, env, "query", "Returns", "--param", "symbols=ES.c.0", "--param", "dataset=GLBX.MDP3",
+		"--param", "start_ts=2024-03-14", "--param", "end_ts=2024-03-15", "--format", "csv")
+	if code != 0 || long != short {
+		t.Errorf("the --param form: exit %d\n%s%s\nwant\n%s", code, long, stderr, short)
+	}
+	code, mixed, stderr := runCLI(t, env, "query", "RealizedVol", "-s", "ES.c.0", "--dataset", "GLBX.MDP3", "--start", "2024-03-10T00:00:00Z",
+		"--end", "2024-03-20", "--param", "n=3", "--format", "csv")
+	if code != 0 || strings.Count(mixed, "\n") != 12 || !strings.Contains(mixed, "2024-03-20T00:00:00.000000000Z,ES.c.0,") {
+		t.Errorf("RealizedVol with flags and --param n: exit %d\n%s%s", code, mixed, stderr)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"Returns", "-s", "ES.c.0", "--param", "symbols=NQ.c.0", "--start", "2024-03-14", "--end", "2024-03-15"},
+			"--symbols (-s) and --param symbols both set symbols: give one"},
+		{[]string{"Returns", "-s", "ES.c.0", "--start", "2024-03-14", "--end", "2024-03-15", "--param", "end_ts=2024-03-16"},
+			"--end and --param end_ts both set end_ts: give one"},
+		{[]string{"Runs", "--start", "2024-03-14", "--end", "2024-03-15"}, "--start: query Runs has no start_ts parameter"},
+		{[]string{"Returns", "-s", "ES.c.0", "--start", "2024-03-14"}, "--start and --end go together"},
+		{[]string{"Returns", "-s", "ES.c.0", "--start", "2024-13-01", "--end", "2024-03-15"}, `--start "2024-13-01"`},
+	} {
+		code, stdout, stderr := runCLI(t, env, append([]string{"query"}, c.args...)...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("hdi query %v: exit %d, stdout %q, stderr %s; want exit 2 and %q", c.args, code, stdout, stderr, c.want)
+		}
 	}
 }

@@ -8,6 +8,10 @@
 // described) or declared in the comment block:
 //
 //	-- @param start timestamptz "first day, included"
+//
+// A `-- @chart overlay` or `-- @chart pane` line in the block says the
+// query's result (a ts column and numeric columns) is drawn on the chart of
+// hdi serve's page: on the price scale, or in a pane of its own below.
 package query
 
 import (
@@ -44,8 +48,13 @@ type Query struct {
 	Command string `json:"command"`
 	// Source is where it came from: builtin:FILE.sql or the file's path.
 	Source string `json:"source"`
-	// Description is the leading comment block (without @param lines).
+	// Description is the leading comment block (without @param and
+	// @chart lines).
 	Description string `json:"description"`
+	// Chart is where the page draws the result: ChartOverlay, ChartPane, or
+	// "" (not annotated; still drawn in a pane when a user picks it and it
+	// has a ts column and numeric ones).
+	Chart string `json:"chart"`
 	// Params are the named parameters in order of first appearance.
 	Params []Param `json:"params"`
 	// SQL is the statement as written (named parameters, comments).
@@ -97,9 +106,19 @@ func (q *Query) Param(name string) *Param {
 	return nil
 }
 
+// The kinds of a `-- @chart` annotation.
+const (
+	// ChartOverlay: series on the chart's price scale (moving averages,
+	// bands, VWAP).
+	ChartOverlay = "overlay"
+	// ChartPane: series in a pane below the price (RSI, ATR, volume).
+	ChartPane = "pane"
+)
+
 var (
 	nameLine  = regexp.MustCompile(`^--\s*name:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(:[a-z]+)?\s*$`)
 	paramLine = regexp.MustCompile(`^--\s*@param\s+([A-Za-z_][A-Za-z0-9_]*)\s+([^"]+?)\s*(?:"(.*)")?\s*$`)
+	chartLine = regexp.MustCompile(`^--\s*@chart\b\s*(.*?)\s*$`)
 )
 
 // ParseFile splits a query file into its queries. A file without any
@@ -132,7 +151,9 @@ func ParseFile(source string, src []byte) ([]*Query, error) {
 				return nil, err
 			}
 			cur = &Query{Name: m[1], Command: m[2], Source: source}
-			cur.applyComment(comment)
+			if err := cur.applyComment(comment); err != nil {
+				return nil, fmt.Errorf("%s: query %s: %w", source, cur.Name, err)
+			}
 			comment = nil
 			continue
 		}
@@ -155,7 +176,9 @@ func ParseFile(source string, src []byte) ([]*Query, error) {
 	if len(out) == 0 {
 		base := strings.TrimSuffix(filepath.Base(source), ".sql")
 		q := &Query{Name: base, Command: ":many", Source: source, SQL: strings.TrimSpace(string(src))}
-		q.applyComment(leadingComment(string(src)))
+		if err := q.applyComment(leadingComment(string(src))); err != nil {
+			return nil, fmt.Errorf("%s: %w", source, err)
+		}
 		if err := q.scanParams(); err != nil {
 			return nil, fmt.Errorf("%s: %w", source, err)
 		}
@@ -176,13 +199,20 @@ func leadingComment(src string) []string {
 	return c
 }
 
-// applyComment takes the description and @param declarations from the
-// comment block above the query.
-func (q *Query) applyComment(lines []string) {
+// applyComment takes the description, the @param declarations and the
+// @chart annotation from the comment block above the query.
+func (q *Query) applyComment(lines []string) error {
 	var desc []string
 	for _, l := range lines {
 		if m := paramLine.FindStringSubmatch(l); m != nil {
 			q.Params = append(q.Params, Param{Name: m[1], Type: strings.TrimSpace(m[2]), Description: m[3], declared: true})
+			continue
+		}
+		if m := chartLine.FindStringSubmatch(l); m != nil {
+			if m[1] != ChartOverlay && m[1] != ChartPane {
+				return fmt.Errorf("-- @chart %q: want overlay (drawn on the price scale) or pane (drawn in a pane below)", m[1])
+			}
+			q.Chart = m[1]
 			continue
 		}
 		desc = append(desc, strings.TrimSpace(strings.TrimPrefix(l, "--")))
@@ -190,6 +220,7 @@ func (q *Query) applyComment(lines []string) {
 	d := strings.TrimSpace(strings.Join(desc, " "))
 	d = strings.TrimPrefix(d, q.Name+":")
 	q.Description = strings.TrimSpace(d)
+	return nil
 }
 
 // scanParams lists the named parameters of the SQL (declared ones first

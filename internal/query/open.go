@@ -17,9 +17,10 @@ import (
 	"github.com/hdi-dev/hdi/internal/output"
 )
 
-// OpenRows prepares q on conn, binds values and runs it, asking for the
-// result formats output.Write decodes fastest. A rowLimit above 0 sets the
-// query's row_limit parameter, when it has one.
+// OpenRows prepares q on conn, binds values (with the dataset FillDataset
+// picks) and runs it, asking for the result formats output.Write decodes
+// fastest. A rowLimit above 0 sets the query's row_limit parameter, when it
+// has one. It may add to values.
 func OpenRows(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, rowLimit int64) (pgx.Rows, error) {
 	p, args, err := bindLimited(ctx, conn, q, values, rowLimit)
 	if err != nil {
@@ -31,6 +32,9 @@ func OpenRows(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]a
 func bindLimited(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, rowLimit int64) (*Prepared, []any, error) {
 	p, err := Prepare(ctx, conn, q)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := FillDataset(ctx, conn, q, values); err != nil {
 		return nil, nil, err
 	}
 	if rowLimit > 0 && q.Param("row_limit") != nil {

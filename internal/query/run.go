@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 
@@ -144,18 +145,11 @@ func (p *Prepared) Rows(ctx context.Context, args []any) (pgx.Rows, error) {
 	return rows, nil
 }
 
-// Run prepares q, binds values, runs it and streams the result to w in the
-// options' format. It returns the number of rows written.
+// Run prepares q, binds values (with the dataset FillDataset picks), runs
+// it and streams the result to w in the options' format. It returns the
+// number of rows written.
 func Run(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, w io.Writer, opts output.Options) (int64, error) {
-	p, err := Prepare(ctx, conn, q)
-	if err != nil {
-		return 0, err
-	}
-	args, err := p.Bind(values)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := p.Rows(ctx, args)
+	rows, err := OpenRows(ctx, conn, q, maps.Clone(values), 0)
 	if err != nil {
 		return 0, err
 	}

@@ -64,7 +64,9 @@ type queryDoc struct {
 	Source      string        `json:"source"`
 	Path        string        `json:"path"`
 	Params      []query.Param `json:"params"`
-	q           *query.Query
+	// Chart is the query's `-- @chart` annotation: overlay, pane or "".
+	Chart string `json:"chart" doc:"where hdi serve's chart draws the result: overlay (price scale), pane (a pane below) or empty (not annotated)"`
+	q     *query.Query
 }
 
 type queriesOut struct{ Body []queryDoc }
@@ -83,7 +85,7 @@ func (s *Server) typedQueries(ctx context.Context) ([]queryDoc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("serve: %w", err)
 		}
-		d := queryDoc{Name: q.Name, Description: q.Description, Source: q.Source, Path: "/api/v1/queries/" + q.Name, q: q}
+		d := queryDoc{Name: q.Name, Description: q.Description, Source: q.Source, Path: "/api/v1/queries/" + q.Name, Chart: q.Chart, q: q}
 		for _, prm := range p.Params {
 			if prm.Name != "row_limit" { // the API's limit sets it
 				d.Params = append(d.Params, prm)

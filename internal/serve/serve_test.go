@@ -194,6 +194,9 @@ func testEveryEndpointAndFormat(t *testing.T, url string) {
 		"/api/v1/coverage?table=trades":                                                                       "trades",
 		"/api/v1/queries/SymbolBars1m?dataset=GLBX.MDP3&symbols=ES.c.0&start_ts=2024-03-14&end_ts=2024-03-14": "ESH4",
 		"/api/v1/queries/Runs": "succeeded",
+		// No dataset: the one of the symbols.
+		"/api/v1/queries/Vwap?symbols=ES.c.0&start_ts=2024-03-15&end_ts=2024-03-15&interval=1h":               "ES.c.0",
+		"/api/v1/queries/RsiAtr?symbols=ES.c.0&start_ts=2024-03-11&end_ts=2024-03-22&interval=1h-rollup&n=14": "ES.c.0",
 	}
 	for path, want := range data {
 		sep := "&"
@@ -321,6 +324,7 @@ func testBadRequestsSayWhatIsWrong(t *testing.T, url string) {
 		{"/api/v1/queries/SymbolTrades?dataset=GLBX.MDP3&symbols=ESH4&start_ts=yesterdayish&end_ts=2024-03-14", 400, "start_ts", "not a time"},
 		{"/api/v1/queries/SymbolTrades?dataset=GLBX.MDP3&symbols=ESH4&end_ts=2024-03-14", 400, "start_ts", "is required"},
 		{"/api/v1/queries/Runs?row_limit=5", 400, "row_limit", "unknown parameter"},
+		{"/api/v1/queries/Returns?symbols=ESZ9&start_ts=2024-03-11&end_ts=2024-03-22", 404, "symbols", "unknown symbol ESZ9"},
 		{"/api/v1/coverage?bucket=year", 400, "bucket", `"year": want day, week, month or auto`},
 		{"/api/v1/runs/abc", 400, "", ""},
 		{"/api/v1/runs/99999", 404, "", "no run 99999"},

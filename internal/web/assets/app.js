@@ -1,10 +1,11 @@
-// hdi's page: a chart of bars (GET /api/v1/bars), the coverage heat map
+// hdi's page: a chart of bars (GET /api/v1/bars) with analytics (query
+// results, GET /api/v1/queries/NAME) over them or below, the coverage heat map
 // (GET /api/v1/coverage) and the runs (GET /api/v1/runs), from the same
 // server. window.hdi records what was drawn, for people and for tests.
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
-window.hdi = { chart: null, coverage: null, runs: null, access: null, action: null, errors: [] };
+window.hdi = { chart: null, analytics: null, coverage: null, runs: null, access: null, action: null, errors: [] };
 
 // ---- API access, with the bearer token when the server asks for one.
 
@@ -48,7 +49,7 @@ $('#token-form').addEventListener('submit', (ev) => {
   $('#token').value = '';
   $('#token-form').hidden = true;
   chartShown = false; // load it again, with the token
-  whoami().then(() => show(location.hash.slice(1) || 'chart'));
+  whoami().then((a) => { if (a.scope !== 'none') loadQueries(); show(location.hash.slice(1) || 'chart'); });
 });
 
 $('#token-button').addEventListener('click', () => { $('#token-form').hidden = !$('#token-form').hidden; });
@@ -103,6 +104,7 @@ const day = (d) => d.toISOString().slice(0, 10);
 const addDays = (iso, n) => { const d = new Date(iso + 'T00:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return day(d); };
 let chart = null, candles = null, volume = null, markers = null;
 let filled = null; // what loadChart filled into the form, and for which symbol and interval
+let chartAt = null; // the symbol, dataset and range the chart shows: what analytics are called with
 
 // The table each interval's bars are made from (the SymbolBars* queries),
 // whose coverage says where the bars are.
@@ -170,6 +172,8 @@ async function loadChart() {
     chartNote(e.message, true);
     window.hdi.errors.push(e.message);
     drawn({ symbol: first, bars: 0, message: e.message, error: { status: e.status || 0, detail: e.message, request: e.path || '' } });
+    chartAt = null;
+    refreshAnalytics();
   };
   // What the page filled in for another symbol or interval, and nobody
   // changed since, is filled in again.
@@ -198,6 +202,7 @@ async function loadChart() {
   const params = new URLSearchParams({ symbols, interval, start: form.start.value, end: form.end.value, adjust, format: 'json' });
   if (form.dataset.value.trim()) params.set('dataset', form.dataset.value.trim());
   history.replaceState(null, '', '?' + params.toString() + location.hash);
+  chartAt = { symbol: first, dataset: form.dataset.value.trim(), start: form.start.value, end: form.end.value, interval, adjust };
   let rows;
   try {
     rows = await api('/api/v1/bars?' + params.toString());
@@ -238,9 +243,245 @@ async function loadChart() {
     start: form.start.value, end: form.end.value, dataset: form.dataset.value,
     first: data.length ? data[0].time : null, last: data.length ? data[data.length - 1].time : null,
   });
+  refreshAnalytics();
 }
 
 $('#chart-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadChart(); });
+
+// ---- Analytics: queries drawn with the bars. A query annotated
+// `-- @chart overlay` draws on the price scale, one annotated `-- @chart pane`
+// (or any other a user picks) in a pane of its own below. Every numeric
+// column of the result but ts (and ids) is a line; ts is its time.
+
+// The parameters the chart fills in, where a query has them (interval and
+// adjust as the chart's form: 1d, ratio, ...).
+const chartFilled = {
+  symbols: (at) => at.symbol, dataset: (at) => at.dataset, start_ts: (at) => at.start, end_ts: (at) => at.end,
+  interval: (at) => at.interval, adjust: (at) => at.adjust,
+};
+const numericType = /^(smallint|integer|bigint|numeric|real|double precision)$/;
+const palette = ['#2962ff', '#ff6d00', '#8e24aa', '#00897b', '#c0ca33', '#6d4c41', '#d81b60', '#546e7a'];
+let offered = []; // the drawable queries of GET /api/v1/queries, annotated first
+const added = []; // what the user added: { query, kind, values, rows, error, series: [{ column, api, points, color }] }
+let analyticsGen = 0;
+
+// loadQueries fills the analytics picker: the annotated queries, then the
+// others that take the chart's range (their result decides when drawn).
+async function loadQueries() {
+  let qs;
+  try {
+    qs = await api('/api/v1/queries');
+  } catch (e) {
+    status('#analytics-status', e.message, true);
+    return;
+  }
+  for (const q of qs) q.params = q.params || []; // null when it has none
+  const takesRange = (q) => ['start_ts', 'end_ts'].every((n) => q.params.some((p) => p.name === n));
+  const groups = [['overlays', qs.filter((q) => q.chart === 'overlay')], ['panes', qs.filter((q) => q.chart === 'pane')],
+    ['other queries (in a pane)', qs.filter((q) => !q.chart && takesRange(q))]];
+  const sel = $('#analytics-form').query;
+  sel.textContent = '';
+  offered = [];
+  for (const [label, list] of groups) {
+    if (list.length === 0) continue;
+    const g = document.createElement('optgroup');
+    g.label = label;
+    for (const q of list) {
+      const o = document.createElement('option');
+      o.value = q.name;
+      o.textContent = q.name;
+      o.title = q.description;
+      g.appendChild(o);
+      offered.push(q);
+    }
+    sel.appendChild(g);
+  }
+  paramInputs();
+  publishAnalytics();
+}
+
+// paramInputs shows an input for each parameter of the picked query that
+// the chart does not fill in (a number field for a numeric one); one left
+// empty is not sent (an optional parameter's NULL).
+function paramInputs() {
+  const box = $('#analytics-params');
+  box.textContent = '';
+  const q = offered.find((x) => x.name === $('#analytics-form').query.value);
+  if (!q) return;
+  for (const p of q.params) {
+    if (chartFilled[p.name]) continue;
+    const label = document.createElement('label');
+    label.textContent = p.name;
+    const input = document.createElement('input');
+    input.name = 'param-' + p.name;
+    input.dataset.param = p.name;
+    if (numericType.test(p.type)) { input.type = 'number'; input.step = 'any'; }
+    input.required = !p.optional;
+    input.placeholder = p.optional ? '(optional)' : p.type;
+    input.title = (p.description ? p.description + ' ' : '') + '(' + p.type + ')';
+    label.appendChild(input);
+    box.appendChild(label);
+  }
+}
+
+$('#analytics-form').query.addEventListener('change', paramInputs);
+
+$('#analytics-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const q = offered.find((x) => x.name === $('#analytics-form').query.value);
+  if (!q) return;
+  const values = {};
+  for (const input of $('#analytics-params').querySelectorAll('input')) if (input.value.trim()) values[input.dataset.param] = input.value.trim();
+  added.push({ query: q, kind: q.chart || 'pane', values, rows: null, error: null, series: [] });
+  refreshAnalytics();
+});
+
+// refreshAnalytics calls every added query for what the chart shows and
+// draws the results; a newer refresh wins over one still under way.
+async function refreshAnalytics() {
+  window.hdi.analytics = null;
+  const gen = ++analyticsGen;
+  await Promise.all(added.map((a) => runAnalytic(a, chartAt)));
+  if (gen === analyticsGen) drawAnalytics();
+}
+
+async function runAnalytic(a, at) {
+  a.rows = null;
+  a.error = null;
+  if (!at) { a.error = a.query.name + ': the chart shows no bars to draw it with'; return; }
+  const params = new URLSearchParams({ format: 'json' });
+  for (const p of a.query.params) {
+    const v = chartFilled[p.name] ? chartFilled[p.name](at) : a.values[p.name];
+    if (v) params.set(p.name, v);
+  }
+  try {
+    a.rows = await api(a.query.path + '?' + params.toString());
+  } catch (e) {
+    a.error = a.query.name + ': ' + e.message;
+  }
+}
+
+// seconds is a ts value as the chart's time: RFC 3339, or a number of
+// seconds, milliseconds or nanoseconds since 1970.
+function seconds(v) {
+  if (typeof v === 'number') return Math.floor(v > 1e14 ? v / 1e9 : v > 1e11 ? v / 1e3 : v);
+  return Math.floor(Date.parse(v) / 1000);
+}
+
+const isNumber = (v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)));
+
+// lines turns a query's rows into line data: one per numeric column but ts
+// and ids, in time order (the last row of a time wins). Rows of other
+// symbols than the chart's are left out.
+function lines(name, rows, symbol) {
+  if (rows.length === 0) return [];
+  if (!('ts' in rows[0])) throw new Error(name + ': the result has no ts column (a chart draws ts and numeric columns: ' + Object.keys(rows[0]).join(', ') + ')');
+  if ('symbol' in rows[0] && rows.some((r) => r.symbol === symbol)) rows = rows.filter((r) => r.symbol === symbol);
+  const columns = Object.keys(rows[0]).filter((k) => k !== 'ts' && !k.endsWith('_id') &&
+    rows.some((r) => r[k] !== null) && rows.every((r) => r[k] === null || isNumber(r[k])));
+  if (columns.length === 0) {
+    // A window longer than the range's bars leaves its columns NULL.
+    const empty = Object.keys(rows[0]).filter((k) => k !== 'ts' && rows.every((r) => r[k] === null));
+    if (empty.length > 0) throw new Error(name + ': ' + empty.join(', ') + ' are empty (NULL) in every row of this range: a window longer than the bars? (a larger range, or a smaller n)');
+    throw new Error(name + ': the result has no numeric column to draw (' + Object.keys(rows[0]).join(', ') + ')');
+  }
+  const byTime = new Map();
+  for (const r of rows) {
+    const t = seconds(r.ts);
+    if (!Number.isFinite(t)) throw new Error(name + ': ts ' + JSON.stringify(r.ts) + ' is not a time');
+    byTime.set(t, r);
+  }
+  const times = [...byTime.keys()].sort((x, y) => x - y);
+  return columns.map((column) => ({
+    column,
+    data: times.map((t) => { const v = byTime.get(t)[column]; return v === null ? { time: t } : { time: t, value: Number(v) }; }),
+  }));
+}
+
+// drawAnalytics draws every added query again: overlays on the price
+// scale, each pane query in a pane of its own below the bars (empty panes
+// go with their last series).
+function drawAnalytics() {
+  ensureChart();
+  const LC = window.LightweightCharts;
+  for (const a of added) for (const s of a.series) if (s.api) chart.removeSeries(s.api);
+  let pane = 0, color = 0;
+  const errors = [], notes = [];
+  for (const a of added) {
+    a.series = [];
+    if (a.error) { errors.push(a.error); continue; }
+    let ls;
+    try {
+      ls = lines(a.query.name, a.rows, chartAt ? chartAt.symbol : '');
+    } catch (e) {
+      a.error = e.message;
+      errors.push(e.message);
+      continue;
+    }
+    if (ls.length === 0) notes.push(a.query.name + ': no rows in this range');
+    const index = a.kind === 'overlay' ? 0 : ++pane;
+    for (const l of ls) {
+      const c = palette[color++ % palette.length];
+      const sa = chart.addSeries(LC.LineSeries, { color: c, lineWidth: 2, title: l.column, priceLineVisible: false, lastValueVisible: false }, index);
+      sa.setData(l.data);
+      a.series.push({ column: l.column, api: sa, pane: index, color: c, points: l.data.filter((d) => d.value !== undefined).length,
+        first: l.data.filter((d) => d.value !== undefined).slice(0, 5).map((d) => d.value) });
+    }
+  }
+  const panes = chart.panes();
+  panes.forEach((p, i) => p.setStretchFactor(i === 0 ? 3 : 1));
+  status('#analytics-status', errors.concat(notes).join('; '), errors.length > 0);
+  listAnalytics();
+  requestAnimationFrame(() => requestAnimationFrame(publishAnalytics));
+}
+
+// listAnalytics shows the added queries, each with its colours, its error
+// and a button that removes it.
+function listAnalytics() {
+  const list = $('#analytics-list');
+  list.textContent = '';
+  for (const a of added) {
+    const li = document.createElement('li');
+    li.dataset.query = a.query.name;
+    li.classList.toggle('error', !!a.error);
+    li.title = a.error || a.query.description;
+    li.append(a.query.name + (a.kind === 'overlay' ? '' : ' (pane)'));
+    for (const s of a.series) {
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = s.color;
+      li.append(sw, s.column);
+    }
+    const x = document.createElement('button');
+    x.type = 'button';
+    x.className = 'remove';
+    x.textContent = '×';
+    x.title = 'remove ' + a.query.name;
+    x.addEventListener('click', () => {
+      window.hdi.analytics = null;
+      for (const s of a.series) chart.removeSeries(s.api);
+      a.series = [];
+      added.splice(added.indexOf(a), 1);
+      drawAnalytics(); // the panes below move up
+    });
+    li.appendChild(x);
+    list.appendChild(li);
+  }
+}
+
+// publishAnalytics records what the analytics drew, for people and tests:
+// the queries offered, the chart's panes, and per added query its error or
+// its series with their pane, point count and first values.
+function publishAnalytics() {
+  window.hdi.analytics = {
+    offered: offered.map((q) => ({ name: q.name, chart: q.chart })),
+    panes: chart ? chart.panes().map((p) => p.getSeries().length) : [], // the series in each pane, as the chart has them
+    added: added.map((a) => ({
+      query: a.query.name, kind: a.kind, error: a.error || '',
+      series: a.series.map((s) => ({ name: a.query.name + '.' + s.column, column: s.column, pane: s.pane, points: s.points, first: s.first })),
+    })),
+  };
+}
 
 // ---- Coverage heat map: rows per table, symbol and UTC day, week or month
 // (the server picks the period that fits the range, unless asked).
@@ -512,7 +753,7 @@ function init() {
   const q = new URLSearchParams(location.search);
   const form = $('#chart-form');
   for (const k of ['symbols', 'interval', 'start', 'end', 'adjust', 'dataset']) if (q.get(k)) form[k].value = q.get(k);
-  whoami().then(() => show(location.hash.slice(1) || 'chart'));
+  whoami().then((a) => { if (a.scope !== 'none') loadQueries(); show(location.hash.slice(1) || 'chart'); });
 }
 
 init();

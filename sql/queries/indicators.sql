@@ -1,0 +1,424 @@
+-- Indicators: VWAP, returns, realized volatility, moving averages, RSI and
+-- ATR of symbols resolved per UTC day (symbol_periods, as the Symbol*
+-- queries). Every query returns ts (the bar's open time, timestamptz),
+-- symbol (as asked) and numeric columns, in time order; prices are exact
+-- decimals (fixed_to_numeric), summed as numeric, never as floats. The
+-- formulas, conventions and edges are in docs/queries.md, "Indicators".
+-- (A value column is coalesce(v::numeric, NULL): sqlc then types it as one
+-- that may be NULL.) Without dataset, hdi picks the dataset in which the
+-- symbols name something, as for hdi query bars.
+--
+-- The bar queries take interval (default 1d) and read the relation the bars
+-- of that interval come from: 1s, 1m, 1h, 1d and eod Databento's ohlcv_*
+-- tables; 5m, 15m and 1h-rollup the roll-ups bars_5m, bars_15m and bars_1h
+-- (views on plain PostgreSQL, continuous aggregates on TimescaleDB). A bar
+-- without a high, low or close (NULL) is left out, like a missing bar. The
+-- windows (n bars) count the bars the range holds: the first n-1 rows of a
+-- symbol are NULL; start earlier to warm them up.
+--
+-- Rolls: a change of a bar (return, RSI's gain or loss, ATR's true range)
+-- is always taken against the previous bar of the same contract, fetched
+-- from before the range or the roll where needed, so no roll gap enters it.
+-- Price levels (SMA, EMA, Bollinger) are of the series as the bars query
+-- returns it: across a roll the window holds both contracts' prices.
+
+-- Vwap: volume-weighted average price from trades, cumulative from the start
+-- of each session, one row per bar of width interval.
+-- vwap is sum(price * size) / sum(size) over the session's trades up to the
+-- end of the bar; bar_vwap the same over the bar's own trades. A session is
+-- the UTC day, or with session_tz and session_start the local day that
+-- starts at session_start (CME Globex: America/Chicago, 17:00); bars start
+-- at the session's start. Trades are bucketed on ts (ts_recv); a trade
+-- without a price or with size 0 is left out. VWAP restarts when a
+-- continuous symbol's contract changes (a roll inside a session).
+-- @chart overlay
+-- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param interval interval "bar width: 1m (default), 5m, 1h, 1d, ..."
+-- @param session_tz text "the session's time zone (IANA, default UTC)"
+-- @param session_start time "local time the session starts (default 00:00)"
+-- name: Vwap :many
+WITH args AS (
+    SELECT coalesce(sqlc.narg('interval')::interval, interval '1 minute') AS width,
+           coalesce(sqlc.narg(session_tz)::text, 'UTC') AS tz,
+           coalesce(sqlc.narg(session_start)::time, time '00:00') AS st
+), t AS (
+    SELECT p.symbol, x.instrument_id, x.ts, fixed_to_numeric(x.price) AS price, x.size::numeric AS size,
+           a.width, ((((x.ts AT TIME ZONE a.tz) - a.st)::date + a.st) AT TIME ZONE a.tz) AS session_ts
+    FROM args a,
+         symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    CROSS JOIN LATERAL (
+        -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
+        SELECT * FROM trades x
+        WHERE x.dataset = sqlc.narg(dataset)::text AND x.instrument_id = p.instrument_id
+          AND x.ts >= p.from_ts AND x.ts < p.to_ts
+        OFFSET 0
+    ) x
+    WHERE x.price IS NOT NULL AND x.size > 0
+), b AS (
+    SELECT t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts) AS ts,
+           sum(t.price * t.size) AS pv, sum(t.size) AS volume
+    FROM t
+    GROUP BY t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
+)
+SELECT b.ts::timestamptz AS ts, b.symbol::text AS symbol,
+       coalesce((sum(b.pv) OVER w / sum(b.volume) OVER w)::numeric, NULL) AS vwap,
+       coalesce((b.pv / b.volume)::numeric, NULL) AS bar_vwap
+FROM b
+WINDOW w AS (PARTITION BY b.symbol, b.instrument_id, b.session_ts ORDER BY b.ts)
+ORDER BY 1, 2;
+
+-- Returns: simple and log close-to-close returns of each bar, across rolls.
+-- simple_return = (close - prev_close) / prev_close and log_return =
+-- ln(close / prev_close), where prev_close is the previous bar of the same
+-- contract (also from before start_ts, or before the roll for the first bar
+-- of a new contract): across a roll of a continuous symbol the return is the
+-- new contract's own, never the gap between the contracts. Over a gap
+-- (missing bars) the return spans it. NULL without a previous bar, and
+-- log_return where a price is not positive.
+-- @chart pane
+-- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
+-- name: Returns :many
+WITH args AS (
+    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
+                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv
+    FROM (SELECT coalesce(sqlc.narg('interval')::text, '1d') AS iv) a
+), per AS (
+    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
+    FROM args a,
+         symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+), bars AS (
+    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    FROM per CROSS JOIN LATERAL (
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+    ) x
+    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+), firsts AS (
+    -- The close before each period's first bar, of the same contract: from
+    -- the same table, or for a roll-up the last minute of ohlcv_1m before
+    -- its first bucket (a bucket closes at its last minute's close).
+    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
+        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        END AS prev_close
+    FROM args a,
+         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
+          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+), s AS (
+    -- Each bar with the previous close of its contract.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    FROM bars b
+    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
+)
+SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
+       coalesce(((s.close - s.prev_close)::numeric / nullif(s.prev_close, 0))::numeric, NULL) AS simple_return,
+       coalesce((CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(round(s.close::numeric, 24) / s.prev_close) END)::numeric, NULL) AS log_return
+FROM s
+ORDER BY 1, 2;
+
+-- RealizedVol: rolling realized volatility over the last n bars, annualised.
+-- realized_vol is the sample standard deviation (n - 1) of the last n log
+-- returns (as Returns: against the same contract's previous close, so across
+-- rolls) times sqrt(periods_per_year); parkinson_vol is Parkinson's high/low
+-- estimator sqrt(sum(ln(high / low)^2) / (4 ln 2 n) * periods_per_year)
+-- over the last n bars. periods_per_year defaults to 252 for 1d and eod bars
+-- and to 252 times the bars of a 24-hour day for intraday bars (1m: 252 *
+-- 1440); give it for another calendar (CME Globex 1h bars: 252 * 23). NULL
+-- until the window holds n values.
+-- @chart pane
+-- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
+-- @param n integer "bars in the window (default 20, at least 2)"
+-- @param periods_per_year numeric "bars a year, for annualising (default: see above)"
+-- name: RealizedVol :many
+WITH args AS (
+    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
+                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
+           coalesce(sqlc.narg(periods_per_year)::numeric,
+                    CASE a.iv WHEN '1d' THEN 252 WHEN 'eod' THEN 252 WHEN '1s' THEN 252 * 86400 WHEN '1m' THEN 252 * 1440
+                              WHEN '5m' THEN 252 * 288 WHEN '15m' THEN 252 * 96 ELSE 252 * 24 END) AS ppy,
+           coalesce(sqlc.narg(n)::integer, 20) AS n
+    FROM (SELECT coalesce(sqlc.narg('interval')::text, '1d') AS iv) a
+), per AS (
+    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
+    FROM args a,
+         symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+), bars AS (
+    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    FROM per CROSS JOIN LATERAL (
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+    ) x
+    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+), firsts AS (
+    -- The close before each period's first bar, of the same contract: from
+    -- the same table, or for a roll-up the last minute of ohlcv_1m before
+    -- its first bucket (a bucket closes at its last minute's close).
+    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
+        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        END AS prev_close
+    FROM args a,
+         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
+          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+), s AS (
+    -- Each bar with the previous close of its contract.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    FROM bars b
+    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
+), r AS (
+    SELECT s.ts, s.symbol,
+           CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(round(s.close::numeric, 24) / s.prev_close) END AS lr,
+           CASE WHEN s.low > 0 THEN power(ln(round(s.high::numeric, 24) / s.low), 2) END AS hl2
+    FROM s
+)
+SELECT r.ts::timestamptz AS ts, r.symbol::text AS symbol,
+       coalesce(round(CASE WHEN count(r.lr) OVER w = a.n THEN stddev_samp(r.lr) OVER w * sqrt(a.ppy) END, 20)::numeric, NULL) AS realized_vol,
+       coalesce(round(CASE WHEN count(r.hl2) OVER w = a.n
+                  THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::numeric) * a.n) * a.ppy) END, 20)::numeric, NULL) AS parkinson_vol
+FROM r, args a
+WINDOW w AS (PARTITION BY r.symbol ORDER BY r.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
+ORDER BY 1, 2;
+
+-- MovingAverages: simple and exponential moving averages of the close over n
+-- bars, and Bollinger bands.
+-- sma is the mean of the last n closes; ema starts at the n-th bar with the
+-- sma of the first n closes and then follows ema = a * close + (1 - a) *
+-- previous ema with a = 2 / (n + 1), carried at 20 decimal places;
+-- bb_upper/bb_lower are sma ± k * the population standard deviation of the
+-- last n closes (k default 2). NULL until n bars. Price levels of the series
+-- as the bars query returns it (a continuous symbol's window spans a roll).
+-- @chart overlay
+-- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
+-- @param n integer "bars in the window (default 20)"
+-- @param k numeric "Bollinger width in standard deviations (default 2)"
+-- name: MovingAverages :many
+WITH RECURSIVE args AS (
+    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
+                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
+           coalesce(sqlc.narg(k)::numeric, 2) AS k,
+           coalesce(sqlc.narg(n)::integer, 20) AS n
+    FROM (SELECT coalesce(sqlc.narg('interval')::text, '1d') AS iv) a
+), per AS (
+    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
+    FROM args a,
+         symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+), bars AS (
+    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    FROM per CROSS JOIN LATERAL (
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+    ) x
+    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+), s AS (
+    SELECT b.ts, b.symbol, b.close,
+           row_number() OVER (PARTITION BY b.symbol ORDER BY b.ts) AS rn,
+           avg(fixed_to_numeric(b.close)) OVER w AS sma, stddev_pop(fixed_to_numeric(b.close)) OVER w AS sd
+    FROM bars b
+    WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
+), arr AS (
+    -- Each symbol's closes as one array: the recursion reads close i in
+    -- constant time (a join to the rows would scan them at every step).
+    SELECT s.symbol, a.n, count(*) AS cnt, array_agg(s.close ORDER BY s.rn) AS c,
+           min(s.sma) FILTER (WHERE s.rn = a.n) AS seed
+    FROM s, args a GROUP BY s.symbol, a.n
+), e(symbol, rn, ema) AS (
+    SELECT arr.symbol, arr.n::bigint, arr.seed FROM arr WHERE arr.cnt >= arr.n
+    UNION ALL
+    SELECT e.symbol, e.rn + 1,
+           round(2.0 / (arr.n + 1) * fixed_to_numeric(arr.c[e.rn + 1]) + (1 - 2.0 / (arr.n + 1)) * e.ema, 20)
+    FROM e JOIN arr ON arr.symbol = e.symbol
+    WHERE e.rn < arr.cnt
+)
+SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
+       coalesce((CASE WHEN s.rn >= a.n THEN s.sma END)::numeric, NULL) AS sma,
+       coalesce(e.ema::numeric, NULL) AS ema,
+       coalesce((CASE WHEN s.rn >= a.n THEN s.sma + a.k * s.sd END)::numeric, NULL) AS bb_upper,
+       coalesce((CASE WHEN s.rn >= a.n THEN s.sma - a.k * s.sd END)::numeric, NULL) AS bb_lower
+FROM s LEFT JOIN e ON e.symbol = s.symbol AND e.rn = s.rn
+CROSS JOIN args a
+ORDER BY 1, 2;
+
+-- RsiAtr: Wilder's relative strength index and average true range over n
+-- bars.
+-- Per bar: gain = max(close - prev_close, 0), loss = max(prev_close - close,
+-- 0), true range = max(high - low, |high - prev_close|, |low - prev_close|),
+-- with prev_close the same contract's previous close (as Returns: across
+-- rolls without the gap; a bar with no earlier bar at all is left out).
+-- Wilder smoothing: the n-th value is the mean of the first n, then avg =
+-- (previous avg * (n - 1) + value) / n, carried at 20 decimal places. rsi =
+-- 100 - 100 / (1 + avg gain / avg loss): 100 when the average loss is 0, 50
+-- when both are 0. atr is the smoothed true range. NULL until n bars.
+-- @chart pane
+-- @param symbols text[] "symbols, comma-separated: ES.c.0, ESH4, 5482"
+-- @param dataset text "dataset, e.g. GLBX.MDP3 (default: the one where the symbols are)"
+-- @param start_ts timestamptz "first day or instant, included"
+-- @param end_ts timestamptz "last day (included) or instant (excluded)"
+-- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
+-- @param n integer "bars of Wilder's smoothing (default 14)"
+-- name: RsiAtr :many
+WITH RECURSIVE args AS (
+    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
+                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
+           coalesce(sqlc.narg(n)::integer, 14) AS n
+    FROM (SELECT coalesce(sqlc.narg('interval')::text, '1d') AS iv) a
+), per AS (
+    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
+    FROM args a,
+         symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+), bars AS (
+    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    FROM per CROSS JOIN LATERAL (
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+        UNION ALL
+        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
+    ) x
+    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+), firsts AS (
+    -- The close before each period's first bar, of the same contract: from
+    -- the same table, or for a roll-up the last minute of ohlcv_1m before
+    -- its first bucket (a bucket closes at its last minute's close).
+    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
+        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
+                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+        END AS prev_close
+    FROM args a,
+         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
+          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+), s AS (
+    -- Each bar with the previous close of its contract.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    FROM bars b
+    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
+), t AS (
+    -- The bars with a previous close, their gain, loss and true range.
+    SELECT c.*, row_number() OVER (PARTITION BY c.symbol ORDER BY c.ts) AS rn
+    FROM (SELECT s.ts, s.symbol,
+                 greatest(s.close - s.prev_close, 0) AS gain, greatest(s.prev_close - s.close, 0) AS loss,
+                 greatest(s.high - s.low, abs(s.high - s.prev_close), abs(s.low - s.prev_close)) AS tr
+          FROM s WHERE s.prev_close IS NOT NULL) c
+), arr AS (
+    -- Each symbol's series as arrays: the recursion reads value i in
+    -- constant time (a join to the rows would scan them at every step).
+    SELECT t.symbol, a.n, count(*) AS cnt,
+           array_agg(t.gain ORDER BY t.rn) AS g, array_agg(t.loss ORDER BY t.rn) AS l, array_agg(t.tr ORDER BY t.rn) AS r,
+           avg(fixed_to_numeric(t.gain)) FILTER (WHERE t.rn <= a.n) AS g0,
+           avg(fixed_to_numeric(t.loss)) FILTER (WHERE t.rn <= a.n) AS l0,
+           avg(fixed_to_numeric(t.tr)) FILTER (WHERE t.rn <= a.n) AS r0
+    FROM t, args a GROUP BY t.symbol, a.n
+), wl(symbol, rn, ag, al, atr) AS (
+    SELECT arr.symbol, arr.n::bigint, arr.g0, arr.l0, arr.r0 FROM arr WHERE arr.cnt >= arr.n
+    UNION ALL
+    SELECT wl.symbol, wl.rn + 1,
+           round((wl.ag * (arr.n - 1) + fixed_to_numeric(arr.g[wl.rn + 1])) / arr.n, 20),
+           round((wl.al * (arr.n - 1) + fixed_to_numeric(arr.l[wl.rn + 1])) / arr.n, 20),
+           round((wl.atr * (arr.n - 1) + fixed_to_numeric(arr.r[wl.rn + 1])) / arr.n, 20)
+    FROM wl JOIN arr ON arr.symbol = wl.symbol
+    WHERE wl.rn < arr.cnt
+)
+SELECT t.ts::timestamptz AS ts, t.symbol::text AS symbol,
+       coalesce((CASE WHEN wl.al > 0 THEN 100 - 100 / (1 + wl.ag / wl.al)
+             WHEN wl.ag > 0 THEN 100
+             WHEN wl.ag = 0 THEN 50 END)::numeric, NULL) AS rsi,
+       coalesce(wl.atr::numeric, NULL) AS atr
+FROM t LEFT JOIN wl ON wl.symbol = t.symbol AND wl.rn = t.rn
+ORDER BY 1, 2;
