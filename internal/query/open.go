@@ -95,7 +95,8 @@ func (g *DatasetGuesses) put(key string, v datasetGuess) {
 // reads that pick the dataset and the query with the expected dataset then
 // go in one pipeline (one implicit transaction); when the reads pick
 // another dataset, or fail, the query's rows are dropped and it runs again
-// as the reads say. Back-adjusted bars take the sequential way.
+// as the reads say. Back-adjusted and resampled bars, whose query depends on
+// further reads, take the sequential way.
 func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *DatasetGuesses, rowLimit int64) (*Query, pgx.Rows, error) {
 	asked, symbols := sq.req.Dataset, sq.req.Symbols
 	key := strings.Join(symbols, ",")
@@ -103,7 +104,7 @@ func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *Datase
 	if asked != "" {
 		guess, known = datasetGuess{all: []string{asked}, dataset: asked}, true
 	}
-	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference || !known {
+	if _, resampled := sq.resampled(); resampled || sq.adjusted() || !known {
 		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
 		if err != nil {
 			return nil, nil, err
@@ -168,14 +169,10 @@ func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *Datase
 	return sq.Query, rows, nil
 }
 
-// openPicked completes the query for dataset (back-adjusting it when asked)
-// and runs it.
+// openPicked completes the query for dataset (complete) and runs it.
 func (sq *SymbolQuery) openPicked(ctx context.Context, conn *pgx.Conn, dataset string, rowLimit int64) (*Query, pgx.Rows, error) {
-	sq.Values["dataset"] = dataset
-	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
-		if err := sq.adjust(ctx, conn, dataset, adj); err != nil {
-			return nil, nil, err
-		}
+	if err := sq.complete(ctx, conn, dataset); err != nil {
+		return nil, nil, err
 	}
 	rows, err := OpenRows(ctx, conn, sq.Query, sq.Values, rowLimit)
 	return sq.Query, rows, err

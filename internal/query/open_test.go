@@ -22,8 +22,9 @@ func TestOpenAnswersAsResolve(t *testing.T) {
 	url, pool := querytest.Datasets(t)
 	conn := connect(t, url)
 	cat := catalog(t, "")
+	interval := "1d"
 	plan := func(dataset string, symbols ...string) *query.SymbolQuery {
-		sq, err := query.SymbolRequest{Kind: "bars", Symbols: symbols, Start: "2021-10-01", End: "2024-03-31", Dataset: dataset, Interval: "1d"}.Plan(cat)
+		sq, err := query.SymbolRequest{Kind: "bars", Symbols: symbols, Start: "2021-10-01", End: "2024-03-31", Dataset: dataset, Interval: interval}.Plan(cat)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +75,20 @@ func TestOpenAnswersAsResolve(t *testing.T) {
 			}
 		}
 	}
+
+	// A resampled interval's source depends on the bars the range holds:
+	// read first, whatever the guess.
+	interval = "4h"
+	want := sequential(plan("", "ES.c.0"))
+	if strings.HasPrefix(want, "error") || !strings.Contains(want, `"bar_count"`) {
+		t.Fatalf("4h bars of ES.c.0 resolved one after the other: %.300s", want)
+	}
+	for try := range 2 {
+		if got := open(&g, plan("", "ES.c.0")); got != want {
+			t.Errorf("4h bars of ES.c.0, try %d:\n%.300s\nwant\n%.300s", try, got, want)
+		}
+	}
+	interval = "1d"
 
 	// Wrong guesses: another dataset, candidates that are not the
 	// database's. The reads decide.

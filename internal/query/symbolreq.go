@@ -148,16 +148,33 @@ func (sq *SymbolQuery) Resolve(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
+	return sq.complete(ctx, conn, dataset)
+}
+
+// complete completes the query for its dataset: the source of resampled
+// bars, and for back-adjusted bars the rolls and their prices.
+func (sq *SymbolQuery) complete(ctx context.Context, conn *pgx.Conn, dataset string) error {
 	sq.Values["dataset"] = dataset
-	if secs, ok := sq.Values["bucket_seconds"].(int64); ok {
+	if secs, ok := sq.resampled(); ok {
 		if err := sq.resampleFrom(ctx, conn, dataset, secs); err != nil {
 			return err
 		}
 	}
-	if adj := sq.req.Adjust; adj == AdjustRatio || adj == AdjustDifference {
-		return sq.adjust(ctx, conn, dataset, adj)
+	if sq.adjusted() {
+		return sq.adjust(ctx, conn, dataset, sq.req.Adjust)
 	}
 	return nil
+}
+
+// resampled reports a resampled interval and its bucket's seconds.
+func (sq *SymbolQuery) resampled() (int64, bool) {
+	secs, ok := sq.Values["bucket_seconds"].(int64)
+	return secs, ok
+}
+
+// adjusted reports back-adjusted bars.
+func (sq *SymbolQuery) adjusted() bool {
+	return sq.req.Adjust == AdjustRatio || sq.req.Adjust == AdjustDifference
 }
 
 // Resolved is Resolve, returning the query to run then (back-adjusted bars
