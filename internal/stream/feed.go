@@ -45,8 +45,17 @@ func (s *session) feed(ctx context.Context, n int, positions []sdk.LivePosition)
 		wg.Add(1)
 		go func() { defer wg.Done(); c.run(cancel) }()
 	}
+	// Batches of the runner's size (in bytes: the narrowest fit of the
+	// feed's streams), as history loads them: one COPY and one savepoint
+	// each. A quiet feed is flushed sooner by the provider's own interval.
+	batch := 0
+	for _, p := range s.planned {
+		if n := p.BatchRows(); n > 0 && (batch == 0 || n < batch) {
+			batch = n
+		}
+	}
 	p0 := s.planned[0]
-	req := &sdk.FetchRequest{Job: p0.SDKJob, Unit: p0.Units[0], Resume: positions}
+	req := &sdk.FetchRequest{Job: p0.SDKJob, Unit: p0.Units[0], Resume: positions, BatchRows: batch}
 	ferr := prov.Fetch(fctx, req, snd)
 	for _, c := range snd.byStream {
 		close(c.items) // the committers commit what they hold and stop
