@@ -26,7 +26,7 @@ func main() {
 		cfg     bench.Config
 		schemas string
 	)
-	flag.IntVar(&cfg.N, "n", 5_000_000, "records per schema")
+	flag.IntVar(&cfg.N, "n", 5_000_000, "records per schema (-stream: 0 skips the replays)")
 	flag.StringVar(&schemas, "schemas", "trades,ohlcv-1m,mbp-10", "schemas to run, comma-separated")
 	flag.StringVar(&cfg.BinDir, "bin", "bin", "directory holding hdi and hdi-provider-databento")
 	flag.StringVar(&cfg.WorkDir, "work", filepath.Join(os.TempDir(), "hdi-bench"), "directory for the generated files (reused)")

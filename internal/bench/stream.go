@@ -106,6 +106,9 @@ func RunStream(ctx context.Context, cfg StreamConfig) (*StreamResult, error) {
 	ds := dbfake.Generate(dbfake.GenOptions{Days: 1, PerDay: 1, Schemas: []dbn.Schema{dbn.SchemaTrades}})
 	res := &StreamResult{}
 	for _, s := range cfg.Schemas {
+		if cfg.N <= 0 {
+			break
+		}
 		r, err := streamReplay(ctx, cfg, log, ds, s)
 		if err != nil {
 			return res, fmt.Errorf("replay %s: %w", s, err)
@@ -398,9 +401,11 @@ func streamPaced(ctx context.Context, cfg StreamConfig, log Config, ds *dbfake.D
 			tick := time.NewTicker(time.Millisecond)
 			defer tick.Stop()
 			k := 0
-			for now := t0; now.Sub(t0) < cfg.Paced; now = <-tick.C {
+			// time.Now, not the tick's time: the monotonic clock.
+			for now := t0; now.Sub(t0) < cfg.Paced; <-tick.C {
+				now = time.Now()
 				due := int(now.Sub(t0).Seconds() * float64(cfg.Rate))
-				if due == k {
+				if due <= k {
 					continue
 				}
 				recs := make([][]byte, 0, due-k)
