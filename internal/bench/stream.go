@@ -162,7 +162,7 @@ func streamReplay(ctx context.Context, cfg StreamConfig, log Config, ds *dbfake.
 	gw.Fill(schema, cfg.N, start, time.Hour/time.Duration(2*cfg.N))
 	path := filepath.Join(cfg.WorkDir, fmt.Sprintf("stream-%s-%d.dbn.zst", schema, cfg.N))
 	log.logf("%s: writing the gateway's %d records to %s", schema, cfg.N, path)
-	if err := writeFeed(path, ds.Code, schema, gw.Feed(schema), start); err != nil {
+	if err := writeFeed(path, ds.Code, schema, gw.Feed(schema), start, start.Add(time.Hour)); err != nil {
 		return res, err
 	}
 	defer os.Remove(path)
@@ -223,15 +223,16 @@ func streamReplay(ctx context.Context, cfg StreamConfig, log Config, ds *dbfake.
 	return res, nil
 }
 
-// writeFeed writes records of schema as one zstd DBN file of dataset.
-func writeFeed(path, dataset string, schema dbn.Schema, recs [][]byte, start time.Time) error {
+// writeFeed writes records of schema over [start, end) as one zstd DBN
+// file of dataset, as Databento would deliver them.
+func writeFeed(path, dataset string, schema dbn.Schema, recs [][]byte, start, end time.Time) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	meta := &dbn.Metadata{Dataset: dataset, Schema: schema, STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID,
-		Start: uint64(start.UnixNano()), End: uint64(start.Add(time.Hour).UnixNano()), Symbols: []string{"ALL_SYMBOLS"}}
+		Start: uint64(start.UnixNano()), End: uint64(end.UnixNano()), Symbols: []string{"ALL_SYMBOLS"}}
 	enc, err := dbn.NewEncoder(f, meta, &dbn.EncoderOptions{Zstd: true})
 	if err != nil {
 		return err
