@@ -26,14 +26,14 @@ func main() {
 		cfg     bench.Config
 		schemas string
 	)
-	flag.IntVar(&cfg.N, "n", 5_000_000, "records per schema")
+	flag.IntVar(&cfg.N, "n", 5_000_000, "records per schema (-stream: 0 skips the replays)")
 	flag.StringVar(&schemas, "schemas", "trades,ohlcv-1m,mbp-10", "schemas to run, comma-separated")
 	flag.StringVar(&cfg.BinDir, "bin", "bin", "directory holding hdi and hdi-provider-databento")
 	flag.StringVar(&cfg.WorkDir, "work", filepath.Join(os.TempDir(), "hdi-bench"), "directory for the generated files (reused)")
 	flag.IntVar(&cfg.Repeat, "repeat", 1, "rounds per schema (the median is reported)")
 	flag.BoolVar(&cfg.HDIOnly, "hdi-only", false, "skip the CopyFrom and psql baselines")
 	var hdiArgs string
-	flag.StringVar(&hdiArgs, "hdi-args", "", "extra arguments of hdi ingest, space-separated (e.g. \"--param parts=1\")")
+	flag.StringVar(&hdiArgs, "hdi-args", "", "extra arguments of hdi ingest (with -stream: of hdi stream), space-separated (e.g. \"--param parts=1\")")
 	flag.IntVar(&cfg.BareBatch, "bare-batch", 0, "diagnostic: bare CopyFrom in COPYs of this many rows, each in a savepoint")
 	var (
 		workers string
@@ -50,6 +50,10 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
 	rounds := flag.Int("rounds", 3, "-serve: rounds of the two loads, alternating which goes first")
 	apiBench := flag.Bool("api", false, "benchmark API pulls instead: N trades from a file, from the fake API, and from the API cut twice")
+	streamBench := flag.Bool("stream", false, "benchmark hdi stream instead: N records per schema replayed by the fake Live gateway vs hdi ingest of the same file, a paced run cut half-way, and a replay's memory")
+	rate := flag.Int("rate", 50_000, "-stream: records/s of the paced run (0: skip it)")
+	paced := flag.Duration("paced", 20*time.Second, "-stream: how long the paced run publishes")
+	rssN := flag.Int("rss-n", 0, "-stream: trades of the replay whose RSS is sampled (e.g. 10000000; 0: skip it)")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -82,6 +86,18 @@ func main() {
 		res, err := bench.RunAPI(ctx, bench.APIConfig{N: cfg.N, AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir, Log: os.Stderr})
 		if res != nil {
 			bench.PrintAPI(os.Stdout, res)
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
+	if *streamBench {
+		scfg := bench.StreamConfig{N: cfg.N, Repeat: cfg.Repeat, Schemas: cfg.Schemas, Rate: *rate, Paced: *paced, RSSN: *rssN, StreamArgs: cfg.HDIArgs,
+			AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, WorkDir: cfg.WorkDir, Log: os.Stderr}
+		res, err := bench.RunStream(ctx, scfg)
+		if res != nil {
+			bench.PrintStream(os.Stdout, res)
 		}
 		if err != nil {
 			fail(err)

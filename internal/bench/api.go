@@ -49,7 +49,8 @@ func RunAPI(ctx context.Context, cfg APIConfig) (*APIResult, error) {
 		return nil, err
 	}
 	path := filepath.Join(cfg.WorkDir, fmt.Sprintf("api-trades-%d.dbn.zst", res.Rows))
-	if err := writeRecords(path, ds); err != nil {
+	day := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	if err := writeFeed(path, ds.Code, dbn.SchemaTrades, ds.Records[dbn.SchemaTrades], day, day.AddDate(0, 0, 1)); err != nil {
 		return nil, err
 	}
 	wcfg := WorkersConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir}
@@ -91,29 +92,6 @@ func RunAPI(ctx context.Context, cfg APIConfig) (*APIResult, error) {
 		}
 	}
 	return res, nil
-}
-
-// writeRecords writes the dataset's trades as one zstd DBN file.
-func writeRecords(path string, ds *dbfake.Dataset) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	recs := ds.Records[dbn.SchemaTrades]
-	meta := &dbn.Metadata{Dataset: ds.Code, Schema: dbn.SchemaTrades, STypeIn: dbn.STypeRawSymbol, STypeOut: dbn.STypeInstrumentID,
-		Start: uint64(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC).UnixNano()), End: uint64(time.Date(2024, 1, 3, 0, 0, 0, 0, time.UTC).UnixNano()),
-		Symbols: []string{"ALL_SYMBOLS"}}
-	enc, err := dbn.NewEncoder(f, meta, &dbn.EncoderOptions{Zstd: true})
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if err := enc.WriteRecordBytes(r); err != nil {
-			return err
-		}
-	}
-	return enc.Close()
 }
 
 // PrintAPI writes the figures.

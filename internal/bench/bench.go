@@ -448,13 +448,20 @@ func ChildPIDs(pid int) []int {
 }
 
 // vmHWM reads a process's peak resident set size in bytes (0 if gone).
-func vmHWM(pid int) int64 {
+func vmHWM(pid int) int64 { return procStatus(pid, "VmHWM") }
+
+// procStatus reads a size field of /proc/PID/status (VmRSS, VmHWM) in
+// bytes (0 if the process is gone).
+func procStatus(pid int, field string) int64 {
+	if pid <= 0 {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			var kb int64
 			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb); err == nil {
 				return kb * 1024

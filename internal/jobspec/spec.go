@@ -121,7 +121,8 @@ const (
 
 // Live configures how a live job commits and recovers.
 type Live struct {
-	// CommitRows commits once this many rows are pending (default 10000).
+	// CommitRows commits once this many rows are pending, with the
+	// provider's next position (default 10000).
 	CommitRows int `yaml:"commit_rows,omitempty" json:"commit_rows,omitempty"`
 	// CommitInterval commits pending rows at least this often (default
 	// 500ms): a record waits at most about this long to be stored.

@@ -98,6 +98,10 @@ func batchRows(schema *arrow.Schema) int {
 	return min(max(batchBytes/max(width, 1), sdk.DefaultBatchRows), 64<<10)
 }
 
+// BatchRows is how many rows of p's stream fit in the runner's Arrow
+// batches (0: the provider's default).
+func (p *Planned) BatchRows() int { return batchRows(p.Stream.Schema) }
+
 // loadQueue is how many batches may wait for the loader: with the one being
 // loaded and the one being decoded, memory stays bounded by a few batches.
 const loadQueue = 2

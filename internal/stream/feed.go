@@ -45,8 +45,17 @@ func (s *session) feed(ctx context.Context, n int, positions []sdk.LivePosition)
 		wg.Add(1)
 		go func() { defer wg.Done(); c.run(cancel) }()
 	}
+	// Batches of the runner's size (in bytes: the narrowest fit of the
+	// feed's streams), as history loads them: one COPY and one savepoint
+	// each. A quiet feed is flushed sooner by the provider's own interval.
+	batch := 0
+	for _, p := range s.planned {
+		if n := p.BatchRows(); n > 0 && (batch == 0 || n < batch) {
+			batch = n
+		}
+	}
 	p0 := s.planned[0]
-	req := &sdk.FetchRequest{Job: p0.SDKJob, Unit: p0.Units[0], Resume: positions}
+	req := &sdk.FetchRequest{Job: p0.SDKJob, Unit: p0.Units[0], Resume: positions, BatchRows: batch}
 	ferr := prov.Fetch(fctx, req, snd)
 	for _, c := range snd.byStream {
 		close(c.items) // the committers commit what they hold and stop
@@ -178,8 +187,16 @@ type item struct {
 const itemQueue = 4
 
 // committer loads one stream of the feed: each batch into an open
-// transaction as it arrives, committed with the stream's position every
-// commitRows rows or commitInterval.
+// transaction as it arrives, committed with the stream's position at the
+// first position after commitRows rows, or every commitInterval.
+//
+// A provider sends a stream's position after the batches it covers. So a
+// commit for commitRows waits for that position, and commits the rows
+// together with the position that covers exactly them; a position that
+// arrives once its rows are committed (the interval struck in between) is
+// written on its own at the next tick. Committing at the batch instead left
+// every commit's position one batch behind its rows, and the last position
+// of a feed unwritten: a restart replayed rows already stored.
 type committer struct {
 	s      *session
 	p      *runner.Planned
@@ -195,6 +212,8 @@ type committer struct {
 	rows   int64     // rows in tx
 	oldest time.Time // arrival of tx's first batch
 	pos    *sdk.LivePosition
+	// posDue: pos is not written yet (the rows it covers may all be).
+	posDue bool
 	source int64 // the source's clock, latest seen
 	// committedSource is the source clock last written, and when.
 	committedSource int64
@@ -274,7 +293,7 @@ func (c *committer) run(cancel context.CancelCauseFunc) {
 			if opened && c.tx != nil {
 				timer.Reset(every)
 			}
-			if c.rows >= int64(c.s.commitRows()) {
+			if it.pos != nil && c.rows >= int64(c.s.commitRows()) {
 				if err := c.commit(ctx); err != nil {
 					fail(err)
 					return
@@ -333,16 +352,21 @@ func (c *committer) handle(ctx context.Context, it item) error {
 			return err
 		}
 	case it.pos != nil:
-		c.pos = it.pos
+		c.pos, c.posDue = it.pos, true
 	}
 	return nil
 }
 
 // commit commits the open transaction with the stream's latest position:
-// every batch the provider sent before that position is in it.
+// every batch the provider sent before that position is in it, or in an
+// earlier commit. Without a transaction, it writes a position not written
+// yet (its rows are committed), else it records the source's clock.
 func (c *committer) commit(ctx context.Context) error {
-	if c.tx == nil {
+	if c.tx == nil && !c.posDue {
 		return c.touch(ctx)
+	}
+	if err := c.begin(ctx); err != nil {
+		return err
 	}
 	tx := c.tx
 	c.tx = nil
@@ -367,7 +391,7 @@ func (c *committer) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: commit: %w", c.stream, err)
 	}
-	c.committedSource, c.touchedAt = c.source, time.Now()
+	c.committedSource, c.touchedAt, c.posDue = c.source, time.Now(), false
 	c.sessionRows += counts.Inserted
 	c.s.committed.Add(counts.Inserted)
 	sc := &c.s.counts
@@ -377,7 +401,7 @@ func (c *committer) commit(ctx context.Context) error {
 	sc.quarantined += counts.Quarantined
 	sc.warn += counts.Warned
 	sc.mu.Unlock()
-	if c.s.o.OnCommit != nil {
+	if c.s.o.OnCommit != nil && counts.Seen() > 0 {
 		c.s.o.OnCommit(c.stream, counts.Seen(), time.Since(c.oldest))
 	}
 	return nil

@@ -354,3 +354,35 @@ func TestGapBeyondReplayIsBackfilled(t *testing.T) {
 		t.Fatalf("the live feed resumed at %s, want about a minute ago (inside the window)", time.Unix(0, resume).UTC())
 	}
 }
+
+// TestPositionCommittedWithItsRows: the provider sends a batch and then the
+// position that covers it. With commit_rows reached by each batch, the
+// commit waits for that position: every committed state holds exactly the
+// rows up to the committed position (no position lagging its rows, none
+// left unwritten at the end).
+func TestPositionCommittedWithItsRows(t *testing.T) {
+	const n = 5000
+	b := setup(t, n)
+	b.job.Live.CommitRows, b.job.Live.CommitInterval = b.prov.batch, jobspec.Duration(time.Hour)
+	var bad []string
+	err := b.runUntil(t, func() bool {
+		var rows, ts int64
+		if err := b.pool.QueryRow(context.Background(),
+			"SELECT (SELECT count(*) FROM ticks), coalesce((SELECT ts_ns FROM live_positions), 0)").Scan(&rows, &ts); err != nil {
+			t.Fatal(err)
+		}
+		if rows > 0 && ts != b.prov.src.ts(int(rows)-1) {
+			bad = append(bad, fmt.Sprintf("%d rows committed with the position of record %d", rows, (ts-b.prov.src.base)/1000))
+		}
+		return rows == n
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("positions committed apart from their rows: %v", bad)
+	}
+	if ts := b.count(t, "SELECT ts_ns FROM live_positions"); ts != b.prov.src.ts(n-1) {
+		t.Fatalf("position %d after the stop, want the last record's %d", ts, b.prov.src.ts(n-1))
+	}
+}
