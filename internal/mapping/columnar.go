@@ -66,16 +66,14 @@ func (b *Batch) AppendCopyRows(buf []byte, from, to int, skip []bool) ([]byte, [
 	}
 	var bad []*ValueError
 	for ; from < to; from += copyBlock {
-		var err error
-		buf, bad, err = b.appendBlock(buf, from, min(to, from+copyBlock), skip, bad)
-		if err != nil {
-			return buf, bad, err
-		}
+		buf, bad = b.appendBlock(buf, from, min(to, from+copyBlock), skip, bad)
 	}
 	return buf, bad, nil
 }
 
-func (b *Batch) appendBlock(buf []byte, from, to int, skip []bool, bad []*ValueError) ([]byte, []*ValueError, error) {
+// appendBlock is AppendCopyRows of at most copyBlock rows; it appends the
+// rows it leaves out to bad.
+func (b *Batch) appendBlock(buf []byte, from, to int, skip []bool, bad []*ValueError) ([]byte, []*ValueError) {
 	n := to - from
 	sc := &b.scratch
 	if cap(sc.rows) < n {
@@ -122,7 +120,7 @@ func (b *Batch) appendBlock(buf []byte, from, to int, skip []bool, bad []*ValueE
 	for _, c := range b.columns {
 		c.write(buf, rows, pos)
 	}
-	return buf, bad, nil
+	return buf, bad
 }
 
 // blockScratch is AppendCopyRows' reused per-block state.
