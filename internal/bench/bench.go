@@ -11,7 +11,8 @@
 // plugin process; then it loads the same rows with a bare CopyFrom straight
 // from the same file and with `psql \copy` from a CSV export (written once,
 // not timed) and with two server-side COPYs of its two halves, checks that
-// all the tables hold the same rows, and drops the database. cmd/hdi-bench wires it; `make bench` runs it.
+// all the tables hold the same rows, and drops the database. cmd/hdi-bench
+// wires it; `make bench` runs it.
 package bench
 
 import (
