@@ -18,7 +18,7 @@ const (
 
 // TargetVsServer is the share of two sessions of server-side COPY (the
 // database's own limit) hdi reaches at least: all of it, but for mbp-10,
-// whose wide rows (70 columns) cost the client most, 0.9.
+// whose wide rows (76 columns) cost the client most, 0.9.
 func TargetVsServer(s dbn.Schema) float64 {
 	if s == dbn.SchemaMbp10 {
 		return 0.9
