@@ -84,7 +84,7 @@ bench-serve: build ## 50 clients on /api/v1/bars for 20 s (hey) against pgbench 
 bench-workers: build ## a queued 5M-trade load with 1, 2 and 4 hdi worker processes vs one hdi ingest, and the queue's cost per unit (docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin -workers 1,2,4 $(BENCH_FLAGS)
 
-bench: build ## ingest N records per schema end to end vs bare CopyFrom and psql \copy (N=5000000; docs/BENCHMARKS.md)
+bench: build ## ingest N records per schema end to end vs bare CopyFrom, psql \copy and 2 sessions of server-side COPY (N=5000000; docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin $(BENCH_FLAGS)
 
 faults: ## the fault suite with its slow cases (PostgreSQL restart, persistent API errors)

@@ -1,5 +1,6 @@
 // Command hdi-bench measures `hdi ingest` end to end against a bare pgx
-// CopyFrom and psql \copy of the same rows, and, with -workers, queued runs
+// CopyFrom, psql \copy and two sessions of server-side COPY (the database's
+// own limit) of the same rows, and, with -workers, queued runs
 // loaded by `hdi worker` processes (see docs/BENCHMARKS.md):
 //
 //	make build && go run ./cmd/hdi-bench -n 5000000
@@ -31,7 +32,7 @@ func main() {
 	flag.StringVar(&cfg.BinDir, "bin", "bin", "directory holding hdi and hdi-provider-databento")
 	flag.StringVar(&cfg.WorkDir, "work", filepath.Join(os.TempDir(), "hdi-bench"), "directory for the generated files (reused)")
 	flag.IntVar(&cfg.Repeat, "repeat", 1, "rounds per schema (the median is reported)")
-	flag.BoolVar(&cfg.HDIOnly, "hdi-only", false, "skip the CopyFrom and psql baselines")
+	flag.BoolVar(&cfg.HDIOnly, "hdi-only", false, "skip the baselines (CopyFrom, server COPY, psql)")
 	var hdiArgs string
 	flag.StringVar(&hdiArgs, "hdi-args", "", "extra arguments of hdi ingest (with -stream: of hdi stream), space-separated (e.g. \"--param parts=1\")")
 	flag.IntVar(&cfg.BareBatch, "bare-batch", 0, "diagnostic: bare CopyFrom in COPYs of this many rows, each in a savepoint")

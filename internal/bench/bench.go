@@ -1,7 +1,8 @@
-// Package bench measures hdi's end-to-end ingest against the two baselines
-// that bound it: a bare pgx CopyFrom of the same rows into an identical table
-// (same columns, unique key and indexes), and psql's \copy of the same rows
-// from CSV.
+// Package bench measures hdi's end-to-end ingest against the baselines that
+// bound it: a bare pgx CopyFrom of the same rows into an identical table
+// (same columns, unique key and indexes), psql's \copy of the same rows
+// from CSV, and the database's own limit: two sessions of server-side
+// `COPY ... FROM 'file'` (binary), no client at all (server.go).
 //
 // For each schema it writes a synthetic DBN v3 zstd file (internal/synth),
 // creates a fresh database on the server, runs the real `hdi ingest
@@ -9,8 +10,9 @@
 // COPY, unique key) and times it, polling the peak RSS of hdi and of its
 // plugin process; then it loads the same rows with a bare CopyFrom straight
 // from the same file and with `psql \copy` from a CSV export (written once,
-// not timed), checks that all three tables hold the same rows, and drops the
-// database. cmd/hdi-bench wires it; `make bench` runs it.
+// not timed) and with two server-side COPYs of its two halves, checks that
+// all the tables hold the same rows, and drops the database. cmd/hdi-bench
+// wires it; `make bench` runs it.
 package bench
 
 import (
@@ -67,8 +69,9 @@ type Result struct {
 	Table     string
 	Rows      int64
 	FileBytes int64
-	// HDI, Bare and Psql are the wall times of the three loads (0: not run).
-	HDI, Bare, Psql time.Duration
+	// HDI, Bare, Psql and Server are the wall times of the loads (0: not
+	// run); Server is two concurrent server-side COPYs of the rows' halves.
+	HDI, Bare, Psql, Server time.Duration
 	// HDICPU is hdi's user+system CPU time, its plugin's included.
 	HDICPU time.Duration
 	// HDIPeakRSS and PluginPeakRSS are peak resident sizes in bytes.
@@ -159,7 +162,7 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 	}
 	psql := ""
 	if !cfg.HDIOnly {
-		for _, t := range []string{"bench_bare", "bench_psql"} {
+		for _, t := range []string{"bench_bare", "bench_psql", "bench_server"} {
 			if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING ALL)`, t, res.Table)); err != nil {
 				return res, err
 			}
@@ -175,7 +178,13 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 	// other, so a load spike on a shared machine hits one round, not one
 	// method; the report takes each method's median.
 	var hdiRuns []measured
-	var bares, psqls []time.Duration
+	var bares, psqls, servers []time.Duration
+	var srv *serverCopy
+	defer func() {
+		if srv != nil {
+			srv.cleanup(context.WithoutCancel(ctx))
+		}
+	}()
 	var want tableDigest
 	for round := 0; round < max(cfg.Repeat, 1); round++ {
 		// 1. hdi, end to end.
@@ -221,7 +230,22 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		}
 		bares = append(bares, d)
 
-		// 3. psql \copy from CSV (the export is not timed).
+		// 3. Two server-side COPYs of the two halves (the export is not timed).
+		if round == 0 {
+			if srv, err = newServerCopy(ctx, conn, dbURL, res.Table, cols); err != nil {
+				return res, fmt.Errorf("server COPY: %w", err)
+			}
+		}
+		d, err = timedLoad(ctx, conn, "bench_server", want, func() error {
+			cfg.logf("%s: 2 sessions of server-side COPY FROM file", schema)
+			return srv.load(ctx, "bench_server")
+		})
+		if err != nil {
+			return res, fmt.Errorf("server COPY: %w", err)
+		}
+		servers = append(servers, d)
+
+		// 4. psql \copy from CSV (the export is not timed).
 		if psql == "" {
 			continue
 		}
@@ -248,7 +272,7 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 	for _, r := range hdiRuns { // RSS: the worst round
 		res.HDIPeakRSS, res.PluginPeakRSS = max(res.HDIPeakRSS, r.peakRSS), max(res.PluginPeakRSS, r.childPeakRSS)
 	}
-	res.Bare, res.Psql = median(bares), median(psqls)
+	res.Bare, res.Psql, res.Server = median(bares), median(psqls), median(servers)
 	return res, nil
 }
 

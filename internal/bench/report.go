@@ -5,24 +5,36 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hdi-dev/hdi/internal/dbn"
 )
 
 // Targets the report checks (see docs/BENCHMARKS.md).
 const (
-	TargetVsBare = 0.8 // hdi rows/s at least this share of bare CopyFrom
-	TargetVsPsql = 1.2 // and this multiple of psql \copy
+	TargetVsBare = 1.2 // hdi rows/s at least this multiple of bare CopyFrom
+	TargetVsPsql = 1.2 // and of psql \copy
 	TargetRSS    = 300 << 20
 )
+
+// TargetVsServer is the share of two sessions of server-side COPY (the
+// database's own limit) hdi reaches at least: all of it, but for mbp-10,
+// whose wide rows (76 columns) cost the client most, 0.9.
+func TargetVsServer(s dbn.Schema) float64 {
+	if s == dbn.SchemaMbp10 {
+		return 0.9
+	}
+	return 1.0
+}
 
 // Print writes the results as a table, with the ratios and whether each
 // target is met.
 func Print(w io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "schema\trows\thdi rows/s\tbare CopyFrom rows/s\tpsql \\copy rows/s\thdi/bare\thdi/psql\thdi CPU s\thdi peak RSS\tplugin peak RSS\t")
+	fmt.Fprintln(tw, "schema\trows\thdi rows/s\tbare CopyFrom rows/s\tpsql \\copy rows/s\tserver COPY x2 rows/s\thdi/bare\thdi/psql\thdi/server\thdi CPU s\thdi peak RSS\tplugin peak RSS\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t\n", r.Schema, r.Rows,
-			rate(r, r.HDI), rate(r, r.Bare), rate(r, r.Psql),
-			ratio(r.Bare, r.HDI, TargetVsBare), ratio(r.Psql, r.HDI, TargetVsPsql),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t\n", r.Schema, r.Rows,
+			rate(r, r.HDI), rate(r, r.Bare), rate(r, r.Psql), rate(r, r.Server),
+			ratio(r.Bare, r.HDI, TargetVsBare), ratio(r.Psql, r.HDI, TargetVsPsql), ratio(r.Server, r.HDI, TargetVsServer(r.Schema)),
 			r.HDICPU.Seconds(), mb(r.HDIPeakRSS), mb(r.PluginPeakRSS))
 	}
 	tw.Flush()

@@ -129,3 +129,39 @@ func BenchmarkEncode1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batches*perBatch)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkTally1M is the coverage tally of 1M trades-like rows (100
+// batches of 10k, 100 instruments), without the server.
+//
+//	go test -run '^$' -bench Tally1M ./internal/load
+func BenchmarkTally1M(b *testing.B) {
+	const batches, perBatch = 100, 10_000
+	col := func(name string, oid uint32) mapping.ColumnInfo {
+		return mapping.ColumnInfo{Name: name, Type: fmt.Sprint(oid), TypeOID: oid}
+	}
+	ti := mapping.TableInfo{Schema: "public", Table: "trades", Columns: []mapping.ColumnInfo{
+		col("ts", 1184), col("dataset", 25), col("instrument_id", 20), col("price", 20),
+	}}
+	plan, err := mapping.NewPlan(jobspec.Mapping{Drop: []string{"ts_event", "side", "size", "sequence"}}, mapping.Source{Schema: tradesSchema, TimeField: "ts_recv", Dataset: "XNAS.ITCH"}, ti)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mbs []*mapping.Batch
+	for i := range batches {
+		mb, err := plan.Apply(tradesBatch(perBatch, uint32(i), 0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		mbs = append(mbs, mb)
+	}
+	for b.Loop() {
+		u := &UnitTx{cov: &coverage{counts: map[covKey]*covCount{}}}
+		for _, mb := range mbs {
+			u.tallyBatch(mb, nil)
+		}
+		if len(u.cov.counts) != batches {
+			b.Fatalf("%d instrument days, want %d", len(u.cov.counts), batches)
+		}
+	}
+	b.ReportMetric(float64(b.N*batches*perBatch)/b.Elapsed().Seconds(), "rows/s")
+}

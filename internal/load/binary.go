@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"io"
 	"sync"
 
@@ -15,7 +14,7 @@ import (
 // copyBatch COPYs the batch's rows not marked in rejected into table on tx's
 // connection. When the plan allows it (mapping.Plan.CopyBinary), the rows
 // are written in PostgreSQL's binary COPY format straight from the Arrow
-// columns (mapping.Batch.AppendCopyRow), streamed to the server while they
+// columns (mapping.Batch.AppendCopyRows), streamed to the server while they
 // are encoded; otherwise it is pgx's CopyFrom over a []any per row. A row
 // with a value its column cannot hold (a *mapping.ValueError) is left out
 // and returned in bad, in row order, whether the COPY succeeds or not.
@@ -38,8 +37,12 @@ func copyBatch(ctx context.Context, tx pgx.Tx, table pgx.Identifier, b *mapping.
 	return tag.RowsAffected(), bad, err
 }
 
-// copyChunk is how many bytes of rows copyReader encodes ahead.
-const copyChunk = 64 << 10
+// copyChunk is how many bytes of rows copyReader encodes ahead, in calls
+// to AppendCopyRows of copyRows rows.
+const (
+	copyChunk = 64 << 10
+	copyRows  = 512
+)
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*copyChunk); return &b }}
 
@@ -120,19 +123,15 @@ func (r *copyReader) fill(buf []byte) ([]byte, error) {
 	}
 	n := r.b.Len()
 	for len(buf) < copyChunk && r.row < n {
-		i := r.row
-		r.row++
-		if r.rejected != nil && r.rejected[i] {
-			continue
-		}
+		to := min(n, r.row+copyRows)
+		var bad []*mapping.ValueError
 		var err error
-		if buf, err = r.b.AppendCopyRow(buf, i); err != nil {
-			var ve *mapping.ValueError
-			if !errors.As(err, &ve) {
-				return buf, err
-			}
-			r.bad = append(r.bad, ve) // AppendCopyRow left buf as it was
+		buf, bad, err = r.b.AppendCopyRows(buf, r.row, to, r.rejected)
+		if err != nil {
+			return buf, err
 		}
+		r.bad = append(r.bad, bad...)
+		r.row = to
 	}
 	if r.row >= n {
 		buf = binary.BigEndian.AppendUint16(buf, 0xFFFF) // -1: end of data

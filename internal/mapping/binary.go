@@ -308,7 +308,8 @@ func (b *Batch) bindBinary() {
 // count, then each field's length and bytes) to buf. The plan must be
 // CopyBinary. A value its column cannot hold is a *ValueError, and buf is
 // returned as it was: leave the row out and go on. On any other error buf
-// may hold part of the row.
+// may hold part of the row. The loader uses AppendCopyRows, its block form,
+// which writes the same bytes.
 func (b *Batch) AppendCopyRow(buf []byte, i int) ([]byte, error) {
 	if b.encoders == nil {
 		if !b.Plan.CopyBinary() {

@@ -234,7 +234,9 @@ type Batch struct {
 	Rec      arrow.RecordBatch
 	rows     int
 	readers  []reader
-	encoders []fieldEncoder  // binary COPY, bound on first use
+	encoders []fieldEncoder // binary COPY, bound on first use
+	columns  []colEncoder   // AppendCopyRows' block encoders, bound on first use
+	scratch  blockScratch
 	nums     []*numericLimit // Values' numeric bounds, bound on first use
 }
 
