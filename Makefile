@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api web-assets image
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api bench-analytics web-assets image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ N ?= 5000000
 BENCH_FLAGS ?=
 bench-api: build ## N trades from a DBN file, from the fake Databento API, and from the API cut twice (docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -n $(N) -bin bin -api $(BENCH_FLAGS)
+
+bench-analytics: build ## the indicator queries over a year of 1m bars of 1 and 30 symbols vs a plain SELECT of their input rows and a Go client (docs/BENCHMARKS.md)
+	$(GO) run ./cmd/hdi-bench -bin bin -analytics 1,30 $(BENCH_FLAGS)
 
 bench-serve: build ## 50 clients on /api/v1/bars for 20 s (hey) against pgbench running the same SQL (docs/BENCHMARKS.md)
 	@command -v hey >/dev/null || { echo "bench-serve needs hey: apt-get install hey"; exit 1; }

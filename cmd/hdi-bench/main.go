@@ -1,9 +1,11 @@
 // Command hdi-bench measures `hdi ingest` end to end against a bare pgx
 // CopyFrom and psql \copy of the same rows, and, with -workers, queued runs
-// loaded by `hdi worker` processes (see docs/BENCHMARKS.md):
+// loaded by `hdi worker` processes, and with -analytics the indicator
+// queries against a plain SELECT of their input rows (see docs/BENCHMARKS.md):
 //
 //	make build && go run ./cmd/hdi-bench -n 5000000
 //	make build && go run ./cmd/hdi-bench -n 5000000 -workers 1,2,4
+//	make build && go run ./cmd/hdi-bench -analytics 1,30
 package main
 
 import (
@@ -49,6 +51,8 @@ func main() {
 	clients := flag.Int("clients", 50, "-serve: concurrent clients")
 	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
 	apiBench := flag.Bool("api", false, "benchmark API pulls instead: N trades from a file, from the fake API, and from the API cut twice")
+	analytics := flag.String("analytics", "", "benchmark the indicator queries instead: symbol counts (a year of 1m bars each), comma-separated (e.g. 1,30)")
+	anQueries := flag.String("queries", "", "-analytics: the queries to run, comma-separated (default: all)")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -82,6 +86,25 @@ func main() {
 		if res != nil {
 			bench.PrintAPI(os.Stdout, res)
 		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
+	if *analytics != "" {
+		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, Log: os.Stderr}
+		for _, v := range strings.Split(*analytics, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > 99 {
+				fail(fmt.Errorf("-analytics: %q is not a symbol count from 1 to 99", v))
+			}
+			acfg.Symbols = append(acfg.Symbols, n)
+		}
+		if *anQueries != "" {
+			acfg.Queries = strings.Split(*anQueries, ",")
+		}
+		res, err := bench.RunAnalytics(ctx, acfg)
+		bench.PrintAnalytics(os.Stdout, res)
 		if err != nil {
 			fail(err)
 		}
