@@ -52,6 +52,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "-serve: how long each load runs")
 	apiBench := flag.Bool("api", false, "benchmark API pulls instead: N trades from a file, from the fake API, and from the API cut twice")
 	analytics := flag.String("analytics", "", "benchmark the indicator queries instead: symbol counts (a year of 1m bars each), comma-separated (e.g. 1,30)")
+	noJIT := flag.Bool("no-jit", false, "-analytics: SET jit = off in the benchmark's session")
 	anQueries := flag.String("queries", "", "-analytics: the queries to run, comma-separated (default: all)")
 	flag.Parse()
 	if *simulate {
@@ -92,7 +93,7 @@ func main() {
 		return
 	}
 	if *analytics != "" {
-		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, Log: os.Stderr}
+		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, NoJIT: *noJIT, Log: os.Stderr}
 		for _, v := range strings.Split(*analytics, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < 1 || n > 99 {

@@ -25,6 +25,7 @@ type AnalyticsConfig struct {
 	Symbols          []int // symbol counts, one data set each
 	Repeat           int
 	Queries          []string // default: all of analyticsQueries
+	NoJIT            bool     // SET jit = off for every timed statement
 	Log              io.Writer
 }
 
@@ -85,6 +86,12 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 				symbols[i] = fmt.Sprintf("S%02d", i+1)
 			}
 			size := fmt.Sprintf("%d × 1y 1m", nsym)
+			if cfg.NoJIT {
+				if _, err := h.conn.Exec(ctx, "SET jit = off"); err != nil {
+					return 0, err
+				}
+				size += ", jit off"
+			}
 			for _, aq := range analyticsQueries {
 				if len(cfg.Queries) > 0 && !slices.Contains(cfg.Queries, aq.name) {
 					continue
