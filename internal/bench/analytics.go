@@ -33,10 +33,9 @@ type AnalyticsConfig struct {
 // its input rows, and the same rows pulled and computed in Go, each the
 // median of the rounds (wall time until the last row is read).
 type AnalyticsResult struct {
-	Query, Size            string
-	Rows, InputRows        int64
-	SQL, Select, GoClient  time.Duration
-	SelectRows, ClientRows int64
+	Query, Size           string
+	Rows, InputRows       int64
+	SQL, Select, GoClient time.Duration
 }
 
 // The queries and their parameters; every bar query reads ohlcv_1m.
@@ -101,14 +100,13 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 					return 0, err
 				}
 				sql := bindLiterals(q.SQL, symbols, aq.params)
-				input := fmt.Sprintf(`SELECT instrument_id, ts, high, low, close FROM ohlcv_1m
-					WHERE dataset = '%s' AND instrument_id BETWEEN 1001 AND %d AND ts >= '%s' AND ts < '%s'
-					ORDER BY instrument_id, ts`, anDataset, 1000+nsym, anStart, anEnd)
+				cols, table := "high, low, close", "ohlcv_1m"
 				if aq.trades {
-					input = fmt.Sprintf(`SELECT instrument_id, ts, price, size FROM trades
-						WHERE dataset = '%s' AND instrument_id BETWEEN 1001 AND %d AND ts >= '%s' AND ts < '%s'
-						ORDER BY instrument_id, ts`, anDataset, 1000+nsym, anStart, anEnd)
+					cols, table = "price, size", "trades"
 				}
+				input := fmt.Sprintf(`SELECT instrument_id, ts, %s FROM %s
+					WHERE dataset = '%s' AND instrument_id BETWEEN 1001 AND %d AND ts >= '%s' AND ts < '%s'
+					ORDER BY instrument_id, ts`, cols, table, anDataset, 1000+nsym, anStart, anEnd)
 				r := AnalyticsResult{Query: aq.name, Size: size}
 				var ts, ss, cs []time.Duration
 				for range cfg.Repeat {
@@ -122,8 +120,12 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 					}
 					ss = append(ss, d)
 					t0 := time.Now()
-					if r.ClientRows, err = clientCompute(ctx, h.conn, aq.name, input); err != nil {
+					n, err = clientCompute(ctx, h.conn, aq.name, input)
+					if err != nil {
 						return 0, err
+					}
+					if n != r.InputRows {
+						return 0, fmt.Errorf("%s: the Go client read %d rows, the SELECT %d", aq.name, n, r.InputRows)
 					}
 					cs = append(cs, time.Since(t0))
 				}
