@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/hdi-dev/hdi/internal/buildinfo.Version=$(VERSION) -X gi
 PLUGINS := $(notdir $(wildcard plugins/databento plugins/csv plugins/example))
 FUZZTIME ?= 5s
 
-.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api bench-stream web-assets image
+.PHONY: help build test lint generate check-generated fuzz demo clean bench bench-workers bench-serve bench-api bench-stream bench-analytics web-assets image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench-api: build ## N trades from a DBN file, from the fake Databento API, and f
 
 bench-stream: build ## hdi stream from the fake Live gateway: N trades and mbp-10 vs hdi ingest of the file, 50k/s paced and cut, a 10M-trade replay's RSS (docs/BENCHMARKS.md)
 	$(GO) run ./cmd/hdi-bench -stream -n $(STREAM_N) -schemas trades,mbp-10 -repeat 3 -rss-n $(STREAM_RSS_N) -bin bin $(BENCH_FLAGS)
+
+bench-analytics: build ## the indicator queries over a year of 1m bars of 1 and 30 symbols vs a plain SELECT of their input rows and a Go client (docs/BENCHMARKS.md)
+	$(GO) run ./cmd/hdi-bench -bin bin -analytics 1,30 $(BENCH_FLAGS)
 
 bench-serve: build ## 50 clients on /api/v1/bars for 20 s (hey) against pgbench running the same SQL (docs/BENCHMARKS.md)
 	@command -v hey >/dev/null || { echo "bench-serve needs hey: apt-get install hey"; exit 1; }

@@ -1,10 +1,12 @@
 // Command hdi-bench measures `hdi ingest` end to end against a bare pgx
 // CopyFrom, psql \copy and two sessions of server-side COPY (the database's
 // own limit) of the same rows, and, with -workers, queued runs
-// loaded by `hdi worker` processes (see docs/BENCHMARKS.md):
+// loaded by `hdi worker` processes, and with -analytics the indicator
+// queries against a plain SELECT of their input rows (see docs/BENCHMARKS.md):
 //
 //	make build && go run ./cmd/hdi-bench -n 5000000
 //	make build && go run ./cmd/hdi-bench -n 5000000 -workers 1,2,4
+//	make build && go run ./cmd/hdi-bench -analytics 1,30
 package main
 
 import (
@@ -55,6 +57,9 @@ func main() {
 	rate := flag.Int("rate", 50_000, "-stream: records/s of the paced run (0: skip it)")
 	paced := flag.Duration("paced", 20*time.Second, "-stream: how long the paced run publishes")
 	rssN := flag.Int("rss-n", 0, "-stream: trades of the replay whose RSS is sampled (e.g. 10000000; 0: skip it)")
+	analytics := flag.String("analytics", "", "benchmark the indicator queries instead: symbol counts (a year of 1m bars each), comma-separated (e.g. 1,30)")
+	noJIT := flag.Bool("no-jit", false, "-analytics: SET jit = off in the benchmark's session")
+	anQueries := flag.String("queries", "", "-analytics: the queries to run, comma-separated (default: all)")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -100,6 +105,25 @@ func main() {
 		if res != nil {
 			bench.PrintStream(os.Stdout, res)
 		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
+	if *analytics != "" {
+		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, NoJIT: *noJIT, Log: os.Stderr}
+		for _, v := range strings.Split(*analytics, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > 99 {
+				fail(fmt.Errorf("-analytics: %q is not a symbol count from 1 to 99", v))
+			}
+			acfg.Symbols = append(acfg.Symbols, n)
+		}
+		if *anQueries != "" {
+			acfg.Queries = strings.Split(*anQueries, ",")
+		}
+		res, err := bench.RunAnalytics(ctx, acfg)
+		bench.PrintAnalytics(os.Stdout, res)
 		if err != nil {
 			fail(err)
 		}

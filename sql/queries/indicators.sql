@@ -255,7 +255,7 @@ ORDER BY 1, 2;
 -- @param n integer "bars in the window (default 20)"
 -- @param k numeric "Bollinger width in standard deviations (default 2)"
 -- name: MovingAverages :many
-WITH RECURSIVE args AS (
+WITH args AS (
     SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
                 ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
            coalesce(sqlc.narg(k)::numeric, 2) AS k,
@@ -292,27 +292,17 @@ WITH RECURSIVE args AS (
            avg(fixed_to_numeric(b.close)) OVER w AS sma, stddev_pop(fixed_to_numeric(b.close)) OVER w AS sd
     FROM bars b
     WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
-), arr AS (
-    -- Each symbol's closes as one array: the recursion reads close i in
-    -- constant time (a join to the rows would scan them at every step).
-    SELECT s.symbol, a.n, count(*) AS cnt, array_agg(s.close ORDER BY s.rn) AS c,
-           min(s.sma) FILTER (WHERE s.rn = a.n) AS seed
-    FROM s, args a GROUP BY s.symbol, a.n
-), e(symbol, rn, ema) AS (
-    SELECT arr.symbol, arr.n::bigint, arr.seed FROM arr WHERE arr.cnt >= arr.n
-    UNION ALL
-    SELECT e.symbol, e.rn + 1,
-           round(2.0 / (arr.n + 1) * fixed_to_numeric(arr.c[e.rn + 1]) + (1 - 2.0 / (arr.n + 1)) * e.ema, 20)
-    FROM e JOIN arr ON arr.symbol = e.symbol
-    WHERE e.rn < arr.cnt
+), e AS (
+    -- The EMA carried along each symbol's rows (goose/00017: one step a row).
+    SELECT s.*, ema_running(fixed_to_numeric(s.close), s.rn, a.n) OVER (PARTITION BY s.symbol ORDER BY s.rn ROWS UNBOUNDED PRECEDING) AS ema
+    FROM s, args a
 )
-SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
-       coalesce((CASE WHEN s.rn >= a.n THEN s.sma END)::numeric, NULL) AS sma,
-       coalesce(e.ema::numeric, NULL) AS ema,
-       coalesce((CASE WHEN s.rn >= a.n THEN s.sma + a.k * s.sd END)::numeric, NULL) AS bb_upper,
-       coalesce((CASE WHEN s.rn >= a.n THEN s.sma - a.k * s.sd END)::numeric, NULL) AS bb_lower
-FROM s LEFT JOIN e ON e.symbol = s.symbol AND e.rn = s.rn
-CROSS JOIN args a
+SELECT e.ts::timestamptz AS ts, e.symbol::text AS symbol,
+       coalesce((CASE WHEN e.rn >= a.n THEN e.sma END)::numeric, NULL) AS sma,
+       coalesce((CASE WHEN e.rn >= a.n THEN e.ema END)::numeric, NULL) AS ema,
+       coalesce((CASE WHEN e.rn >= a.n THEN e.sma + a.k * e.sd END)::numeric, NULL) AS bb_upper,
+       coalesce((CASE WHEN e.rn >= a.n THEN e.sma - a.k * e.sd END)::numeric, NULL) AS bb_lower
+FROM e CROSS JOIN args a
 ORDER BY 1, 2;
 
 -- RsiAtr: Wilder's relative strength index and average true range over n
@@ -333,7 +323,7 @@ ORDER BY 1, 2;
 -- @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
 -- @param n integer "bars of Wilder's smoothing (default 14)"
 -- name: RsiAtr :many
-WITH RECURSIVE args AS (
+WITH args AS (
     SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
                 ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
            coalesce(sqlc.narg(n)::integer, 14) AS n
@@ -396,29 +386,20 @@ WITH RECURSIVE args AS (
                  greatest(s.close - s.prev_close, 0) AS gain, greatest(s.prev_close - s.close, 0) AS loss,
                  greatest(s.high - s.low, abs(s.high - s.prev_close), abs(s.low - s.prev_close)) AS tr
           FROM s WHERE s.prev_close IS NOT NULL) c
-), arr AS (
-    -- Each symbol's series as arrays: the recursion reads value i in
-    -- constant time (a join to the rows would scan them at every step).
-    SELECT t.symbol, a.n, count(*) AS cnt,
-           array_agg(t.gain ORDER BY t.rn) AS g, array_agg(t.loss ORDER BY t.rn) AS l, array_agg(t.tr ORDER BY t.rn) AS r,
-           avg(fixed_to_numeric(t.gain)) FILTER (WHERE t.rn <= a.n) AS g0,
-           avg(fixed_to_numeric(t.loss)) FILTER (WHERE t.rn <= a.n) AS l0,
-           avg(fixed_to_numeric(t.tr)) FILTER (WHERE t.rn <= a.n) AS r0
-    FROM t, args a GROUP BY t.symbol, a.n
-), wl(symbol, rn, ag, al, atr) AS (
-    SELECT arr.symbol, arr.n::bigint, arr.g0, arr.l0, arr.r0 FROM arr WHERE arr.cnt >= arr.n
-    UNION ALL
-    SELECT wl.symbol, wl.rn + 1,
-           round((wl.ag * (arr.n - 1) + fixed_to_numeric(arr.g[wl.rn + 1])) / arr.n, 20),
-           round((wl.al * (arr.n - 1) + fixed_to_numeric(arr.l[wl.rn + 1])) / arr.n, 20),
-           round((wl.atr * (arr.n - 1) + fixed_to_numeric(arr.r[wl.rn + 1])) / arr.n, 20)
-    FROM wl JOIN arr ON arr.symbol = wl.symbol
-    WHERE wl.rn < arr.cnt
+), wl AS (
+    -- Wilder's averages carried along each symbol's rows (goose/00017: one
+    -- step a row); NULL until n bars.
+    SELECT t.ts, t.symbol,
+           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.gain), t.rn, a.n) OVER v END AS ag,
+           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.loss), t.rn, a.n) OVER v END AS al,
+           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.tr), t.rn, a.n) OVER v END AS atr
+    FROM t, args a
+    WINDOW v AS (PARTITION BY t.symbol ORDER BY t.rn ROWS UNBOUNDED PRECEDING)
 )
-SELECT t.ts::timestamptz AS ts, t.symbol::text AS symbol,
+SELECT wl.ts::timestamptz AS ts, wl.symbol::text AS symbol,
        coalesce((CASE WHEN wl.al > 0 THEN 100 - 100 / (1 + wl.ag / wl.al)
              WHEN wl.ag > 0 THEN 100
              WHEN wl.ag = 0 THEN 50 END)::numeric, NULL) AS rsi,
        coalesce(wl.atr::numeric, NULL) AS atr
-FROM t LEFT JOIN wl ON wl.symbol = t.symbol AND wl.rn = t.rn
+FROM wl
 ORDER BY 1, 2;
