@@ -143,7 +143,7 @@ WITH args AS (
 )
 SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
        coalesce(((s.close - s.prev_close)::numeric / nullif(s.prev_close, 0))::numeric, NULL) AS simple_return,
-       coalesce((CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(round(s.close::numeric, 24) / s.prev_close) END)::numeric, NULL) AS log_return
+       coalesce((CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(s.close::float8 / s.prev_close) END)::numeric, NULL) AS log_return
 FROM s
 ORDER BY 1, 2;
 
@@ -226,14 +226,15 @@ WITH args AS (
     LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
 ), r AS (
     SELECT s.ts, s.symbol,
-           CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(round(s.close::numeric, 24) / s.prev_close) END AS lr,
-           CASE WHEN s.low > 0 THEN power(ln(round(s.high::numeric, 24) / s.low), 2) END AS hl2
+           -- Irrational either way: in float8 (docs/queries.md, "Exact sums").
+           CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(s.close::float8 / s.prev_close) END AS lr,
+           CASE WHEN s.low > 0 THEN ln(s.high::float8 / s.low) ^ 2 END AS hl2
     FROM s
 )
 SELECT r.ts::timestamptz AS ts, r.symbol::text AS symbol,
-       coalesce(round(CASE WHEN count(r.lr) OVER w = a.n THEN stddev_samp(r.lr) OVER w * sqrt(a.ppy) END, 20)::numeric, NULL) AS realized_vol,
-       coalesce(round(CASE WHEN count(r.hl2) OVER w = a.n
-                  THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::numeric) * a.n) * a.ppy) END, 20)::numeric, NULL) AS parkinson_vol
+       coalesce((CASE WHEN count(r.lr) OVER w = a.n THEN stddev_samp(r.lr) OVER w * sqrt(a.ppy::float8) END)::numeric, NULL) AS realized_vol,
+       coalesce((CASE WHEN count(r.hl2) OVER w = a.n
+                  THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::float8) * a.n) * a.ppy::float8) END)::numeric, NULL) AS parkinson_vol
 FROM r, args a
 WINDOW w AS (PARTITION BY r.symbol ORDER BY r.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
 ORDER BY 1, 2;
