@@ -24,8 +24,7 @@ WITH args AS (
     FROM args a,
          symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 ), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    SELECT per.symbol, x.ts, x.close
     FROM per CROSS JOIN LATERAL (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
         UNION ALL
@@ -46,20 +45,20 @@ WITH args AS (
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
 ), s AS (
     SELECT b.ts, b.symbol, b.close,
-           row_number() OVER (PARTITION BY b.symbol ORDER BY b.ts) AS rn,
+           row_number() OVER (PARTITION BY b.symbol ORDER BY b.ts) AS rn, (SELECT a.n FROM args a) AS n,
            avg(fixed_to_numeric(b.close)) OVER w AS sma, stddev_pop(fixed_to_numeric(b.close)) OVER w AS sd
     FROM bars b
     WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts ROWS BETWEEN coalesce($2::integer, 20) - 1 PRECEDING AND CURRENT ROW)
 ), e AS (
     -- The EMA carried along each symbol's rows (goose/00017: one step a row).
-    SELECT s.ts, s.symbol, s.close, s.rn, s.sma, s.sd, ema_running(fixed_to_numeric(s.close), s.rn, a.n) OVER (PARTITION BY s.symbol ORDER BY s.rn ROWS UNBOUNDED PRECEDING) AS ema
-    FROM s, args a
+    SELECT s.ts, s.symbol, s.close, s.rn, s.n, s.sma, s.sd, ema_running(fixed_to_numeric(s.close), s.rn, s.n) OVER (PARTITION BY s.symbol ORDER BY s.ts ROWS UNBOUNDED PRECEDING) AS ema
+    FROM s
 )
 SELECT e.ts::timestamptz AS ts, e.symbol::text AS symbol,
-       coalesce((CASE WHEN e.rn >= a.n THEN e.sma END)::numeric, NULL) AS sma,
-       coalesce((CASE WHEN e.rn >= a.n THEN e.ema END)::numeric, NULL) AS ema,
-       coalesce((CASE WHEN e.rn >= a.n THEN e.sma + a.k * e.sd END)::numeric, NULL) AS bb_upper,
-       coalesce((CASE WHEN e.rn >= a.n THEN e.sma - a.k * e.sd END)::numeric, NULL) AS bb_lower
+       coalesce((CASE WHEN e.rn >= e.n THEN e.sma END)::numeric, NULL) AS sma,
+       coalesce((CASE WHEN e.rn >= e.n THEN e.ema END)::numeric, NULL) AS ema,
+       coalesce((CASE WHEN e.rn >= e.n THEN e.sma + a.k * e.sd END)::numeric, NULL) AS bb_upper,
+       coalesce((CASE WHEN e.rn >= e.n THEN e.sma - a.k * e.sd END)::numeric, NULL) AS bb_lower
 FROM e CROSS JOIN args a
 ORDER BY 1, 2
 `
@@ -148,8 +147,8 @@ WITH args AS (
     FROM args a,
          symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 ), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
     FROM per CROSS JOIN LATERAL (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
         UNION ALL
@@ -168,44 +167,45 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-), firsts AS (
-    -- The close before each period's first bar, of the same contract: from
-    -- the same table, or for a roll-up the last minute of ohlcv_1m before
-    -- its first bucket (a bucket closes at its last minute's close).
-    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
-        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        END AS prev_close
-    FROM args a,
-         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
-          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
 ), s AS (
-    -- Each bar with the previous close of its contract.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    -- Each bar with the previous close of its contract: the row before when
+    -- it is of the same period, else (a period's first bar) the close before
+    -- it, of the same contract: from the same table, or for a roll-up the
+    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
+    -- last minute's close). One ordering, (symbol, ts), serves every window.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
+           ELSE CASE b.iv
+            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            END END AS prev_close
     FROM bars b
-    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
 ), r AS (
-    SELECT s.ts, s.symbol,
+    SELECT s.ts, s.symbol, (SELECT a.n FROM args a) AS n, (SELECT a.ppy FROM args a) AS ppy,
            -- Irrational either way: in float8 (docs/queries.md, "Exact sums").
            CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(s.close::float8 / s.prev_close) END AS lr,
            CASE WHEN s.low > 0 THEN ln(s.high::float8 / s.low) ^ 2 END AS hl2
     FROM s
+    -- OFFSET 0: computed once a row, not again for each window frame that
+    -- holds it (float8 aggregates recompute their frame on every row).
+    OFFSET 0
 )
 SELECT r.ts::timestamptz AS ts, r.symbol::text AS symbol,
-       coalesce((CASE WHEN count(r.lr) OVER w = a.n THEN stddev_samp(r.lr) OVER w * sqrt(a.ppy::float8) END)::numeric, NULL) AS realized_vol,
-       coalesce((CASE WHEN count(r.hl2) OVER w = a.n
-                  THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::float8) * a.n) * a.ppy::float8) END)::numeric, NULL) AS parkinson_vol
-FROM r, args a
+       coalesce((CASE WHEN count(r.lr) OVER w = r.n THEN stddev_samp(r.lr) OVER w * sqrt(r.ppy::float8) END)::numeric, NULL) AS realized_vol,
+       coalesce((CASE WHEN count(r.hl2) OVER w = r.n
+                  THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::float8) * r.n) * r.ppy::float8) END)::numeric, NULL) AS parkinson_vol
+FROM r
 WINDOW w AS (PARTITION BY r.symbol ORDER BY r.ts ROWS BETWEEN coalesce($1::integer, 20) - 1 PRECEDING AND CURRENT ROW)
 ORDER BY 1, 2
 `
@@ -287,8 +287,8 @@ WITH args AS (
     FROM args a,
          symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 ), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
     FROM per CROSS JOIN LATERAL (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
         UNION ALL
@@ -307,32 +307,30 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-), firsts AS (
-    -- The close before each period's first bar, of the same contract: from
-    -- the same table, or for a roll-up the last minute of ohlcv_1m before
-    -- its first bucket (a bucket closes at its last minute's close).
-    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
-        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        END AS prev_close
-    FROM args a,
-         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
-          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
 ), s AS (
-    -- Each bar with the previous close of its contract.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    -- Each bar with the previous close of its contract: the row before when
+    -- it is of the same period, else (a period's first bar) the close before
+    -- it, of the same contract: from the same table, or for a roll-up the
+    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
+    -- last minute's close). One ordering, (symbol, ts), serves every window.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
+           ELSE CASE b.iv
+            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            END END AS prev_close
     FROM bars b
-    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
 )
 SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
        coalesce(((s.close - s.prev_close)::numeric / nullif(s.prev_close, 0))::numeric, NULL) AS simple_return,
@@ -412,8 +410,8 @@ WITH args AS (
     FROM args a,
          symbol_periods($3::text, $4::text[], $5::timestamptz, $6::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
 ), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER (PARTITION BY per.symbol, per.instrument_id, per.from_ts ORDER BY x.ts) AS lag_close
+    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
+           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
     FROM per CROSS JOIN LATERAL (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
         UNION ALL
@@ -432,35 +430,33 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-), firsts AS (
-    -- The close before each period's first bar, of the same contract: from
-    -- the same table, or for a roll-up the last minute of ohlcv_1m before
-    -- its first bucket (a bucket closes at its last minute's close).
-    SELECT f.symbol, f.instrument_id, f.from_ts, f.ts, CASE a.iv
-        WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = f.instrument_id AND y.ts < f.ts
-                AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-        END AS prev_close
-    FROM args a,
-         (SELECT DISTINCT ON (b.symbol, b.instrument_id, b.from_ts) b.symbol, b.instrument_id, b.from_ts, b.ts
-          FROM bars b ORDER BY b.symbol, b.instrument_id, b.from_ts, b.ts) f
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
 ), s AS (
-    -- Each bar with the previous close of its contract.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close, coalesce(b.lag_close, f.prev_close) AS prev_close
+    -- Each bar with the previous close of its contract: the row before when
+    -- it is of the same period, else (a period's first bar) the close before
+    -- it, of the same contract: from the same table, or for a roll-up the
+    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
+    -- last minute's close). One ordering, (symbol, ts), serves every window.
+    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
+           ELSE CASE b.iv
+            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
+                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
+            END END AS prev_close
     FROM bars b
-    LEFT JOIN firsts f ON f.symbol = b.symbol AND f.instrument_id = b.instrument_id AND f.from_ts = b.from_ts AND f.ts = b.ts
 ), t AS (
     -- The bars with a previous close, their gain, loss and true range.
-    SELECT c.ts, c.symbol, c.gain, c.loss, c.tr, row_number() OVER (PARTITION BY c.symbol ORDER BY c.ts) AS rn
+    SELECT c.ts, c.symbol, c.gain, c.loss, c.tr, row_number() OVER (PARTITION BY c.symbol ORDER BY c.ts) AS rn, (SELECT a.n FROM args a) AS n
     FROM (SELECT s.ts, s.symbol,
                  greatest(s.close - s.prev_close, 0) AS gain, greatest(s.prev_close - s.close, 0) AS loss,
                  greatest(s.high - s.low, abs(s.high - s.prev_close), abs(s.low - s.prev_close)) AS tr
@@ -469,11 +465,11 @@ WITH args AS (
     -- Wilder's averages carried along each symbol's rows (goose/00017: one
     -- step a row); NULL until n bars.
     SELECT t.ts, t.symbol,
-           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.gain), t.rn, a.n) OVER v END AS ag,
-           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.loss), t.rn, a.n) OVER v END AS al,
-           CASE WHEN t.rn >= a.n THEN wilder_running(fixed_to_numeric(t.tr), t.rn, a.n) OVER v END AS atr
-    FROM t, args a
-    WINDOW v AS (PARTITION BY t.symbol ORDER BY t.rn ROWS UNBOUNDED PRECEDING)
+           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.gain), t.rn, t.n) OVER v END AS ag,
+           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.loss), t.rn, t.n) OVER v END AS al,
+           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.tr), t.rn, t.n) OVER v END AS atr
+    FROM t
+    WINDOW v AS (PARTITION BY t.symbol ORDER BY t.ts ROWS UNBOUNDED PRECEDING)
 )
 SELECT wl.ts::timestamptz AS ts, wl.symbol::text AS symbol,
        coalesce((CASE WHEN wl.al > 0 THEN 100 - 100 / (1 + wl.ag / wl.al)
@@ -603,8 +599,9 @@ type VwapRow struct {
 // ATR of symbols resolved per UTC day (symbol_periods, as the Symbol*
 // queries). Every query returns ts (the bar's open time, timestamptz),
 // symbol (as asked) and numeric columns, in time order; prices are exact
-// decimals (fixed_to_numeric), summed as numeric, never as floats. The
-// formulas, conventions and edges are in docs/queries.md, "Indicators".
+// decimals (fixed_to_numeric), summed as numeric, never as floats; only
+// logarithms (log returns, volatilities) are float8. The formulas,
+// conventions and edges are in docs/queries.md, "Indicators".
 // (A value column is coalesce(v::numeric, NULL): sqlc then types it as one
 // that may be NULL.) Without dataset, hdi picks the dataset in which the
 // symbols name something, as for hdi query bars.
