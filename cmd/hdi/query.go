@@ -188,7 +188,11 @@ Only data goes to stdout; messages go to stderr. See docs/queries.md.`,
 			if err := sf.set(cmd, q, values); err != nil {
 				return err
 			}
-			return of.run(cmd.Context(), app, q, values, nil)
+			err = of.run(cmd.Context(), app, q, values, nil)
+			if be := (*query.BindError)(nil); errors.As(err, &be) {
+				return usageError{err} // a missing, unknown or malformed parameter
+			}
+			return err
 		},
 	}
 	of.add(cmd)

@@ -410,6 +410,7 @@ func TestQuerySymbolFlags(t *testing.T) {
 		{[]string{"Runs", "--start", "2024-03-14", "--end", "2024-03-15"}, "--start: query Runs has no start_ts parameter"},
 		{[]string{"Returns", "-s", "ES.c.0", "--start", "2024-03-14"}, "--start and --end go together"},
 		{[]string{"Returns", "-s", "ES.c.0", "--start", "2024-13-01", "--end", "2024-03-15"}, `--start "2024-13-01"`},
+		{[]string{"Returns", "-s", "ES.c.0"}, "query Returns needs --param for start_ts (timestamptz), end_ts (timestamptz) (or --start for start_ts, --end for end_ts)"},
 	} {
 		code, stdout, stderr := runCLI(t, env, append([]string{"query"}, c.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) {

@@ -242,7 +242,7 @@ func TestParamErrors(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-13-01", "end_ts": "2024-01-02"}, "--param start_ts=2024-13-01: not a time (want YYYY-MM-DD, RFC 3339, today, yesterday, now, or -30d, -2w, -6mo, -1y, -12h)"},
-		{map[string]any{"dataset": "D"}, "needs --param for symbols (text[]), start_ts (timestamptz), end_ts (timestamptz)"},
+		{map[string]any{"dataset": "D"}, "needs --param for symbols (text[]), start_ts (timestamptz), end_ts (timestamptz) (or -s/--symbols for symbols, --start for start_ts, --end for end_ts)"},
 		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-01-01", "end_ts": "2024-01-02", "bogus": "1"}, "has no parameter bogus"},
 		{map[string]any{"dataset": "D", "symbols": "ES", "start_ts": "2024-01-01", "end_ts": "2024-01-02", "row_limit": "ten"}, "--param row_limit=ten: not an integer"},
 	} {

@@ -116,7 +116,7 @@ func (p *Prepared) Bind(values map[string]any) ([]any, error) {
 	}
 	if len(missing) > 0 {
 		return nil, &BindError{Param: strings.Fields(missing[0])[0], Msg: "is required (" + strings.Join(missing, ", ") + ")",
-			text: fmt.Sprintf("query %s needs --param for %s", p.Query.Name, strings.Join(missing, ", "))}
+			text: fmt.Sprintf("query %s needs --param for %s%s", p.Query.Name, strings.Join(missing, ", "), flagHint(missing))}
 	}
 	return args, nil
 }
@@ -162,4 +162,27 @@ func Run(ctx context.Context, conn *pgx.Conn, q *Query, values map[string]any, w
 		return n, fmt.Errorf("query %s: %w", q.Name, err)
 	}
 	return n, nil
+}
+
+// symbolFlags are the flags hdi query takes for the symbol parameters of
+// any query (docs/queries.md, "Running a query").
+var symbolFlags = []struct{ param, flag string }{
+	{"symbols", "-s/--symbols"}, {"dataset", "--dataset"}, {"start_ts", "--start"}, {"end_ts", "--end"},
+}
+
+// flagHint names the flags that set the missing parameters, if any do.
+func flagHint(missing []string) string {
+	var hints []string
+	for _, m := range missing {
+		name := strings.Fields(m)[0]
+		for _, f := range symbolFlags {
+			if f.param == name {
+				hints = append(hints, f.flag+" for "+name)
+			}
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " (or " + strings.Join(hints, ", ") + ")"
 }
