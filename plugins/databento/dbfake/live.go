@@ -536,8 +536,8 @@ func (g *LiveGateway) serve(conn net.Conn) {
 	auth := parseLine(line)
 	s.update(func(r *LiveSession) { r.Auth = auth })
 	refuse := func(msg string) {
+		s.end("refused") // first: the client may look at the session as soon as it reads the refusal
 		_, _ = fmt.Fprintf(conn, "success=0|error=%s\n", msg)
-		s.end("refused")
 	}
 	switch {
 	case s.fault.RefuseAuth != "":
