@@ -1,10 +1,12 @@
 -- Indicators: VWAP, returns, realized volatility, moving averages, RSI and
 -- ATR of symbols resolved per UTC day (symbol_periods, as the Symbol*
 -- queries). Every query returns ts (the bar's open time, timestamptz),
--- symbol (as asked) and numeric columns, in time order; prices are exact
--- decimals (fixed_to_numeric), summed as numeric, never as floats; only
--- logarithms (log returns, volatilities) are float8. The formulas,
--- conventions and edges are in docs/queries.md, "Indicators".
+-- symbol (as asked) and numeric columns, each symbol's rows in time order,
+-- the symbols one after another (symbol, ts: the order the windows compute
+-- in, so no sort follows them). Prices are exact decimals, summed exactly
+-- (numeric, or the stored fixed-point bigints in 128-bit integers), never
+-- as floats; only logarithms (log returns, volatilities) are float8. The
+-- formulas, conventions and edges are in docs/queries.md, "Indicators".
 -- (A value column is coalesce(v::numeric, NULL): sqlc then types it as one
 -- that may be NULL.) Without dataset, hdi picks the dataset in which the
 -- symbols name something, as for hdi query bars.
@@ -46,7 +48,7 @@ WITH args AS (
            coalesce(sqlc.narg(session_tz)::text, 'UTC') AS tz,
            coalesce(sqlc.narg(session_start)::time, time '00:00') AS st
 ), t AS (
-    SELECT p.symbol, x.instrument_id, x.ts, fixed_to_numeric(x.price) AS price, x.size::numeric AS size,
+    SELECT p.symbol, x.instrument_id, x.ts, x.price, x.size,
            a.width, ((((x.ts AT TIME ZONE a.tz) - a.st)::date + a.st) AT TIME ZONE a.tz) AS session_ts
     FROM args a,
          symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
@@ -60,7 +62,15 @@ WITH args AS (
     WHERE x.price IS NOT NULL AND x.size > 0
 ), b AS (
     SELECT t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts) AS ts,
-           sum(t.price * t.size) AS pv, sum(t.size) AS volume
+           -- price * size of the stored fixed-point price (1e-9 units):
+           -- in bigint where it cannot overflow (a positive price, size at
+           -- most 2^63-1 / price), summed exactly in 128-bit integers; else
+           -- in numeric. Exact either way; scaled to prices once a bar.
+           (coalesce(sum(CASE WHEN t.price > 0 THEN CASE WHEN t.size <= 9223372036854775807 / t.price THEN t.price * t.size END END), 0)
+            + coalesce(sum(CASE WHEN t.price > 0 THEN CASE WHEN t.size > 9223372036854775807 / t.price THEN t.price::numeric * t.size END
+                                ELSE t.price::numeric * t.size END), 0))
+            * 0.000000001 AS pv,
+           sum(t.size) AS volume
     FROM t
     GROUP BY t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
 )
@@ -69,7 +79,7 @@ SELECT b.ts::timestamptz AS ts, b.symbol::text AS symbol,
        coalesce((b.pv / b.volume)::numeric, NULL) AS bar_vwap
 FROM b
 WINDOW w AS (PARTITION BY b.symbol, b.instrument_id, b.session_ts ORDER BY b.ts)
-ORDER BY 1, 2;
+ORDER BY 2, 1;
 
 -- Returns: simple and log close-to-close returns of each bar, across rolls.
 -- simple_return = (close - prev_close) / prev_close and log_return =
@@ -94,6 +104,12 @@ WITH args AS (
     SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
     FROM args a,
          symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
+    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
+    -- (symbol, ts); the windows and the output use it, and the bars need
+    -- sorting only within a period (an incremental sort of rows that the
+    -- bar tables' index already returns in order), not as a whole.
+    ORDER BY p.symbol, p.from_ts
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
@@ -115,14 +131,15 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
     -- it, of the same contract: from the same table, or for a roll-up the
     -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+    -- last minute's close). One ordering, (symbol, ts), serves every window
+    -- and the output.
+    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
            ELSE CASE b.iv
             WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
@@ -144,7 +161,7 @@ SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
        coalesce(((s.close - s.prev_close)::numeric / nullif(s.prev_close, 0))::numeric, NULL) AS simple_return,
        coalesce((CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(s.close::float8 / s.prev_close) END)::numeric, NULL) AS log_return
 FROM s
-ORDER BY 1, 2;
+ORDER BY s.symbol, s.from_ts, s.ts;
 
 -- RealizedVol: rolling realized volatility over the last n bars, annualised.
 -- realized_vol is the sample standard deviation (n - 1) of the last n log
@@ -176,6 +193,12 @@ WITH args AS (
     SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
     FROM args a,
          symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
+    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
+    -- (symbol, ts); the windows and the output use it, and the bars need
+    -- sorting only within a period (an incremental sort of rows that the
+    -- bar tables' index already returns in order), not as a whole.
+    ORDER BY p.symbol, p.from_ts
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
@@ -197,14 +220,15 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
     -- it, of the same contract: from the same table, or for a roll-up the
     -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+    -- last minute's close). One ordering, (symbol, ts), serves every window
+    -- and the output.
+    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
            ELSE CASE b.iv
             WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
@@ -222,13 +246,15 @@ WITH args AS (
             END END AS prev_close
     FROM bars b
 ), r AS (
-    SELECT s.ts, s.symbol, (SELECT a.n FROM args a) AS n, (SELECT a.ppy FROM args a) AS ppy,
+    SELECT s.ts, s.symbol, s.from_ts, (SELECT a.n FROM args a) AS n, (SELECT a.ppy FROM args a) AS ppy,
            -- Irrational either way: in float8 (docs/queries.md, "Exact sums").
            CASE WHEN s.close > 0 AND s.prev_close > 0 THEN ln(s.close::float8 / s.prev_close) END AS lr,
            CASE WHEN s.low > 0 THEN ln(s.high::float8 / s.low) ^ 2 END AS hl2
     FROM s
     -- OFFSET 0: computed once a row, not again for each window frame that
     -- holds it (float8 aggregates recompute their frame on every row).
+    -- ORDER BY: the rows' order already; said, so no sort is added above.
+    ORDER BY s.symbol, s.from_ts, s.ts
     OFFSET 0
 )
 SELECT r.ts::timestamptz AS ts, r.symbol::text AS symbol,
@@ -236,8 +262,8 @@ SELECT r.ts::timestamptz AS ts, r.symbol::text AS symbol,
        coalesce((CASE WHEN count(r.hl2) OVER w = r.n
                   THEN sqrt(sum(r.hl2) OVER w / (4 * ln(2::float8) * r.n) * r.ppy::float8) END)::numeric, NULL) AS parkinson_vol
 FROM r
-WINDOW w AS (PARTITION BY r.symbol ORDER BY r.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
-ORDER BY 1, 2;
+WINDOW w AS (PARTITION BY r.symbol ORDER BY r.from_ts, r.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
+ORDER BY r.symbol, r.from_ts, r.ts;
 
 -- MovingAverages: simple and exponential moving averages of the close over n
 -- bars, and Bollinger bands.
@@ -266,8 +292,14 @@ WITH args AS (
     SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
     FROM args a,
          symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
+    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
+    -- (symbol, ts); the windows and the output use it, and the bars need
+    -- sorting only within a period (an incremental sort of rows that the
+    -- bar tables' index already returns in order), not as a whole.
+    ORDER BY p.symbol, p.from_ts
 ), bars AS (
-    SELECT per.symbol, x.ts, x.close
+    SELECT per.symbol, per.from_ts, x.ts, x.close
     FROM per CROSS JOIN LATERAL (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
         UNION ALL
@@ -287,14 +319,21 @@ WITH args AS (
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
 ), s AS (
-    SELECT b.ts, b.symbol, b.close,
-           row_number() OVER (PARTITION BY b.symbol ORDER BY b.ts) AS rn, (SELECT a.n FROM args a) AS n,
-           avg(fixed_to_numeric(b.close)) OVER w AS sma, stddev_pop(fixed_to_numeric(b.close)) OVER w AS sd
+    SELECT b.ts, b.symbol, b.from_ts, b.close,
+           row_number() OVER (PARTITION BY b.symbol ORDER BY b.from_ts, b.ts) AS rn, (SELECT a.n FROM args a) AS n,
+           -- Of the stored fixed-point closes (bigint, 1e-9): sum adds them
+           -- exactly in 128-bit integers, stddev_pop in numeric, each frame
+           -- step adding one close and removing one; scaled to prices below.
+           sum(b.close) OVER w AS sum_close, stddev_pop(b.close) OVER w AS sd_fixed
     FROM bars b
-    WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY b.symbol ORDER BY b.from_ts, b.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
 ), e AS (
-    -- The EMA carried along each symbol's rows (goose/00017: one step a row).
-    SELECT s.*, ema_running(fixed_to_numeric(s.close), s.rn, s.n) OVER (PARTITION BY s.symbol ORDER BY s.ts ROWS UNBOUNDED PRECEDING) AS ema
+    -- The EMA carried along each symbol's rows (goose/00018: one step a
+    -- row, in units of 1e-9), and the prices: sum * 1e-9 / n is the mean
+    -- of the n closes, exact to the division's 16+ digits.
+    SELECT s.ts, s.symbol, s.from_ts, s.rn, s.n,
+           s.sum_close * 0.000000001 / s.n AS sma, s.sd_fixed * 0.000000001 AS sd,
+           ema_running_fixed(s.close, s.rn, s.n) OVER (PARTITION BY s.symbol ORDER BY s.from_ts, s.ts ROWS UNBOUNDED PRECEDING) * 0.000000001 AS ema
     FROM s
 )
 SELECT e.ts::timestamptz AS ts, e.symbol::text AS symbol,
@@ -303,7 +342,7 @@ SELECT e.ts::timestamptz AS ts, e.symbol::text AS symbol,
        coalesce((CASE WHEN e.rn >= e.n THEN e.sma + a.k * e.sd END)::numeric, NULL) AS bb_upper,
        coalesce((CASE WHEN e.rn >= e.n THEN e.sma - a.k * e.sd END)::numeric, NULL) AS bb_lower
 FROM e CROSS JOIN args a
-ORDER BY 1, 2;
+ORDER BY e.symbol, e.from_ts, e.ts;
 
 -- RsiAtr: Wilder's relative strength index and average true range over n
 -- bars.
@@ -332,6 +371,12 @@ WITH args AS (
     SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
     FROM args a,
          symbol_periods(sqlc.narg(dataset)::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
+    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
+    -- (symbol, ts); the windows and the output use it, and the bars need
+    -- sorting only within a period (an incremental sort of rows that the
+    -- bar tables' index already returns in order), not as a whole.
+    ORDER BY p.symbol, p.from_ts
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
@@ -353,14 +398,15 @@ WITH args AS (
         SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
     ) x
     WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY x.ts)
+    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
     -- it, of the same contract: from the same table, or for a roll-up the
     -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window.
-    SELECT b.ts, b.symbol, b.high, b.low, b.close,
+    -- last minute's close). One ordering, (symbol, ts), serves every window
+    -- and the output.
+    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
            ELSE CASE b.iv
             WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = sqlc.narg(dataset)::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
@@ -379,20 +425,21 @@ WITH args AS (
     FROM bars b
 ), t AS (
     -- The bars with a previous close, their gain, loss and true range.
-    SELECT c.*, row_number() OVER (PARTITION BY c.symbol ORDER BY c.ts) AS rn, (SELECT a.n FROM args a) AS n
-    FROM (SELECT s.ts, s.symbol,
+    SELECT c.*, row_number() OVER (PARTITION BY c.symbol ORDER BY c.from_ts, c.ts) AS rn, (SELECT a.n FROM args a) AS n
+    FROM (SELECT s.ts, s.symbol, s.from_ts,
                  greatest(s.close - s.prev_close, 0) AS gain, greatest(s.prev_close - s.close, 0) AS loss,
                  greatest(s.high - s.low, abs(s.high - s.prev_close), abs(s.low - s.prev_close)) AS tr
           FROM s WHERE s.prev_close IS NOT NULL) c
 ), wl AS (
-    -- Wilder's averages carried along each symbol's rows (goose/00017: one
-    -- step a row); NULL until n bars.
-    SELECT t.ts, t.symbol,
-           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.gain), t.rn, t.n) OVER v END AS ag,
-           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.loss), t.rn, t.n) OVER v END AS al,
-           CASE WHEN t.rn >= t.n THEN wilder_running(fixed_to_numeric(t.tr), t.rn, t.n) OVER v END AS atr
+    -- Wilder's averages carried along each symbol's rows (goose/00018: one
+    -- step a row, in units of 1e-9: the RSI's ratio needs no scaling, the
+    -- ATR is scaled to a price); NULL until n bars.
+    SELECT t.ts, t.symbol, t.from_ts,
+           CASE WHEN t.rn >= t.n THEN wilder_running_fixed(t.gain, t.rn, t.n) OVER v END AS ag,
+           CASE WHEN t.rn >= t.n THEN wilder_running_fixed(t.loss, t.rn, t.n) OVER v END AS al,
+           CASE WHEN t.rn >= t.n THEN wilder_running_fixed(t.tr, t.rn, t.n) OVER v * 0.000000001 END AS atr
     FROM t
-    WINDOW v AS (PARTITION BY t.symbol ORDER BY t.ts ROWS UNBOUNDED PRECEDING)
+    WINDOW v AS (PARTITION BY t.symbol ORDER BY t.from_ts, t.ts ROWS UNBOUNDED PRECEDING)
 )
 SELECT wl.ts::timestamptz AS ts, wl.symbol::text AS symbol,
        coalesce((CASE WHEN wl.al > 0 THEN 100 - 100 / (1 + wl.ag / wl.al)
@@ -400,4 +447,4 @@ SELECT wl.ts::timestamptz AS ts, wl.symbol::text AS symbol,
              WHEN wl.ag = 0 THEN 50 END)::numeric, NULL) AS rsi,
        coalesce(wl.atr::numeric, NULL) AS atr
 FROM wl
-ORDER BY 1, 2;
+ORDER BY wl.symbol, wl.from_ts, wl.ts;
