@@ -31,24 +31,8 @@ WITH args AS (
     ORDER BY p.symbol, p.from_ts
 ), bars AS (
     SELECT per.symbol, per.from_ts, x.ts, x.close
-    FROM per CROSS JOIN LATERAL (
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-    ) x
-    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    FROM per CROSS JOIN LATERAL indicator_bars($4::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
 ), s AS (
     SELECT b.ts, b.symbol, b.from_ts, b.close,
            row_number() OVER (PARTITION BY b.symbol ORDER BY b.from_ts, b.ts) AS rn, (SELECT a.n FROM args a) AS n,
@@ -168,48 +152,18 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    FROM per CROSS JOIN LATERAL (
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $4::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-    ) x
-    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    FROM per CROSS JOIN LATERAL indicator_bars($4::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract: from the same table, or for a roll-up the
-    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window
-    -- and the output.
+    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- roll-up the last minute of ohlcv_1m before its first bucket). One
+    -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE CASE b.iv
-            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $4::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            END END AS prev_close
+           ELSE indicator_prev_close($4::text, b.iv, b.instrument_id, b.ts) END AS prev_close
     FROM bars b
 ), r AS (
     SELECT s.ts, s.symbol, s.from_ts, (SELECT a.n FROM args a) AS n, (SELECT a.ppy FROM args a) AS ppy,
@@ -317,48 +271,18 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    FROM per CROSS JOIN LATERAL (
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $2::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-    ) x
-    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    FROM per CROSS JOIN LATERAL indicator_bars($2::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract: from the same table, or for a roll-up the
-    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window
-    -- and the output.
+    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- roll-up the last minute of ohlcv_1m before its first bucket). One
+    -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE CASE b.iv
-            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $2::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            END END AS prev_close
+           ELSE indicator_prev_close($2::text, b.iv, b.instrument_id, b.ts) END AS prev_close
     FROM bars b
 )
 SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
@@ -447,48 +371,18 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    FROM per CROSS JOIN LATERAL (
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1s y WHERE per.iv = '1s' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1m y WHERE per.iv = '1m' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_5m y WHERE per.iv = '5m' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_15m y WHERE per.iv = '15m' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1h y WHERE per.iv = '1h' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM bars_1h y WHERE per.iv = '1h-rollup' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_1d y WHERE per.iv = '1d' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-        UNION ALL
-        SELECT y.ts, y.high, y.low, y.close FROM ohlcv_eod y WHERE per.iv = 'eod' AND y.dataset = $3::text AND y.instrument_id = per.instrument_id AND y.ts >= per.from_ts AND y.ts < per.to_ts
-    ) x
-    WHERE x.high IS NOT NULL AND x.low IS NOT NULL AND x.close IS NOT NULL
+    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    FROM per CROSS JOIN LATERAL indicator_bars($3::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract: from the same table, or for a roll-up the
-    -- last minute of ohlcv_1m before its first bucket (a bucket closes at its
-    -- last minute's close). One ordering, (symbol, ts), serves every window
-    -- and the output.
+    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- roll-up the last minute of ohlcv_1m before its first bucket). One
+    -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
            CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE CASE b.iv
-            WHEN '1s' THEN (SELECT y.close FROM ohlcv_1s y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1m' THEN (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1h' THEN (SELECT y.close FROM ohlcv_1h y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN '1d' THEN (SELECT y.close FROM ohlcv_1d y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            WHEN 'eod' THEN (SELECT y.close FROM ohlcv_eod y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.high IS NOT NULL AND y.low IS NOT NULL AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            ELSE (SELECT y.close FROM ohlcv_1m y WHERE y.dataset = $3::text AND y.instrument_id = b.instrument_id AND y.ts < b.ts
-                    AND y.close IS NOT NULL ORDER BY y.ts DESC LIMIT 1)
-            END END AS prev_close
+           ELSE indicator_prev_close($3::text, b.iv, b.instrument_id, b.ts) END AS prev_close
     FROM bars b
 ), t AS (
     -- The bars with a previous close, their gain, loss and true range.
@@ -656,7 +550,9 @@ type VwapRow struct {
 // The bar queries take interval (default 1d) and read the relation the bars
 // of that interval come from: 1s, 1m, 1h, 1d and eod Databento's ohlcv_*
 // tables; 5m, 15m and 1h-rollup the roll-ups bars_5m, bars_15m and bars_1h
-// (views on plain PostgreSQL, continuous aggregates on TimescaleDB). A bar
+// (views on plain PostgreSQL, continuous aggregates on TimescaleDB), by
+// indicator_bars and indicator_prev_close (goose/00018, shared by the four
+// bar queries; the first is inlined into each). A bar
 // without a high, low or close (NULL) is left out, like a missing bar. The
 // windows (n bars) count the bars the range holds: the first n-1 rows of a
 // symbol are NULL; start earlier to warm them up.
