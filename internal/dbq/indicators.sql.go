@@ -483,7 +483,7 @@ WITH args AS (
            coalesce($2::text, 'UTC') AS tz,
            coalesce($3::time, time '00:00') AS st
 ), t AS (
-    SELECT p.symbol, x.instrument_id, x.ts, x.price, x.size,
+    SELECT p.symbol, x.instrument_id, x.ts, fixed_to_numeric(x.price) AS price, x.size::numeric AS size,
            a.width, ((((x.ts AT TIME ZONE a.tz) - a.st)::date + a.st) AT TIME ZONE a.tz) AS session_ts
     FROM args a,
          symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
@@ -497,15 +497,7 @@ WITH args AS (
     WHERE x.price IS NOT NULL AND x.size > 0
 ), b AS (
     SELECT t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts) AS ts,
-           -- price * size of the stored fixed-point price (1e-9 units):
-           -- in bigint where it cannot overflow (a positive price, size at
-           -- most 2^63-1 / price), summed exactly in 128-bit integers; else
-           -- in numeric. Exact either way; scaled to prices once a bar.
-           (coalesce(sum(CASE WHEN t.price > 0 THEN CASE WHEN t.size <= 9223372036854775807 / t.price THEN t.price * t.size END END), 0)
-            + coalesce(sum(CASE WHEN t.price > 0 THEN CASE WHEN t.size > 9223372036854775807 / t.price THEN t.price::numeric * t.size END
-                                ELSE t.price::numeric * t.size END), 0))
-            * 0.000000001 AS pv,
-           sum(t.size) AS volume
+           sum(t.price * t.size) AS pv, sum(t.size) AS volume
     FROM t
     GROUP BY t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
 )
