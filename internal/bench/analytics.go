@@ -31,11 +31,16 @@ type AnalyticsConfig struct {
 
 // AnalyticsResult is one query at one size: the query, a plain SELECT of
 // its input rows, and the same rows pulled and computed in Go, each the
-// median of the rounds (wall time until the last row is read).
+// median of the rounds (wall time until the last row is read). SQLCPU and
+// SelectCPU are the server backend's CPU time (user + system, procCPU) for
+// the query and the SELECT, medians too; 0 when the server's processes
+// cannot be read (not on this machine). On a shared
+// machine CPU time is steadier than wall time.
 type AnalyticsResult struct {
 	Query, Size           string
 	Rows, InputRows       int64
 	SQL, Select, GoClient time.Duration
+	SQLCPU, SelectCPU     time.Duration
 }
 
 // The queries and their parameters; every bar query reads ohlcv_1m.
@@ -91,6 +96,10 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 				}
 				size += ", jit off"
 			}
+			var pid int
+			if err := h.conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+				return 0, err
+			}
 			for _, aq := range analyticsQueries {
 				if len(cfg.Queries) > 0 && !slices.Contains(cfg.Queries, aq.name) {
 					continue
@@ -108,17 +117,19 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 					WHERE dataset = '%s' AND instrument_id BETWEEN 1001 AND %d AND ts >= '%s' AND ts < '%s'
 					ORDER BY instrument_id, ts`, cols, table, anDataset, 1000+nsym, anStart, anEnd)
 				r := AnalyticsResult{Query: aq.name, Size: size}
-				var ts, ss, cs []time.Duration
+				var ts, ss, cs, tcpu, scpu []time.Duration
 				for range cfg.Repeat {
+					c0 := procCPU(pid)
 					d, n, err := timeRows(ctx, h.conn, sql)
 					if err != nil {
 						return 0, fmt.Errorf("%s: %w", aq.name, err)
 					}
-					ts, r.Rows = append(ts, d), n
+					c1 := procCPU(pid)
+					ts, r.Rows, tcpu = append(ts, d), n, append(tcpu, c1-c0)
 					if d, r.InputRows, err = timeRows(ctx, h.conn, input); err != nil {
 						return 0, err
 					}
-					ss = append(ss, d)
+					ss, scpu = append(ss, d), append(scpu, procCPU(pid)-c1)
 					t0 := time.Now()
 					n, err = clientCompute(ctx, h.conn, aq.name, input)
 					if err != nil {
@@ -130,8 +141,11 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 					cs = append(cs, time.Since(t0))
 				}
 				r.SQL, r.Select, r.GoClient = median(ts), median(ss), median(cs)
-				log.logf("analytics: %s %s: query %s, SELECT %s, Go client %s", size, aq.name, r.SQL.Round(time.Millisecond),
-					r.Select.Round(time.Millisecond), r.GoClient.Round(time.Millisecond))
+				if c0 := procCPU(pid); c0 > 0 {
+					r.SQLCPU, r.SelectCPU = median(tcpu), median(scpu)
+				}
+				log.logf("analytics: %s %s: query %s, SELECT %s, Go client %s; backend CPU: query %s, SELECT %s", size, aq.name, r.SQL.Round(time.Millisecond),
+					r.Select.Round(time.Millisecond), r.GoClient.Round(time.Millisecond), r.SQLCPU, r.SelectCPU)
 				out = append(out, r)
 			}
 			return 0, nil
@@ -368,18 +382,23 @@ func meanVar(xs []float64, div int) (float64, float64) {
 }
 
 // PrintAnalytics writes the figures and the ratios of the query to the
-// plain SELECT of its input rows (aim: at most 2) and to the Go client.
+// plain SELECT of its input rows (aim: at most 2) and to the Go client, and
+// the ratio of their backend CPU times where they were read.
 func PrintAnalytics(w io.Writer, rs []AnalyticsResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "query\tsize\tinput rows\trows\tquery s\tSELECT s\tGo client s\tquery/SELECT\tquery/client\t")
+	fmt.Fprintln(tw, "query\tsize\tinput rows\trows\tquery s\tSELECT s\tGo client s\tquery/SELECT\tquery/client\tCPU query s\tCPU SELECT s\tCPU query/SELECT\t")
 	for _, r := range rs {
 		mark := ""
 		if r.SQL.Seconds() > 2*r.Select.Seconds() {
 			mark = " (aim 2)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f%s\t%.2f\t\n", r.Query, r.Size, r.InputRows, r.Rows,
+		cpu := "-\t-\t-"
+		if r.SelectCPU > 0 {
+			cpu = fmt.Sprintf("%.2f\t%.2f\t%.2f", r.SQLCPU.Seconds(), r.SelectCPU.Seconds(), r.SQLCPU.Seconds()/r.SelectCPU.Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f%s\t%.2f\t%s\t\n", r.Query, r.Size, r.InputRows, r.Rows,
 			r.SQL.Seconds(), r.Select.Seconds(), r.GoClient.Seconds(),
-			r.SQL.Seconds()/r.Select.Seconds(), mark, r.SQL.Seconds()/r.GoClient.Seconds())
+			r.SQL.Seconds()/r.Select.Seconds(), mark, r.SQL.Seconds()/r.GoClient.Seconds(), cpu)
 	}
 	tw.Flush()
 }
