@@ -15,7 +15,7 @@
 -- of that interval come from: 1s, 1m, 1h, 1d and eod Databento's ohlcv_*
 -- tables; 5m, 15m and 1h-rollup the roll-ups bars_5m, bars_15m and bars_1h
 -- (views on plain PostgreSQL, continuous aggregates on TimescaleDB), by
--- indicator_bars and indicator_prev_close (goose/00018, shared by the four
+-- indicator_bars and indicator_prev_close (goose/00019, shared by the four
 -- bar queries; the first is inlined into each). A bar
 -- without a high, low or close (NULL) is left out, like a missing bar. The
 -- windows (n bars) count the bars the range holds: the first n-1 rows of a
@@ -107,13 +107,13 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
     FROM per CROSS JOIN LATERAL indicator_bars(sqlc.narg(dataset)::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- it, of the same contract (goose/00019: from the same table, or for a
     -- roll-up the last minute of ohlcv_1m before its first bucket). One
     -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
@@ -166,13 +166,13 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
     FROM per CROSS JOIN LATERAL indicator_bars(sqlc.narg(dataset)::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- it, of the same contract (goose/00019: from the same table, or for a
     -- roll-up the last minute of ohlcv_1m before its first bucket). One
     -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
@@ -234,7 +234,7 @@ WITH args AS (
     ORDER BY p.symbol, p.from_ts
 ), bars AS (
     SELECT per.symbol, per.from_ts, x.ts, x.close
-    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
     FROM per CROSS JOIN LATERAL indicator_bars(sqlc.narg(dataset)::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
 ), s AS (
     SELECT b.ts, b.symbol, b.from_ts, b.close,
@@ -246,7 +246,7 @@ WITH args AS (
     FROM bars b
     WINDOW w AS (PARTITION BY b.symbol ORDER BY b.from_ts, b.ts ROWS BETWEEN coalesce(sqlc.narg(n)::integer, 20) - 1 PRECEDING AND CURRENT ROW)
 ), e AS (
-    -- The EMA carried along each symbol's rows (goose/00018: one step a
+    -- The EMA carried along each symbol's rows (goose/00019: one step a
     -- row, in units of 1e-9), and the prices: sum * 1e-9 / n is the mean
     -- of the n closes, exact to the division's 16+ digits.
     SELECT s.ts, s.symbol, s.from_ts, s.rn, s.n,
@@ -298,13 +298,13 @@ WITH args AS (
 ), bars AS (
     SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
            lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00018: a UNION ALL of the bar relations, inlined).
+    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
     FROM per CROSS JOIN LATERAL indicator_bars(sqlc.narg(dataset)::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
     WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
     -- Each bar with the previous close of its contract: the row before when
     -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00018: from the same table, or for a
+    -- it, of the same contract (goose/00019: from the same table, or for a
     -- roll-up the last minute of ohlcv_1m before its first bucket). One
     -- ordering, (symbol, ts), serves every window and the output.
     SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
@@ -319,7 +319,7 @@ WITH args AS (
                  greatest(s.high - s.low, abs(s.high - s.prev_close), abs(s.low - s.prev_close)) AS tr
           FROM s WHERE s.prev_close IS NOT NULL) c
 ), wl AS (
-    -- Wilder's averages carried along each symbol's rows (goose/00018: one
+    -- Wilder's averages carried along each symbol's rows (goose/00019: one
     -- step a row, in units of 1e-9: the RSI's ratio needs no scaling, the
     -- ATR is scaled to a price); NULL until n bars.
     SELECT t.ts, t.symbol, t.from_ts,
