@@ -4,14 +4,18 @@
 -- picked for the same symbols before still holds (internal/query, Open).
 --
 -- A transaction that inserts, updates, deletes or truncates either table
--- adds one row (n = 1), once however many statements it runs: inserts
--- only, so loaders running side by side take no lock on it, and the row
--- becomes visible exactly when the change does. sum(n) therefore grows
--- with every such commit, whatever order the commits come in (a max(id)
--- would not: a transaction that took a lower id may commit after a higher
--- one is read). CompactSymbologyChanges folds the rows into one with the
--- same sum (the loader runs it at the end of each run), so the table stays
--- a few rows long.
+-- notes it once, however many statements it runs: it adds a row whose n is
+-- 1 plus the n of the committed rows it folds into it (deleting them), so
+-- the sum grows by exactly one when it commits, and by nothing if it rolls
+-- back. The rows it folds are those no other transaction holds (FOR UPDATE
+-- SKIP LOCKED): loaders running side by side never wait for one another
+-- here, and the table stays about as many rows long as there are
+-- transactions open on it. The change and its note become visible together,
+-- so sum(n) grows with every such commit in whatever order the commits come
+-- (a max(id) would not: a transaction that took a lower id may commit after
+-- a higher one is read). Outside READ COMMITTED (where a row folded by a
+-- concurrent transaction would be a serialization failure) the note is a
+-- plain row of 1.
 
 -- +goose Up
 CREATE TABLE symbology_changes (n bigint NOT NULL CHECK (n > 0));
@@ -20,11 +24,20 @@ CREATE TABLE symbology_changes (n bigint NOT NULL CHECK (n > 0));
 CREATE FUNCTION note_symbology_change() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    -- A transaction-local flag: one row a transaction. A savepoint rolled
-    -- back takes its row and its flag with it.
+    -- A transaction-local flag: one note a transaction. A savepoint rolled
+    -- back takes its note (the row, the rows folded) and its flag with it.
     IF current_setting('hdi.symbology_change_noted', true) IS DISTINCT FROM 'on' THEN
-        INSERT INTO symbology_changes (n) VALUES (1);
         PERFORM set_config('hdi.symbology_change_noted', 'on', true);
+        IF current_setting('transaction_isolation') = 'read committed' THEN
+            WITH gone AS (
+                DELETE FROM symbology_changes
+                WHERE ctid = ANY (ARRAY(SELECT ctid FROM symbology_changes FOR UPDATE SKIP LOCKED LIMIT 64))
+                RETURNING n
+            )
+            INSERT INTO symbology_changes (n) SELECT 1 + coalesce(sum(n), 0) FROM gone;
+        ELSE
+            INSERT INTO symbology_changes (n) VALUES (1);
+        END IF;
     END IF;
     RETURN NULL;
 END

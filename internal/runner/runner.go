@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/hdi-dev/hdi/internal/dbq"
 	"github.com/hdi-dev/hdi/internal/jobspec"
 	"github.com/hdi-dev/hdi/internal/load"
 	"github.com/hdi-dev/hdi/internal/mapping"
@@ -551,11 +550,6 @@ feed:
 	s.finish()
 	if err := finishRun(context.WithoutCancel(ctx), r.opts.Pool, s); err != nil {
 		r.log.Error("could not record the run's end", "run", runID, "err", err)
-	}
-	// Each unit noted a change of symbology (goose/00018): fold the notes
-	// into one row, so that hdi serve's read of their sum stays one page.
-	if err := dbq.New(r.opts.Pool).CompactSymbologyChanges(context.WithoutCancel(ctx)); err != nil {
-		r.log.Warn("could not compact symbology_changes", "run", runID, "err", err)
 	}
 	return s, s.Err()
 }
