@@ -1256,6 +1256,10 @@ type SymbolMapping struct {
 	LoadedAt       time.Time `json:"loaded_at"`
 }
 
+type SymbologyChange struct {
+	N int64 `json:"n"`
+}
+
 // Trades with the best bid and offer just before each trade (schema tbbo, rtype 0x01).
 type Tbbo struct {
 	Dataset      string    `json:"dataset"`

@@ -19,6 +19,11 @@ func TestFormat(t *testing.T) {
 		{372025000000000, "372025.000000000"},
 		{-372025500000001, "-372025.500000001"},
 		{1_000_000_000, "1.000000000"},
+		{5100_250_000_000, "5100.250000000"},
+		{1_000_000, "0.001000000"},
+		{999_999, "0.000999999"},
+		{1_001_000, "0.001001000"},
+		{-7_123_000_000, "-7.123000000"},
 		{math.MaxInt64, "9223372036.854775807"},
 		{math.MinInt64, "-9223372036.854775808"},
 	}
@@ -105,13 +110,38 @@ func TestAppendTimestampMatchesTime(t *testing.T) {
 	}
 }
 
+// TestTimestampsMatchAppendTimestamp: the date-keeping writer gives
+// AppendTimestamp's text for a stream that stays on one day, crosses
+// midnight, goes back in time and jumps about.
+func TestTimestampsMatchAppendTimestamp(t *testing.T) {
+	var ns []uint64
+	day := uint64(1710374400) * Scale        // 2024-03-14
+	for m := uint64(0); m < 3*1440; m += 7 { // one-minute-ish bars over three days
+		ns = append(ns, day+m*60*Scale+m)
+	}
+	ns = append(ns, day, day-1, day+86400*Scale-1, day+86400*Scale, 0, math.MaxUint64, 1)
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		ns = append(ns, r.Uint64())
+		if r.IntN(2) == 0 { // the same day again
+			ns = append(ns, ns[len(ns)-1]-ns[len(ns)-1]%(86400*Scale)+r.Uint64N(86400*Scale))
+		}
+	}
+	var ts Timestamps
+	for _, v := range ns {
+		if got, want := ts.Append([]byte("x"), v), AppendTimestamp([]byte("x"), v); string(got) != string(want) {
+			t.Fatalf("Timestamps.Append(%d) = %q, want %q", v, got[1:], want[1:])
+		}
+	}
+}
+
 // TestFormatMatchesDivision checks Format against integer division and
 // fmt on random values and the ends of int64.
 func TestFormatMatchesDivision(t *testing.T) {
 	vs := []int64{math.MinInt64, math.MaxInt64, -1, 1, Scale, -Scale, Scale - 1}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 200000 {
-		vs = append(vs, int64(r.Uint64()), r.Int64N(1e15)-5e14)
+		vs = append(vs, int64(r.Uint64()), r.Int64N(1e15)-5e14, (r.Int64N(2e9)-1e9)*1e6)
 	}
 	for _, v := range vs {
 		u, sign := uint64(v), ""
@@ -128,6 +158,16 @@ func BenchmarkAppendTimestamp(b *testing.B) {
 	buf := make([]byte, 0, 64)
 	for i := range b.N {
 		buf = AppendTimestamp(buf[:0], 1709164800123456789+uint64(i)*60*Scale)
+	}
+}
+
+// BenchmarkTimestamps is BenchmarkAppendTimestamp keeping the date, on
+// one-minute bars (a day in 1,440 values).
+func BenchmarkTimestamps(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	var ts Timestamps
+	for i := range b.N {
+		buf = ts.Append(buf[:0], 1709164800000000000+uint64(i%1440)*60*Scale)
 	}
 }
 

@@ -16,7 +16,13 @@ const hexDigits = "0123456789abcdef"
 // part of valid UTF-8 as U+FFFD. Everything else is copied as is.
 func Append(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
+	// The plain ASCII prefix (all of a symbol, a name) is copied at once.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < utf8.RuneSelf && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	dst = append(dst, s[:i]...)
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hdi-dev/hdi/internal/fixedpoint"
 	"github.com/hdi-dev/hdi/internal/jsonstr"
 )
 
@@ -113,7 +114,9 @@ type jsonWriter struct {
 	array bool
 	loc   *time.Location
 	cols  []Column
-	keys  [][]byte
+	keys  [][]byte // '{' or ',', the key and ':'
+	ts    []fixedpoint.Timestamps
+	utc   bool
 	buf   []byte
 	n     int64
 }
@@ -126,9 +129,15 @@ func (j *jsonWriter) begin(cols []Column) error {
 	j.cols = cols
 	j.keys = make([][]byte, len(cols))
 	for i, c := range cols {
-		k := jsonstr.Append(nil, c.Name)
+		k := []byte{','}
+		if i == 0 {
+			k[0] = '{'
+		}
+		k = jsonstr.Append(k, c.Name)
 		j.keys[i] = append(k, ':')
 	}
+	j.ts = make([]fixedpoint.Timestamps, len(cols))
+	j.utc = j.loc == nil || j.loc == time.UTC
 	if j.array {
 		_, err := j.w.WriteString("[")
 		return err
@@ -144,11 +153,10 @@ func (j *jsonWriter) row(cells []cell) error {
 		}
 		b = append(b, '\n')
 	}
-	b = append(b, '{')
+	if len(cells) == 0 {
+		b = append(b, '{')
+	}
 	for i := range cells {
-		if i > 0 {
-			b = append(b, ',')
-		}
 		b = append(b, j.keys[i]...)
 		c := &j.cols[i]
 		v := &cells[i]
@@ -169,6 +177,10 @@ func (j *jsonWriter) row(cells []cell) error {
 			b = append(b, v.b...)
 		case c.Kind == KindText || c.Kind == KindDecimal:
 			b = jsonstr.AppendBytes(b, v.b)
+		case c.Kind == KindNanos && j.utc && v.i >= 0:
+			b = append(b, '"')
+			b = j.ts[i].Append(b, uint64(v.i))
+			b = append(b, '"')
 		default:
 			b = append(b, '"')
 			b = appendText(b, c, v, j.loc)

@@ -1,8 +1,7 @@
 package query
 
-import "strings"
-
-// Guess sets what g remembers for symbols, as if a request had picked it.
-func (g *DatasetGuesses) Guess(symbols, all []string, dataset string) {
-	g.put(strings.Join(symbols, ","), datasetGuess{all: all, dataset: dataset})
+// Guess sets what g remembers for symbols (and the dataset asked for), as if
+// a request had picked dataset at generation.
+func (g *DatasetGuesses) Guess(asked string, symbols []string, generation int64, dataset string) {
+	g.put(guessKey(asked, symbols), datasetGuess{generation: generation, dataset: dataset})
 }

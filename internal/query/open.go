@@ -47,19 +47,22 @@ func bindLimited(ctx context.Context, conn *pgx.Conn, q *Query, values map[strin
 	return p, args, nil
 }
 
-// DatasetGuesses remembers, for each symbol list asked without a dataset,
-// the candidates (the database's datasets) and the dataset picked last time.
-// Open sends the query with the guessed dataset in the same round trip as the
-// reads that pick it, and uses its rows only when the pick confirms the
-// guess. The zero value is ready; it is safe for concurrent use.
+// DatasetGuesses remembers, for each symbol list (and dataset asked for),
+// the dataset picked for it and the symbology generation it was picked at
+// (SymbologyGeneration: it grows with every committed change of
+// symbol_mappings or definition, whichever process makes it). Open sends the
+// query with the remembered dataset and the generation read in one round
+// trip, one snapshot, and uses its rows only when the generation is still
+// the same: the pick would be the same. The zero value is ready; it is safe
+// for concurrent use.
 type DatasetGuesses struct {
 	mu sync.Mutex
 	m  map[string]datasetGuess
 }
 
 type datasetGuess struct {
-	all     []string
-	dataset string
+	generation int64
+	dataset    string
 }
 
 // maxGuesses bounds the symbol lists remembered (forgotten all at once).
@@ -87,32 +90,30 @@ func (g *DatasetGuesses) put(key string, v datasetGuess) {
 	g.m[key] = v
 }
 
+// guessKey is what a pick depends on besides the database: the dataset
+// asked for and the symbols (a symbol holds no comma; a dataset no NUL).
+func guessKey(asked string, symbols []string) string {
+	return asked + "\x00" + strings.Join(symbols, ",")
+}
+
 // Open resolves the query on conn (Resolve) and runs it, returning the
 // query run and its rows (rowLimit as in OpenRows). The answer is the same
-// as Resolve and OpenRows one after the other, but it takes one round trip
-// to the database instead of three when the dataset is known: asked for,
-// or picked for the same symbols before (guesses, which may be nil). The
-// reads that pick the dataset and the query with the expected dataset then
-// go in one pipeline (one implicit transaction); when the reads pick
-// another dataset, or fail, the query's rows are dropped and it runs again
-// as the reads say. Back-adjusted and resampled bars, whose query depends on
-// further reads, take the sequential way.
+// as Resolve and OpenRows one after the other. The dataset pick (Datasets,
+// SymbolDatasets) is remembered in guesses (which may be nil) with the
+// symbology generation read before it; a request for the same symbols then
+// sends the generation read and the query with that dataset in one pipeline
+// (one round trip, one snapshot), and uses the rows when the generation has
+// not moved. When it has (mappings or definitions changed since), the rows
+// are dropped and the dataset is picked again. Errors are not remembered:
+// a request that fails the pick reads it again each time. Back-adjusted and
+// resampled bars, whose query depends on further reads, pick and complete
+// the sequential way.
 func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *DatasetGuesses, rowLimit int64) (*Query, pgx.Rows, error) {
 	asked, symbols := sq.req.Dataset, sq.req.Symbols
-	key := strings.Join(symbols, ",")
+	key := guessKey(asked, symbols)
 	guess, known := guesses.get(key)
-	if asked != "" {
-		guess, known = datasetGuess{all: []string{asked}, dataset: asked}, true
-	}
 	if _, resampled := sq.resampled(); resampled || sq.adjusted() || !known {
-		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
-		if err != nil {
-			return nil, nil, err
-		}
-		if asked == "" {
-			guesses.put(key, datasetGuess{all: all, dataset: dataset})
-		}
-		return sq.openPicked(ctx, conn, dataset, rowLimit)
+		return sq.pickAndOpen(ctx, conn, guesses, key, rowLimit)
 	}
 
 	sq.Values["dataset"] = guess.dataset
@@ -121,52 +122,49 @@ func (sq *SymbolQuery) Open(ctx context.Context, conn *pgx.Conn, guesses *Datase
 		return nil, nil, err
 	}
 	rec := &pipeline{conn: conn}
-	if asked == "" {
-		_, _ = dbq.New(rec).Datasets(ctx)
-	}
-	_, _ = dbq.New(rec).SymbolDatasets(ctx, dbq.SymbolDatasetsParams{Symbols: symbols, Datasets: guess.all})
-	if rec.err == nil {
-		rec.queue(p.sd, args, p.resultFormats())
-	}
+	_, _ = dbq.New(rec).SymbologyGeneration(ctx)
+	rec.queue(p.sd, args, p.resultFormats())
 	if rec.err != nil {
 		return nil, nil, rec.err
 	}
 	rec.send(ctx)
-	all, held, err := symbolDatasets(ctx, dbq.New(rec), asked, symbols, guess.all)
+	generation, err := dbq.New(rec).SymbologyGeneration(ctx)
 	if err != nil {
 		rec.close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("read the symbology generation: %w", err)
 	}
-	if !slices.Equal(all, guess.all) { // the datasets changed: ask again about these
+	if generation != guess.generation { // mappings or definitions changed: pick again
 		if err := rec.drop(); err != nil {
 			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, err)
 		}
-		dataset, all, err := pickDataset(ctx, conn, asked, symbols)
-		if err != nil {
-			return nil, nil, err
-		}
-		guesses.put(key, datasetGuess{all: all, dataset: dataset})
-		return sq.openPicked(ctx, conn, dataset, rowLimit)
-	}
-	dataset, unknown, err := chooseDataset(asked, symbols, all, held)
-	if err != nil || len(unknown) > 0 || dataset != guess.dataset {
-		if cerr := rec.drop(); cerr != nil {
-			return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, cerr)
-		}
-		switch {
-		case len(unknown) > 0:
-			return nil, nil, unknownSymbols(ctx, dbq.New(conn), asked, unknown)
-		case err != nil:
-			return nil, nil, err
-		}
-		guesses.put(key, datasetGuess{all: all, dataset: dataset})
-		return sq.openPicked(ctx, conn, dataset, rowLimit)
+		return sq.pickAndOpen(ctx, conn, guesses, key, rowLimit)
 	}
 	rows, err := rec.rows()
 	if err != nil {
 		return nil, nil, fmt.Errorf("run query %s: %w", sq.Query.Name, err)
 	}
 	return sq.Query, rows, nil
+}
+
+// pickAndOpen picks the dataset as Resolve does, remembers it under key
+// with the generation read first, and opens the query. The generation is
+// read before the pick (its own snapshot): the pick sees that state or a
+// later one, and any change committed after it raises the generation the
+// next request reads, so no request after the change uses this pick.
+func (sq *SymbolQuery) pickAndOpen(ctx context.Context, conn *pgx.Conn, guesses *DatasetGuesses, key string, rowLimit int64) (*Query, pgx.Rows, error) {
+	var generation int64
+	if guesses != nil {
+		var err error
+		if generation, err = dbq.New(conn).SymbologyGeneration(ctx); err != nil {
+			return nil, nil, fmt.Errorf("read the symbology generation: %w", err)
+		}
+	}
+	dataset, err := PickDataset(ctx, conn, sq.req.Dataset, sq.req.Symbols)
+	if err != nil {
+		return nil, nil, err
+	}
+	guesses.put(key, datasetGuess{generation: generation, dataset: dataset})
+	return sq.openPicked(ctx, conn, dataset, rowLimit)
 }
 
 // openPicked completes the query for dataset (complete) and runs it.
@@ -195,7 +193,7 @@ var errQueued = errors.New("queued in a pipeline")
 // As a dbq.DBTX it first queues each query it is asked (answering
 // errQueued), then, once sent, answers each query with the next result, in
 // order: the same dbq calls made twice, queueing then reading, use sqlc's
-// SQL and its row scanning. Only Query is served.
+// SQL and its row scanning. Only Query and QueryRow are served.
 type pipeline struct {
 	dbq.DBTX // nil: the other methods are not served
 	conn     *pgx.Conn
@@ -216,6 +214,36 @@ func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 		return nil, errQueued
 	}
 	return p.next()
+}
+
+// QueryRow serves dbq's :one queries as Query does: queued, then read.
+func (p *pipeline) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	rows, err := p.Query(ctx, sql, args...)
+	return pipelineRow{rows: rows, err: err}
+}
+
+// pipelineRow is one row of a pipeline's result, as pgx.Conn.QueryRow's.
+type pipelineRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r pipelineRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 // dbqNames are the statement names of dbq's SQL (a few constants).
@@ -252,7 +280,9 @@ func (p *pipeline) queue(sd *pgconn.StatementDescription, args []any, formats []
 		return
 	}
 	if formats == nil {
-		formats = p.eqb.ResultFormats
+		// A copy: the batch keeps the slice to read the result by, and the
+		// builder's next Build writes over its array.
+		formats = slices.Clone(p.eqb.ResultFormats)
 	}
 	p.batch.ExecStatement(sd, p.eqb.ParamValues, p.eqb.ParamFormats, formats)
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,18 +37,11 @@ type Prepared struct {
 // learns each parameter's type from PostgreSQL (declared `-- @param` types
 // are cast in the statement, so they win).
 func Prepare(ctx context.Context, conn *pgx.Conn, q *Query) (*Prepared, error) {
-	casts := map[string]string{}
-	for _, p := range q.Params {
-		if p.declared && p.Type != "" {
-			casts[p.Name] = p.Type
-		}
-	}
-	sql, names, _, err := rewrite(q.SQL, casts)
+	rw, err := rewritten(q)
 	if err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Source, err)
 	}
-	sum := sha256.Sum256([]byte(sql))
-	stmt := "hdi_query_" + hex.EncodeToString(sum[:8])
+	sql, names, stmt := rw.sql, rw.names, rw.stmt
 	sd, err := conn.Prepare(ctx, stmt, sql)
 	if err != nil {
 		return nil, fmt.Errorf("prepare query %s (%s): %w", q.Name, q.Source, err)
@@ -62,6 +56,55 @@ func Prepare(ctx context.Context, conn *pgx.Conn, q *Query) (*Prepared, error) {
 		p.Params = append(p.Params, qp)
 	}
 	return p, nil
+}
+
+// rewrittenQuery is a query's positional SQL, its parameter names by
+// position and its statement name.
+type rewrittenQuery struct {
+	sql, stmt string
+	names     []string
+}
+
+// rewrites remember rewritten queries by their SQL and casts: a server
+// prepares the same few queries on every request (the statement itself is
+// cached per connection by pgx). Bounded: forgotten all at once.
+var rewrites struct {
+	sync.Mutex
+	m map[string]rewrittenQuery
+}
+
+const maxRewrites = 1024
+
+// rewritten rewrites q's named parameters, casting the declared ones.
+func rewritten(q *Query) (rewrittenQuery, error) {
+	casts := map[string]string{}
+	var key strings.Builder
+	key.WriteString(q.SQL)
+	for _, p := range q.Params {
+		if p.declared && p.Type != "" {
+			casts[p.Name] = p.Type
+			key.WriteString("\x00" + p.Name + "\x00" + p.Type)
+		}
+	}
+	rewrites.Lock()
+	rw, ok := rewrites.m[key.String()]
+	rewrites.Unlock()
+	if ok {
+		return rw, nil
+	}
+	sql, names, _, err := rewrite(q.SQL, casts)
+	if err != nil {
+		return rewrittenQuery{}, err
+	}
+	sum := sha256.Sum256([]byte(sql))
+	rw = rewrittenQuery{sql: sql, stmt: "hdi_query_" + hex.EncodeToString(sum[:8]), names: names}
+	rewrites.Lock()
+	if rewrites.m == nil || len(rewrites.m) >= maxRewrites {
+		rewrites.m = map[string]rewrittenQuery{}
+	}
+	rewrites.m[key.String()] = rw
+	rewrites.Unlock()
+	return rw, nil
 }
 
 func typeName(conn *pgx.Conn, oid uint32) string {

@@ -88,44 +88,32 @@ var StatTypes = map[string][]int64{
 // Symbols that fit several datasets, or none together, or that name nothing,
 // are a ParamError that lists where each symbol is.
 func PickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []string) (string, error) {
-	dataset, _, err := pickDataset(ctx, db, asked, symbols)
-	return dataset, err
-}
-
-// pickDataset is PickDataset, also returning the candidates it chose from
-// (the database's datasets, or the one asked for).
-func pickDataset(ctx context.Context, db dbq.DBTX, asked string, symbols []string) (string, []string, error) {
-	all, rows, err := symbolDatasets(ctx, dbq.New(db), asked, symbols, nil)
+	all, rows, err := symbolDatasets(ctx, dbq.New(db), asked, symbols)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	dataset, unknown, err := chooseDataset(asked, symbols, all, rows)
 	if len(unknown) > 0 {
 		err = unknownSymbols(ctx, dbq.New(db), asked, unknown)
 	}
-	return dataset, all, err
+	return dataset, err
 }
 
 // symbolDatasets reads the candidates (the one asked for, else every
-// dataset) and where each symbol names something among them. all, when not
-// nil, are the candidates to ask about instead of those read (a guess that
-// the caller checks against the candidates returned).
-func symbolDatasets(ctx context.Context, q *dbq.Queries, asked string, symbols, all []string) ([]string, []dbq.SymbolDatasetsRow, error) {
-	read := []string{asked} // the candidates
+// dataset) and where each symbol names something among them.
+func symbolDatasets(ctx context.Context, q *dbq.Queries, asked string, symbols []string) ([]string, []dbq.SymbolDatasetsRow, error) {
+	all := []string{asked} // the candidates
 	if asked == "" {
 		var err error
-		if read, err = q.Datasets(ctx); err != nil {
+		if all, err = q.Datasets(ctx); err != nil {
 			return nil, nil, fmt.Errorf("list the datasets: %w", err)
 		}
-	}
-	if all == nil {
-		all = read
 	}
 	rows, err := q.SymbolDatasets(ctx, dbq.SymbolDatasetsParams{Symbols: symbols, Datasets: all})
 	if err != nil {
 		return nil, nil, fmt.Errorf("find the symbols' datasets: %w", err)
 	}
-	return read, rows, nil
+	return all, rows, nil
 }
 
 // chooseDataset is PickDataset's decision on what the database said: the
