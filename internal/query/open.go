@@ -52,8 +52,11 @@ func bindLimited(ctx context.Context, conn *pgx.Conn, q *Query, values map[strin
 // (SymbologyGeneration: it grows with every committed change of
 // symbol_mappings or definition, whichever process makes it). Open sends the
 // query with the remembered dataset and the generation read in one round
-// trip, one snapshot, and uses its rows only when the generation is still
-// the same: the pick would be the same. The zero value is ready; it is safe
+// trip, and uses its rows only when the generation is still the same: the
+// pick would be the same. (The two statements take their own READ
+// COMMITTED snapshots, the generation's first, so the rows are never older
+// than the generation checked; a change committed between the two is seen
+// by the next request, as if this one had come just before it.) The zero value is ready; it is safe
 // for concurrent use.
 type DatasetGuesses struct {
 	mu sync.Mutex
@@ -102,7 +105,7 @@ func guessKey(asked string, symbols []string) string {
 // SymbolDatasets) is remembered in guesses (which may be nil) with the
 // symbology generation read before it; a request for the same symbols then
 // sends the generation read and the query with that dataset in one pipeline
-// (one round trip, one snapshot), and uses the rows when the generation has
+// (one round trip), and uses the rows when the generation has
 // not moved. When it has (mappings or definitions changed since), the rows
 // are dropped and the dataset is picked again. Errors are not remembered:
 // a request that fails the pick reads it again each time. Back-adjusted and
