@@ -164,18 +164,8 @@ func FormatTimestamp(ns uint64) string { return string(AppendTimestamp(nil, ns))
 // time.AppendFormat's layout interpretation cost more than the rest of the
 // row. Every uint64 falls in the years 1970..2554, so the year has four digits.
 func AppendTimestamp(dst []byte, ns uint64) []byte {
-	secs, frac := ns/Scale, ns%Scale
-	sod := secs % 86400
-	var b [30]byte // 2006-01-02T15:04:05.000000000Z
-	putDate(b[:11], secs/86400)
-	put2(b[11:], sod/3600)
-	b[13] = ':'
-	put2(b[14:], sod/60%60)
-	b[16] = ':'
-	put2(b[17:], sod%60)
-	putFraction(b[19:], frac)
-	b[29] = 'Z'
-	return append(dst, b[:]...)
+	var t Timestamps
+	return t.Append(dst, ns)
 }
 
 // Timestamps is AppendTimestamp for a stream of values, keeping the date of
