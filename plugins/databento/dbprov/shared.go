@@ -64,8 +64,9 @@ type sharedFile struct {
 	produced int   // chunks produced
 	err      error // after the last chunk: io.EOF at the end, else the read error
 	readers  map[*sharedReader]struct{}
-	joinable bool // parts may still join (chunk 0 is held)
-	stop     bool // every reader has gone: stop decompressing
+	free     [][]byte // buffers of dropped chunks, for the next ones
+	joinable bool     // parts may still join (chunk 0 is held)
+	stop     bool     // every reader has gone: stop decompressing
 }
 
 type sharedChunkData struct {
@@ -169,6 +170,11 @@ func (f *sharedFile) trim() {
 	if drop <= 0 {
 		return
 	}
+	// No reader is in a chunk before the slowest one: their buffers can
+	// take the next chunks.
+	for _, c := range f.chunks[:drop] {
+		f.free = append(f.free, c.b[:cap(c.b)])
+	}
 	clear(f.chunks[:drop])
 	f.chunks = f.chunks[drop:]
 	f.base += drop
@@ -194,11 +200,17 @@ func (f *sharedFile) run(file *os.File) {
 			f.cond.Wait()
 		}
 		stop := f.stop
+		var b []byte
+		if k := len(f.free); k > 0 {
+			b, f.free = f.free[k-1], f.free[:k-1]
+		}
 		f.mu.Unlock()
 		if stop {
 			return
 		}
-		b := make([]byte, sharedChunk)
+		if b == nil {
+			b = make([]byte, sharedChunk)
+		}
 		n, err := io.ReadFull(zr, b)
 		f.mu.Lock()
 		if n > 0 {
