@@ -74,6 +74,11 @@ type Result struct {
 	HDI, Bare, Psql, Server time.Duration
 	// HDICPU is hdi's user+system CPU time, its plugin's included.
 	HDICPU time.Duration
+	// HDIDBCPU, BareDBCPU, PsqlDBCPU and ServerDBCPU are the CPU time the
+	// database's backends used during each load (the median round's for
+	// hdi, medians for the others; 0 when the server is not on this host),
+	// sampled from /proc as bench-serve does.
+	HDIDBCPU, BareDBCPU, PsqlDBCPU, ServerDBCPU time.Duration
 	// HDIPeakRSS and PluginPeakRSS are peak resident sizes in bytes.
 	HDIPeakRSS, PluginPeakRSS int64
 }
@@ -179,6 +184,8 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 	// method; the report takes each method's median.
 	var hdiRuns []measured
 	var bares, psqls, servers []time.Duration
+	var bareDB, psqlDB, serverDB []time.Duration
+	db := dbName(dbURL)
 	var srv *serverCopy
 	defer func() {
 		if srv != nil {
@@ -196,7 +203,11 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		}
 		args := append([]string{"ingest", "--provider", "databento", "--file", path}, cfg.HDIArgs...)
 		cfg.logf("%s: hdi %s", schema, strings.Join(args, " "))
-		run, err := runMeasured(ctx, env, hdi, args...)
+		var run measured
+		run.dbCPU, err = backendsDuring(dbName(dbURL), func() error {
+			run, err = runMeasured(ctx, env, hdi, args...)
+			return err
+		})
 		if err != nil {
 			return res, err
 		}
@@ -217,7 +228,7 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		}
 
 		// 2. bare pgx CopyFrom from the same file into an identical table.
-		d, err := timedLoad(ctx, conn, "bench_bare", want, func() error {
+		d, dcpu, err := timedLoad(ctx, conn, db, "bench_bare", want, func() error {
 			cfg.logf("%s: bare pgx CopyFrom", schema)
 			n, err := bareCopy(ctx, conn, path, "bench_bare", cols, cfg.BareBatch)
 			if err == nil && n != res.Rows {
@@ -228,7 +239,7 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		if err != nil {
 			return res, fmt.Errorf("bare CopyFrom: %w", err)
 		}
-		bares = append(bares, d)
+		bares, bareDB = append(bares, d), append(bareDB, dcpu)
 
 		// 3. Two server-side COPYs of the two halves (the export is not timed).
 		if round == 0 {
@@ -236,14 +247,14 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 				return res, fmt.Errorf("server COPY: %w", err)
 			}
 		}
-		d, err = timedLoad(ctx, conn, "bench_server", want, func() error {
+		d, dcpu, err = timedLoad(ctx, conn, db, "bench_server", want, func() error {
 			cfg.logf("%s: 2 sessions of server-side COPY FROM file", schema)
 			return srv.load(ctx, "bench_server")
 		})
 		if err != nil {
 			return res, fmt.Errorf("server COPY: %w", err)
 		}
-		servers = append(servers, d)
+		servers, serverDB = append(servers, d), append(serverDB, dcpu)
 
 		// 4. psql \copy from CSV (the export is not timed).
 		if psql == "" {
@@ -255,7 +266,7 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 			}
 		}
 		copyCmd := fmt.Sprintf(`\copy bench_psql (%s) FROM '%s' WITH (FORMAT csv)`, quoteCols(cols), csvPath)
-		d, err = timedLoad(ctx, conn, "bench_psql", want, func() error {
+		d, dcpu, err = timedLoad(ctx, conn, db, "bench_psql", want, func() error {
 			cfg.logf("%s: psql \\copy", schema)
 			if out, err := command(ctx, nil, psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", dbURL, "-c", copyCmd).CombinedOutput(); err != nil {
 				return fmt.Errorf("%v\n%s", err, out)
@@ -265,39 +276,81 @@ func runSchema(ctx context.Context, cfg Config, schema dbn.Schema) (res Result, 
 		if err != nil {
 			return res, fmt.Errorf("psql \\copy: %w", err)
 		}
-		psqls = append(psqls, d)
+		psqls, psqlDB = append(psqls, d), append(psqlDB, dcpu)
 	}
 	m := medianRun(hdiRuns)
-	res.HDI, res.HDICPU, res.HDIPeakRSS, res.PluginPeakRSS = m.wall, m.cpu, m.peakRSS, m.childPeakRSS
+	res.HDI, res.HDICPU, res.HDIPeakRSS, res.PluginPeakRSS, res.HDIDBCPU = m.wall, m.cpu, m.peakRSS, m.childPeakRSS, m.dbCPU
 	for _, r := range hdiRuns { // RSS: the worst round
 		res.HDIPeakRSS, res.PluginPeakRSS = max(res.HDIPeakRSS, r.peakRSS), max(res.PluginPeakRSS, r.childPeakRSS)
 	}
 	res.Bare, res.Psql, res.Server = median(bares), median(psqls), median(servers)
+	res.BareDBCPU, res.PsqlDBCPU, res.ServerDBCPU = median(bareDB), median(psqlDB), median(serverDB)
 	return res, nil
 }
 
-// timedLoad empties table, checkpoints, times load and checks that table
-// then holds the rows hdi loaded.
-func timedLoad(ctx context.Context, conn *pgx.Conn, table string, want tableDigest, load func() error) (time.Duration, error) {
+// timedLoad empties table, checkpoints, times load, with the CPU time the
+// backends of database db used meanwhile, and checks that table then holds
+// the rows hdi loaded.
+func timedLoad(ctx context.Context, conn *pgx.Conn, db, table string, want tableDigest, load func() error) (time.Duration, time.Duration, error) {
 	if _, err := conn.Exec(ctx, "TRUNCATE "+pgx.Identifier{table}.Sanitize()); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := checkpoint(ctx, conn); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	t0 := time.Now()
-	if err := load(); err != nil {
-		return 0, err
+	var d time.Duration
+	dbCPU, err := backendsDuring(db, func() error {
+		err := load()
+		d = time.Since(t0)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
 	}
-	d := time.Since(t0)
 	got, err := digest(ctx, conn, table)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if got != want {
-		return 0, fmt.Errorf("%s and hdi's table hold different rows (%d rows, hash %d vs %d rows, hash %d)", table, got.rows, got.sum, want.rows, want.sum)
+		return 0, 0, fmt.Errorf("%s and hdi's table hold different rows (%d rows, hash %d vs %d rows, hash %d)", table, got.rows, got.sum, want.rows, want.sum)
 	}
-	return d, nil
+	return d, dbCPU, nil
+}
+
+// backendsDuring runs load and returns the CPU time the backends of
+// database db used meanwhile (backendCPU, sampled every 50 ms: a backend
+// that ends between two samples loses at most its last 50 ms).
+func backendsDuring(db string, load func() error) (time.Duration, error) {
+	b := newBackendCPU(db)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				b.sample()
+				return
+			case <-t.C:
+				b.sample()
+			}
+		}
+	}()
+	err := load()
+	close(stop)
+	<-done
+	return b.used(), err
+}
+
+// dbName is the database a URL names.
+func dbName(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -406,6 +459,7 @@ func exportCSV(ctx context.Context, conn *pgx.Conn, table string, cols []string,
 // measured is a finished process's figures.
 type measured struct {
 	wall, cpu             time.Duration
+	dbCPU                 time.Duration // the database backends' (bench only)
 	peakRSS, childPeakRSS int64
 }
 

@@ -38,6 +38,14 @@ func Print(w io.Writer, results []Result) {
 			r.HDICPU.Seconds(), mb(r.HDIPeakRSS), mb(r.PluginPeakRSS))
 	}
 	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CPU µs/row\thdi + plugin\thdi's backends\tbare's backend\tpsql's backend\tserver COPY x2 backends\thdi's backends / server's\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Schema, perRow(r, r.HDICPU), perRow(r, r.HDIDBCPU), perRow(r, r.BareDBCPU),
+			perRow(r, r.PsqlDBCPU), perRow(r, r.ServerDBCPU), ratio(r.HDIDBCPU, r.ServerDBCPU, 0))
+	}
+	tw.Flush()
 	for _, r := range results {
 		if r.HDIPeakRSS > TargetRSS || r.PluginPeakRSS > TargetRSS {
 			fmt.Fprintf(w, "%s: peak RSS over the %d MB target\n", r.Schema, TargetRSS>>20)
@@ -63,6 +71,14 @@ func ratio(base, d time.Duration, target float64) string {
 		mark = " (<" + fmt.Sprint(target) + ")"
 	}
 	return fmt.Sprintf("%.2f%s", x, mark)
+}
+
+// perRow is d per row in µs.
+func perRow(r Result, d time.Duration) string {
+	if d <= 0 || r.Rows <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", d.Seconds()*1e6/float64(r.Rows))
 }
 
 func mb(b int64) string {

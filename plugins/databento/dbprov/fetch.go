@@ -80,7 +80,7 @@ type emitter struct {
 	part       int64 // this unit's part (0-based) of parts (see partOf)
 	parts      int64
 	// file progress: bytes read of the file's size (0: not a file)
-	read      *sdk.CountingReader
+	read      byteCounter
 	fileBytes int64
 	// lastIndex is the index timestamp (ts_recv, else ts_event) of the last
 	// record of the schema taken: where a cut stream resumes.
@@ -258,10 +258,15 @@ func (e *emitter) finish(what string) error {
 // dbnFile is a DBN file open for reading.
 type dbnFile struct {
 	path string
-	f    *os.File
-	n    *sdk.CountingReader // bytes read through it, from the base on
+	f    *os.File // nil when the file is read through a shared decompression
+	n    byteCounter
 	rd   *dbn.Reader
+	size int64  // the file's size (0: unknown)
+	done func() // closes what the reader reads
 }
+
+// byteCounter counts the bytes of a file read so far.
+type byteCounter interface{ Count() int64 }
 
 // openDBNFile opens path and reads its DBN metadata. The count of bytes
 // read starts at base: the bytes of the unit's files before it. what names
@@ -277,12 +282,39 @@ func openDBNFile(path, what string, base int64, openErr func(error) error) (*dbn
 		_ = f.Close()
 		return nil, permanent("databento: %s is not a readable DBN file: %v", what, err)
 	}
-	return &dbnFile{path: path, f: f, n: n, rd: rd}, nil
+	df := &dbnFile{path: path, f: f, n: n, rd: rd, done: func() { _ = f.Close() }}
+	if st, err := f.Stat(); err == nil {
+		df.size = st.Size()
+	}
+	return df, nil
+}
+
+// openPartFile opens path for one of its parts parts: through the
+// decompression the parts loading now share (shared.go), or alone.
+func openPartFile(ctx context.Context, path string, parts int64, openErr func(error) error) (*dbnFile, error) {
+	if parts > 1 && shareDecompression {
+		sr, err := openShared(ctx, path, parts)
+		if err != nil {
+			return nil, openErr(err)
+		}
+		if sr != nil {
+			rd, err := dbn.NewReader(sr)
+			if err != nil {
+				sr.Close()
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, permanent("databento: %s is not a readable DBN file: %v", path, err)
+			}
+			return &dbnFile{path: path, n: sr, rd: rd, size: sr.f.key.size, done: sr.Close}, nil
+		}
+	}
+	return openDBNFile(path, path, 0, openErr)
 }
 
 func (d *dbnFile) close() {
 	d.rd.Close()
-	_ = d.f.Close()
+	d.done()
 }
 
 // load reads the file's records into e, whose progress (when it has a
@@ -301,7 +333,11 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 		return permanent("databento: unit %s: want exactly one file, got %d", u.Key, len(u.Files))
 	}
 	path := u.Files[0]
-	df, err := openDBNFile(path, path, 0, func(err error) error {
+	part, parts, err := filePart(u)
+	if err != nil {
+		return err
+	}
+	df, err := openPartFile(ctx, path, parts, func(err error) error {
 		return fmt.Errorf("databento: open %s: %w (was it moved since planning?)", path, err)
 	})
 	if err != nil {
@@ -313,15 +349,9 @@ func fetchFiles(ctx context.Context, cfg *config, r *request, u *sdk.Unit, rows 
 	if err != nil {
 		return err
 	}
-	part, parts, err := filePart(u)
-	if err != nil {
-		return err
-	}
 	e := newEmitter(out, schema, rows, path)
 	e.limit = r.Limit
-	if st, err := df.f.Stat(); err == nil {
-		e.fileBytes = st.Size()
-	}
+	e.fileBytes = df.size
 	e.part, e.parts = part-1, parts
 	if !r.Range.IsZero() {
 		e.start, e.end = uint64(r.Range.Start.UnixNano()), uint64(r.Range.End.UnixNano())
