@@ -439,10 +439,21 @@ func PrintServe(w io.Writer, r *ServeResult) {
 	fmt.Fprintf(w, "medians of %d rounds: hdi serve %.0f requests/s, p99 %.1f ms; pgbench %.0f requests/s, p99 %.1f ms\n",
 		len(r.API), api.PerSec, ms(api.P99), sql.PerSec, ms(sql.P99))
 	fmt.Fprintf(w, "hdi / pgbench: requests/s %.2f×, p99 %.2f×\n", api.PerSec/sql.PerSec, float64(api.P99)/float64(sql.P99))
+	server := totalCPU(r.API, func(l LoadResult) time.Duration { return l.ServerCPU })
+	hey := totalCPU(r.API, func(l LoadResult) time.Duration { return l.ClientCPU })
+	apiDB := totalCPU(r.API, func(l LoadResult) time.Duration { return l.DBCPU })
+	pgbench := totalCPU(r.SQL, func(l LoadResult) time.Duration { return l.ClientCPU })
+	sqlDB := totalCPU(r.SQL, func(l LoadResult) time.Duration { return l.DBCPU })
 	fmt.Fprintf(w, "CPU ms a request (all rounds): hdi serve %.2f + hey %.2f + database %.2f; pgbench %.2f + database %.2f\n",
-		totalCPU(r.API, func(l LoadResult) time.Duration { return l.ServerCPU }), totalCPU(r.API, func(l LoadResult) time.Duration { return l.ClientCPU }),
-		totalCPU(r.API, func(l LoadResult) time.Duration { return l.DBCPU }), totalCPU(r.SQL, func(l LoadResult) time.Duration { return l.ClientCPU }),
-		totalCPU(r.SQL, func(l LoadResult) time.Duration { return l.DBCPU }))
+		server, hey, apiDB, pgbench, sqlDB)
+	// When the cores are the limit (the load, its client and the database
+	// share them), requests/s go as the inverse of the CPU a request: this is
+	// the requests/s ratio such a machine allows, and the one a server that
+	// cost nothing would reach.
+	if all := server + hey + apiDB; all > 0 && hey+apiDB > 0 {
+		fmt.Fprintf(w, "CPU-bound: (pgbench + its database) / (hdi serve + hey + database) %.2f×; with a server that cost nothing %.2f×\n",
+			(pgbench+sqlDB)/all, (pgbench+sqlDB)/(hey+apiDB))
+	}
 }
 
 // medianLoad is the median of each figure over the rounds.
