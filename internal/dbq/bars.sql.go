@@ -1151,33 +1151,20 @@ func (q *Queries) SymbolBarsEod(ctx context.Context, arg SymbolBarsEodParams) ([
 }
 
 const symbolBarsFrom1d = `-- name: SymbolBarsFrom1d :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1d x
-    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1d', $1::text, $2::text[], $3::timestamptz, $4::timestamptz, $5::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT $6::bigint
 `
 
 type SymbolBarsFrom1dParams struct {
-	BucketSeconds int64     `json:"bucket_seconds"`
 	Dataset       string    `json:"dataset"`
 	Symbols       []string  `json:"symbols"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
+	BucketSeconds int64     `json:"bucket_seconds"`
 	RowLimit      *int64    `json:"row_limit"`
 }
 
@@ -1202,11 +1189,11 @@ type SymbolBarsFrom1dRow struct {
 // @param bucket_seconds bigint "bar width in seconds, a multiple of 86400 seconds"
 func (q *Queries) SymbolBarsFrom1d(ctx context.Context, arg SymbolBarsFrom1dParams) ([]SymbolBarsFrom1dRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsFrom1d,
-		arg.BucketSeconds,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.BucketSeconds,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -1239,33 +1226,20 @@ func (q *Queries) SymbolBarsFrom1d(ctx context.Context, arg SymbolBarsFrom1dPara
 }
 
 const symbolBarsFrom1h = `-- name: SymbolBarsFrom1h :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1h x
-    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1h', $1::text, $2::text[], $3::timestamptz, $4::timestamptz, $5::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT $6::bigint
 `
 
 type SymbolBarsFrom1hParams struct {
-	BucketSeconds int64     `json:"bucket_seconds"`
 	Dataset       string    `json:"dataset"`
 	Symbols       []string  `json:"symbols"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
+	BucketSeconds int64     `json:"bucket_seconds"`
 	RowLimit      *int64    `json:"row_limit"`
 }
 
@@ -1290,11 +1264,11 @@ type SymbolBarsFrom1hRow struct {
 // @param bucket_seconds bigint "bar width in seconds, a multiple of 3600 seconds"
 func (q *Queries) SymbolBarsFrom1h(ctx context.Context, arg SymbolBarsFrom1hParams) ([]SymbolBarsFrom1hRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsFrom1h,
-		arg.BucketSeconds,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.BucketSeconds,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -1327,33 +1301,20 @@ func (q *Queries) SymbolBarsFrom1h(ctx context.Context, arg SymbolBarsFrom1hPara
 }
 
 const symbolBarsFrom1m = `-- name: SymbolBarsFrom1m :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1m x
-    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1m', $1::text, $2::text[], $3::timestamptz, $4::timestamptz, $5::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT $6::bigint
 `
 
 type SymbolBarsFrom1mParams struct {
-	BucketSeconds int64     `json:"bucket_seconds"`
 	Dataset       string    `json:"dataset"`
 	Symbols       []string  `json:"symbols"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
+	BucketSeconds int64     `json:"bucket_seconds"`
 	RowLimit      *int64    `json:"row_limit"`
 }
 
@@ -1378,11 +1339,11 @@ type SymbolBarsFrom1mRow struct {
 // @param bucket_seconds bigint "bar width in seconds, a multiple of 60 seconds"
 func (q *Queries) SymbolBarsFrom1m(ctx context.Context, arg SymbolBarsFrom1mParams) ([]SymbolBarsFrom1mRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsFrom1m,
-		arg.BucketSeconds,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.BucketSeconds,
 		arg.RowLimit,
 	)
 	if err != nil {
@@ -1416,33 +1377,20 @@ func (q *Queries) SymbolBarsFrom1m(ctx context.Context, arg SymbolBarsFrom1mPara
 
 const symbolBarsFrom1s = `-- name: SymbolBarsFrom1s :many
 
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, $1::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT dataset, ts, ts_event, rtype, publisher_id, instrument_id, open, high, low, close, volume, ts_out FROM ohlcv_1s x
-    WHERE x.dataset = $2::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1s', $1::text, $2::text[], $3::timestamptz, $4::timestamptz, $5::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT $6::bigint
 `
 
 type SymbolBarsFrom1sParams struct {
-	BucketSeconds int64     `json:"bucket_seconds"`
 	Dataset       string    `json:"dataset"`
 	Symbols       []string  `json:"symbols"`
 	StartTs       time.Time `json:"start_ts"`
 	EndTs         time.Time `json:"end_ts"`
+	BucketSeconds int64     `json:"bucket_seconds"`
 	RowLimit      *int64    `json:"row_limit"`
 }
 
@@ -1468,7 +1416,9 @@ type SymbolBarsFrom1sRow struct {
 // source bar's open, high the max, low the min, close the last bar's close,
 // volume the sum (exact: bigint prices, no floats); ts_event is the
 // bucket's start; a bucket spanning a roll has one row per contract, and
-// one cut by the range holds only the bars inside it.
+// one cut by the range holds only the bars inside it. The four
+// SymbolBarsFrom queries are resampled_bars (goose/00020) of their source
+// table, which PostgreSQL inlines.
 // SymbolBarsFrom1s: bars of bucket_seconds (a multiple of 1 second) rolled up from ohlcv_1s
 // (Databento's ohlcv bars); bar_count is the source bars in the bucket.
 // @param symbols text[] "symbols, comma-separated: ESH4, ES.FUT, ES.c.0, 5482"
@@ -1477,11 +1427,11 @@ type SymbolBarsFrom1sRow struct {
 // @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
 func (q *Queries) SymbolBarsFrom1s(ctx context.Context, arg SymbolBarsFrom1sParams) ([]SymbolBarsFrom1sRow, error) {
 	rows, err := q.db.Query(ctx, symbolBarsFrom1s,
-		arg.BucketSeconds,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.BucketSeconds,
 		arg.RowLimit,
 	)
 	if err != nil {

@@ -316,7 +316,9 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- source bar's open, high the max, low the min, close the last bar's close,
 -- volume the sum (exact: bigint prices, no floats); ts_event is the
 -- bucket's start; a bucket spanning a roll has one row per contract, and
--- one cut by the range holds only the bars inside it.
+-- one cut by the range holds only the bars inside it. The four
+-- SymbolBarsFrom queries are resampled_bars (goose/00020) of their source
+-- table, which PostgreSQL inlines.
 
 -- SymbolBarsFrom1s: bars of bucket_seconds (a multiple of 1 second) rolled up from ohlcv_1s
 -- (Databento's ohlcv bars); bar_count is the source bars in the bucket.
@@ -325,23 +327,10 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param bucket_seconds bigint "bar width in seconds, a multiple of 1 second"
 -- name: SymbolBarsFrom1s :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT * FROM ohlcv_1s x
-    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1s', @dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz, @bucket_seconds::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -352,23 +341,10 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param bucket_seconds bigint "bar width in seconds, a multiple of 60 seconds"
 -- name: SymbolBarsFrom1m :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT * FROM ohlcv_1m x
-    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1m', @dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz, @bucket_seconds::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -379,23 +355,10 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param bucket_seconds bigint "bar width in seconds, a multiple of 3600 seconds"
 -- name: SymbolBarsFrom1h :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT * FROM ohlcv_1h x
-    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1h', @dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz, @bucket_seconds::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
@@ -406,23 +369,10 @@ LIMIT sqlc.narg(row_limit)::bigint;
 -- @param end_ts timestamptz "last day (included) or instant (excluded)"
 -- @param bucket_seconds bigint "bar width in seconds, a multiple of 86400 seconds"
 -- name: SymbolBarsFrom1d :many
-SELECT p.symbol::text AS symbol, b.instrument_id, p.raw_symbol::text AS raw_symbol,
-       (extract(epoch FROM date_bin(make_interval(0, 0, 0, 0, 0, 0, @bucket_seconds::bigint), b.ts, '1970-01-05 00:00:00+00'::timestamptz)) * 1000000000)::bigint AS ts_event,
-       (array_agg(b.open ORDER BY b.ts))[1]::bigint AS open,
-       max(b.high)::bigint AS high,
-       min(b.low)::bigint AS low,
-       (array_agg(b.close ORDER BY b.ts DESC))[1]::bigint AS close,
-       sum(b.volume)::bigint AS volume,
-       count(*)::bigint AS bar_count
-FROM symbol_periods(@dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-CROSS JOIN LATERAL (
-    -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
-    SELECT * FROM ohlcv_1d x
-    WHERE x.dataset = @dataset::text AND x.instrument_id = p.instrument_id
-      AND x.ts >= p.from_ts AND x.ts < p.to_ts
-    OFFSET 0
-) b
-GROUP BY 1, 2, 3, 4
+SELECT r.symbol::text AS symbol, r.instrument_id::bigint AS instrument_id, r.raw_symbol::text AS raw_symbol, r.ts_event::bigint AS ts_event,
+       r.open::bigint AS open, r.high::bigint AS high, r.low::bigint AS low, r.close::bigint AS close, r.volume::bigint AS volume, r.bar_count::bigint AS bar_count
+FROM resampled_bars('ohlcv_1d', @dataset::text, @symbols::text[], @start_ts::timestamptz, @end_ts::timestamptz, @bucket_seconds::bigint)
+     AS r(symbol, instrument_id, raw_symbol, ts_event, open, high, low, close, volume, bar_count)
 ORDER BY 4, 1, 2
 LIMIT sqlc.narg(row_limit)::bigint;
 
