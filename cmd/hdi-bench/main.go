@@ -60,6 +60,7 @@ func main() {
 	analytics := flag.String("analytics", "", "benchmark the indicator queries instead: symbol counts (a year of 1m bars each), comma-separated (e.g. 1,30)")
 	noJIT := flag.Bool("no-jit", false, "-analytics: SET jit = off in the benchmark's session")
 	anQueries := flag.String("queries", "", "-analytics: the queries to run, comma-separated (default: all)")
+	tradesPerBar := flag.Int("trades-per-bar", 10, "-analytics: trades a minute, Vwap's input (1 to 60)")
 	flag.Parse()
 	if *simulate {
 		for _, sc := range bench.ScaleScenarios() {
@@ -111,7 +112,10 @@ func main() {
 		return
 	}
 	if *analytics != "" {
-		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, NoJIT: *noJIT, Log: os.Stderr}
+		if *tradesPerBar < 1 || *tradesPerBar > 60 {
+			fail(fmt.Errorf("-trades-per-bar: %d is not from 1 to 60", *tradesPerBar))
+		}
+		acfg := bench.AnalyticsConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir, Repeat: cfg.Repeat, NoJIT: *noJIT, TradesPerBar: *tradesPerBar, Log: os.Stderr}
 		for _, v := range strings.Split(*analytics, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < 1 || n > 99 {

@@ -26,6 +26,7 @@ type AnalyticsConfig struct {
 	Repeat           int
 	Queries          []string // default: all of analyticsQueries
 	NoJIT            bool     // SET jit = off for every timed statement
+	TradesPerBar     int      // trades a minute, Vwap's input (default 1)
 	Log              io.Writer
 }
 
@@ -80,16 +81,19 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 	for _, nsym := range cfg.Symbols {
 		_, err := withDB(ctx, WorkersConfig{AdminURL: cfg.AdminURL, BinDir: cfg.BinDir}, "analytics", func(h *hdiEnv) (time.Duration, error) {
 			t0 := time.Now()
-			bars, err := fillAnalytics(ctx, h.conn, nsym)
+			bars, err := fillAnalytics(ctx, h.conn, nsym, cfg.TradesPerBar)
 			if err != nil {
 				return 0, err
 			}
-			log.logf("analytics: %d symbols, %d bars and as many trades, generated in %s", nsym, bars, time.Since(t0).Round(time.Second))
+			log.logf("analytics: %d symbols, %d bars and %d trades a bar, generated in %s", nsym, bars, cfg.TradesPerBar, time.Since(t0).Round(time.Second))
 			symbols := make([]string, nsym)
 			for i := range symbols {
 				symbols[i] = fmt.Sprintf("S%02d", i+1)
 			}
 			size := fmt.Sprintf("%d × 1y 1m", nsym)
+			if cfg.TradesPerBar > 1 {
+				size += fmt.Sprintf(", %d trades/bar", cfg.TradesPerBar)
+			}
 			if cfg.NoJIT {
 				if _, err := h.conn.Exec(ctx, "SET jit = off"); err != nil {
 					return 0, err
@@ -158,9 +162,11 @@ func RunAnalytics(ctx context.Context, cfg AnalyticsConfig) ([]AnalyticsResult, 
 }
 
 // fillAnalytics maps S01..Sn to instruments 1001.. for 2023 and stores a
-// bar and a trade for every minute of every weekday but 21:00-22:00 UTC
-// (CME's daily break): prices on a 0.25 tick that wander with two sines.
-func fillAnalytics(ctx context.Context, conn *pgx.Conn, nsym int) (int64, error) {
+// bar and perBar trades (evenly spaced) for every minute of every weekday
+// but 21:00-22:00 UTC (CME's daily break): prices on a 0.25 tick that
+// wander with two sines.
+func fillAnalytics(ctx context.Context, conn *pgx.Conn, nsym, perBar int) (int64, error) {
+	perBar = max(perBar, 1)
 	stmts := []string{
 		fmt.Sprintf(`INSERT INTO symbol_mappings (dataset, stype_in, stype_in_symbol, stype_out, stype_out_symbol, start_date, end_date, source)
 			SELECT '%s', 'raw_symbol', 'S' || lpad(i::text, 2, '0'), 'instrument_id', (1000 + i)::text, '2023-01-01', '2024-01-01', 'bench'
@@ -176,8 +182,8 @@ func fillAnalytics(ctx context.Context, conn *pgx.Conn, nsym int) (int64, error)
 			SELECT '%s', ts, (extract(epoch FROM ts) * 1e9)::bigint, 33, 1, id, px, px + (1 + k) * 250000000, px - (7 - k) * 250000000, px + (k - 3) * 250000000, 1 + k
 			FROM an_px`, anDataset),
 		fmt.Sprintf(`INSERT INTO trades (dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence)
-			SELECT '%s', ts, (extract(epoch FROM ts) * 1e9)::bigint, (extract(epoch FROM ts) * 1e9)::bigint, 0, 1, id, 'T', 'N', 0, px + (k - 3) * 250000000, 1 + k, 0, 0, 0
-			FROM an_px`, anDataset),
+			SELECT '%s', t, (extract(epoch FROM t) * 1e9)::bigint, (extract(epoch FROM t) * 1e9)::bigint, 0, 1, id, 'T', 'N', 0, px + ((k + j) %% 7 - 3) * 250000000, 1 + (k + j) %% 7, 0, 0, 0
+			FROM an_px, generate_series(0, %d) j, LATERAL (SELECT ts + j * interval '%d microseconds' AS t) x`, anDataset, perBar-1, 60_000_000/perBar),
 		`DROP TABLE an_px`,
 		`VACUUM ANALYZE ohlcv_1m`,
 		`VACUUM ANALYZE trades`,
@@ -277,7 +283,7 @@ func clientCompute(ctx context.Context, conn *pgx.Conn, name, input string) (int
 // clientState is one instrument's running state in the Go client.
 type clientState struct {
 	count            int
-	day              time.Time
+	day, bar         time.Time
 	pv, vol          float64
 	prev             float64
 	closes, rets, hl []float64
@@ -292,12 +298,18 @@ func (s *clientState) step(name string, ts time.Time, a, b, c *int64) {
 		if a == nil || b == nil || *b == 0 {
 			return
 		}
+		// The session's VWAP at the end of each 1m bar (bar: its minute).
+		if m := ts.Truncate(time.Minute); !m.Equal(s.bar) {
+			if s.vol > 0 {
+				s.sink += s.pv / s.vol
+			}
+			s.bar = m
+		}
 		if d := ts.Truncate(24 * time.Hour); !d.Equal(s.day) {
 			s.day, s.pv, s.vol = d, 0, 0
 		}
 		s.pv += float64(*a) / 1e9 * float64(*b)
 		s.vol += float64(*b)
-		s.sink += s.pv / s.vol
 		return
 	}
 	if a == nil || b == nil || c == nil {

@@ -482,24 +482,53 @@ WITH args AS (
     SELECT coalesce($1::interval, interval '1 minute') AS width,
            coalesce($2::text, 'UTC') AS tz,
            coalesce($3::time, time '00:00') AS st
-), t AS (
-    SELECT p.symbol, x.instrument_id, x.ts, fixed_to_numeric(x.price) AS price, x.size::numeric AS size,
-           a.width, ((((x.ts AT TIME ZONE a.tz) - a.st)::date + a.st) AT TIME ZONE a.tz) AS session_ts
+), per AS (
+    -- The periods (UTC days) in (symbol, from_ts) order, each with the
+    -- starts of the sessions its trades can be in: s0, the start of the
+    -- session of from_ts, and the next two (a day meets at most three).
+    -- OFFSET 0 computes them once a period, not once a trade.
+    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.width,
+           ((d.d0 + a.st) AT TIME ZONE a.tz) AS s0, (((d.d0 + 1) + a.st) AT TIME ZONE a.tz) AS s1,
+           (((d.d0 + 2) + a.st) AT TIME ZONE a.tz) AS s2
     FROM args a,
          symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
+    CROSS JOIN LATERAL (SELECT ((p.from_ts AT TIME ZONE a.tz) - a.st)::date AS d0) d
+    ORDER BY p.symbol, p.from_ts
+    OFFSET 0
+), t AS (
+    SELECT per.symbol, per.from_ts, per.to_ts, per.instrument_id, x.ts, x.price, x.size, per.width,
+           CASE WHEN x.ts >= per.s2 THEN per.s2 WHEN x.ts >= per.s1 THEN per.s1 ELSE per.s0 END AS session_ts,
+           -- price * size fits a bigint (the CASE keeps abs() from the one price it cannot take).
+           CASE WHEN x.price < -9223372036854775807 THEN false
+                ELSE x.size <= 9223372036854775807 / greatest(abs(x.price), 1) END AS fits
+    FROM per
     CROSS JOIN LATERAL (
         -- OFFSET 0 keeps this a per-period index range scan on the key (instrument_id, ts, …).
         SELECT dataset, ts, ts_recv, ts_event, rtype, publisher_id, instrument_id, action, side, depth, price, size, flags, ts_in_delta, sequence, ts_out FROM trades x
-        WHERE x.dataset = $4::text AND x.instrument_id = p.instrument_id
-          AND x.ts >= p.from_ts AND x.ts < p.to_ts
+        WHERE x.dataset = $4::text AND x.instrument_id = per.instrument_id
+          AND x.ts >= per.from_ts AND x.ts < per.to_ts
         OFFSET 0
     ) x
     WHERE x.price IS NOT NULL AND x.size > 0
-), b AS (
-    SELECT t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts) AS ts,
-           sum(t.price * t.size) AS pv, sum(t.size) AS volume
+), g AS (
+    -- Each period's part of a bar: grouped in the periods' order, so only
+    -- each period's trades are sorted. price * size is summed in the stored
+    -- units (1e-9) in 128-bit integers where it fits 64 bits, else in
+    -- numeric: exact either way.
+    SELECT t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.session_ts, t.width, date_bin(t.width, t.ts, t.session_ts) AS ts,
+           coalesce(sum(t.price * t.size) FILTER (WHERE t.fits), 0) + coalesce(sum(t.price::numeric * t.size) FILTER (WHERE NOT t.fits), 0) AS pv,
+           sum(t.size) AS volume
     FROM t
-    GROUP BY t.symbol, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
+    GROUP BY t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.width, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
+), b AS (
+    -- The bars. A bar that reaches past its period (UTC midnight) has a
+    -- part in each period it meets, summed here; the rest are whole.
+    SELECT g.symbol, g.instrument_id, g.session_ts, g.ts, g.pv * 0.000000001 AS pv, g.volume
+    FROM g WHERE g.ts >= g.from_ts AND g.ts + g.width <= g.to_ts
+    UNION ALL
+    SELECT g.symbol, g.instrument_id, g.session_ts, g.ts, sum(g.pv) * 0.000000001, sum(g.volume)
+    FROM g WHERE NOT (g.ts >= g.from_ts AND g.ts + g.width <= g.to_ts)
+    GROUP BY g.symbol, g.instrument_id, g.session_ts, g.ts
 )
 SELECT b.ts::timestamptz AS ts, b.symbol::text AS symbol,
        coalesce((sum(b.pv) OVER w / sum(b.volume) OVER w)::numeric, NULL) AS vwap,

@@ -1,6 +1,7 @@
 package query_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -631,7 +632,11 @@ func TestIndicatorsDemo(t *testing.T) {
 
 // checkVwap compares Vwap on the demo trades with a Go loop: per bar of
 // the session (UTC day, and the CME session from 17:00 Chicago), the
-// cumulative sum of price * size over the sum of size.
+// cumulative sum of price * size over the sum of size, restarting when the
+// contract changes. The 4h bars of the CME session start at 22:00 UTC and
+// so cross UTC midnight: ESM4's bar of 2024-03-14 22:00 holds trades of
+// both days, and ES.c.0's is two bars at the same time (ESH4's part, then
+// after the roll at midnight ESM4's).
 func checkVwap(t *testing.T, pool *pgxpool.Pool, conn *pgx.Conn, of contractOf) {
 	type trade struct {
 		ts    time.Time
@@ -644,37 +649,44 @@ func checkVwap(t *testing.T, pool *pgxpool.Pool, conn *pgx.Conn, of contractOf) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var trades []trade
+	var all []trade
 	for rows.Next() {
 		var tr trade
 		if err := rows.Scan(&tr.ts, &tr.id, &tr.price, &tr.size); err != nil {
 			t.Fatal(err)
 		}
 		tr.ts = tr.ts.UTC()
-		if of(tr.ts.Truncate(24*time.Hour)) == tr.id {
-			trades = append(trades, tr)
-		}
+		all = append(all, tr)
 	}
-	if rows.Err() != nil || len(trades) < 1000 {
-		t.Fatalf("demo trades: %v (%d)", rows.Err(), len(trades))
+	if rows.Err() != nil || len(all) < 1000 {
+		t.Fatalf("demo trades: %v (%d)", rows.Err(), len(all))
 	}
 	chicago := mustZone(t, "America/Chicago")
+	cme := func(ts time.Time) time.Time {
+		l := ts.In(chicago)
+		s := time.Date(l.Year(), l.Month(), l.Day(), 17, 0, 0, 0, chicago)
+		if l.Before(s) {
+			s = s.AddDate(0, 0, -1)
+		}
+		return s.UTC()
+	}
+	esm4 := func(time.Time) int64 { return 1002 }
 	for _, c := range []struct {
 		name    string
+		symbol  string
+		of      contractOf // the contract the symbol names on a UTC day
 		params  []string
 		session func(time.Time) time.Time // the session's start
 		width   time.Duration
+		shared  int    // bar times that two contracts' bars share
+		from    string // start_ts (default 2024-03-14)
 	}{
-		{"UTC day, 1h", []string{"interval", "1h"}, func(ts time.Time) time.Time { return ts.Truncate(24 * time.Hour) }, time.Hour},
-		{"CME session, 30m", []string{"interval", "30 minutes", "session_tz", "America/Chicago", "session_start", "17:00"},
-			func(ts time.Time) time.Time {
-				l := ts.In(chicago)
-				s := time.Date(l.Year(), l.Month(), l.Day(), 17, 0, 0, 0, chicago)
-				if l.Before(s) {
-					s = s.AddDate(0, 0, -1)
-				}
-				return s.UTC()
-			}, 30 * time.Minute},
+		{"UTC day, 1h", "ES.c.0", of, []string{"interval", "1h"}, func(ts time.Time) time.Time { return ts.Truncate(24 * time.Hour) }, time.Hour, 0, ""},
+		{"CME session, 30m", "ES.c.0", of, []string{"interval", "30 minutes", "session_tz", "America/Chicago", "session_start", "17:00"}, cme, 30 * time.Minute, 0, ""},
+		{"CME session, 4h, ESM4", "ESM4", esm4, []string{"interval", "4h", "session_tz", "America/Chicago", "session_start", "17:00"}, cme, 4 * time.Hour, 0, ""},
+		{"CME session, 4h, ES.c.0", "ES.c.0", of, []string{"interval", "4h", "session_tz", "America/Chicago", "session_start", "17:00"}, cme, 4 * time.Hour, 1, ""},
+		// From an instant inside a bar: the bar holds the trades from then on.
+		{"CME session, 4h, ESM4, from 23:00", "ESM4", esm4, []string{"interval", "4h", "session_tz", "America/Chicago", "session_start", "17:00"}, cme, 4 * time.Hour, 0, "2024-03-14T23:00:00Z"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			type key struct {
@@ -684,19 +696,37 @@ func checkVwap(t *testing.T, pool *pgxpool.Pool, conn *pgx.Conn, of contractOf) 
 			type acc struct{ pv, v *big.Rat }
 			bars := map[key]*acc{}
 			var keys []key
-			for _, tr := range trades {
+			from := day("2024-03-14")
+			if c.from != "" {
+				var err error
+				if from, err = time.Parse(time.RFC3339, c.from); err != nil {
+					t.Fatal(err)
+				}
+			}
+			midnight := 0
+			for _, tr := range all {
+				if c.of(tr.ts.Truncate(24*time.Hour)) != tr.id || tr.ts.Before(from) {
+					continue
+				}
 				s := c.session(tr.ts)
 				k := key{tr.id, s, s.Add(tr.ts.Sub(s) / c.width * c.width)}
 				if bars[k] == nil {
 					bars[k] = &acc{new(big.Rat), new(big.Rat)}
 					keys = append(keys, k)
 				}
+				if !k.tsOf.Truncate(24 * time.Hour).Equal(tr.ts.Truncate(24 * time.Hour)) {
+					midnight++
+				}
 				bars[k].pv.Add(bars[k].pv, new(big.Rat).Mul(fx(tr.price), big.NewRat(tr.size, 1)))
 				bars[k].v.Add(bars[k].v, big.NewRat(tr.size, 1))
 			}
+			if c.width == 4*time.Hour && midnight == 0 {
+				t.Fatal("no trade after midnight in a bar that began before it: the case tests nothing")
+			}
 			sort.SliceStable(keys, func(i, j int) bool { return keys[i].tsOf.Before(keys[j].tsOf) })
 			cum := map[[2]any]*acc{}
-			exp := map[time.Time][2]*big.Rat{}
+			exp := map[time.Time][][2]*big.Rat{} // vwap, bar_vwap of each bar at a time
+			shared := 0
 			for _, k := range keys {
 				ck := [2]any{k.id, k.session}
 				if cum[ck] == nil {
@@ -704,26 +734,39 @@ func checkVwap(t *testing.T, pool *pgxpool.Pool, conn *pgx.Conn, of contractOf) 
 				}
 				cum[ck].pv.Add(cum[ck].pv, bars[k].pv)
 				cum[ck].v.Add(cum[ck].v, bars[k].v)
-				if _, dup := exp[k.tsOf]; dup {
-					t.Fatalf("two bars at %s in the reference", k.tsOf)
+				if len(exp[k.tsOf]) == 1 {
+					shared++
 				}
-				exp[k.tsOf] = [2]*big.Rat{new(big.Rat).Quo(cum[ck].pv, cum[ck].v), new(big.Rat).Quo(bars[k].pv, bars[k].v)}
+				exp[k.tsOf] = append(exp[k.tsOf], [2]*big.Rat{new(big.Rat).Quo(cum[ck].pv, cum[ck].v), new(big.Rat).Quo(bars[k].pv, bars[k].v)})
 			}
-			v := map[string]any{"symbols": "ES.c.0", "start_ts": "2024-03-14", "end_ts": "2024-03-15"}
+			if shared != c.shared {
+				t.Fatalf("the reference has %d bar times shared by two contracts, the case expects %d", shared, c.shared)
+			}
+			v := map[string]any{"symbols": c.symbol, "start_ts": cmp.Or(c.from, "2024-03-14"), "end_ts": "2024-03-15"}
 			for i := 0; i < len(c.params); i += 2 {
 				v[c.params[i]] = c.params[i+1]
 			}
-			got := indicatorRows(t, conn, "Vwap", v)
-			if len(got) != len(exp) {
-				t.Fatalf("Vwap: %d rows, want %d", len(got), len(exp))
+			got := map[time.Time][]irow{}
+			n := 0
+			for _, r := range indicatorRows(t, conn, "Vwap", v) {
+				got[r.ts] = append(got[r.ts], r)
+				n++
 			}
-			for _, r := range got {
-				e, ok := exp[r.ts]
-				if !ok {
-					t.Fatalf("Vwap: a row at %s, where the reference has no bar", r.ts)
+			if n != len(keys) {
+				t.Fatalf("Vwap: %d rows, want %d", n, len(keys))
+			}
+			for ts, rs := range got {
+				e := exp[ts]
+				if len(e) != len(rs) {
+					t.Fatalf("Vwap: %d rows at %s, the reference %d bars", len(rs), ts, len(e))
 				}
-				check(t, "vwap "+r.ts.Format(time.RFC3339), r.vals["vwap"], exact(e[0]))
-				check(t, "bar_vwap "+r.ts.Format(time.RFC3339), r.vals["bar_vwap"], exact(e[1]))
+				// Bars that share a time, in the order of their bar_vwap.
+				sort.Slice(rs, func(i, j int) bool { return rs[i].vals["bar_vwap"].Cmp(rs[j].vals["bar_vwap"]) < 0 })
+				sort.Slice(e, func(i, j int) bool { return e[i][1].Cmp(e[j][1]) < 0 })
+				for i, r := range rs {
+					check(t, "vwap "+ts.Format(time.RFC3339), r.vals["vwap"], exact(e[i][0]))
+					check(t, "bar_vwap "+ts.Format(time.RFC3339), r.vals["bar_vwap"], exact(e[i][1]))
+				}
 			}
 		})
 	}
