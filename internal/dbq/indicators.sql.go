@@ -493,7 +493,7 @@ WITH args AS (
     FROM args a,
          symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
     CROSS JOIN LATERAL (SELECT ((p.from_ts AT TIME ZONE a.tz) - a.st)::date AS d0) d
-    ORDER BY p.symbol, p.from_ts
+    ORDER BY p.symbol, p.from_ts, p.to_ts, p.instrument_id
     OFFSET 0
 ), t AS (
     SELECT per.symbol, per.from_ts, per.to_ts, per.instrument_id, x.ts, x.price, x.size, per.width,
@@ -515,19 +515,19 @@ WITH args AS (
     -- each period's trades are sorted. price * size is summed in the stored
     -- units (1e-9) in 128-bit integers where it fits 64 bits, else in
     -- numeric: exact either way.
-    SELECT t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.session_ts, t.width, date_bin(t.width, t.ts, t.session_ts) AS ts,
+    SELECT t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts) AS ts,
            coalesce(sum(t.price * t.size) FILTER (WHERE t.fits), 0) + coalesce(sum(t.price::numeric * t.size) FILTER (WHERE NOT t.fits), 0) AS pv,
            sum(t.size) AS volume
     FROM t
-    GROUP BY t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.width, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
+    GROUP BY t.symbol, t.from_ts, t.to_ts, t.instrument_id, t.session_ts, date_bin(t.width, t.ts, t.session_ts)
 ), b AS (
     -- The bars. A bar that reaches past its period (UTC midnight) has a
     -- part in each period it meets, summed here; the rest are whole.
     SELECT g.symbol, g.instrument_id, g.session_ts, g.ts, g.pv * 0.000000001 AS pv, g.volume
-    FROM g WHERE g.ts >= g.from_ts AND g.ts + g.width <= g.to_ts
+    FROM g WHERE g.ts >= g.from_ts AND g.ts + coalesce($1::interval, interval '1 minute') <= g.to_ts
     UNION ALL
     SELECT g.symbol, g.instrument_id, g.session_ts, g.ts, sum(g.pv) * 0.000000001, sum(g.volume)
-    FROM g WHERE NOT (g.ts >= g.from_ts AND g.ts + g.width <= g.to_ts)
+    FROM g WHERE NOT (g.ts >= g.from_ts AND g.ts + coalesce($1::interval, interval '1 minute') <= g.to_ts)
     GROUP BY g.symbol, g.instrument_id, g.session_ts, g.ts
 )
 SELECT b.ts::timestamptz AS ts, b.symbol::text AS symbol,
