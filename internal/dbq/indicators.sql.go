@@ -483,10 +483,12 @@ WITH args AS (
            coalesce($2::text, 'UTC') AS tz,
            coalesce($3::time, time '00:00') AS st
 ), per AS (
-    -- The periods (UTC days) in (symbol, from_ts) order, each with the
-    -- starts of the sessions its trades can be in: s0, the start of the
-    -- session of from_ts, and the next two (a day meets at most three).
-    -- OFFSET 0 computes them once a period, not once a trade.
+    -- The periods (UTC days) in time order, by keys that are constant
+    -- within a period (so g below sorts each period's trades only on the
+    -- session and the bar), each with the starts of the sessions its
+    -- trades can be in: s0, the start of the session of from_ts, and the
+    -- next two (a day meets at most three). OFFSET 0 computes them once a
+    -- period, not once a trade.
     SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.width,
            ((d.d0 + a.st) AT TIME ZONE a.tz) AS s0, (((d.d0 + 1) + a.st) AT TIME ZONE a.tz) AS s1,
            (((d.d0 + 2) + a.st) AT TIME ZONE a.tz) AS s2
