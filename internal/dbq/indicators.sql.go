@@ -132,39 +132,17 @@ func (q *Queries) MovingAverages(ctx context.Context, arg MovingAveragesParams) 
 
 const realizedVol = `-- name: RealizedVol :many
 WITH args AS (
-    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
-                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
-           coalesce($2::numeric,
+    -- (indicator_series checks the interval.)
+    SELECT coalesce($2::numeric,
                     CASE a.iv WHEN '1d' THEN 252 WHEN 'eod' THEN 252 WHEN '1s' THEN 252 * 86400 WHEN '1m' THEN 252 * 1440
                               WHEN '5m' THEN 252 * 288 WHEN '15m' THEN 252 * 96 ELSE 252 * 24 END) AS ppy,
            coalesce($1::integer, 20) AS n
     FROM (SELECT coalesce($3::text, '1d') AS iv) a
-), per AS (
-    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
-    FROM args a,
-         symbol_periods($4::text, $5::text[], $6::timestamptz, $7::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
-    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
-    -- (symbol, ts); the windows and the output use it, and the bars need
-    -- sorting only within a period (an incremental sort of rows that the
-    -- bar tables' index already returns in order), not as a whole.
-    ORDER BY p.symbol, p.from_ts
-), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
-    FROM per CROSS JOIN LATERAL indicator_bars($4::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
 ), s AS (
-    -- Each bar with the previous close of its contract: the row before when
-    -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00019: from the same table, or for a
-    -- roll-up the last minute of ohlcv_1m before its first bucket). One
-    -- ordering, (symbol, ts), serves every window and the output.
-    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
-           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE indicator_prev_close($4::text, b.iv, b.instrument_id, b.ts) END AS prev_close
-    FROM bars b
+    -- The bars, each with the previous close of its contract, in (symbol,
+    -- ts) order (goose/00021, inlined).
+    SELECT s.ts, s.symbol, s.from_ts, s.high, s.low, s.close, s.prev_close
+    FROM indicator_series($4::text, $5::text[], $6::timestamptz, $7::timestamptz, $3::text) AS s(ts, symbol, from_ts, high, low, close, prev_close)
 ), r AS (
     SELECT s.ts, s.symbol, s.from_ts, (SELECT a.n FROM args a) AS n, (SELECT a.ppy FROM args a) AS ppy,
            -- Irrational either way: in float8 (docs/queries.md, "Exact sums").
@@ -254,36 +232,11 @@ func (q *Queries) RealizedVol(ctx context.Context, arg RealizedVolParams) ([]Rea
 }
 
 const returns = `-- name: Returns :many
-WITH args AS (
-    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
-                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv
-    FROM (SELECT coalesce($1::text, '1d') AS iv) a
-), per AS (
-    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
-    FROM args a,
-         symbol_periods($2::text, $3::text[], $4::timestamptz, $5::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
-    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
-    -- (symbol, ts); the windows and the output use it, and the bars need
-    -- sorting only within a period (an incremental sort of rows that the
-    -- bar tables' index already returns in order), not as a whole.
-    ORDER BY p.symbol, p.from_ts
-), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
-    FROM per CROSS JOIN LATERAL indicator_bars($2::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
-), s AS (
-    -- Each bar with the previous close of its contract: the row before when
-    -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00019: from the same table, or for a
-    -- roll-up the last minute of ohlcv_1m before its first bucket). One
-    -- ordering, (symbol, ts), serves every window and the output.
-    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
-           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE indicator_prev_close($2::text, b.iv, b.instrument_id, b.ts) END AS prev_close
-    FROM bars b
+WITH s AS (
+    -- The bars, each with the previous close of its contract, in (symbol,
+    -- ts) order (goose/00021, inlined).
+    SELECT s.ts, s.symbol, s.from_ts, s.high, s.low, s.close, s.prev_close
+    FROM indicator_series($1::text, $2::text[], $3::timestamptz, $4::timestamptz, $5::text) AS s(ts, symbol, from_ts, high, low, close, prev_close)
 )
 SELECT s.ts::timestamptz AS ts, s.symbol::text AS symbol,
        coalesce(((s.close - s.prev_close)::numeric / nullif(s.prev_close, 0))::numeric, NULL) AS simple_return,
@@ -293,11 +246,11 @@ ORDER BY s.symbol, s.from_ts, s.ts
 `
 
 type ReturnsParams struct {
-	Interval *string   `json:"interval"`
 	Dataset  *string   `json:"dataset"`
 	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	Interval *string   `json:"interval"`
 }
 
 type ReturnsRow struct {
@@ -323,11 +276,11 @@ type ReturnsRow struct {
 // @param interval text "bars: 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d (default), eod"
 func (q *Queries) Returns(ctx context.Context, arg ReturnsParams) ([]ReturnsRow, error) {
 	rows, err := q.db.Query(ctx, returns,
-		arg.Interval,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.Interval,
 	)
 	if err != nil {
 		return nil, err
@@ -354,36 +307,12 @@ func (q *Queries) Returns(ctx context.Context, arg ReturnsParams) ([]ReturnsRow,
 
 const rsiAtr = `-- name: RsiAtr :many
 WITH args AS (
-    SELECT CASE WHEN a.iv IN ('1s', '1m', '5m', '15m', '1h', '1h-rollup', '1d', 'eod') THEN a.iv
-                ELSE ('interval ' || a.iv || ' is none of 1s, 1m, 5m, 15m, 1h, 1h-rollup, 1d, eod')::date::text END AS iv,
-           coalesce($1::integer, 14) AS n
-    FROM (SELECT coalesce($2::text, '1d') AS iv) a
-), per AS (
-    SELECT p.symbol, p.instrument_id, p.from_ts, p.to_ts, a.iv
-    FROM args a,
-         symbol_periods($3::text, $4::text[], $5::timestamptz, $6::timestamptz) AS p(symbol, day, instrument_id, raw_symbol, from_ts, to_ts)
-    -- In (symbol, from_ts) order. A symbol's periods are its UTC days (every
-    -- contract of a day has the day's from_ts), so (symbol, from_ts, ts) is
-    -- (symbol, ts); the windows and the output use it, and the bars need
-    -- sorting only within a period (an incremental sort of rows that the
-    -- bar tables' index already returns in order), not as a whole.
-    ORDER BY p.symbol, p.from_ts
-), bars AS (
-    SELECT per.symbol, per.instrument_id, per.from_ts, per.iv, x.ts, x.high, x.low, x.close,
-           lag(x.close) OVER o AS lag_close, lag(per.instrument_id) OVER o AS lag_instrument, lag(per.from_ts) OVER o AS lag_from
-    -- The period's bars (goose/00019: a UNION ALL of the bar relations, inlined).
-    FROM per CROSS JOIN LATERAL indicator_bars($3::text, per.iv, per.instrument_id, per.from_ts, per.to_ts) AS x(ts, high, low, close)
-    WINDOW o AS (PARTITION BY per.symbol ORDER BY per.from_ts, x.ts)
+    SELECT coalesce($1::integer, 14) AS n
 ), s AS (
-    -- Each bar with the previous close of its contract: the row before when
-    -- it is of the same period, else (a period's first bar) the close before
-    -- it, of the same contract (goose/00019: from the same table, or for a
-    -- roll-up the last minute of ohlcv_1m before its first bucket). One
-    -- ordering, (symbol, ts), serves every window and the output.
-    SELECT b.ts, b.symbol, b.from_ts, b.high, b.low, b.close,
-           CASE WHEN b.lag_instrument = b.instrument_id AND b.lag_from = b.from_ts THEN b.lag_close
-           ELSE indicator_prev_close($3::text, b.iv, b.instrument_id, b.ts) END AS prev_close
-    FROM bars b
+    -- The bars, each with the previous close of its contract, in (symbol,
+    -- ts) order (goose/00021, inlined).
+    SELECT s.ts, s.symbol, s.from_ts, s.high, s.low, s.close, s.prev_close
+    FROM indicator_series($2::text, $3::text[], $4::timestamptz, $5::timestamptz, $6::text) AS s(ts, symbol, from_ts, high, low, close, prev_close)
 ), t AS (
     -- The bars with a previous close, their gain, loss and true range.
     SELECT c.ts, c.symbol, c.from_ts, c.gain, c.loss, c.tr, row_number() OVER (PARTITION BY c.symbol ORDER BY c.from_ts, c.ts) AS rn, (SELECT a.n FROM args a) AS n
@@ -413,11 +342,11 @@ ORDER BY wl.symbol, wl.from_ts, wl.ts
 
 type RsiAtrParams struct {
 	N        *int32    `json:"n"`
-	Interval *string   `json:"interval"`
 	Dataset  *string   `json:"dataset"`
 	Symbols  []string  `json:"symbols"`
 	StartTs  time.Time `json:"start_ts"`
 	EndTs    time.Time `json:"end_ts"`
+	Interval *string   `json:"interval"`
 }
 
 type RsiAtrRow struct {
@@ -447,11 +376,11 @@ type RsiAtrRow struct {
 func (q *Queries) RsiAtr(ctx context.Context, arg RsiAtrParams) ([]RsiAtrRow, error) {
 	rows, err := q.db.Query(ctx, rsiAtr,
 		arg.N,
-		arg.Interval,
 		arg.Dataset,
 		arg.Symbols,
 		arg.StartTs,
 		arg.EndTs,
+		arg.Interval,
 	)
 	if err != nil {
 		return nil, err
@@ -574,8 +503,9 @@ type VwapRow struct {
 // of that interval come from: 1s, 1m, 1h, 1d and eod Databento's ohlcv_*
 // tables; 5m, 15m and 1h-rollup the roll-ups bars_5m, bars_15m and bars_1h
 // (views on plain PostgreSQL, continuous aggregates on TimescaleDB), by
-// indicator_bars and indicator_prev_close (goose/00019, shared by the four
-// bar queries; the first is inlined into each). A bar
+// indicator_bars (goose/00019, inlined). Returns, RealizedVol and RsiAtr
+// take the bars with each one's previous close from indicator_series
+// (goose/00021, inlined), MovingAverages from indicator_bars. A bar
 // without a high, low or close (NULL) is left out, like a missing bar. The
 // windows (n bars) count the bars the range holds: the first n-1 rows of a
 // symbol are NULL; start earlier to warm them up.
